@@ -1,0 +1,191 @@
+"""Source systems write the true world down: each record carries mentions of true entities as
+a clerk wrote them, with corruptions drawn at the system's rates, and a truth entry per mention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from typing import Any, Callable
+
+from bench.corpus import corrupt, vocab
+from bench.corpus.spec import CORRUPTION_KINDS, Corruption
+from bench.corpus.world import Event, Person, World
+
+RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custody": "custody_record",
+                "stop_search": "stop_and_search", "property": "property_record"}
+
+
+class Tally:
+    """Per source system and kind: mentions where the kind could apply, and where it did."""
+
+    def __init__(self) -> None:
+        self.eligible: Counter = Counter()
+        self.applied: Counter = Counter()
+
+    def merge(self, other: "Tally") -> None:
+        self.eligible.update(other.eligible)
+        self.applied.update(other.applied)
+
+
+class Clerk:
+    """Writes mentions for one source system, applying its corruption rates."""
+
+    def __init__(self, source: str, rates: Corruption, rng: random.Random, tally: Tally):
+        self.source, self.rates, self.rng, self.tally = source, rates.model_dump(), rng, tally
+
+    def _try(self, kind: str, value: Any, fn: Callable, kinds: list[str]) -> Any:
+        """Draw for every kind on every mention (so the stream of draws, and hence the output,
+        does not depend on which kinds happen to be eligible)."""
+        u = self.rng.random()
+        if value in (None, ""):
+            return value
+        out = fn(self.rng, value)
+        if out is None:
+            return value
+        self.tally.eligible[(self.source, kind)] += 1
+        if u < self.rates[kind]:
+            self.tally.applied[(self.source, kind)] += 1
+            kinds.append(kind)
+            return out
+        return value
+
+    def person(self, p: Person) -> tuple[dict, list[str]]:
+        kinds: list[str] = []
+        fore, sur = p.forename, p.surname
+        if p.alias:
+            alias = self._try("alias", (fore, sur), lambda r, v: p.alias, kinds)
+            fore, sur = alias
+        fore = self._try("nickname", fore, corrupt.nickname, kinds)
+        part = self.rng.random() < 0.6  # phonetic/typo hit the surname 60% of the time
+        if part:
+            sur = self._try("phonetic", sur, corrupt.phonetic, kinds)
+            sur = self._try("typo", sur, corrupt.typo, kinds)
+        else:
+            fore = self._try("phonetic", fore, corrupt.phonetic, kinds)
+            fore = self._try("typo", fore, corrupt.typo, kinds)
+        sur = self._try("hyphen_variant", sur, corrupt.hyphen_variant, kinds)
+        fore = self._try("initials", fore, corrupt.initials, kinds)
+        fore, sur = self._try("name_swap", (fore, sur), lambda r, v: (v[1], v[0]), kinds)
+        dob = self._try("dob_transposed", p.dob, corrupt.dob_transposed, kinds)
+        dob = self._try("dob_off_year", dob, corrupt.dob_off_year, kinds)
+        dob = self._try("dob_missing", dob, lambda r, v: "", kinds)
+        middle, sex = p.middle, p.sex
+        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
+            middle, sex = "", None
+        return ({"forename": fore, "middle": middle, "surname": sur,
+                 "dob": dob.isoformat() if dob else None, "sex": sex}, kinds)
+
+    def vehicle(self, vrm: str, make: str, model: str, colour: str) -> tuple[dict, list[str]]:
+        kinds: list[str] = []
+        vrm = self._try("vrm_misread", vrm, corrupt.vrm_misread, kinds)
+        vrm = self._try("vrm_partial", vrm, corrupt.vrm_partial, kinds)
+        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
+            make, model = "", ""
+        return {"vrm": vrm, "make": make, "model": model, "colour": colour}, kinds
+
+    def phone(self, number: str) -> tuple[dict, list[str]]:
+        kinds: list[str] = []
+        return {"number": self._try("typo", number, corrupt.typo, kinds)}, kinds
+
+    def address(self, a) -> tuple[dict, list[str]]:
+        kinds: list[str] = []
+        pc = self._try("postcode_variant", a.postcode, corrupt.postcode_variant, kinds)
+        out = {"address": f"{a.number} {a.street}", "borough": a.borough, "postcode": pc,
+               "lat": a.lat, "lon": a.lon}
+        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
+            out["lat"] = out["lon"] = None
+        return out, kinds
+
+
+def _name(m: dict) -> str:
+    return " ".join(x for x in (m["forename"], m["surname"]) if x)
+
+
+class RecordWriter:
+    """Makes one record (and its truth) for an event, in the shape of its source system."""
+
+    def __init__(self, world: World, clerks: dict[str, Clerk], rng: random.Random):
+        self.w, self.clerks, self.rng = world, clerks, rng
+
+    def write(self, rid: str, source: str, event: Event) -> tuple[dict, dict]:
+        clerk = self.clerks[source]
+        rec: dict[str, Any] = {"rid": rid, "source": source, "type": RECORD_TYPES[source],
+                               "synthetic": True}
+        truth: dict[str, Any] = {"rid": rid, "event": event.id, "mentions": []}
+        lag = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property": 10}[source]
+        rec["date"] = (event.date + dt.timedelta(days=self.rng.randint(0, lag))).isoformat()
+        people = self._people_for(source, event)
+        rec["people"] = []
+        for i, (pidx, role) in enumerate(people):
+            m, kinds = clerk.person(self.w.people[pidx])
+            rec["people"].append({"mid": f"p{i}", "role": role, **m})
+            truth["mentions"].append({"mid": f"p{i}", "entity": self.w.people[pidx].id, "kinds": kinds})
+        rec["vehicles"], rec["phones"] = [], []
+        if event.vehicle is not None and source in ("intel", "crime", "stop_search", "property"):
+            v = self.w.vehicles[event.vehicle]
+            m, kinds = clerk.vehicle(v.vrm, v.make, v.model, v.colour)
+            rec["vehicles"].append({"mid": "v0", **m})
+            truth["mentions"].append({"mid": "v0", "entity": v.id, "kinds": kinds})
+        if event.phone is not None and source in ("intel", "custody", "property"):
+            m, kinds = clerk.phone(self.w.phones[event.phone])
+            rec["phones"].append({"mid": "t0", **m})
+            truth["mentions"].append({"mid": "t0", "entity": f"T{event.phone:07d}", "kinds": kinds})
+        a = self.w.addresses[event.address]
+        m, kinds = clerk.address(a)
+        rec["locations"] = [{"mid": "l0", **m}]
+        truth["mentions"].append({"mid": "l0", "entity": a.id, "kinds": kinds})
+        rec["offence"] = event.type if source != "intel" or self.rng.random() < 0.7 else ""
+        rec["objects"] = [{"kind": "weapon", "description": event.weapon}] if event.weapon else []
+        rec["text"] = self._narrative(source, rec, event)
+        if source == "intel":
+            rec["grading"] = (self.rng.choice(vocab.GRADES_SOURCE) + self.rng.choice(vocab.GRADES_INTEL)
+                              + self.rng.choice(vocab.GRADES_HANDLING))
+        return rec, truth
+
+    def _people_for(self, source: str, e: Event) -> list[tuple[int, str]]:
+        if source == "custody":
+            return [(self.rng.choice(e.people), "detained")]
+        if source == "stop_search":
+            return [(e.people[0], "stopped")] + [(p, "with") for p in e.people[1:2]]
+        if source == "property":
+            return [(e.people[0], "owner")]
+        out = [(e.people[0], "subject" if source == "intel" else "suspect")]
+        out += [(p, "associate" if source == "intel" else "suspect") for p in e.people[1:]]
+        if e.victim is not None and source == "crime":
+            out.append((e.victim, "victim"))
+        return out
+
+    def _narrative(self, source: str, rec: dict, e: Event) -> str:
+        ppl = rec["people"]
+        loc = rec["locations"][0]
+        place = f"{loc['address']}, {loc['borough']} {loc['postcode']}"
+        veh = rec["vehicles"][0] if rec["vehicles"] else None
+        vtext = f" in a {veh['colour']} {veh['make']} {veh['model']} {veh['vrm']}".replace("  ", " ") if veh else ""
+        mo = ", ".join(e.mo)
+        first = _name(ppl[0])
+        others = ", ".join(_name(p) for p in ppl[1:] if p["role"] != "victim")
+        if source == "intel":
+            moniker = self.w.people[e.people[0]].moniker
+            aka = f" (known as {moniker})" if moniker and self.rng.random() < 0.5 else ""
+            txt = f"Intelligence indicates {first}{aka} is involved in {e.type.replace('_', ' ')} ({mo}) around {place}."
+            if others:
+                txt += f" Associates seen with {others}."
+            if veh:
+                txt += f" Seen driving{vtext}."
+            if rec["phones"]:
+                txt += f" Uses phone {rec['phones'][0]['number']}."
+            return txt
+        if source == "crime":
+            victim = next((_name(p) for p in ppl if p["role"] == "victim"), "unknown")
+            txt = f"Report of {e.type.replace('_', ' ')} at {place}. MO: {mo}. Victim {victim}."
+            txt += f" Suspect {first}" + (f" with {others}" if others else "") + f"{vtext}."
+            return txt + (f" Weapon: {e.weapon}." if e.weapon else "")
+        if source == "custody":
+            return f"{first} detained for {e.type.replace('_', ' ')} following incident at {place}."
+        if source == "stop_search":
+            grounds = self.rng.choice(vocab.STOP_GROUNDS)
+            outcome = self.rng.choice(vocab.STOP_OUTCOMES)
+            return f"{first} stopped at {place}{vtext}. Grounds: {grounds}. Outcome: {outcome}."
+        item = f"{veh['make']} {veh['model']} {veh['vrm']}" if veh else (e.weapon or "mobile phone")
+        return f"Property: {item} linked to {first} at {place}."

@@ -1,0 +1,136 @@
+"""A corpus on disk: manifest.json, records.jsonl.gz and, apart, truth/. Written to a
+temporary folder and moved into place only when complete; read back as a stream."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bench.errors import PolebenchError, SpecError
+
+RECORDS = "records.jsonl.gz"
+TRUTH_DIR = "truth"
+MENTIONS = "truth/mentions.jsonl.gz"
+ENTITIES = "truth/entities.jsonl.gz"
+MANIFEST = "manifest.json"
+
+
+class KindCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    eligible: int
+    applied: int
+
+
+class Manifest(BaseModel):
+    """manifest.json of a corpus folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = 1
+    name: str
+    synthetic: bool
+    generator: str
+    generator_version: str
+    origin: str = "generated"
+    seed: int | None = None
+    licence: str | None = None
+    spec: dict[str, Any]
+    spec_checksum: str
+    counts: dict[str, Any]
+    corruption: dict[str, dict[str, KindCount]] = Field(default_factory=dict)
+    files: dict[str, str]
+
+    @property
+    def checksum(self) -> str:
+        """Identity of the corpus content: the checksum of its records file."""
+        return self.files[RECORDS]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def gz_lines(rows: list[dict]) -> bytes:
+    """One gzip member for a chunk of rows; mtime 0 keeps output byte-identical."""
+    payload = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows)
+    return gzip.compress(payload, compresslevel=5, mtime=0)
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success replace `final` with it, else remove it."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        yield tmp
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def iter_jsonl(path: Path) -> Iterator[dict]:
+    with gzip.open(path, "rb") as f:
+        for line in f:
+            yield orjson.loads(line)
+
+
+class Corpus:
+    """A corpus folder, read as a stream. Engines read records only; judging reads truth."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        mpath = self.root / MANIFEST
+        if not mpath.is_file():
+            raise PolebenchError(f"{self.root}: not a corpus folder (no {MANIFEST}); "
+                                 f"run `polebench generate corpora/<name>.yaml` first")
+        try:
+            self.manifest = Manifest.model_validate_json(mpath.read_text())
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise SpecError.single(mpath, ".".join(map(str, first["loc"])), first["msg"]) from None
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def checksum(self) -> str:
+        return self.manifest.checksum
+
+    def records(self) -> Iterator[dict]:
+        return iter_jsonl(self.root / RECORDS)
+
+    def truth_mentions(self) -> Iterator[dict]:
+        return iter_jsonl(self.root / MENTIONS)
+
+    def truth_entities(self) -> Iterator[dict]:
+        return iter_jsonl(self.root / ENTITIES)

@@ -1,0 +1,239 @@
+"""The true world: people, objects, locations, events and the links between them.
+Built with numpy from one seed; nothing here is corrupted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.corpus import vocab
+from bench.corpus.pools import Pools
+from bench.corpus.spec import CorpusSpec
+
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # Royal Mail never uses C I K M O V inward
+VRM_LETTERS = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I, Q, Z in memory tags/random letters
+AGE_IDENTIFIERS = tuple(f"{y:02d}" for y in range(2, 25)) + tuple(f"{y:02d}" for y in range(51, 75))
+
+
+@dataclass
+class Person:
+    id: str
+    forename: str
+    middle: str
+    surname: str
+    dob: dt.date
+    sex: str
+    nationality: str
+    alias: tuple[str, str] | None
+    moniker: str | None
+    community: int
+    address: int
+    vehicles: list[int] = field(default_factory=list)
+    phones: list[int] = field(default_factory=list)
+    associates: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Vehicle:
+    id: str
+    vrm: str
+    make: str
+    model: str
+    colour: str
+
+
+@dataclass
+class Address:
+    id: str
+    number: int
+    street: str
+    borough: str
+    postcode: str
+    lat: float
+    lon: float
+
+
+@dataclass
+class Event:
+    id: str
+    type: str
+    date: dt.date
+    address: int
+    people: list[int]
+    victim: int | None
+    vehicle: int | None
+    phone: int | None
+    weapon: str | None
+    mo: tuple[str, ...]
+
+
+@dataclass
+class World:
+    people: list[Person]
+    vehicles: list[Vehicle]
+    phones: list[str]
+    addresses: list[Address]
+    events: list[Event]
+
+
+def _vrm(rng: np.random.Generator) -> str:
+    """Current (AB12 CDE, 2001-), prefix (A123 BCD, 1983-2001) or suffix (ABC 123D) format."""
+    L = lambda k: "".join(rng.choice(list(VRM_LETTERS), k))  # noqa: E731
+    kind = rng.choice(3, p=(0.8, 0.15, 0.05))
+    if kind == 0:
+        return f"{L(2)}{rng.choice(AGE_IDENTIFIERS)} {L(3)}"
+    if kind == 1:
+        return f"{L(1)}{rng.integers(1, 1000)} {L(3)}"
+    return f"{L(3)} {rng.integers(1, 1000)}{L(1)}"
+
+
+def _postcode(rng: np.random.Generator, district: str) -> str:
+    return f"{district} {rng.integers(1, 10)}{''.join(rng.choice(list(INWARD_LETTERS), 2))}"
+
+
+def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> list[Address]:
+    out = []
+    boroughs = pools.boroughs
+    # Each borough gets a handful of streets, so addresses cluster as real ones do.
+    streets = {b.name: list(rng.choice(pools.streets, 40, replace=False)) for b in boroughs}
+    for i in range(spec.addresses):
+        b = boroughs[int(rng.integers(len(boroughs)))]
+        lat = b.lat + rng.normal(0, 0.012)
+        lon = b.lon + rng.normal(0, 0.018)
+        out.append(Address(f"L{i:07d}", int(rng.integers(1, 200)), str(rng.choice(streets[b.name])),
+                           b.name, _postcode(rng, str(rng.choice(b.districts))),
+                           round(float(lat), 6), round(float(lon), 6)))
+    return out
+
+
+def _dob(rng: np.random.Generator, n: int) -> list[dt.date]:
+    # Offenders skew young: ages 16-65 at 2024 with a mode in the twenties.
+    ages = np.clip(rng.gamma(3.0, 7.0, n) + 14, 16, 70)
+    base = dt.date(2024, 7, 1).toordinal()
+    return [dt.date.fromordinal(base - int(a * 365.25)) for a in ages]
+
+
+def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: int) -> list[Person]:
+    n = spec.people
+    sexes = rng.choice(["M", "F"], n, p=(0.75, 0.25))
+    surnames = rng.choice(len(pools.surnames), n, p=pools.surname_p)
+    nat_names = [x for x, _ in vocab.NATIONALITIES]
+    nat_p = np.array([p for _, p in vocab.NATIONALITIES])
+    nats = rng.choice(nat_names, n, p=nat_p / nat_p.sum())
+    dobs = _dob(rng, n)
+    fnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]) for s in "MF"}
+    mnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]) for s in "MF"}
+    has_alias = rng.random(n) < spec.alias_share
+    has_moniker = rng.random(n) < spec.moniker_share
+    double = rng.random(n) < spec.double_barrelled_share
+    alias_s = rng.choice(len(pools.surnames), n, p=pools.surname_p)
+    alias_f = rng.choice(len(pools.forenames["M"]), n, p=pools.forename_p["M"])
+    partner_s = rng.choice(len(pools.surnames), n, p=pools.surname_p)
+    addr = rng.integers(0, n_addr, n)
+    people = []
+    for i in range(n):
+        sex = str(sexes[i])
+        surname = pools.surnames[surnames[i]]
+        if double[i] and pools.surnames[partner_s[i]] != surname:
+            surname = f"{surname}-{pools.surnames[partner_s[i]]}"
+        forename = pools.forenames[sex][fnames[sex][i]]
+        middle = pools.forenames[sex][mnames[sex][i]] if rng.random() < 0.7 else ""
+        alias = None
+        if has_alias[i]:
+            af = forename if rng.random() < 0.5 else pools.forenames["M" if sex == "M" else "F"][alias_f[i] % len(pools.forenames[sex])]
+            alias = (af, pools.surnames[alias_s[i]])
+        people.append(Person(f"P{i:07d}", forename, middle if middle != forename else "", surname,
+                             dobs[i], sex, str(nats[i]), alias,
+                             str(rng.choice(vocab.MONIKERS)) if has_moniker[i] else None,
+                             -1, int(addr[i])))
+    return people
+
+
+def _communities(spec: CorpusSpec, people: list[Person], rng: np.random.Generator) -> int:
+    """Groups that offend together; members are each other's associates and often share an address."""
+    c = spec.communities
+    members = rng.permutation(len(people))[: int(len(people) * c.share_in_community)]
+    start, cid = 0, 0
+    while start < len(members):
+        size = int(rng.integers(c.size_min, c.size_max + 1))
+        group = [int(x) for x in members[start:start + size]]
+        for p in group:
+            people[p].community = cid
+            people[p].associates = [q for q in group if q != p]
+        if len(group) > 1 and rng.random() < 0.5:
+            people[group[1]].address = people[group[0]].address
+        start += size
+        cid += 1
+    return cid
+
+
+def build_world(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> World:
+    addresses = _addresses(spec, pools, rng)
+    people = _people(spec, pools, rng, len(addresses))
+    n_comm = _communities(spec, people, rng)
+    vehicles, seen = [], set()
+    while len(vehicles) < spec.vehicles:
+        vrm = _vrm(rng)
+        if vrm in seen:
+            continue
+        seen.add(vrm)
+        make, model = vocab.VEHICLES[int(rng.integers(len(vocab.VEHICLES)))]
+        vehicles.append(Vehicle(f"V{len(vehicles):07d}", vrm, make, model, str(rng.choice(vocab.COLOURS))))
+    phones_set: dict[str, None] = {}
+    while len(phones_set) < spec.phones:
+        phones_set[f"07{int(rng.integers(100_000_000, 1_000_000_000)):09d}"] = None
+    phones = list(phones_set)
+    for v in range(len(vehicles)):
+        people[int(rng.integers(len(people)))].vehicles.append(v)
+    for ph in range(len(phones)):
+        people[int(rng.integers(len(people)))].phones.append(ph)
+    events = _events(spec, people, len(addresses), vehicles, phones, n_comm, rng)
+    return World(people, vehicles, phones, addresses, events)
+
+
+def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
+    by_comm: dict[int, list[int]] = {}
+    loners = []
+    for i, p in enumerate(people):
+        (by_comm.setdefault(p.community, []) if p.community >= 0 else loners).append(i)
+    comm_ids = sorted(by_comm)
+    types = list(vocab.EVENT_TYPES)
+    span = (spec.dates.end - spec.dates.start).days
+    # Prolific offenders: a Zipf-like activity weight so a few people have many records.
+    activity = rng.pareto(1.5, len(people)) + 1
+    activity /= activity.sum()
+    leads = rng.choice(len(people), spec.events, p=activity)
+    events = []
+    for e in range(spec.events):
+        lead = int(leads[e])
+        p = people[lead]
+        group = [lead]
+        if p.community >= 0 and rng.random() < 0.6:
+            mates = [q for q in by_comm[p.community] if q != lead]
+            k = int(rng.integers(0, min(3, len(mates)) + 1))
+            group += [int(x) for x in rng.choice(mates, k, replace=False)] if k else []
+        etype = str(rng.choice(types))
+        mo_pool = vocab.EVENT_TYPES[etype]
+        mo = tuple(str(x) for x in rng.choice(mo_pool, min(2, len(mo_pool)), replace=False))
+        home = rng.random() < 0.3
+        addr = p.address if home else int(rng.integers(n_addr))
+        veh = p.vehicles[0] if p.vehicles and rng.random() < 0.6 else (
+            int(rng.integers(len(vehicles))) if vehicles and rng.random() < 0.1 else None)
+        phone = p.phones[0] if p.phones and rng.random() < 0.5 else None
+        victim = int(rng.integers(len(people))) if etype in ("robbery", "assault", "burglary", "fraud", "theft") and rng.random() < 0.7 else None
+        weapon = str(rng.choice(vocab.WEAPONS)) if etype in ("robbery", "assault", "weapons") and rng.random() < 0.6 else None
+        events.append(Event(f"E{e:07d}", etype,
+                            spec.dates.start + dt.timedelta(days=int(rng.integers(span + 1))),
+                            addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
+    return events
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))

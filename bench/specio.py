@@ -1,0 +1,93 @@
+"""The one YAML reader: plain data plus the line and column of every key, and validation
+into pydantic models whose errors point at the file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from bench.errors import Location, SpecError
+
+M = TypeVar("M", bound=BaseModel)
+Positions = dict[tuple, tuple[int, int]]
+
+
+def _plain(node: Any, path: tuple, pos: Positions) -> Any:
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            line, col = node.lc.key(key)
+            pos[path + (key,)] = (line + 1, col + 1)
+            out[key] = _plain(value, path + (key,), pos)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for i, value in enumerate(node):
+            line, col = node.lc.item(i)
+            pos[path + (i,)] = (line + 1, col + 1)
+            out_list.append(_plain(value, path + (i,), pos))
+        return out_list
+    return node
+
+
+def load_yaml(path: str | Path) -> tuple[Any, Positions]:
+    """Read a YAML file into plain Python data and a map of key path -> (line, column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError.single(path, "", "file not found")
+    try:
+        node = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark
+        raise SpecError.single(path, "", f"not valid YAML: {e.problem}",
+                               mark.line + 1 if mark else None,
+                               mark.column + 1 if mark else None) from e
+    pos: Positions = {}
+    return _plain(node, (), pos), pos
+
+
+def dotted(loc: tuple) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts)
+
+
+def locate(path: str | Path, pos: Positions, loc: tuple) -> Location:
+    """The nearest known position for a key path (the key itself, else its parent)."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in pos:
+            line, col = pos[loc[:n]]
+            return Location(str(path), line, col, dotted(loc))
+    return Location(str(path), 1 if not pos else None, None, dotted(loc))
+
+
+def validate(model: type[M], data: Any, path: str | Path, pos: Positions,
+             prefix: tuple = (), context: dict | None = None) -> M:
+    """Validate data into a model; every problem becomes one located line of a SpecError."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append((locate(path, pos, loc), msg))
+        raise SpecError(problems) from None
+
+
+def load_model(model: type[M], path: str | Path, context: dict | None = None) -> M:
+    data, pos = load_yaml(path)
+    if data is None:
+        raise SpecError.single(path, "", "file is empty")
+    return validate(model, data, path, pos, context=context)

@@ -1,0 +1,30 @@
+"""Shared fixtures: the `ci` corpus is generated once per test session from the shipped spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.corpus.generate import generate, load_spec
+from bench.corpus.store import Corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def ci_corpus(tmp_path_factory) -> Corpus:
+    out = tmp_path_factory.mktemp("corpora") / "ci"
+    generate(load_spec(ROOT / "corpora" / "ci.yaml"), out)
+    return Corpus(out)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a text file under tmp_path and return its path."""
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+    return _write

@@ -1,0 +1,150 @@
+"""The generator: determinism, truth completeness, observed rates, bad input, atomicity."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.corpus.generate import generate, load_spec
+from bench.corpus.store import Corpus
+from bench.errors import SpecError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY = """\
+schema_version: 1
+name: tiny
+seed: 7
+people: 300
+vehicles: 100
+phones: 100
+addresses: 200
+events: 500
+records: 45000
+dates: {start: 2020-01-01, end: 2021-01-01}
+sources:
+  intel: {share: 0.5, corruption: {typo: 0.2, nickname: 0.3}}
+  custody: {share: 0.5}
+"""
+
+
+def test_same_spec_same_bytes_whatever_the_worker_count(write, tmp_path):
+    spec = load_spec(write("tiny.yaml", TINY))
+    a = generate(spec, tmp_path / "a", workers=1)
+    b = generate(spec, tmp_path / "b", workers=2)
+    assert a.files == b.files
+    for f in ("records.jsonl.gz", "truth/mentions.jsonl.gz", "truth/entities.jsonl.gz", "manifest.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_every_mention_resolves_to_a_true_entity(ci_corpus):
+    ids = {e["id"] for e in ci_corpus.truth_entities()}
+    n = 0
+    for rec, truth in zip(ci_corpus.records(), ci_corpus.truth_mentions()):
+        assert rec["rid"] == truth["rid"] and truth["event"] in ids
+        mids = {m["mid"] for k in ("people", "vehicles", "phones", "locations") for m in rec[k]}
+        assert mids == {m["mid"] for m in truth["mentions"]}
+        for m in truth["mentions"]:
+            assert m["entity"] in ids
+            n += 1
+    assert n > ci_corpus.manifest.counts["records"]
+
+
+def test_records_carry_no_truth(ci_corpus):
+    rec = next(ci_corpus.records())
+    text = str(rec)
+    assert "entity" not in text and "kinds" not in text and rec["synthetic"] is True
+
+
+def test_observed_rates_match_configured_rates(ci_corpus):
+    """Applied / eligible is a binomial proportion: within 4 standard errors of the rate."""
+    spec = ci_corpus.manifest.spec
+    checked = 0
+    for source, kinds in ci_corpus.manifest.corruption.items():
+        for kind, c in kinds.items():
+            rate = spec["sources"][source]["corruption"][kind]
+            if c.eligible < 200:
+                continue
+            se = math.sqrt(rate * (1 - rate) / c.eligible)
+            assert abs(c.applied / c.eligible - rate) <= 4 * se + 1e-9, (source, kind)
+            checked += 1
+    assert checked >= 40
+
+
+def test_truth_kinds_agree_with_the_tally(ci_corpus):
+    from collections import Counter
+    seen = Counter()
+    for rec, truth in zip(ci_corpus.records(), ci_corpus.truth_mentions()):
+        for m in truth["mentions"]:
+            for k in m["kinds"]:
+                seen[(rec["source"], k)] += 1
+    for source, kinds in ci_corpus.manifest.corruption.items():
+        for kind, c in kinds.items():
+            assert seen[(source, kind)] == c.applied
+
+
+def test_skewed_surnames(ci_corpus):
+    from collections import Counter
+    counts = Counter(e["surname"] for e in ci_corpus.truth_entities() if e["kind"] == "person")
+    top = counts.most_common(10)
+    assert top[0][1] >= 10 * sorted(counts.values())[len(counts) // 2]
+
+
+@pytest.mark.parametrize("patch, field, line", [
+    ("people: 300", "people", 4),
+    ("  intel: {share: 0.5, corruption: {typo: 1.2, nickname: 0.3}}", "sources.intel.corruption.typo", 12),
+    ("  gossip: {share: 0.5}", "sources", 11),
+    ("colour: blue", "colour", None),
+])
+def test_bad_spec_names_file_line_and_field(write, patch, field, line):
+    lines = TINY.splitlines()
+    if patch.startswith("people"):
+        text = TINY.replace("people: 300", "people: -3")
+    elif "typo" in patch:
+        text = TINY.replace(lines[11], patch)
+    elif "gossip" in patch:
+        text = TINY.replace(lines[12], patch)
+    else:
+        text = TINY + patch + "\n"
+    path = write("bad.yaml", text)
+    with pytest.raises(SpecError) as e:
+        load_spec(path)
+    msg = str(e.value)
+    assert str(path) in msg and field in msg
+    if line:
+        assert f"bad.yaml:{line}:" in msg
+
+
+def test_cli_error_is_one_line_not_a_traceback(write):
+    path = write("bad.yaml", TINY.replace("area: greater_london\n", "") + "area: atlantis\n")
+    r = subprocess.run([sys.executable, "-m", "bench.cli.main", "generate", str(path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "atlantis" in r.stderr and "bad.yaml:" in r.stderr
+
+
+def test_failed_generation_leaves_nothing(write, tmp_path, monkeypatch):
+    spec = load_spec(write("tiny.yaml", TINY))
+    out = tmp_path / "corpus"
+    import bench.corpus.generate as g
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(g, "_entities", boom)
+    with pytest.raises(RuntimeError):
+        generate(spec, out, workers=1)
+    assert not out.exists() and list(tmp_path.glob(".corpus*")) == []
+
+
+def test_shipped_specs_load():
+    for name in ("ci", "default", "large"):
+        spec = load_spec(ROOT / "corpora" / f"{name}.yaml")
+        assert spec.name == name
+
+
+def test_corpus_reader_rejects_non_corpus(tmp_path):
+    from bench.errors import PolebenchError
+    with pytest.raises(PolebenchError, match="not a corpus folder"):
+        Corpus(tmp_path)

@@ -40,8 +40,12 @@ def load_yaml(path: str | Path) -> tuple[Any, Positions]:
     path = Path(path)
     if not path.is_file():
         raise SpecError.single(path, "", "file not found")
+    yaml = YAML(typ="rt")
+    # Keep dates as text so that pydantic parses them and an impossible date gets a location.
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp",
+                                     lambda c, n: c.construct_scalar(n))
     try:
-        node = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        node = yaml.load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as e:
         mark = e.problem_mark
         raise SpecError.single(path, "", f"not valid YAML: {e.problem}",

@@ -1,0 +1,159 @@
+"""Instantiate a query set against a corpus: expand includes and templates, judge every need
+from truth, and write the concrete needs and TREC qrels beside the corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
+from bench.errors import Location, SpecError
+from bench.queries.judge import judge
+from bench.queries.model import Need, QuerySet
+from bench.queries.templates import TEMPLATES, Context, TemplateError
+from bench.queries.truth import TruthIndex
+from bench.specio import load_yaml, locate, validate
+
+
+@dataclass
+class Loaded:
+    """A query set file with its includes, and where each of its parts came from."""
+
+    path: Path
+    qset: QuerySet
+    pos: dict
+    children: list["Loaded"]
+
+
+def load_query_set(path: str | Path, _stack: tuple = ()) -> Loaded:
+    path = Path(path).resolve()
+    if path in _stack:
+        raise SpecError.single(path, "include", "includes itself (cycle)")
+    data, pos = load_yaml(path)
+    qset = validate(QuerySet, data, path, pos)
+    problems = []
+    for i, t in enumerate(qset.templates):
+        if t.template not in TEMPLATES:
+            problems.append((locate(path, pos, ("templates", i, "template")),
+                             f"unknown template {t.template!r}; known: {', '.join(TEMPLATES)}"))
+            continue
+        try:
+            TEMPLATES[t.template][1].model_validate(t.params)
+        except ValidationError as e:
+            for err in e.errors():
+                loc = ("templates", i, "params") + tuple(err["loc"])
+                problems.append((locate(path, pos, loc), "unknown key" if err["type"] == "extra_forbidden" else err["msg"]))
+    children = []
+    for i, inc in enumerate(qset.include):
+        child = path.parent / inc
+        if not child.is_file():
+            problems.append((locate(path, pos, ("include", i)), f"included file not found: {child}"))
+            continue
+        children.append(load_query_set(child, _stack + (path,)))
+    if problems:
+        raise SpecError(problems)
+    return Loaded(path, qset, pos, children)
+
+
+def file_checksum(loaded: Loaded) -> str:
+    h = hashlib.sha256(loaded.path.read_bytes())
+    for c in loaded.children:
+        h.update(file_checksum(c).encode())
+    return h.hexdigest()
+
+
+def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Location]]:
+    out: list[tuple[Need, Location]] = []
+    for child in loaded.children:
+        out += _expand(child, ctx_for, truth)
+    for i, need in enumerate(loaded.qset.queries):
+        out.append((need, locate(loaded.path, loaded.pos, ("queries", i))))
+    ctx = ctx_for(loaded.qset.seed)
+    for i, t in enumerate(loaded.qset.templates):
+        fn, params_model = TEMPLATES[t.template]
+        try:
+            needs = fn(ctx, t.count, params_model.model_validate(t.params), t.id_prefix)
+        except TemplateError as e:
+            loc = locate(loaded.path, loaded.pos, ("templates", i, e.field))
+            raise SpecError([(loc, str(e))]) from None
+        where = locate(loaded.path, loaded.pos, ("templates", i))
+        out += [(n, where) for n in needs]
+    return out
+
+
+def instantiate(set_path: str | Path, corpus: Corpus) -> tuple[list[Need], dict[str, dict[str, int]], dict]:
+    loaded = load_query_set(set_path)
+    truth = TruthIndex.load(corpus)
+    records = {r["rid"]: r for r in corpus.records()}
+    ctx_for = lambda seed: Context(truth, records, random.Random(f"queries:{seed}"))  # noqa: E731
+    expanded = _expand(loaded, ctx_for, truth)
+    needs: list[Need] = []
+    qrels: dict[str, dict[str, int]] = {}
+    problems = []
+    for need, where in expanded:
+        if need.id in qrels:
+            problems.append((where, f"duplicate query id {need.id!r}"))
+            continue
+        rel = judge(need, truth)
+        if not rel:
+            problems.append((where, f"query {need.id!r}: the corpus holds no record of what it describes "
+                                    f"(target not in corpus)"))
+            continue
+        needs.append(need)
+        qrels[need.id] = rel
+    if problems:
+        raise SpecError(problems)
+    meta = {"query_set": loaded.qset.name, "source": str(Path(set_path)),
+            "set_checksum": file_checksum(loaded), "corpus": corpus.name,
+            "corpus_checksum": corpus.checksum, "synthetic": True}
+    return needs, qrels, meta
+
+
+def instance_dir(corpus: Corpus, set_name: str) -> Path:
+    return corpus.root / "queries" / set_name
+
+
+def write_instance(out: Path, needs: list[Need], qrels: dict[str, dict[str, int]], meta: dict) -> None:
+    with atomic_dir(out) as tmp:
+        with open(tmp / "needs.jsonl", "w") as f:
+            for n in needs:
+                f.write(n.model_dump_json(exclude_defaults=True) + "\n")
+        with open(tmp / "qrels.txt", "w") as f:
+            for qid, rel in qrels.items():
+                for rid in sorted(rel):
+                    f.write(f"{qid} 0 {rid} {rel[rid]}\n")
+        write_json_atomic(tmp / "meta.json", meta)
+
+
+def summary(needs: list[Need], qrels: dict[str, dict[str, int]]) -> dict[str, dict]:
+    """Per kind: how many needs, and min / median / max relevant records."""
+    kinds: dict[str, list[int]] = {}
+    for n in needs:
+        kinds.setdefault(n.derived_kind(), []).append(len(qrels[n.id]))
+    return {k: {"queries": len(v), "min": min(v), "median": statistics.median(v), "max": max(v)}
+            for k, v in sorted(kinds.items())}
+
+
+@dataclass
+class Instance:
+    """An instantiated query set, as read back by the run stage."""
+
+    dir: Path
+    needs: list[Need]
+    qrels: dict[str, dict[str, int]]
+    meta: dict
+
+    @classmethod
+    def load(cls, d: Path) -> "Instance":
+        needs = [Need.model_validate_json(line) for line in (d / "needs.jsonl").read_text().splitlines()]
+        qrels: dict[str, dict[str, int]] = {}
+        for line in (d / "qrels.txt").read_text().splitlines():
+            qid, _, rid, g = line.split()
+            qrels.setdefault(qid, {})[rid] = int(g)
+        return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()))

@@ -1,0 +1,115 @@
+"""Relevance from truth: a record is relevant when it truly concerns what the need describes,
+however badly it was written down. Reads the truth only, never a record's written fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+
+from bench.corpus.world import haversine_m
+from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
+from bench.queries.truth import TruthIndex
+
+REFERENCE_DATE = dt.date(2024, 7, 1)  # ages are computed as at this date, as the generator does
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def person_matches(p: dict, c: PersonCriteria) -> bool:
+    """Does a *true* person fit the criteria exactly (true name or alias, true DOB)?"""
+    names = [(p["forename"], p["surname"])]
+    if p.get("alias"):
+        names.append(tuple(p["alias"]))
+    def name_ok(f: str, s: str) -> bool:
+        return ((not c.forename or _norm(c.forename) == _norm(f))
+                and (not c.surname or _norm(c.surname) == _norm(s)))
+    if (c.forename or c.surname) and not any(name_ok(f, s) for f, s in names):
+        return False
+    if c.alias and _norm(c.alias) not in {_norm(" ".join(n)) for n in names[1:]} | (
+            {_norm(p["moniker"])} if p.get("moniker") else set()):
+        return False
+    dob = dt.date.fromisoformat(p["dob"])
+    if c.dob and abs((dob - c.dob).days) > c.dob_tolerance_days:
+        return False
+    if (c.dob_from and dob < c.dob_from) or (c.dob_to and dob > c.dob_to):
+        return False
+    age = (REFERENCE_DATE - dob).days // 365.25
+    if (c.age_min is not None and age < c.age_min) or (c.age_max is not None and age > c.age_max):
+        return False
+    return not c.sex or c.sex == p["sex"]
+
+
+def vrm_matches(vrm: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(vrm.replace(" ", "").upper(), pattern.replace(" ", "").upper())
+
+
+def _event_ok(ev: dict, addr: dict, loc: LocationCriteria | None, evc: EventCriteria | None) -> bool:
+    if loc:
+        if loc.point and haversine_m(loc.point.lat, loc.point.lon, addr["lat"], addr["lon"]) > loc.radius_m:
+            return False
+        pc = addr["postcode"].replace(" ", "").upper()
+        if loc.postcode and pc != loc.postcode.replace(" ", "").upper():
+            return False
+        if loc.district and addr["postcode"].split()[0].upper() != loc.district.upper():
+            return False
+        if loc.street and _norm(loc.street) not in _norm(addr["address"]):
+            return False
+    if evc:
+        d = dt.date.fromisoformat(ev["date"])
+        if (evc.date_from and d < evc.date_from) or (evc.date_to and d > evc.date_to):
+            return False
+        if evc.types and ev["type"] not in evc.types:
+            return False
+        if evc.terms and not all(t.lower() in {m.lower() for m in ev["mo"]} for t in evc.terms):
+            return False
+    return True
+
+
+def resolve_targets(need: Need, truth: TruthIndex) -> tuple[str, ...]:
+    """The true entities a need is about: named by a template, or every true entity that fits."""
+    if need.targets:
+        return need.targets
+    if need.association:
+        people = [e for e in truth.of_kind("person") if person_matches(e, need.association.of)]
+        key = {"people": "associates", "vehicles": "vehicles", "phones": "phones"}[need.association.include]
+        return tuple(sorted({a for p in people for a in p[key]}))
+    out: list[str] = []
+    if need.person:
+        out += [e["id"] for e in truth.of_kind("person") if person_matches(e, need.person)]
+    if need.vehicle:
+        v = need.vehicle
+        out += [e["id"] for e in truth.of_kind("vehicle")
+                if (not v.vrm or vrm_matches(e["vrm"], v.vrm))
+                and (not v.make or v.make.lower() == e["make"].lower())
+                and (not v.colour or v.colour.lower() == e["colour"].lower())]
+    if need.phone:
+        pat = need.phone.number.replace(" ", "")
+        out += [e["id"] for e in truth.of_kind("phone") if fnmatch.fnmatchcase(e["number"], pat)]
+    return tuple(out)
+
+
+def judge(need: Need, truth: TruthIndex) -> dict[str, int]:
+    """rid -> grade (1 relevant, 2 the target is the record's main subject) for one need."""
+    entity_need = any((need.person, need.vehicle, need.phone, need.association))
+    rel: dict[str, int] = {}
+    if entity_need:
+        for t in resolve_targets(need, truth):
+            for rid, g in truth.records_of(t).items():
+                rel[rid] = max(rel.get(rid, 0), g)
+    if need.location or need.event:
+        keep = {}
+        events = ({truth.record_event[r] for r in rel} if entity_need
+                  else [e["id"] for e in truth.of_kind("event")])
+        for eid in events:
+            ev = truth.entities[eid]
+            if _event_ok(ev, truth.entities[ev["address"]], need.location, need.event):
+                for rid in truth.event_records[eid]:
+                    if not entity_need:
+                        keep[rid] = 1
+                    elif rid in rel:
+                        keep[rid] = rel[rid]
+        rel = keep
+    return rel

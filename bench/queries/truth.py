@@ -1,0 +1,50 @@
+"""The corpus truth held in memory for judging and for sampling template targets.
+Only the query stage reads this; engines and profiles never import it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bench.corpus.store import Corpus
+
+
+@dataclass
+class Mention:
+    rid: str
+    mid: str
+    kinds: tuple[str, ...]
+
+
+@dataclass
+class TruthIndex:
+    entities: dict[str, dict]
+    mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
+    record_event: dict[str, str] = field(default_factory=dict)
+    event_records: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def load(cls, corpus: Corpus) -> "TruthIndex":
+        t = cls({e["id"]: e for e in corpus.truth_entities()})
+        for row in corpus.truth_mentions():
+            rid = row["rid"]
+            t.record_event[rid] = row["event"]
+            t.event_records[row["event"]].append(rid)
+            for m in row["mentions"]:
+                t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
+        return t
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [e for e in self.entities.values() if e["kind"] == kind]
+
+    def records_of(self, entity: str) -> dict[str, int]:
+        """Records mentioning a true entity, graded 2 where it is the record's main subject."""
+        out: dict[str, int] = {}
+        for m in self.mentions.get(entity, ()):
+            grade = 2 if m.mid in ("p0", "v0", "t0") else 1
+            out[m.rid] = max(out.get(m.rid, 0), grade)
+        return out
+
+    def event_date(self, event: str) -> dt.date:
+        return dt.date.fromisoformat(self.entities[event]["date"])

@@ -1,0 +1,127 @@
+"""Query sets: loading, errors, instantiation, and relevance judged from truth."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bench.errors import SpecError
+from bench.queries.instantiate import Instance, instantiate, load_query_set, write_instance
+from bench.queries.judge import judge
+from bench.queries.model import Need
+from bench.queries.truth import Mention, TruthIndex
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = ("person", "vehicle", "location", "association", "sar", "standard", "example-written")
+
+
+def hand_truth() -> TruthIndex:
+    """Two John Smiths, one of them also written as 'Jon Smyth'; one burglary near Hackney."""
+    ents = {
+        "P1": {"kind": "person", "id": "P1", "forename": "John", "middle": "", "surname": "Smith",
+               "dob": "1990-03-04", "sex": "M", "alias": None, "moniker": None, "associates": ["P2"],
+               "vehicles": [], "phones": [], "address": "L1"},
+        "P2": {"kind": "person", "id": "P2", "forename": "John", "middle": "", "surname": "Smith",
+               "dob": "1971-11-30", "sex": "M", "alias": ["Jack", "Frost"], "moniker": None,
+               "associates": ["P1"], "vehicles": [], "phones": [], "address": "L1"},
+        "L1": {"kind": "address", "id": "L1", "address": "1 Mare Street", "borough": "Hackney",
+               "postcode": "E8 1AB", "lat": 51.545, "lon": -0.055},
+        "E1": {"kind": "event", "id": "E1", "type": "burglary", "date": "2023-05-01", "address": "L1",
+               "mo": ["side gate"], "people": ["P1"]},
+        "E2": {"kind": "event", "id": "E2", "type": "assault", "date": "2023-05-03", "address": "L1",
+               "mo": ["punched"], "people": ["P2"]},
+    }
+    t = TruthIndex(ents)
+    for rid, ev, ments in (("R1", "E1", [("p0", "P1", ())]), ("R2", "E1", [("p0", "P1", ("nickname", "phonetic"))]),
+                           ("R3", "E2", [("p0", "P2", ()), ("p1", "P1", ())]), ("R4", "E2", [("p0", "P2", ("alias",))])):
+        t.record_event[rid] = ev
+        t.event_records[ev].append(rid)
+        for mid, ent, kinds in ments:
+            t.mentions[ent].append(Mention(rid, mid, kinds))
+    return t
+
+
+def need(**kw) -> Need:
+    return Need.model_validate({"id": "q", "description": "test", **kw})
+
+
+def test_judgements_match_what_a_person_would_mark():
+    t = hand_truth()
+    # The John Smith born 1990: his own records, however written; R3 mentions him second.
+    assert judge(need(person={"forename": "John", "surname": "Smith", "dob": "1990-03-04"}), t) == {"R1": 2, "R2": 2, "R3": 1}
+    # Any John Smith: both people, every record.
+    assert set(judge(need(person={"forename": "John", "surname": "Smith"}), t)) == {"R1", "R2", "R3", "R4"}
+    # Known by alias: P2 only.
+    assert set(judge(need(person={"forename": "Jack", "surname": "Frost"}), t)) == {"R3", "R4"}
+    # Burglaries within 200 m in May 2023: event E1's records.
+    assert judge(need(location={"point": {"lat": 51.545, "lon": -0.055}, "radius_m": 200},
+                      event={"types": ["burglary"], "date_from": "2023-05-01", "date_to": "2023-05-31"}), t) == {"R1": 1, "R2": 1}
+    # Associates of the 1990 John Smith: P2's records.
+    assert set(judge(need(association={"of": {"forename": "John", "surname": "Smith", "dob": "1990-03-04"}}), t)) == {"R3", "R4"}
+    # Nobody by that name.
+    assert judge(need(person={"forename": "Jane", "surname": "Doe"}), t) == {}
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_shipped_sets_load_and_instantiate(ci_corpus, name):
+    needs, qrels, meta = instantiate(ROOT / "queries" / f"{name}.yaml", ci_corpus)
+    assert needs and all(qrels[n.id] for n in needs)
+    assert meta["corpus_checksum"] == ci_corpus.checksum
+
+
+def test_standard_covers_every_kind_and_capability(ci_corpus):
+    needs, _, _ = instantiate(ROOT / "queries" / "standard.yaml", ci_corpus)
+    kinds = {n.derived_kind() for n in needs}
+    assert {"person", "vehicle", "phone", "location", "event", "association", "sar"} <= kinds
+    assert any(n.person and n.person.dob_tolerance_days for n in needs)          # date tolerance
+    assert any(n.vehicle and "*" in (n.vehicle.vrm or "") for n in needs)        # wildcard
+    assert any(n.location and n.location.point for n in needs)                  # geo radius
+    assert any(n.association for n in needs)                                    # links
+
+
+def test_same_seed_same_set_and_roundtrip(ci_corpus, tmp_path):
+    a = instantiate(ROOT / "queries" / "person.yaml", ci_corpus)
+    b = instantiate(ROOT / "queries" / "person.yaml", ci_corpus)
+    assert a[0] == b[0] and a[1] == b[1]
+    write_instance(tmp_path / "person", *a)
+    inst = Instance.load(tmp_path / "person")
+    assert inst.needs == a[0] and inst.qrels == a[1]
+
+
+BAD = {
+    "unknown criterion": ("queries:\n  - id: q1\n    description: x\n    person: {forename: A, shoe_size: 9}\n",
+                          ":6:", "queries[0].person.shoe_size", "unknown key"),
+    "impossible date": ("queries:\n  - id: q1\n    description: x\n    person: {surname: Smith, dob: 2023-02-30}\n",
+                        ":6:", "queries[0].person.dob", ""),
+    "radius without point": ("queries:\n  - id: q1\n    description: x\n    location: {radius_m: 300}\n",
+                             ":6:", "queries[0].location", "radius_m needs a point"),
+    "too many targets": ("templates:\n  - template: associates\n    id_prefix: a\n    count: 99999\n",
+                         ":6:", "templates[0].count", "asks for 99999"),
+    "target not in corpus": ("queries:\n  - id: q1\n    description: x\n    person: {forename: Zebedee, surname: Qqqqq}\n",
+                             ":4:", "queries[0]", "target not in corpus"),
+    "unknown template": ("templates:\n  - template: telepathy\n    id_prefix: a\n    count: 1\n",
+                         ":4:", "templates[0].template", "unknown template"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_query_sets_name_file_line_and_field(ci_corpus, write, case):
+    body, line, field, msg = BAD[case]
+    path = write("bad.yaml", f"schema_version: 1\nname: bad\n{body}")
+    with pytest.raises(SpecError) as e:
+        instantiate(path, ci_corpus)
+    text = str(e.value)
+    assert f"bad.yaml{line}" in text and field in text and msg in text
+
+
+def test_engines_cannot_reach_the_truth():
+    """No module of the engine side imports the truth or the judge, or names the truth folder."""
+    banned = {"bench.queries.truth", "bench.queries.judge", "bench.queries.templates"}
+    for folder in ("backends", "profiles"):
+        for py in (ROOT / "bench" / folder).glob("*.py"):
+            tree = ast.parse(py.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    assert node.module not in banned, py
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert "truth" not in node.value and "qrels" not in node.value, py

@@ -1,0 +1,173 @@
+"""The backend protocol. Public methods are final and engine-neutral: they combine record sets,
+order and cap them. A backend implements the private hooks for its engine: build or reuse an
+index, match one scoped clause, and read the person keys co-mentioned in some records."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, ClassVar, final
+
+import numpy as np
+
+from bench.corpus.store import Corpus
+from bench.errors import BackendError
+from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Scoped, Sequence, Terms,
+                         Union_, node_kinds)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """An unordered set of records: record numbers with a score and the record date (days)."""
+
+    rnums: np.ndarray
+    scores: np.ndarray
+    dates: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Hits":
+        return cls(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64))
+
+    @classmethod
+    def from_docs(cls, rnums, scores, dates) -> "Hits":
+        """Several documents of one record become one hit with the best score."""
+        r = np.asarray(rnums, np.int64)
+        s = np.asarray(scores, np.float64)
+        d = np.asarray(dates, np.int64)
+        if len(r) == 0:
+            return cls.empty()
+        order = np.lexsort((-s, r))
+        r, s, d = r[order], s[order], d[order]
+        first = np.concatenate(([True], r[1:] != r[:-1]))
+        return cls(r[first], s[first], d[first])
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a profile shows the analyst, in order: record ids and scores; `total` before any cap."""
+
+    rids: list[str]
+    scores: list[float]
+    total: int
+
+
+class Backend(ABC):
+    NAME: ClassVar[str]
+    SUPPORTS: ClassVar[frozenset[str]]
+
+    def __init__(self, corpus: Corpus, **options: object):
+        self.corpus = corpus
+        self.options = options
+        self.rids: list[str] = []
+
+    @final
+    def prepare(self, progress: Callable[[int], None] | None = None) -> None:
+        """Build the index for the corpus, or reuse it while the corpus checksum matches."""
+        self.rids = self._prepare(progress)
+
+    @final
+    def check(self, plan: Plan) -> None:
+        """Capabilities as data: refuse a plan with a node this backend cannot run."""
+        if plan.root is None:
+            return
+        missing = node_kinds(plan.root) - self.SUPPORTS
+        if missing:
+            raise BackendError(f"backend {self.NAME!r} cannot run plan nodes: {', '.join(sorted(missing))}")
+
+    @final
+    def search(self, plan: Plan) -> Result:
+        """Every matching record (not a top k), ordered as the profile presents them."""
+        self.check(plan)
+        if plan.root is None:
+            return Result([], [], 0)
+        rnums, scores = self._ordered(plan)
+        total = len(rnums)
+        if plan.cap is not None:
+            rnums, scores = rnums[: plan.cap], scores[: plan.cap]
+        return Result([self.rids[i] for i in rnums], [float(s) for s in scores], total)
+
+    def _ordered(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(plan.root, Sequence):
+            seen: set[int] = set()
+            out_r, out_s = [], []
+            for sub in plan.root.plans:
+                r, s = self._ordered(sub)
+                for i, x in zip(r.tolist(), s.tolist()):
+                    if i not in seen:
+                        seen.add(i)
+                        out_r.append(i)
+                        out_s.append(x)
+            return np.asarray(out_r, np.int64), np.asarray(out_s, np.float64)
+        h = self._execute(plan.root)
+        # Ties are broken by record number on every backend, so orders are comparable.
+        if plan.order == "relevance":
+            order = np.lexsort((h.rnums, -h.scores))
+        else:
+            order = np.lexsort((h.rnums, -h.dates))
+        return h.rnums[order], h.scores[order]
+
+    def _execute(self, node: Node) -> Hits:
+        if isinstance(node, Scoped):
+            return self._scoped(node)
+        if isinstance(node, Intersect):
+            hits = [self._execute(p) for p in node.parts]
+            out = hits[0]
+            for h in hits[1:]:
+                common, ia, ib = np.intersect1d(out.rnums, h.rnums, assume_unique=True, return_indices=True)
+                out = Hits(common, out.scores[ia] + h.scores[ib], out.dates[ia])
+            return out
+        if isinstance(node, Union_):
+            hits = [self._execute(p) for p in node.parts]
+            return Hits.from_docs(np.concatenate([h.rnums for h in hits]),
+                                  np.concatenate([h.scores for h in hits]),
+                                  np.concatenate([h.dates for h in hits]))
+        if isinstance(node, Linked):
+            return self._linked(node)
+        raise BackendError(f"backend {self.NAME!r}: unknown plan node {type(node).__name__}")
+
+    def _linked(self, node: Linked) -> Hits:
+        """Links as recorded: people written in the same records as the seed, hop by hop."""
+        field = node.match_on[0]
+        seed_hits = self._scoped(node.seed)
+        keys = self._co_mentioned(seed_hits.rnums, node.seed, field)
+        frontier = set(keys)
+        for _ in range(node.hops - 1):
+            if not frontier:
+                break
+            hop = self._scoped(Scoped("person", Terms(field, tuple(sorted(frontier)))))
+            new = self._co_mentioned(hop.rnums, node.seed, field) - keys
+            keys |= new
+            frontier = new
+        if not keys:
+            return Hits.empty()
+        return self._scoped(Scoped("person", Terms(field, tuple(sorted(keys)))))
+
+    # ---- hooks
+
+    @abstractmethod
+    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+        """Build or reuse the index; return record ids in record-number order."""
+
+    @abstractmethod
+    def _scoped(self, node: Scoped) -> Hits:
+        """Records holding a document of node.scope that matches node.clause."""
+
+    @abstractmethod
+    def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
+        """Values of `field` on person documents in these records, other than those matching `exclude`."""
+
+
+def within_radius(lat_e6: np.ndarray, lon_e6: np.ndarray, g: GeoRadius) -> np.ndarray:
+    """Haversine distance test, vectorised; coordinates stored as integer micro-degrees."""
+    lat1, lon1 = math.radians(g.lat), math.radians(g.lon)
+    lat2, lon2 = np.radians(lat_e6 / 1e6), np.radians(lon_e6 / 1e6)
+    a = np.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= g.radius_m
+
+
+def bounding_box(g: GeoRadius) -> tuple[int, int, int, int]:
+    dlat = g.radius_m / 111_320.0
+    dlon = g.radius_m / (111_320.0 * max(0.01, math.cos(math.radians(g.lat))))
+    return (round((g.lat - dlat) * 1e6), round((g.lat + dlat) * 1e6),
+            round((g.lon - dlon) * 1e6), round((g.lon + dlon) * 1e6))

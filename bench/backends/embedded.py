@@ -1,0 +1,168 @@
+"""The default backend: tantivy, in process, no server. Two indexes per corpus under
+<corpus>/index/: `records` (one document per record: free text, offence, dates) and `mentions`
+(one document per person, vehicle, phone and place as written). BM25 statistics of the free
+text are therefore over records only. Reused while the corpus checksum matches."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tantivy
+
+from bench import fields as F
+from bench.backends.base import Backend, Hits, bounding_box, within_radius
+from bench.corpus.store import atomic_dir
+from bench.errors import BackendError
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
+                         Text)
+
+INDEX_VERSION = 1
+RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
+SHARED = ("rnum", "date")
+TOKEN = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
+
+
+def _schema(names: list[str]) -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    for name in names:
+        kind = F.FIELDS[name]
+        if kind == "int":
+            b.add_integer_field(name, stored=False, indexed=True, fast=True)
+        elif kind == "keyword":
+            b.add_text_field(name, stored=(name == "person_key"), tokenizer_name="raw")
+        else:
+            b.add_text_field(name, stored=False, tokenizer_name="default")
+    return b.build()
+
+
+RECORD_NAMES = list(SHARED) + list(RECORD_FIELDS)
+MENTION_NAMES = [n for n in F.FIELDS if n not in RECORD_FIELDS]
+
+
+class EmbeddedBackend(Backend):
+    NAME = "embedded"
+    SUPPORTS = frozenset({"Scoped", "Intersect", "Union_", "Linked", "Sequence", "Term", "Terms",
+                          "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any"})
+
+    def _index_dir(self) -> Path:
+        return self.corpus.root / "index" / f"embedded-v{INDEX_VERSION}"
+
+    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+        d = self._index_dir()
+        meta = d / "meta.json"
+        fresh = meta.is_file() and json.loads(meta.read_text()).get("corpus_checksum") == self.corpus.checksum
+        if not fresh:  # missing or stale: rebuild, never use silently
+            self._build(d, progress)
+        self.schemas = {"record": _schema(RECORD_NAMES), "mention": _schema(MENTION_NAMES)}
+        self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
+        self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
+        return (d / "rids.txt").read_text().split()
+
+    def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:
+        with atomic_dir(d) as tmp:
+            writers = {}
+            for kind, names in (("record", RECORD_NAMES), ("mention", MENTION_NAMES)):
+                (tmp / kind).mkdir()
+                ix = tantivy.Index(_schema(names), path=str(tmp / kind))
+                writers[kind] = (ix, ix.writer(heap_size=256_000_000, num_threads=1))
+            rids = []
+            rw, mw = writers["record"][1], writers["mention"][1]
+            rschema, mschema = writers["record"][0].schema, writers["mention"][0].schema
+            for rnum, rec in enumerate(self.corpus.records()):
+                rids.append(rec["rid"])
+                docs = F.docs_for_record(rec, rnum)
+                rw.add_document(tantivy.Document.from_dict(docs[0], rschema))
+                for doc in docs[1:]:
+                    mw.add_document(tantivy.Document.from_dict(doc, mschema))
+                if progress and rnum % 10_000 == 9_999:
+                    progress(10_000)
+            for _, w in writers.values():
+                w.commit()
+                w.wait_merging_threads()
+            (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
+            (tmp / "meta.json").write_text(json.dumps(
+                {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
+                 "records": len(rids)}))
+
+    # ---- clauses to tantivy queries
+
+    def _q(self, kind: str, c: Clause) -> tantivy.Query:
+        schema = self.schemas[kind]
+        if isinstance(c, Term):
+            return tantivy.Query.term_query(schema, c.field, c.value)
+        if isinstance(c, Terms):
+            return tantivy.Query.term_set_query(schema, c.field, list(c.values))
+        if isinstance(c, Fuzzy):
+            return tantivy.Query.fuzzy_term_query(schema, c.field, c.value, c.distance, True, False)
+        if isinstance(c, Regex):
+            return tantivy.Query.regex_query(schema, c.field, c.pattern)
+        if isinstance(c, Range):
+            return tantivy.Query.range_query(schema, c.field, tantivy.FieldType.Integer, c.lo, c.hi)
+        if isinstance(c, GeoRadius):
+            la0, la1, lo0, lo1 = bounding_box(c)
+            return tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, tantivy.Query.range_query(schema, "lat_e6", tantivy.FieldType.Integer, la0, la1)),
+                (tantivy.Occur.Must, tantivy.Query.range_query(schema, "lon_e6", tantivy.FieldType.Integer, lo0, lo1))])
+        if isinstance(c, Text):
+            words = TOKEN.findall(c.text.lower())
+            if not words:
+                return tantivy.Query.empty_query()
+            occur = tantivy.Occur.Must if c.operator == "and" else tantivy.Occur.Should
+            return tantivy.Query.boolean_query(
+                [(occur, tantivy.Query.term_query(schema, c.field, w)) for w in dict.fromkeys(words)])
+        if isinstance(c, All):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._q(kind, x)) for x in c.clauses])
+        if isinstance(c, Any):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, self._q(kind, x)) for x in c.clauses])
+        raise BackendError(f"embedded: unsupported clause {type(c).__name__}")
+
+    def _query(self, node: Scoped) -> tuple[str, tantivy.Query]:
+        if node.scope == "record":
+            return "record", self._q("record", node.clause)
+        scope = tantivy.Query.term_query(self.schemas["mention"], "scope", node.scope)
+        return "mention", tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(scope, 0.0)),
+            (tantivy.Occur.Must, self._q("mention", node.clause))])
+
+    def _scoped(self, node: Scoped) -> Hits:
+        kind, query = self._query(node)
+        s = self.searchers[kind]
+        res = s.search(query, limit=max(1, s.num_docs), count=False)
+        if not res.hits:
+            return Hits.empty()
+        addrs = [a for _, a in res.hits]
+        scores = [sc for sc, _ in res.hits]
+        rnums = s.fast_field_values("rnum", addrs)
+        dates = s.fast_field_values("date", addrs)
+        if _has_geo(node.clause):
+            keep = within_radius(np.asarray(s.fast_field_values("lat_e6", addrs)),
+                                 np.asarray(s.fast_field_values("lon_e6", addrs)), _geo(node.clause))
+            rnums, scores, dates = (np.asarray(x)[keep] for x in (rnums, scores, dates))
+        return Hits.from_docs(rnums, scores, dates)
+
+    def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
+        if len(rnums) == 0:
+            return set()
+        schema = self.schemas["mention"]
+        q = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "scope", "person")),
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "rnum", [int(x) for x in rnums])),
+            (tantivy.Occur.MustNot, self._q("mention", exclude.clause))])
+        s = self.searchers["mention"]
+        res = s.search(q, limit=max(1, s.num_docs), count=False)
+        out = set()
+        for _, addr in res.hits:
+            out.update(v for v in s.doc(addr).get_all(field) if v and not v.startswith("|"))
+        return out
+
+
+def _has_geo(c: Clause) -> bool:
+    return isinstance(c, GeoRadius) or (isinstance(c, All) and any(isinstance(x, GeoRadius) for x in c.clauses))
+
+
+def _geo(c: Clause) -> GeoRadius:
+    return c if isinstance(c, GeoRadius) else next(x for x in c.clauses if isinstance(x, GeoRadius))

@@ -1,0 +1,33 @@
+"""An explicit registry of backends: name -> module and class, imported lazily so an engine's
+library is needed only when that backend is used."""
+
+from __future__ import annotations
+
+import importlib
+
+from bench.backends.base import Backend
+from bench.corpus.store import Corpus
+from bench.errors import BackendError
+
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    # name: (module, class, how to install its engine)
+    "embedded": ("bench.backends.embedded", "EmbeddedBackend", "pip install tantivy"),
+    "bm25-ref": ("bench.backends.bm25_ref", "Bm25RefBackend", "pip install rank-bm25"),
+}
+
+
+def register(name: str, module: str, cls: str, install: str) -> None:
+    if name in BACKENDS:
+        raise ValueError(f"backend {name!r} is already registered")
+    BACKENDS[name] = (module, cls, install)
+
+
+def open_backend(name: str, corpus: Corpus, **options: object) -> Backend:
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    module, cls, install = BACKENDS[name]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise BackendError(f"backend {name!r} needs a library that is not installed ({e.name}): {install}") from e
+    return getattr(mod, cls)(corpus, **options)

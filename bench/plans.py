@@ -1,0 +1,148 @@
+"""Backend-neutral plans: what a compiled need asks an engine to do. Frozen dataclasses, so a
+plan can be hashed, compared and shown in a report. Field names come from bench.fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+# ---- clauses: evaluated inside one scope (one kind of indexed document)
+
+
+@dataclass(frozen=True)
+class Term:
+    field: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class Terms:
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fuzzy:
+    field: str
+    value: str
+    distance: int
+
+
+@dataclass(frozen=True)
+class Regex:
+    """A whole-value regular expression (wildcards compiled to regex) on a keyword field."""
+
+    field: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Range:
+    field: str
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class GeoRadius:
+    lat: float
+    lon: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class Text:
+    """Analysed words, relevance-scored (BM25), combined with the operator."""
+
+    field: str
+    text: str
+    operator: Literal["and", "or"]
+
+
+@dataclass(frozen=True)
+class All:
+    clauses: tuple["Clause", ...]
+
+
+@dataclass(frozen=True)
+class Any:
+    clauses: tuple["Clause", ...]
+
+
+Clause = Union[Term, Terms, Fuzzy, Regex, Range, GeoRadius, Text, All, Any]
+
+# ---- record-level nodes: combine record sets
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """Documents of one scope matching a clause, reported as the records that hold them."""
+
+    scope: str
+    clause: Clause
+
+
+@dataclass(frozen=True)
+class Intersect:
+    parts: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Union_:
+    """Records of any part (scores: the best part's)."""
+
+    parts: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """Each plan's records in that plan's own order, one plan after another, records already
+    seen left out: an analyst who reads one system's list, then the other's new records."""
+
+    plans: tuple["Plan", ...]
+
+
+@dataclass(frozen=True)
+class Linked:
+    """People co-mentioned with the seed's people in the same records (links as recorded),
+    followed `hops` times; returns the records of those people matched on `match_on`."""
+
+    seed: Scoped
+    hops: int
+    match_on: tuple[str, ...]
+
+
+Node = Union[Scoped, Intersect, Union_, Linked, Sequence]
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A criterion the profile could not express (dropped) or expressed less tolerantly (weakened)."""
+
+    criterion: str
+    capability: str
+    effect: Literal["dropped", "weakened"]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    root: Node | None  # None: nothing the profile can search with
+    order: Literal["relevance", "date_desc", "given"]
+    cap: int | None
+    lost: tuple[Lost, ...] = ()
+
+
+def node_kinds(node: object) -> set[str]:
+    """Every node and clause kind used in a plan (backends declare which they support)."""
+    kinds = {type(node).__name__}
+    for attr in ("clause", "seed"):
+        if hasattr(node, attr):
+            kinds |= node_kinds(getattr(node, attr))
+    for attr in ("clauses", "parts"):
+        for child in getattr(node, attr, ()):
+            kinds |= node_kinds(child)
+    for plan in getattr(node, "plans", ()):
+        if plan.root is not None:
+            kinds |= node_kinds(plan.root)
+    return kinds

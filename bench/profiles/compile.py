@@ -1,0 +1,306 @@
+"""Compile a neutral need for a profile: keep what the profile can express, and record what it
+had to drop or weaken, with the reason. That record is the measured 'functionality lost'.
+A profile never sees the truth: compiling reads the need and the profile only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bench import fields as F
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Lost, Node, Plan, Range,
+                         Regex, Scoped, Sequence, Term, Terms, Text)
+from bench.profiles.model import Profile, ProfileSet
+from bench.queries.model import Need, PersonCriteria
+
+REFERENCE_DATE = dt.date(2024, 7, 1)  # ages are turned into DOB ranges as at this date
+
+
+class _Compiler:
+    def __init__(self, profile: Profile):
+        self.p = profile
+        self.lost: list[Lost] = []
+
+    def lose(self, criterion: str, capability: str, effect: str, reason: str) -> None:
+        self.lost.append(Lost(criterion, capability, effect, reason))  # type: ignore[arg-type]
+
+    # ---- names
+
+    def _wild(self, field: str, index_field: str, value: str, crit: str) -> Clause | None:
+        """A value with * or ?: a regex where the profile has wildcards, a prefix where only
+        prefixes (a trailing *), otherwise nothing."""
+        if "?" not in value and "*" not in value:
+            return None
+        core = value.rstrip("*")
+        if self.p.has(field, "wildcard"):
+            return Regex(index_field, _wild_regex(value))
+        if self.p.has(field, "prefix") and "*" not in core and "?" not in core:
+            return Regex(index_field, re.escape(core) + ".*")
+        self.lose(crit, "wildcard", "dropped", f"{crit}: wildcards are not supported; criterion ignored")
+        return False  # type: ignore[return-value]
+
+    def name(self, part: str, value: str | None) -> Clause | None:
+        field, crit = f"person.{part}", f"person.{part}"
+        if not value:
+            return None
+        if field not in self.p.fields:
+            self.lose(crit, "field_scope", "dropped", f"{crit}: not a searchable field; ignored")
+            return None
+        if "*" in value or "?" in value:
+            return self._wild(field, part, _norm_wild(value), crit) or None
+        n = F.norm(value)
+        alts: list[Clause] = [Term(part, n)] if self.p.has(field, "exact") or self.p.has(field, "prefix") else []
+        spec = self.p.fields[field]
+        if "phonetic" in spec.modes:
+            alts.append(Term(f"{part}_{spec.phonetic}", F.phonetic_key(spec.phonetic, value)))
+        else:
+            self.lose(crit, "phonetic", "weakened", f"{crit}: no phonetic matching; spelling variants missed")
+        if "fuzzy" in spec.modes:
+            alts.append(Fuzzy(part, n, spec.fuzzy_distance or 1))
+        if part == "forename":
+            if "nickname" in spec.modes:
+                alts.append(Terms("forename_nick", F.nickname_set(value)))
+            else:
+                self.lose(crit, "nickname", "weakened", f"{crit}: no nickname equivalence (William/Bill)")
+            if "initial" in spec.modes:
+                alts.append(Term("forename", n[:1]))
+        return alts[0] if len(alts) == 1 else Any(tuple(alts))
+
+    def dob(self, c: PersonCriteria) -> Clause | None:
+        crit = "person.dob"
+        if not (c.dob or c.dob_from or c.dob_to or c.age_min is not None or c.age_max is not None):
+            return None
+        if "person.dob" not in self.p.fields:
+            self.lose(crit, "field_scope", "dropped", "date of birth: not a searchable field; ignored")
+            return None
+        if c.dob:
+            d = F.days(c.dob)
+            if c.dob_tolerance_days and self.p.has(crit, "tolerance"):
+                clause: Clause = Range("dob", d - c.dob_tolerance_days, d + c.dob_tolerance_days)
+            else:
+                if c.dob_tolerance_days:
+                    self.lose(crit, "tolerance", "weakened",
+                              f"date of birth: tolerance ±{c.dob_tolerance_days} days not supported; exact date only")
+                clause = Term("dob", d)
+            sw = F.swapped(c.dob)
+            if self.p.has(crit, "transposition"):
+                if sw:
+                    clause = Any((clause, Term("dob", F.days(sw))))
+            elif sw:
+                self.lose(crit, "transposition", "weakened", "date of birth: day/month transposition not matched")
+            return clause
+        lo, hi = c.dob_from, c.dob_to
+        if c.age_max is not None:
+            lo = max(lo or dt.date.min, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - c.age_max - 1))
+        if c.age_min is not None:
+            hi = min(hi or dt.date.max, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - c.age_min))
+        if not self.p.has(crit, "range"):
+            self.lose(crit, "range", "dropped", "date of birth range / age: not supported; ignored")
+            return None
+        return Range("dob", F.days(lo) if lo else -10**6, F.days(hi) if hi else 10**6)
+
+    def person(self, c: PersonCriteria, extra_names: tuple[tuple[str | None, str | None], ...] = ()) -> Clause | None:
+        names: list[Clause] = []
+        for fore, sur in ((c.forename, c.surname),) + extra_names:
+            parts = [x for x in (self.name("surname", sur), self.name("forename", fore)) if x]
+            if parts:
+                names.append(parts[0] if len(parts) == 1 else All(tuple(parts)))
+        if c.alias and len(c.alias.split()) == 1 and not extra_names:
+            self.lose("person.alias", "alias", "dropped", "street name: no alias field in a structured nominal search")
+        clauses = [Any(tuple(names)) if len(names) > 1 else names[0]] if names else []
+        d = self.dob(c)
+        if d:
+            clauses.append(d)
+        if c.sex:
+            if self.p.has("person.sex", "exact"):
+                clauses.append(Term("sex", c.sex))
+            else:
+                self.lose("person.sex", "field_scope", "dropped", "sex: not searchable; ignored")
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else All(tuple(clauses))
+
+    # ---- objects and places
+
+    def keyword(self, field: str, index_field: str, value: str | None, normed: str) -> Clause | None:
+        if not value:
+            return None
+        if field not in self.p.fields:
+            self.lose(field, "field_scope", "dropped", f"{field}: not a searchable field; ignored")
+            return None
+        if "*" in value or "?" in value:
+            return self._wild(field, index_field, normed, field) or None
+        return Term(index_field, normed)
+
+    def vehicle(self, need: Need) -> Clause | None:
+        v = need.vehicle
+        vrm = self.keyword("vehicle.vrm", "vrm", v.vrm, _norm_wild(v.vrm or "", upper=True))
+        if vrm and self.p.has("vehicle.vrm", "misread"):
+            canon = F.vrm_canon(_norm_wild(v.vrm, upper=True))
+            mis = Regex("vrm_misread", _wild_regex(canon)) if "*" in canon or "?" in canon else Term("vrm_misread", canon)
+            vrm = Any((vrm, mis))
+        elif vrm:
+            self.lose("vehicle.vrm", "misread", "weakened", "registration: look-alike characters (0/O, 1/I) not folded")
+        parts = [x for x in (vrm, self.keyword("vehicle.make", "make", v.make, F.norm(v.make)),
+                             self.keyword("vehicle.colour", "colour", v.colour, F.norm(v.colour))) if x]
+        return None if not parts else parts[0] if len(parts) == 1 else All(tuple(parts))
+
+    def location(self, need: Need) -> list[Node]:
+        loc, out = need.location, []
+        if loc.point:
+            if self.p.has("location.point", "geo_radius"):
+                out.append(Scoped("location", GeoRadius(loc.point.lat, loc.point.lon, loc.radius_m)))
+            else:
+                self.lose("location.point", "geo_radius", "dropped", "radius search not supported; place ignored")
+        for field, idx, value, normed in (
+                ("location.postcode", "postcode", loc.postcode, F.vrm_norm(loc.postcode)),
+                ("location.district", "district", loc.district, (loc.district or "").upper())):
+            c = self.keyword(field, idx, value, normed)
+            if c:
+                out.append(Scoped("location", c))
+        if loc.street:
+            if self.p.has("location.street", "text"):
+                out.append(Scoped("location", Text("street", loc.street, "and")))
+            else:
+                self.lose("location.street", "field_scope", "dropped", "street: not searchable; ignored")
+        return out
+
+    def event(self, need: Need) -> list[Node]:
+        e, out = need.event, []
+        if e.types:
+            if self.p.has("event.type", "exact"):
+                out.append(Scoped("record", Terms("offence", tuple(e.types))))
+            else:
+                self.lose("event.type", "field_scope", "dropped", "offence type: not searchable; ignored")
+        if e.date_from or e.date_to:
+            if self.p.has("event.date", "range"):
+                out.append(Scoped("record", Range("date", F.days(e.date_from) if e.date_from else -10**6,
+                                                  F.days(e.date_to) if e.date_to else 10**6)))
+            else:
+                self.lose("event.date", "range", "dropped", "date window: not supported; ignored")
+        if e.terms:
+            if self.p.has("event.terms", "text"):
+                out.append(Scoped("record", Text("narrative", " ".join(e.terms), "and")))
+            else:
+                self.lose("event.terms", "text", "dropped", "MO free text: not searchable here; ignored")
+        return out
+
+    # ---- whole needs
+
+    def structured(self, need: Need) -> Node | None:
+        parts: list[Node] = []
+        if need.association:
+            seed = self.person(need.association.of)
+            if seed and self.p.has("links", "link_hops"):
+                hops = need.association.hops
+                max_hops = self.p.fields["links"].max_hops or 1
+                if hops > max_hops:
+                    self.lose("links", "link_hops", "weakened", f"links: {hops} hops asked, {max_hops} possible")
+                parts.append(Linked(Scoped("person", seed), min(hops, max_hops), ("person_key",)))
+            elif seed:
+                self.lose("links", "link_hops", "dropped", "links: associates cannot be traversed; "
+                                                           "only the person's own records are searched")
+                parts.append(Scoped("person", seed))
+        elif need.person:
+            extra = ()
+            if need.person.alias and len(need.person.alias.split()) >= 2:
+                f, s = need.person.alias.split(" ", 1)
+                extra = ((f, s),)
+            c = self.person(need.person, extra)
+            if c:
+                parts.append(Scoped("person", c))
+        if need.vehicle:
+            c = self.vehicle(need)
+            if c:
+                parts.append(Scoped("vehicle", c))
+        if need.phone:
+            c = self.keyword("phone.number", "phone", need.phone.number, _norm_wild(need.phone.number, digits=True))
+            if c:
+                parts.append(Scoped("phone", c))
+        if need.location:
+            parts += self.location(need)
+        if need.event:
+            parts += self.event(need)
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else Intersect(tuple(parts))
+
+    def free_text(self, need: Need) -> Node | None:
+        """Everything becomes words in one free-text query: no fields, no ranges, no radius."""
+        words: list[str] = []
+        self.lose("scope", "field_scope", "weakened", "no field or entity scope: words match anywhere in a record")
+        person = need.association.of if need.association else need.person
+        if need.association:
+            self.lose("links", "link_hops", "dropped", "links: no link traversal in free text; the person's words only")
+        if person:
+            words += [x for x in (person.forename, person.surname) if x]
+            for part in ("surname", "forename"):
+                if getattr(person, part):
+                    self.lose(f"person.{part}", "phonetic", "weakened",
+                              f"person.{part}: words match as spelled; spelling variants missed")
+            if person.forename:
+                self.lose("person.forename", "nickname", "weakened", "person.forename: no nickname equivalence (William/Bill)")
+            if person.alias:
+                words += person.alias.split()
+            if person.dob or person.dob_from or person.dob_to or person.age_min or person.age_max:
+                self.lose("person.dob", "field_scope", "dropped", "date of birth: no DOB field in free text; ignored")
+            if person.sex:
+                self.lose("person.sex", "field_scope", "dropped", "sex: no field in free text; ignored")
+        if need.vehicle:
+            for name, value in (("vehicle.vrm", need.vehicle.vrm), ("vehicle.make", need.vehicle.make),
+                                ("vehicle.colour", need.vehicle.colour)):
+                if value:
+                    words += self._visible_words(name, value)
+        if need.phone:
+            words += self._visible_words("phone.number", need.phone.number)
+        if need.location:
+            loc = need.location
+            if loc.point:
+                self.lose("location.point", "geo_radius", "dropped", "radius search: places are only words; ignored")
+            words += [x for x in (loc.postcode, loc.district, loc.street) if x]
+        if need.event:
+            words += [t.replace("_", " ") for t in need.event.types] + list(need.event.terms)
+            if need.event.date_from or need.event.date_to:
+                self.lose("event.date", "range", "dropped", "date window: dates are only words; ignored")
+        text = " ".join(words).strip()
+        ft = self.p.free_text
+        return Scoped("record", Text(ft.field, text, ft.operator)) if text else None
+
+    def _visible_words(self, crit: str, value: str) -> list[str]:
+        if "*" in value or "?" in value:
+            self.lose(crit, "wildcard", "weakened", f"{crit}: wildcards not supported; the visible part searched as a word")
+        return [w for w in re.split(r"[*?\s]+", value) if w]
+
+
+def _norm_wild(value: str, upper: bool = False, digits: bool = False) -> str:
+    keep = r"[^0-9*?]" if digits else r"[^A-Za-z0-9*?]"
+    out = re.sub(keep, "", value)
+    return out.upper() if upper else out.lower()
+
+
+def _wild_regex(value: str) -> str:
+    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in value)
+
+
+def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = None) -> Plan:
+    """The plan a profile runs for a need, and what it lost doing so."""
+    if profile.kind == "union":
+        if profiles is None:
+            raise ValueError("compiling a union profile needs the ProfileSet holding its members")
+        members = [compile_need(need, profiles[m], profiles) for m in profile.union_of]
+        # Lost by the union only if lost by every member; then as mildly as the mildest member.
+        common = set.intersection(*({(x.criterion, x.capability) for x in m.lost} for m in members))
+        best: dict[tuple[str, str], Lost] = {}
+        for m in members:
+            for x in m.lost:
+                key = (x.criterion, x.capability)
+                if key in common and (key not in best or (best[key].effect == "dropped" and x.effect == "weakened")):
+                    best[key] = x
+        lost = tuple(best.values())
+        live = tuple(m for m in members if m.root is not None)
+        root = Sequence(live) if live else None
+        return Plan(root, "given", profile.result_cap, lost)
+    c = _Compiler(profile)
+    root = c.free_text(need) if profile.kind == "free_text" else c.structured(need)
+    lost = tuple(dict.fromkeys(c.lost))  # keep order, drop repeats
+    return Plan(root, profile.order, profile.result_cap, lost)

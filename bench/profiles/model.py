@@ -1,0 +1,171 @@
+"""Engine profiles: what a modelled system's search can do, declared in YAML.
+Shipped profiles live beside this module; a user's may live anywhere. Adding one needs no code."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bench.errors import SpecError
+from bench.specio import load_yaml, locate, validate
+
+# Which match modes make sense for which searchable field: capabilities as data.
+FIELD_MODES: dict[str, frozenset[str]] = {
+    "person.forename": frozenset({"exact", "prefix", "wildcard", "fuzzy", "phonetic", "nickname", "initial"}),
+    "person.surname": frozenset({"exact", "prefix", "wildcard", "fuzzy", "phonetic"}),
+    "person.dob": frozenset({"exact", "tolerance", "transposition", "range"}),
+    "person.sex": frozenset({"exact"}),
+    "vehicle.vrm": frozenset({"exact", "prefix", "wildcard", "misread", "fuzzy"}),
+    "vehicle.make": frozenset({"exact"}),
+    "vehicle.colour": frozenset({"exact"}),
+    "phone.number": frozenset({"exact", "prefix", "wildcard"}),
+    "location.postcode": frozenset({"exact", "prefix"}),
+    "location.district": frozenset({"exact"}),
+    "location.street": frozenset({"text"}),
+    "location.point": frozenset({"geo_radius"}),
+    "event.type": frozenset({"exact"}),
+    "event.date": frozenset({"range"}),
+    "event.terms": frozenset({"text"}),
+    "links": frozenset({"link_hops"}),
+}
+MODES = sorted(set().union(*FIELD_MODES.values()))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(Strict):
+    modes: tuple[str, ...] = Field(min_length=1)
+    phonetic: Literal["soundex", "metaphone", "nysiis"] | None = None
+    fuzzy_distance: int | None = Field(None, ge=1, le=2)
+    max_hops: int | None = Field(None, ge=1, le=3)
+
+    @field_validator("modes")
+    @classmethod
+    def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for m in v:
+            if m not in MODES:
+                raise ValueError(f"unknown mode {m!r}; known: {', '.join(MODES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _params(self) -> "FieldSpec":
+        if "phonetic" in self.modes and not self.phonetic:
+            raise ValueError("mode 'phonetic' needs `phonetic: soundex|metaphone|nysiis`")
+        if "fuzzy" in self.modes and not self.fuzzy_distance:
+            raise ValueError("mode 'fuzzy' needs `fuzzy_distance: 1|2`")
+        if "link_hops" in self.modes and not self.max_hops:
+            raise ValueError("mode 'link_hops' needs `max_hops`")
+        return self
+
+
+class FreeText(Strict):
+    field: Literal["all_text", "narrative"] = "all_text"
+    operator: Literal["and", "or"] = "or"
+
+
+class Profile(Strict):
+    """A profile file. Example: bench/profiles/crimint.yaml (loaded by the tests)."""
+
+    schema_version: Literal[1] = 1
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_+-]*$")
+    label: str
+    description: str = ""
+    kind: Literal["structured", "free_text", "union"]
+    union_of: tuple[str, ...] = ()
+    scoped_by_entity: bool = True
+    default_operator: Literal["and", "or"] = "and"
+    order: Literal["relevance", "date_desc"] = "date_desc"
+    result_cap: int | None = Field(None, gt=0)
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    free_text: FreeText | None = None
+    deletion: Literal["purge", "hide"] | None = None
+    audit_s62: tuple[str, ...] = ()
+    assumptions: dict[str, str] = Field(default_factory=dict,
+                                        description="property -> why it is assumed (no source says)")
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, v: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name, spec in v.items():
+            if name not in FIELD_MODES:
+                raise ValueError(f"unknown field {name!r}; known: {', '.join(FIELD_MODES)}")
+            bad = [m for m in spec.modes if m not in FIELD_MODES[name]]
+            if bad:
+                raise ValueError(f"{name}: mode {bad[0]!r} does not apply; allowed: "
+                                 f"{', '.join(sorted(FIELD_MODES[name]))}")
+        return v
+
+    @model_validator(mode="after")
+    def _kind(self) -> "Profile":
+        if self.kind == "union" and len(self.union_of) < 2:
+            raise ValueError("a union profile needs union_of with at least two profiles")
+        if self.kind == "free_text" and not self.free_text:
+            raise ValueError("a free_text profile needs a free_text section")
+        return self
+
+    def has(self, field: str, mode: str) -> bool:
+        spec = self.fields.get(field)
+        return bool(spec and mode in spec.modes)
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("bench.profiles")))
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.stem for p in shipped_dir().glob("*.yaml"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A shipped profile by name, or a user's profile from a YAML path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = shipped_dir() / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise SpecError.single("--profiles", name_or_path,
+                                   f"no such profile; shipped: {', '.join(shipped_names())}, or give a .yaml path")
+    data, pos = load_yaml(path)
+    problems = []
+    fields = data.get("fields") if isinstance(data, dict) else None
+    for name, spec in (fields or {}).items():
+        if name not in FIELD_MODES:
+            problems.append((locate(path, pos, ("fields", name)),
+                             f"unknown field; known: {', '.join(FIELD_MODES)}"))
+            continue
+        for i, mode in enumerate((spec or {}).get("modes") or ()):
+            if mode not in FIELD_MODES[name]:
+                problems.append((locate(path, pos, ("fields", name, "modes", i)),
+                                 f"mode {mode!r} does not apply to {name}; allowed: "
+                                 f"{', '.join(sorted(FIELD_MODES[name]))}"))
+    if problems:
+        raise SpecError(problems)
+    return validate(Profile, data, path, pos)
+
+
+class ProfileSet:
+    """Profiles for a run, with the members of any union loaded too."""
+
+    def __init__(self, names: list[str]):
+        self.order: list[str] = []
+        self.by_name: dict[str, Profile] = {}
+        for n in names:
+            p = load_profile(n)
+            if p.name in self.by_name:
+                raise SpecError.single("--profiles", n, f"profile {p.name!r} given twice")
+            self.by_name[p.name] = p
+            self.order.append(p.name)
+        for p in list(self.by_name.values()):
+            for member in p.union_of:
+                if member not in self.by_name:
+                    self.by_name[member] = load_profile(member)
+
+    def __getitem__(self, name: str) -> Profile:
+        return self.by_name[name]
+
+    def selected(self) -> list[Profile]:
+        return [self.by_name[n] for n in self.order]

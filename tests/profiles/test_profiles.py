@@ -1,0 +1,107 @@
+"""Profiles: shipped files load, bad ones fail with a location, and compiling records exactly
+what each profile loses for each kind of need."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.errors import SpecError
+from bench.profiles.compile import compile_need
+from bench.profiles.model import ProfileSet, load_profile, shipped_names
+from bench.queries.model import Need
+
+ALL = ProfileSet(["crimint", "connect", "iip", "connect+iip"])
+
+
+def lost(profile: str, need: Need) -> set[tuple[str, str, str]]:
+    return {(x.criterion, x.capability, x.effect) for x in compile_need(need, ALL[profile], ALL).lost}
+
+
+NEEDS = {
+    "person": Need(id="p", description="d", person={"forename": "William", "surname": "Smith",
+                                                      "dob": "1990-03-04", "dob_tolerance_days": 366}),
+    "vehicle": Need(id="v", description="d", vehicle={"vrm": "*CDE", "colour": "silver"}),
+    "location": Need(id="l", description="d", location={"point": {"lat": 51.5, "lon": -0.1}, "radius_m": 300},
+                     event={"types": ["burglary"], "date_from": "2023-01-01", "date_to": "2023-01-31"}),
+    "event": Need(id="e", description="d", event={"types": ["robbery"], "terms": ["knifepoint"]}),
+    "association": Need(id="a", description="d", association={"of": {"forename": "Ann", "surname": "Lee"}}),
+}
+
+EXPECTED = {
+    ("crimint", "person"): set(),
+    ("connect", "person"): {("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
+                            ("person.forename", "nickname", "weakened"), ("person.dob", "tolerance", "weakened"),
+                            ("person.dob", "transposition", "weakened")},
+    ("iip", "person"): {("scope", "field_scope", "weakened"), ("person.dob", "field_scope", "dropped"),
+                        ("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
+                        ("person.forename", "nickname", "weakened")},
+    ("connect+iip", "person"): {("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
+                                ("person.forename", "nickname", "weakened")},
+    ("crimint", "vehicle"): set(),
+    ("connect", "vehicle"): {("vehicle.vrm", "wildcard", "dropped")},
+    ("iip", "vehicle"): {("scope", "field_scope", "weakened"), ("vehicle.vrm", "wildcard", "weakened")},
+    ("connect+iip", "vehicle"): {("vehicle.vrm", "wildcard", "weakened")},
+    ("crimint", "location"): set(),
+    ("connect", "location"): {("location.point", "geo_radius", "dropped")},
+    ("iip", "location"): {("scope", "field_scope", "weakened"), ("location.point", "geo_radius", "dropped"),
+                          ("event.date", "range", "dropped")},
+    ("connect+iip", "location"): {("location.point", "geo_radius", "dropped")},
+    ("crimint", "event"): set(),
+    ("connect", "event"): {("event.terms", "text", "dropped")},
+    ("iip", "event"): {("scope", "field_scope", "weakened")},
+    ("connect+iip", "event"): set(),
+    ("crimint", "association"): set(),
+    ("connect", "association"): {("links", "link_hops", "dropped"), ("person.surname", "phonetic", "weakened"),
+                                 ("person.forename", "phonetic", "weakened"), ("person.forename", "nickname", "weakened")},
+    ("iip", "association"): {("scope", "field_scope", "weakened"), ("links", "link_hops", "dropped"),
+                             ("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
+                             ("person.forename", "nickname", "weakened")},
+    ("connect+iip", "association"): {("links", "link_hops", "dropped"), ("person.surname", "phonetic", "weakened"),
+                                     ("person.forename", "phonetic", "weakened"), ("person.forename", "nickname", "weakened")},
+}
+
+
+@pytest.mark.parametrize("profile, kind", sorted(EXPECTED))
+def test_lost_list_per_profile_and_kind(profile, kind):
+    assert lost(profile, NEEDS[kind]) == EXPECTED[(profile, kind)]
+
+
+def test_lost_reasons_are_plain_english():
+    plan = compile_need(NEEDS["person"], ALL["iip"], ALL)
+    assert any("no DOB field in free text" in x.reason for x in plan.lost)
+
+
+def test_shipped_profiles_load_with_assumptions_marked():
+    assert {"crimint", "connect", "iip", "connect+iip"} <= set(shipped_names())
+    for name in shipped_names():
+        p = load_profile(name)
+        assert p.assumptions, f"{name}: every shipped profile marks its assumptions"
+
+
+def test_user_profile_from_a_path_needs_no_code(write):
+    path = write("strict.yaml", "schema_version: 1\nname: strict\nlabel: Strict\nkind: structured\n"
+                                "fields:\n  person.surname: {modes: [exact]}\n")
+    ps = ProfileSet([str(path)])
+    plan = compile_need(Need(id="x", description="d", person={"surname": "Smith", "forename": "Jo"}), ps["strict"], ps)
+    assert any(x.criterion == "person.forename" and x.effect == "dropped" for x in plan.lost)
+
+
+@pytest.mark.parametrize("body, line, field, msg", [
+    ("fields:\n  person.shoe: {modes: [exact]}\n", 5, "fields.person.shoe", "unknown field"),
+    ("fields:\n  person.surname: {modes: [exact, telepathic]}\n", 5, "fields.person.surname.modes[1]", "does not apply"),
+    ("result_cap: -5\n", 4, "result_cap", "greater than 0"),
+    ("fields:\n  person.surname: {modes: [phonetic]}\n", 5, "fields.person.surname", "needs `phonetic"),
+])
+def test_bad_profile_names_file_line_and_field(write, body, line, field, msg):
+    path = write("bad.yaml", f"schema_version: 1\nname: bad\nlabel: Bad\nkind: structured\n{body}".replace(
+        "kind: structured\nresult_cap", "kind: structured\nresult_cap"))
+    text = path.read_text().splitlines()
+    with pytest.raises(SpecError) as e:
+        load_profile(str(path))
+    assert f"bad.yaml:{line + 0}" in str(e.value) or f"bad.yaml:{line + 1}" in str(e.value), (str(e.value), text)
+    assert field in str(e.value) and msg in str(e.value)
+
+
+def test_unknown_profile_name():
+    with pytest.raises(SpecError, match="no such profile"):
+        load_profile("palantir")

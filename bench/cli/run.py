@@ -1,0 +1,105 @@
+"""polebench run: the same needs through every profile on one backend; measures and results."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.table import Table
+
+from bench.cli.common import console, progress_bar
+from bench.corpus.store import Corpus
+from bench.queries.instantiate import file_checksum, instance_dir, instantiate, load_query_set, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help=HELP, description=HELP + (
+        ". The run id is derived from every input (corpus, query set, profiles, backend, settings): "
+        "a finished run is reused unless --force. A run directory appears only when complete."))
+    add_run_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) -> None:
+    p.add_argument("--corpus", type=Path, required=corpus_required, help="corpus folder, e.g. corpora/ci")
+    p.add_argument("--queries", type=Path, default=Path("queries/standard.yaml"),
+                   help="query set YAML (instantiated against the corpus if not yet; default: %(default)s)")
+    p.add_argument("--profiles", default="crimint,connect,iip,connect+iip",
+                   help="comma-separated shipped profile names or profile YAML paths (default: %(default)s)")
+    p.add_argument("--backend", default="embedded", help="embedded (default) or bm25-ref")
+    p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
+    p.add_argument("--seconds-per-record", type=float, default=30.0,
+                   help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results root (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--force", action="store_true", help="rerun even if a finished run exists")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap and permutation seed (default: %(default)s)")
+
+
+def ensure_instance(queries: Path, corpus: Corpus) -> Path:
+    """The query stage's output for this set and corpus, made now if missing or stale."""
+    loaded = load_query_set(queries)
+    out = instance_dir(corpus, loaded.qset.name)
+    meta = out / "meta.json"
+    import json
+    if meta.is_file():
+        m = json.loads(meta.read_text())
+        if m.get("set_checksum") == file_checksum(loaded) and m.get("corpus_checksum") == corpus.checksum:
+            return out
+    console.print(f"instantiating {queries} against {corpus.name} ...")
+    write_instance(out, *instantiate(queries, corpus))
+    return out
+
+
+def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
+    return RunSettings(corpus=corpus.root, instance=ensure_instance(args.queries, corpus),
+                       profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
+                       backend=args.backend, baseline=args.baseline,
+                       seconds_per_record=args.seconds_per_record, results=args.results,
+                       resume=args.resume, force=args.force, seed=args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    corpus = Corpus(args.corpus)
+    result = execute(settings_from(args, corpus))
+    print_summary(result.run)
+    return 0
+
+
+def execute(settings: RunSettings):
+    with ExitStack() as stack:
+        def progress(label: str, total: int):
+            return stack.enter_context(progress_bar(label, total))
+        result = run_benchmark(settings, progress)
+    if result.reused:
+        console.print(f"already finished: {result.dir} (use --force to run again)")
+    if result.failed:
+        console.print(f"[yellow]{result.failed} searches failed; see per_query.csv, rerun with --resume[/]")
+    console.print(f"results: {result.dir}")
+    return result
+
+
+def _fmt(e: dict, pct: bool = False, digits: int = 2) -> str:
+    if e["value"] != e["value"]:
+        return "n/a"
+    f = (lambda x: f"{x * 100:.0f}%") if pct else (lambda x: f"{x:.{digits}f}")
+    return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
+
+
+def print_summary(run: dict) -> None:
+    agg = run["aggregates"]
+    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} (SYNTHETIC) - "
+                    f"means with 95% CI; baseline {agg['baseline']}")
+    for col in ("profile", "volume", "inflation", "recall", "precision", "sift h/1000", "lost"):
+        t.add_column(col, justify="left" if col == "profile" else "right")
+    for name, p in agg["profiles"].items():
+        t.add_row(name, _fmt(p["mean"]["volume"], digits=0), _fmt(p["inflation"]["ratio_of_totals"], digits=1),
+                  _fmt(p["mean"]["recall"], True), _fmt(p["mean"]["precision"], True),
+                  _fmt(p["sift_hours_per_1000"], digits=0), f"{p['queries_with_lost']}/{p['queries']}")
+    console.print(t)
+    console.print("volume: mean records per need; inflation: total volume / baseline total volume; "
+                  "sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")

@@ -1,0 +1,88 @@
+"""Aggregates over needs, per profile and per kind of need, each with a 95% bootstrap CI, and
+paired comparisons of every profile with the baseline (randomisation test, BH-corrected)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from bench.metrics.stats import adjust, mean_ci, median_ci, paired_test, ratio_of_totals_ci
+
+MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
+                 "sift_records", "sift_hours")
+COMPARED = ("recall", "precision", "volume", "sift_hours")
+
+
+def _ok(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if not r.get("error")]
+
+
+def _inflation(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
+    pairs = [(r["volume"], base[r["qid"]]["volume"]) for r in rows if r["qid"] in base]
+    defined = [v / b for v, b in pairs if b > 0]
+    pct = np.percentile(defined, [10, 25, 50, 75, 90]).tolist() if defined else [float("nan")] * 5
+    return {
+        "median": median_ci(defined, seed).as_dict(),
+        "mean": mean_ci(defined, seed).as_dict(),
+        "ratio_of_totals": ratio_of_totals_ci([v for v, _ in pairs], [b for _, b in pairs], seed).as_dict(),
+        "undefined": sum(1 for _, b in pairs if b == 0),
+        "distribution": dict(zip(("p10", "p25", "p50", "p75", "p90"), pct)),
+    }
+
+
+def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
+    ok = _ok(rows)
+    lost = Counter(cap for r in ok for cap in r["lost_capabilities"])
+    lat = [r["latency_ms"] for r in ok]
+    out = {
+        "queries": len(ok),
+        "failed": len(rows) - len(ok),
+        "mean": {m: mean_ci([r[m] for r in ok], seed).as_dict() for m in MEAN_MEASURES},
+        "volume_total": int(sum(r["volume"] for r in ok)),
+        "missed_total": int(sum(r["missed"] for r in ok)),
+        "relevant_total": int(sum(r["relevant"] for r in ok)),
+        "queries_with_lost": sum(1 for r in ok if r["lost_capabilities"]),
+        "lost_capabilities": dict(sorted(lost.items())),
+        "latency_ms": {"p50": float(np.percentile(lat, 50)) if lat else float("nan"),
+                       "p95": float(np.percentile(lat, 95)) if lat else float("nan")},
+        "inflation": _inflation(ok, base, seed),
+        "sift_hours_per_1000": {k: v * 1000 if isinstance(v, float) else v
+                                for k, v in mean_ci([r["sift_hours"] for r in ok], seed).as_dict().items()},
+    }
+    paired = [(r["sift_hours"], base[r["qid"]]["sift_hours"]) for r in ok if r["qid"] in base]
+    diff = mean_ci([a - b for a, b in paired], seed).as_dict()
+    out["extra_sift_hours_per_1000"] = {k: v * 1000 if isinstance(v, float) else v for k, v in diff.items()}
+    return out
+
+
+def aggregate(rows: list[dict], profiles: list[str], baseline: str, seed: int = 0) -> dict:
+    """rows: one per (profile, need) as written to per_query.csv."""
+    by_profile: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_profile[r["profile"]].append(r)
+    base = {r["qid"]: r for r in _ok(by_profile[baseline])}
+    result: dict = {"baseline": baseline, "profiles": {}, "comparisons": []}
+    for name in profiles:
+        prow = by_profile[name]
+        block = _block(prow, base, seed)
+        kinds: dict[str, list[dict]] = defaultdict(list)
+        for r in prow:
+            kinds[r["kind"]].append(r)
+        block["by_kind"] = {k: _block(v, base, seed) for k, v in sorted(kinds.items())}
+        result["profiles"][name] = block
+    tests = []
+    for name in profiles:
+        if name == baseline:
+            continue
+        ok = [r for r in _ok(by_profile[name]) if r["qid"] in base]
+        for m in COMPARED:
+            a = [r[m] for r in ok]
+            b = [base[r["qid"]][m] for r in ok]
+            tests.append({"profile": name, "measure": m, "n": len(a),
+                          "mean_diff": float(np.mean(np.subtract(a, b))) if a else float("nan"),
+                          "p": paired_test(a, b, seed)})
+    for t, padj in zip(tests, adjust([t["p"] for t in tests])):
+        t["p_adjusted"] = padj
+    result["comparisons"] = tests
+    return result

@@ -1,0 +1,30 @@
+"""The audit log: searching personal data must be logged (DPA 2018 s62), so every run appends
+who ran what, when, on which data. The data are synthetic; the habit starts here anyway."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+
+def who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return str(os.getuid())
+
+
+def append(log: Path, event: str, **fields: object) -> None:
+    """One JSON line per event, appended and flushed (O_APPEND: concurrent runs do not interleave)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    line = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "event": event,
+            "user": who(), "host": socket.gethostname(), "command": " ".join(sys.argv), **fields}
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line, sort_keys=True, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())

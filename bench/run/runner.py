@@ -1,0 +1,219 @@
+"""The benchmark run: every need of an instantiated query set through every profile on one
+backend, then measures, aggregates and the results folder. The library returns values; the CLI
+prints."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import gzip
+import hashlib
+import importlib.metadata as md
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+import bench
+from bench.backends.registry import open_backend
+from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
+from bench.errors import PolebenchError
+from bench.metrics.aggregate import aggregate
+from bench.metrics.measures import QueryOutcome, inflation, per_query
+from bench.profiles.compile import compile_need
+from bench.profiles.model import ProfileSet
+from bench.queries.instantiate import Instance
+from bench.run import audit
+from bench.run.store import Partial, is_complete, run_key
+from bench.run.trec import write_qrels, write_run
+
+CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
+               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours",
+               "inflation", "latency_ms", "lost", "lost_capabilities", "error")
+LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
+
+
+@dataclass
+class RunSettings:
+    corpus: Path
+    instance: Path
+    profiles: list[str]
+    backend: str = "embedded"
+    baseline: str = "crimint"
+    seconds_per_record: float = 30.0
+    results: Path = Path("results")
+    resume: bool = False
+    force: bool = False
+    seed: int = 0
+    backend_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    dir: Path
+    run: dict
+    reused: bool
+    failed: int
+
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def _versions() -> dict[str, str]:
+    out = {"polebench": bench.__version__, "python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = md.version(lib)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _profile_checksum(profiles: ProfileSet, name: str) -> str:
+    p = profiles[name]
+    members = "".join(_profile_checksum(profiles, m) for m in p.union_of)
+    return hashlib.sha256((p.model_dump_json() + members).encode()).hexdigest()
+
+
+def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet) -> dict:
+    return {"corpus_checksum": corpus.checksum, "set_checksum": inst.meta["set_checksum"],
+            "profiles": {n: _profile_checksum(profiles, n) for n in profiles.order},
+            "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
+            "seed": s.seed, "version": bench.__version__}
+
+
+def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
+    corpus = Corpus(s.corpus)
+    inst = Instance.load(s.instance)
+    if inst.meta["corpus_checksum"] != corpus.checksum:
+        raise PolebenchError(f"{s.instance} was instantiated for another version of the corpus; "
+                             f"run `polebench queries` again")
+    profiles = ProfileSet(s.profiles)
+    if s.baseline not in profiles.order:
+        raise PolebenchError(f"baseline profile {s.baseline!r} is not among --profiles ({', '.join(profiles.order)})")
+    inputs = plan_inputs(s, corpus, inst, profiles)
+    run_id = f"{inst.meta['query_set']}-{corpus.name}-{s.backend}-{run_key(inputs)}"
+    out_dir = s.results / run_id
+    if is_complete(out_dir) and not s.force:
+        previous = orjson.loads((out_dir / "run.json").read_bytes())
+        if not (s.resume and previous.get("failed")):
+            return RunResult(out_dir, previous, True, previous.get("failed", 0))
+
+    t0 = time.perf_counter()
+    backend = open_backend(s.backend, corpus, **s.backend_options)
+    backend.prepare(progress("indexing", corpus.manifest.counts["records"]) if progress else None)
+    t_prepare = time.perf_counter() - t0
+
+    partial = Partial(s.results, run_id, s.resume, s.force)
+    engine_s = 0.0
+    for name in profiles.order:
+        done = {q for q, row in partial.load(name).items() if not row.get("error")}
+        todo = [n for n in inst.needs if n.id not in done]
+        advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
+        advance(len(inst.needs) - len(todo))
+        with partial.open(name) as f:
+            for need in todo:
+                row = _search_one(backend, need, profiles[name], profiles)
+                engine_s += row["latency_ms"] / 1000
+                f.write(orjson.dumps(row) + b"\n")
+                f.flush()
+                advance(1)
+
+    t1 = time.perf_counter()
+    outcomes = {n: partial.load(n) for n in profiles.order}
+    rows = _measure(outcomes, inst, profiles.order, s)
+    agg = aggregate(rows, profiles.order, s.baseline, s.seed)
+    failed = sum(1 for r in rows if r["error"])
+    run = {
+        "schema_version": 1, "run_id": run_id, "synthetic": True,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(), "inputs": inputs,
+        "corpus": {"path": str(s.corpus), "name": corpus.name, "checksum": corpus.checksum,
+                   "seed": corpus.manifest.seed, "origin": corpus.manifest.origin,
+                   "counts": corpus.manifest.counts,
+                   "corruption": {src: {k: v.model_dump() for k, v in kinds.items()}
+                                  for src, kinds in corpus.manifest.corruption.items()},
+                   "rates": {src: v.get("corruption", {}) for src, v in corpus.manifest.spec.get("sources", {}).items()}},
+        "query_set": {**inst.meta, "queries": len(inst.needs),
+                      "kinds": sorted({n.derived_kind() for n in inst.needs})},
+        "profiles": {n: {"label": profiles[n].label, "kind": profiles[n].kind,
+                         "description": profiles[n].description, "assumptions": profiles[n].assumptions,
+                         "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
+                         "audit_s62": list(profiles[n].audit_s62)} for n in profiles.order},
+        "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
+        "bootstrap_seed": s.seed, "failed": failed,
+        "aggregates": agg,
+    }
+    with atomic_dir(out_dir) as tmp:
+        _write(tmp, run, rows, outcomes, inst, profiles.order)
+        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s,
+                          "bookkeeping_s": time.perf_counter() - t1}
+        write_json_atomic(tmp / "run.json", run)
+    if not failed:  # kept while searches failed, so that --resume can retry just those
+        shutil.rmtree(partial.dir, ignore_errors=True)
+    audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
+                 corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
+                 set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
+                 searches=len(inst.needs) * len(profiles.order), failed=failed)
+    return RunResult(out_dir, run, False, failed)
+
+
+def _search_one(backend, need, profile, profiles) -> dict:
+    plan = compile_need(need, profile, profiles)
+    row = {"qid": need.id, "kind": need.derived_kind(),
+           "lost": [dataclasses.asdict(x) for x in plan.lost], "rids": [], "total": 0,
+           "latency_ms": 0.0, "error": None}
+    t = time.perf_counter()
+    try:
+        res = backend.search(plan)
+        row.update(rids=res.rids, total=res.total)
+    except Exception as e:  # recorded, and the run goes on; --resume retries it
+        row["error"] = f"{type(e).__name__}: {e}"
+    row["latency_ms"] = (time.perf_counter() - t) * 1000
+    return row
+
+
+def _measure(outcomes: dict[str, dict[str, dict]], inst: Instance, order: list[str], s: RunSettings) -> list[dict]:
+    rows: list[dict] = []
+    per: dict[str, dict[str, dict]] = {}
+    for name in order:
+        outs = [QueryOutcome(r["qid"], r["kind"], tuple(r["rids"]), r["total"], r["latency_ms"],
+                             tuple(r["lost"]), r["error"]) for r in outcomes[name].values()]
+        per[name] = per_query(outs, inst.qrels, s.seconds_per_record)
+    base = per.get(s.baseline, {})
+    for name in order:
+        for need in inst.needs:
+            o = outcomes[name].get(need.id)
+            m = per[name].get(need.id)
+            row = {"profile": name, "qid": need.id, "kind": need.derived_kind(),
+                   "error": (o or {}).get("error") or ("not run" if o is None else None)}
+            if m:
+                row.update(m, total=o["total"], lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
+                           inflation=inflation(m["volume"], base[need.id]["volume"]) if need.id in base else None)
+            rows.append(row)
+    return rows
+
+
+def _write(tmp: Path, run: dict, rows: list[dict], outcomes: dict, inst: Instance, order: list[str]) -> None:
+    with open(tmp / "per_query.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "lost_capabilities": ";".join(r.get("lost_capabilities", ()))})
+    (tmp / "runs").mkdir()
+    (tmp / "outcomes").mkdir()
+    write_qrels(tmp / "qrels.txt", inst.qrels)
+    for name in order:
+        ok = [(n.id, tuple(outcomes[name][n.id]["rids"])) for n in inst.needs
+              if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
+        write_run(tmp / "runs" / f"{name}.run", name, ok)
+        with open(tmp / "outcomes" / f"{name}.jsonl.gz", "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as f:
+            for n in inst.needs:
+                if n.id in outcomes[name]:
+                    f.write(orjson.dumps(outcomes[name][n.id]) + b"\n")

@@ -1,0 +1,130 @@
+"""The run end to end on the ci corpus: results on disk, agreement with ir_measures reading the
+exported TREC files, resume after an interruption, a failing query, the audit log."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import ir_measures
+import pytest
+
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = ["crimint", "connect", "iip", "connect+iip"]
+
+
+@pytest.fixture(scope="module")
+def instance(ci_corpus):
+    out = instance_dir(ci_corpus, "standard")
+    write_instance(out, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+    return out
+
+
+def settings(ci_corpus, instance, results: Path, **kw) -> RunSettings:
+    return RunSettings(corpus=ci_corpus.root, instance=instance, profiles=PROFILES, results=results, **kw)
+
+
+@pytest.fixture(scope="module")
+def finished(ci_corpus, instance, tmp_path_factory):
+    return run_benchmark(settings(ci_corpus, instance, tmp_path_factory.mktemp("results")))
+
+
+def _rows(d: Path) -> list[dict]:
+    with open(d / "per_query.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_results_folder(finished):
+    d = finished.dir
+    for f in ("run.json", "per_query.csv", "qrels.txt", *(f"runs/{p}.run" for p in PROFILES)):
+        assert (d / f).is_file(), f
+    run = json.loads((d / "run.json").read_text())
+    assert run["synthetic"] is True and run["baseline"] == "crimint"
+    assert run["inputs"]["corpus_checksum"] and run["versions"]["tantivy"]
+    assert set(run["aggregates"]["profiles"]) == set(PROFILES)
+    assert len(_rows(d)) == 4 * run["query_set"]["queries"]
+    assert not list(d.parent.glob(".partial-*"))
+
+
+def test_measures_agree_with_ir_measures_on_the_exported_files(finished):
+    d = finished.dir
+    qrels = list(ir_measures.read_trec_qrels(str(d / "qrels.txt")))
+    rows = {(r["profile"], r["qid"]): r for r in _rows(d)}
+    measures = {"precision": ir_measures.SetP, "recall": ir_measures.SetR, "ap": ir_measures.AP,
+                "ndcg_at_10": ir_measures.nDCG @ 10, "p_at_10": ir_measures.P @ 10}
+    checked = 0
+    for p in PROFILES:
+        run = list(ir_measures.read_trec_run(str(d / "runs" / f"{p}.run")))
+        for m in ir_measures.iter_calc(list(measures.values()), qrels, run):
+            name = next(k for k, v in measures.items() if v == m.measure)
+            assert float(rows[(p, m.query_id)][name]) == pytest.approx(m.value, abs=1e-9)
+            checked += 1
+    assert checked > 1000
+
+
+def test_inflation_of_the_baseline_is_one_and_union_at_least_connect(finished):
+    agg = finished.run["aggregates"]["profiles"]
+    assert agg["crimint"]["inflation"]["ratio_of_totals"]["value"] == pytest.approx(1.0)
+    assert agg["connect+iip"]["volume_total"] >= agg["connect"]["volume_total"]
+    assert agg["connect+iip"]["volume_total"] >= agg["iip"]["volume_total"]
+
+
+def test_finished_run_is_reused(ci_corpus, instance, finished):
+    again = run_benchmark(settings(ci_corpus, instance, finished.dir.parent))
+    assert again.reused and again.dir == finished.dir
+
+
+def _comparable(d: Path) -> list[tuple]:
+    return [tuple(v for k, v in r.items() if k != "latency_ms") for r in _rows(d)]
+
+
+def test_resume_after_interruption_gives_the_same_results(ci_corpus, instance, finished, tmp_path, monkeypatch):
+    from bench.backends import base
+    real = base.Backend.search
+    calls = {"n": 0}
+
+    def flaky(self, plan):
+        calls["n"] += 1
+        if calls["n"] == 300:
+            raise KeyboardInterrupt
+        return real(self, plan)
+    monkeypatch.setattr(base.Backend, "search", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    assert not list(tmp_path.glob("standard-*")) and list(tmp_path.glob(".partial-*"))
+    monkeypatch.setattr(base.Backend, "search", real)
+    with pytest.raises(Exception, match="--resume"):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    resumed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+    assert _comparable(resumed.dir) == _comparable(finished.dir)
+
+
+def test_a_failing_query_is_recorded_and_the_run_goes_on(ci_corpus, instance, tmp_path, monkeypatch):
+    from bench.backends import base
+    real = base.Backend.search
+    state = {"n": 0}
+
+    def broken(self, plan):
+        state["n"] += 1
+        if state["n"] == 5:
+            raise RuntimeError("engine hiccup")
+        return real(self, plan)
+    monkeypatch.setattr(base.Backend, "search", broken)
+    res = run_benchmark(settings(ci_corpus, instance, tmp_path))
+    assert res.failed == 1
+    errs = [r for r in _rows(res.dir) if r["error"]]
+    assert len(errs) == 1 and "engine hiccup" in errs[0]["error"]
+    monkeypatch.setattr(base.Backend, "search", real)
+    fixed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+    assert fixed.failed == 0 and not fixed.reused
+
+
+def test_audit_line_per_run(finished):
+    lines = (finished.dir.parent / "audit.jsonl").read_text().splitlines()
+    entry = json.loads(lines[-1])
+    assert entry["event"] == "run" and entry["user"] and entry["corpus_checksum"]
+    assert entry["profiles"] == PROFILES and entry["backend"] == "embedded"

@@ -83,7 +83,8 @@ def _profile_checksum(profiles: ProfileSet, name: str) -> str:
 def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet) -> dict:
     return {"corpus_checksum": corpus.checksum, "set_checksum": inst.meta["set_checksum"],
             "profiles": {n: _profile_checksum(profiles, n) for n in profiles.order},
-            "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
+            "profile_order": profiles.order,
+        "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
             "seed": s.seed, "version": bench.__version__}
 
 
@@ -145,6 +146,7 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
                          "description": profiles[n].description, "assumptions": profiles[n].assumptions,
                          "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
                          "audit_s62": list(profiles[n].audit_s62)} for n in profiles.order},
+        "profile_order": profiles.order,
         "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
         "bootstrap_seed": s.seed, "failed": failed,
         "aggregates": agg,

@@ -1,0 +1,44 @@
+"""polebench gate: fail the build when a run crosses a threshold; write JUnit XML."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.table import Table
+
+from bench.cli.common import console
+from bench.errors import GateFailed
+from bench.gates import junit
+from bench.gates.rules import evaluate, load_gates
+from bench.report.model import load_run
+
+HELP = "check a finished run against gate thresholds; exit 1 if any fails; write JUnit XML"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gate", help=HELP, description=HELP + ". See gates.example.yaml for the format.")
+    p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
+    p.add_argument("--gates", type=Path, required=True, help="gates YAML, e.g. gates.example.yaml")
+    p.add_argument("--previous", type=Path, help="an earlier run folder, for max_increase / max_decrease gates")
+    p.add_argument("--junit", type=Path, help="JUnit XML path (default: <run_dir>/junit.xml)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    current, _ = load_run(args.run_dir)
+    previous = load_run(args.previous)[0] if args.previous else None
+    gates = load_gates(args.gates, current)
+    outcomes = evaluate(gates, current, previous)
+    junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current['run_id']}")
+    t = Table(title=f"gates ({args.gates})")
+    for col in ("gate", "status", "detail"):
+        t.add_column(col)
+    colour = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    for o in outcomes:
+        t.add_row(o.gate.name, f"[{colour[o.status]}]{o.status}[/]", o.message)
+    console.print(t)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise GateFailed(f"{len(failed)} of {len(outcomes)} gates failed: " + ", ".join(o.gate.name for o in failed))
+    return 0

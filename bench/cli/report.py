@@ -1,0 +1,40 @@
+"""polebench report: report.html and report.md for a finished run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from bench.cli.common import console
+from bench.report import html, markdown
+from bench.report.model import build
+
+HELP = "write report.html (self-contained, for SIOs) and report.md (for CI) for a finished run"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help=HELP, description=HELP + (
+        ". The HTML loads nothing from any network: styles and charts are inline."))
+    p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
+    p.set_defaults(func=run)
+
+
+def write_reports(run_dir: Path) -> tuple[Path, Path]:
+    rep = build(run_dir)
+    out = []
+    for name, text in (("report.html", html.render(rep)), ("report.md", markdown.render(rep))):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, run_dir / name)
+        out.append(run_dir / name)
+    return out[0], out[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    html_path, md_path = write_reports(args.run_dir)
+    console.print(f"wrote {html_path}\nwrote {md_path}")
+    return 0

@@ -1,0 +1,117 @@
+"""CI gates: thresholds on a run's aggregates, absolute or relative to a previous run.
+A gates file is YAML; example: gates.example.yaml (loaded by the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bench.errors import SpecError
+from bench.metrics.aggregate import MEAN_MEASURES
+from bench.specio import load_yaml, locate, validate
+
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+
+
+class Gate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    profile: str
+    metric: str = Field(description="recall, precision, ... (means), or a path such as "
+                                    "inflation.ratio_of_totals, inflation.median, sift_hours_per_1000, "
+                                    "queries_with_lost, failed, missed_total")
+    kind: str | None = Field(None, description="restrict to one kind of need")
+    bound: Literal["value", "lo", "hi"] = Field("value", description="which end of the 95% CI to compare")
+    op: Literal[">=", "<=", ">", "<"] | None = None
+    value: float | None = None
+    max_increase: float | None = Field(None, ge=0, description="largest allowed relative rise over --previous")
+    max_decrease: float | None = Field(None, ge=0, description="largest allowed relative fall below --previous")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "Gate":
+        absolute = self.op is not None and self.value is not None
+        relative = self.max_increase is not None or self.max_decrease is not None
+        if (self.op is None) != (self.value is None):
+            raise ValueError("op and value go together")
+        if absolute == relative:
+            raise ValueError("give either op + value, or max_increase / max_decrease")
+        return self
+
+    @property
+    def path(self) -> list[str]:
+        return ["mean", self.metric] if self.metric in MEAN_MEASURES else self.metric.split(".")
+
+
+class GatesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal[1] = 1
+    gates: tuple[Gate, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    gate: Gate
+    status: Literal["passed", "failed", "skipped"]
+    actual: float | None
+    message: str
+
+
+def _lookup(run: dict, g: Gate) -> float:
+    block = run["aggregates"]["profiles"][g.profile]
+    if g.kind:
+        block = block["by_kind"][g.kind]
+    for part in g.path:
+        block = block[part]
+    if isinstance(block, dict):
+        block = block[g.bound]
+    return float(block)
+
+
+def load_gates(path: Path, run: dict) -> GatesFile:
+    """Validate a gates file, and every gate against the run it will judge, all errors at once."""
+    data, pos = load_yaml(path)
+    gates = validate(GatesFile, data, path, pos)
+    problems = []
+    profiles = run["aggregates"]["profiles"]
+    for i, g in enumerate(gates.gates):
+        if g.profile not in profiles:
+            problems.append((locate(path, pos, ("gates", i, "profile")),
+                             f"profile {g.profile!r} is not in this run ({', '.join(profiles)})"))
+            continue
+        if g.kind and g.kind not in profiles[g.profile]["by_kind"]:
+            problems.append((locate(path, pos, ("gates", i, "kind")), f"no need of kind {g.kind!r} in this run"))
+            continue
+        try:
+            _lookup(run, g)
+        except (KeyError, TypeError, ValueError):
+            problems.append((locate(path, pos, ("gates", i, "metric")), f"unknown metric {g.metric!r}"))
+    if problems:
+        raise SpecError(problems)
+    return gates
+
+
+def evaluate(gates: GatesFile, run: dict, previous: dict | None) -> list[Outcome]:
+    out = []
+    for g in gates.gates:
+        actual = _lookup(run, g)
+        if g.op:
+            ok = actual == actual and OPS[g.op](actual, g.value)
+            out.append(Outcome(g, "passed" if ok else "failed", actual,
+                               f"{g.metric}[{g.profile}{', ' + g.kind if g.kind else ''}] = {actual:.4g}, "
+                               f"required {g.op} {g.value:g}"))
+            continue
+        if previous is None:
+            out.append(Outcome(g, "skipped", actual, "no --previous run to compare with"))
+            continue
+        before = _lookup(previous, g)
+        change = (actual - before) / before if before else float("inf") if actual else 0.0
+        ok = (g.max_increase is None or change <= g.max_increase) and \
+             (g.max_decrease is None or -change <= g.max_decrease)
+        out.append(Outcome(g, "passed" if ok else "failed", actual,
+                           f"{g.metric}[{g.profile}] {before:.4g} -> {actual:.4g} ({change:+.1%}); allowed "
+                           f"rise {g.max_increase if g.max_increase is not None else '-'}, "
+                           f"fall {g.max_decrease if g.max_decrease is not None else '-'}"))
+    return out

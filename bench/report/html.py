@@ -1,0 +1,135 @@
+"""report.html: one self-contained file - styles inline, charts as inline SVG, no script, font
+or image fetched from anywhere - readable on screen and printed on A4, synthetic throughout."""
+
+from __future__ import annotations
+
+from html import escape as h
+
+from bench.report import charts
+from bench.report.markdown import main_table
+from bench.report.model import BOARD_SOURCE, Report, definitions
+
+CSS = """
+@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
+body { font: 10.5pt/1.45 system-ui, -apple-system, 'Segoe UI', Arial, sans-serif; color: #1a1a1a;
+       max-width: 1000px; margin: 0 auto; padding: 0 16px 48px; }
+.synthetic { background: #fff3cd; border: 1px solid #e0a526; padding: 6px 10px; font-weight: 600;
+             position: sticky; top: 0; z-index: 2; }
+.footer { position: fixed; bottom: 0; left: 0; right: 0; text-align: center; font-size: 8pt;
+          color: #7a5a00; background: #fffbea; }
+h1 { font-size: 18pt; margin: 14px 0 4px; } h2 { font-size: 13pt; border-bottom: 2px solid #1f4e79;
+     padding-bottom: 2px; margin-top: 26px; } h3 { font-size: 11pt; margin-bottom: 4px; }
+.meta { color: #555; font-size: 9pt; }
+ul.headlines li { margin-bottom: 6px; } .verdict { background: #eef4fa; border-left: 4px solid #1f4e79;
+     padding: 8px 12px; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 8px 0; }
+th, td { border: 1px solid #ccd; padding: 3px 5px; text-align: right; vertical-align: top; }
+th { background: #eef1f6; } td.l, th.l { text-align: left; }
+.charts { display: flex; flex-wrap: wrap; gap: 12px; } .chart { flex: 1 1 440px; break-inside: avoid; }
+.chart svg { max-width: 100%; height: auto; }
+.bad { background: #fde2e1; } .lost { color: #a33; font-size: 8pt; }
+@media print { .synthetic { position: static; } h2 { break-after: avoid; } tr { break-inside: avoid; }
+  .chart { flex-basis: 100%; } }
+"""
+
+
+def _table(md_lines: list[str]) -> str:
+    """The main table shared with report.md, rendered as HTML."""
+    head = [c.strip() for c in md_lines[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md_lines[2:]]
+    out = ["<table><tr>" + "".join(f'<th class="{"l" if i == 0 else ""}">{h(c)}</th>' for i, c in enumerate(head)) + "</tr>"]
+    for r in rows:
+        out.append("<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{h(c)}</td>' for i, c in enumerate(r)) + "</tr>")
+    return "\n".join(out) + "</table>"
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None or v == "" else f"{v:,.0f}"
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None or v == "" else f"{v * 100:.0f}%"
+
+
+def _shade(v: float | None) -> str:
+    return "bad" if isinstance(v, float) and v < 0.5 else ""
+
+
+def _per_query(rep: Report) -> str:
+    names = rep.profiles
+    head = ("<tr><th class='l'>need</th><th class='l'>kind</th><th>relevant</th>"
+            + "".join(f"<th>volume<br>{h(n)}</th>" for n in names)
+            + "".join(f"<th>recall<br>{h(n)}</th>" for n in names)
+            + "<th class='l'>capabilities lost (per profile)</th></tr>")
+    rows = []
+    for t in rep.worst:
+        vol = "".join(f"<td>{_num(t['volume'].get(n))}</td>" for n in names)
+        rec = "".join(f"<td class='{_shade(t['recall'].get(n))}'>{_pct(t['recall'].get(n))}</td>" for n in names)
+        lost = "; ".join(f"{h(n)}: {h(t['lost'][n].replace(';', ', '))}" for n in names if t["lost"].get(n))
+        errs = "; ".join(f"{h(n)} failed: {h(e)}" for n, e in t["error"].items() if e)
+        rows.append(f"<tr><td class='l'>{h(t['qid'])}</td><td class='l'>{h(t['kind'])}</td>"
+                    f"<td>{t['relevant'] or 0:,.0f}</td>{vol}{rec}<td class='l lost'>{lost}{h(errs)}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _method(rep: Report) -> str:
+    run = rep.run
+    c = run["corpus"]
+    parts = [f"<h3>Corpus (synthetic)</h3><p>{c['counts']['records']:,} records from "
+             f"{len(c['counts']['per_source'])} source systems; seed {h(str(c.get('seed')))}; checksum "
+             f"<code>{h(c['checksum'][:16])}</code>. Every mention was written down with errors drawn per source "
+             f"system at the rates below (probability per eligible mention).</p>"]
+    kinds = sorted({k for r in c["rates"].values() for k in r})
+    parts.append("<table><tr><th class='l'>source</th><th>records</th>" + "".join(f"<th>{h(k)}</th>" for k in kinds) + "</tr>")
+    for src, rates in sorted(c["rates"].items()):
+        parts.append(f"<tr><td class='l'>{h(src)}</td><td>{c['counts']['per_source'].get(src, 0):,}</td>"
+                     + "".join(f"<td>{rates.get(k, 0):g}</td>" for k in kinds) + "</tr>")
+    parts.append("</table><h3>Profiles and their assumptions</h3>")
+    for n in rep.profiles:
+        p = run["profiles"][n]
+        parts.append(f"<p><b>{h(p['label'])}</b> ({h(p['kind'])}): {h(p['description'])}</p><ul>"
+                     + "".join(f"<li><i>assumption</i> — <code>{h(k)}</code>: {h(v)}</li>" for k, v in p["assumptions"].items())
+                     + "</ul>")
+    parts.append("<h3>Measures</h3><ul>" + "".join(f"<li><b>{h(k)}</b>: {h(v)}</li>" for k, v in definitions().items()) + "</ul>")
+    parts.append("<p>Relevance is judged from the corpus truth, never by an engine: a record is relevant when it truly "
+                 "concerns what the need describes, however it was written. Confidence intervals: 95% percentile "
+                 f"bootstrap over needs (seed {run['bootstrap_seed']}). Comparisons with the baseline: paired randomisation "
+                 "tests, Benjamini–Hochberg corrected.</p>")
+    rows = "".join(f"<tr><td class='l'>{h(t['profile'])}</td><td class='l'>{h(t['measure'])}</td><td>{t['mean_diff']:+,.3f}</td>"
+                   f"<td>{t['p']:.4f}</td><td>{t['p_adjusted']:.4f}</td></tr>" for t in rep.agg["comparisons"])
+    parts.append("<table><tr><th class='l'>profile</th><th class='l'>measure</th><th>mean difference vs baseline</th>"
+                 f"<th>p</th><th>p (BH)</th></tr>{rows}</table>")
+    return "\n".join(parts)
+
+
+def render(rep: Report) -> str:
+    run = rep.run
+    svgs = {name: fn(rep) for name, fn in charts.ALL.items()}
+    chart_html = "".join(f"<div class='chart' id='chart-{k}'>{v}</div>" for k, v in svgs.items())
+    headlines = "".join(f"<li>{h(x)}</li>" for x in rep.headlines)
+    verdict = f"<p class='verdict'>{h(rep.band_verdict)}</p>" if rep.band_verdict else ""
+    failed = (f"<p class='bad'>{run['failed']} searches failed; see per_query.csv and rerun with --resume.</p>"
+              if run.get("failed") else "")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>polebench report (SYNTHETIC DATA): {h(run['query_set']['query_set'])} on {h(run['corpus']['name'])}</title>
+<style>{CSS}</style></head><body>
+<div class="synthetic">SYNTHETIC DATA — every person, vehicle, phone and place in this report was made up by
+the generator. Profiles model each system's search from marked assumptions.</div>
+<div class="footer">polebench · synthetic data · run {h(run['run_id'])}</div>
+<h1>How well does each system's search find what analysts need?</h1>
+<p class="meta">Run <code>{h(run['run_id'])}</code> · {h(run['created_at'])} · backend {h(run['backend'])} ·
+baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs from query set
+<code>{h(run['query_set']['query_set'])}</code> · corpus <code>{h(run['corpus']['name'])}</code>
+({run['corpus']['counts']['records']:,} synthetic records) · polebench {h(run['versions']['polebench'])}</p>
+<h2>Headline findings</h2><ul class="headlines">{headlines}</ul>{verdict}{failed}
+<h2>Main table</h2>{_table(main_table(rep))}
+<p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>
+<h2>Charts</h2><div class="charts">{chart_html}</div>
+<h2>Every need, worst first</h2>
+<p class="meta">Sorted by how many times more records {h(rep.label('connect+iip') if 'connect+iip' in rep.profiles else rep.label(rep.profiles[-1]))}
+returned than the baseline; recall below 50% is shaded.</p>{_per_query(rep)}
+<h2>Method</h2>{_method(rep)}
+</body></html>
+"""

@@ -1,0 +1,45 @@
+"""report.md: the headline findings and the main table, for a CI job summary or a pull request."""
+
+from __future__ import annotations
+
+from bench.report.model import Report
+
+
+def _e(e: dict, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+    if e["value"] != e["value"]:
+        return "n/a"
+    f = lambda v: fmt.format(v * scale)  # noqa: E731
+    return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
+
+
+def main_table(rep: Report) -> list[str]:
+    out = ["| profile | mean volume | inflation (ratio of totals) | median inflation | recall | precision | "
+           "sift h / 1,000 searches | needs with lost capability |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in rep.profiles:
+        p = rep.agg["profiles"][n]
+        out.append(f"| {rep.label(n)} | {_e(p['mean']['volume'], fmt='{:,.0f}')} | "
+                   f"{_e(p['inflation']['ratio_of_totals'], fmt='{:.1f}')} | {_e(p['inflation']['median'], fmt='{:.1f}')} | "
+                   f"{_e(p['mean']['recall'], 100, '{:.0f}%')} | {_e(p['mean']['precision'], 100, '{:.0f}%')} | "
+                   f"{_e(p['sift_hours_per_1000'], fmt='{:,.0f}')} | {p['queries_with_lost']}/{p['queries']} |")
+    return out
+
+
+def render(rep: Report) -> str:
+    run = rep.run
+    lines = [f"# polebench: {run['query_set']['query_set']} on {run['corpus']['name']}",
+             "",
+             "> **SYNTHETIC DATA.** Every person, vehicle, phone and place in this run was made up by the "
+             "generator. The profiles model the systems' search from marked assumptions.",
+             "",
+             f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline `{rep.baseline}` · "
+             f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "
+             f"95% bootstrap confidence intervals in brackets.",
+             "", "## Headline findings", ""]
+    lines += [f"- {h}" for h in rep.headlines]
+    if rep.band_verdict:
+        lines += ["", f"**Against the board papers:** {rep.band_verdict}"]
+    lines += ["", "## Main table", ""] + main_table(rep)
+    if run.get("failed"):
+        lines += ["", f"**{run['failed']} searches failed**; see per_query.csv and rerun with `--resume`."]
+    return "\n".join(lines) + "\n"

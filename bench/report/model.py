@@ -1,0 +1,147 @@
+"""The report's data, apart from its renderers: headline findings, tables and chart series,
+built from a finished run folder only (run.json, per_query.csv, outcomes/)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from bench.errors import PolebenchError
+from bench.metrics.measures import DEFINITIONS
+
+# The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
+# returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
+# reference band and compared with in words; never an input to any measured number.
+BOARD_ESTIMATE = (4.0, 6.0)
+BOARD_SOURCE = "MOPAC Oversight Board paper on CONNECT, 19 July 2022 (an estimate, not a measurement)"
+UNION = "connect+iip"
+
+
+@dataclass
+class Report:
+    run: dict
+    rows: list[dict]
+    headlines: list[str] = field(default_factory=list)
+    band_verdict: str = ""
+    worst: list[dict] = field(default_factory=list)
+
+    @property
+    def agg(self) -> dict:
+        return self.run["aggregates"]
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(self.run.get("profile_order") or self.agg["profiles"])
+
+    @property
+    def baseline(self) -> str:
+        return self.agg["baseline"]
+
+    def label(self, name: str) -> str:
+        return self.run["profiles"].get(name, {}).get("label", name)
+
+
+def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
+    f = run_dir / "run.json"
+    if not f.is_file():
+        raise PolebenchError(f"{run_dir}: not a finished run folder (no run.json)")
+    run = orjson.loads(f.read_bytes())
+    with open(run_dir / "per_query.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for k, v in r.items():
+            if k not in ("profile", "qid", "kind", "lost_capabilities", "error") and v not in ("", None):
+                r[k] = float(v)
+    return run, rows
+
+
+def x(v: float) -> str:
+    return f"{v:.1f}×" if v < 100 else f"{v:,.0f}×"
+
+
+def ci_x(e: dict) -> str:
+    return f"{x(e['value'])} (95% CI {x(e['lo'])}–{x(e['hi'])})"
+
+
+def pct(e: dict) -> str:
+    return f"{e['value'] * 100:.0f}% (95% CI {e['lo'] * 100:.0f}–{e['hi'] * 100:.0f}%)"
+
+
+def band_position(value: float, lo: float = BOARD_ESTIMATE[0], hi: float = BOARD_ESTIMATE[1]) -> str:
+    if value != value:
+        return "cannot be compared (no baseline volume)"
+    return "inside" if lo <= value <= hi else "below" if value < lo else "above"
+
+
+def build(run_dir: Path) -> Report:
+    run, rows = load_run(run_dir)
+    rep = Report(run, rows)
+    agg, base = rep.agg, rep.baseline
+    n = run["query_set"]["queries"]
+    spr = run["seconds_per_record"]
+    for name in rep.profiles:
+        if name == base:
+            continue
+        p = agg["profiles"][name]
+        inf = p["inflation"]
+        rep.headlines.append(
+            f"For the same {n} needs, {rep.label(name)} returned {ci_x(inf['ratio_of_totals'])} as many records "
+            f"as the baseline ({rep.label(base)}) in total; the median need returned {ci_x(inf['median'])}"
+            + (f" ({inf['undefined']} needs where the baseline returned nothing are left out of the median)."
+               if inf["undefined"] else "."))
+    for name in rep.profiles:
+        p = agg["profiles"][name]
+        rep.headlines.append(f"{rep.label(name)} found {pct(p['mean']['recall'])} of the relevant records per need "
+                             f"at a precision of {pct(p['mean']['precision'])}.")
+    for name in rep.profiles:
+        if name == base:
+            continue
+        e = agg["profiles"][name]["extra_sift_hours_per_1000"]
+        word = "extra" if e["value"] >= 0 else "fewer"
+        rep.headlines.append(
+            f"Sifting {rep.label(name)}'s results costs {abs(e['value']):,.0f} {word} analyst-hours per 1,000 searches "
+            f"than the baseline (95% CI {e['lo']:,.0f} to {e['hi']:,.0f}), at {spr:g} seconds per record.")
+    for name in rep.profiles:
+        p = agg["profiles"][name]
+        if p["queries_with_lost"]:
+            caps = ", ".join(f"{c.replace('_', ' ')} ({k})" for c, k in
+                             sorted(p["lost_capabilities"].items(), key=lambda kv: -kv[1])[:4])
+            rep.headlines.append(f"{rep.label(name)} could not fully express {p['queries_with_lost']} of "
+                                 f"{p['queries']} needs: {caps}.")
+    if UNION in agg["profiles"] and UNION != base:
+        v = agg["profiles"][UNION]["inflation"]["ratio_of_totals"]
+        pos = band_position(v["value"])
+        ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
+        rep.band_verdict = (
+            f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
+            f"Measured here on synthetic data, the ratio is {ci_x(v)}: {pos} the estimated band"
+            + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
+            f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
+            f"({BOARD_SOURCE}) is shown for comparison only.")
+    rep.worst = worst_first(rep)
+    return rep
+
+
+def worst_first(rep: Report) -> list[dict]:
+    """One row per need, the largest union (or last profile) inflation first, then lowest recall."""
+    target = UNION if UNION in rep.profiles else rep.profiles[-1]
+    table: dict[str, dict] = {}
+    for r in rep.rows:
+        t = table.setdefault(r["qid"], {"qid": r["qid"], "kind": r["kind"], "relevant": r.get("relevant"),
+                                        "volume": {}, "recall": {}, "lost": {}, "error": {}})
+        t["volume"][r["profile"]] = r.get("volume")
+        t["recall"][r["profile"]] = r.get("recall")
+        t["lost"][r["profile"]] = r.get("lost_capabilities") or ""
+        t["error"][r["profile"]] = r.get("error") or ""
+    def key(t: dict) -> tuple:
+        v, b = t["volume"].get(target), t["volume"].get(rep.baseline)
+        inf = (v / b) if isinstance(v, float) and isinstance(b, float) and b > 0 else float("inf") if v else 0.0
+        return (-inf, t["recall"].get(target) or 0.0)
+    return sorted(table.values(), key=key)
+
+
+def definitions() -> dict[str, str]:
+    return DEFINITIONS

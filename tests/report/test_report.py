@@ -1,0 +1,132 @@
+"""The report and gates on a real run of the ci corpus; demo end to end is in tests/test_cli.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+from bench.cli.main import main
+from bench.cli.report import write_reports
+from bench.errors import SpecError
+from bench.gates.rules import evaluate, load_gates
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.report import markdown
+from bench.report.model import band_position, build
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def run_dir(ci_corpus, tmp_path_factory):
+    inst = instance_dir(ci_corpus, "standard")
+    if not (inst / "meta.json").exists():
+        write_instance(inst, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+    res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
+                                    profiles=["crimint", "connect", "iip", "connect+iip"],
+                                    results=tmp_path_factory.mktemp("results")))
+    write_reports(res.dir)
+    return res.dir
+
+
+class Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attrs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [(tag, k, v or "") for k, v in attrs]
+
+
+def test_html_is_self_contained_and_complete(run_dir):
+    text = (run_dir / "report.html").read_text()
+    p = Collect()
+    p.feed(text)
+    assert "script" not in p.tags and "link" not in p.tags and "img" not in p.tags
+    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I)
+    assert not any(k in ("src", "href") and not v.startswith("#") for _, k, v in p.attrs)
+    assert "@import" not in text and not re.search(r"url\((?!#)", text)
+    assert text.count("<svg") == 6
+    for chart in ("volume", "inflation", "precision_recall", "inflation_by_kind", "sift_hours", "lost_matrix"):
+        assert f"id='chart-{chart}'" in text
+    assert text.count("SYNTHETIC") >= 2 and "synthetic data" in text
+
+
+def test_html_carries_the_headline_numbers(run_dir):
+    run = json.loads((run_dir / "run.json").read_text())
+    text = (run_dir / "report.html").read_text()
+    union = run["aggregates"]["profiles"]["connect+iip"]
+    assert f"{union['inflation']['ratio_of_totals']['value']:.1f}×" in text
+    assert f"{run['aggregates']['profiles']['crimint']['mean']['recall']['value'] * 100:.0f}%" in text
+    assert "4–6 times" in text and ("inside" in text or "above" in text or "below" in text)
+
+
+def test_markdown_matches_the_run_summary(run_dir):
+    md = (run_dir / "report.md").read_text()
+    rep = build(run_dir)
+    assert md == markdown.render(rep)
+    for name in rep.profiles:
+        p = rep.agg["profiles"][name]
+        assert f"| {rep.label(name)} | " in md
+        assert f"{p['queries_with_lost']}/{p['queries']}" in md
+    assert "SYNTHETIC DATA" in md
+
+
+def test_band_position():
+    assert (band_position(3.9), band_position(4), band_position(6), band_position(6.1)) == ("below", "inside", "inside", "above")
+
+
+def _gates(write, body: str) -> Path:
+    return write("gates.yaml", "schema_version: 1\ngates:\n" + body)
+
+
+def test_example_gates_pass_on_a_fresh_run(run_dir):
+    code = main([ "gate", str(run_dir), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(run_dir)])
+    assert code == 0
+    xml = JUnitXml.fromfile(str(run_dir / "junit.xml"))
+    suite = next(iter(xml))
+    assert suite.tests == 5 and suite.failures == 0
+
+
+def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):
+    run = json.loads((run_dir / "run.json").read_text())
+    worse = copy.deepcopy(run)
+    worse["aggregates"]["profiles"]["connect+iip"]["inflation"]["ratio_of_totals"]["value"] *= 1.25
+    worse["aggregates"]["profiles"]["crimint"]["mean"]["recall"]["value"] = 0.4
+    d = tmp_path / "worse"
+    d.mkdir()
+    (d / "run.json").write_text(json.dumps(worse))
+    (d / "per_query.csv").write_text((run_dir / "per_query.csv").read_text())
+    code = main(["gate", str(d), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(run_dir)])
+    assert code == 1
+    root = ET.parse(d / "junit.xml").getroot()
+    failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"baseline still finds most relevant records",
+                      "CONNECT+IIP volume does not rise more than 10% over the last run"}
+
+
+def test_relative_gate_without_previous_is_skipped(run_dir, write):
+    g = _gates(write, "  - {name: rise, profile: iip, metric: volume, max_increase: 0.1}\n")
+    run = json.loads((run_dir / "run.json").read_text())
+    out = evaluate(load_gates(g, run), run, None)
+    assert out[0].status == "skipped"
+
+
+@pytest.mark.parametrize("body, field", [
+    ("  - {name: x, profile: palantir, metric: recall, op: '>=', value: 1}\n", "gates[0].profile"),
+    ("  - {name: x, profile: crimint, metric: happiness, op: '>=', value: 1}\n", "gates[0].metric"),
+    ("  - {name: x, profile: crimint, metric: recall, op: '>='}\n", "gates[0]"),
+])
+def test_bad_gates_name_the_line_and_field(run_dir, write, body, field):
+    run = json.loads((run_dir / "run.json").read_text())
+    with pytest.raises(SpecError) as e:
+        load_gates(_gates(write, body), run)
+    assert "gates.yaml:3:" in str(e.value) and field in str(e.value)

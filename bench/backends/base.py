@@ -64,7 +64,7 @@ class Backend(ABC):
     @final
     def prepare(self, progress: Callable[[int], None] | None = None) -> None:
         """Build the index for the corpus, or reuse it while the corpus checksum matches."""
-        self.rids = self._prepare(progress)
+        self.rids = np.asarray(self._prepare(progress))
 
     @final
     def check(self, plan: Plan) -> None:
@@ -85,20 +85,16 @@ class Backend(ABC):
         total = len(rnums)
         if plan.cap is not None:
             rnums, scores = rnums[: plan.cap], scores[: plan.cap]
-        return Result([self.rids[i] for i in rnums], [float(s) for s in scores], total)
+        return Result(self.rids[rnums].tolist(), scores.tolist(), total)
 
     def _ordered(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(plan.root, Sequence):
-            seen: set[int] = set()
-            out_r, out_s = [], []
-            for sub in plan.root.plans:
-                r, s = self._ordered(sub)
-                for i, x in zip(r.tolist(), s.tolist()):
-                    if i not in seen:
-                        seen.add(i)
-                        out_r.append(i)
-                        out_s.append(x)
-            return np.asarray(out_r, np.int64), np.asarray(out_s, np.float64)
+            parts = [self._ordered(sub) for sub in plan.root.plans]
+            r = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+            sc = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.float64)
+            _, first = np.unique(r, return_index=True)  # a record's first appearance wins
+            keep = np.sort(first)
+            return r[keep], sc[keep]
         h = self._execute(plan.root)
         # Ties are broken by record number on every backend, so orders are comparable.
         if plan.order == "relevance":

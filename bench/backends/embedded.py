@@ -20,7 +20,7 @@ from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # bump when the index layout changes: old indexes are then rebuilt
 RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
 SHARED = ("rnum", "date")
 TOKEN = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
@@ -60,6 +60,7 @@ class EmbeddedBackend(Backend):
         self.schemas = {"record": _schema(RECORD_NAMES), "mention": _schema(MENTION_NAMES)}
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
+        self.dates = np.load(d / "dates.npy")
         return (d / "rids.txt").read_text().split()
 
     def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:
@@ -69,12 +70,13 @@ class EmbeddedBackend(Backend):
                 (tmp / kind).mkdir()
                 ix = tantivy.Index(_schema(names), path=str(tmp / kind))
                 writers[kind] = (ix, ix.writer(heap_size=256_000_000, num_threads=1))
-            rids = []
+            rids, dates = [], []
             rw, mw = writers["record"][1], writers["mention"][1]
             rschema, mschema = writers["record"][0].schema, writers["mention"][0].schema
             for rnum, rec in enumerate(self.corpus.records()):
                 rids.append(rec["rid"])
                 docs = F.docs_for_record(rec, rnum)
+                dates.append(docs[0]["date"])
                 rw.add_document(tantivy.Document.from_dict(docs[0], rschema))
                 for doc in docs[1:]:
                     mw.add_document(tantivy.Document.from_dict(doc, mschema))
@@ -84,6 +86,7 @@ class EmbeddedBackend(Backend):
                 w.commit()
                 w.wait_merging_threads()
             (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
+            np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
             (tmp / "meta.json").write_text(json.dumps(
                 {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
                  "records": len(rids)}))
@@ -131,18 +134,24 @@ class EmbeddedBackend(Backend):
     def _scoped(self, node: Scoped) -> Hits:
         kind, query = self._query(node)
         s = self.searchers[kind]
+        geo = _has_geo(node.clause)
+        if not geo and not _has_text(node.clause):
+            # Unscored: let tantivy hand back record numbers directly (no score, no doc fetch).
+            res = s.search(query, limit=max(1, s.num_docs), count=False, order_by_field="rnum")
+            rnums = np.fromiter((k for k, _ in res.hits), np.int64, len(res.hits))
+            rnums = np.unique(rnums)
+            return Hits(rnums, np.zeros(len(rnums)), self.dates[rnums])
         res = s.search(query, limit=max(1, s.num_docs), count=False)
         if not res.hits:
             return Hits.empty()
         addrs = [a for _, a in res.hits]
-        scores = [sc for sc, _ in res.hits]
-        rnums = s.fast_field_values("rnum", addrs)
-        dates = s.fast_field_values("date", addrs)
-        if _has_geo(node.clause):
+        scores = np.fromiter((sc for sc, _ in res.hits), np.float64, len(res.hits))
+        rnums = np.asarray(s.fast_field_values("rnum", addrs), np.int64)
+        if geo:
             keep = within_radius(np.asarray(s.fast_field_values("lat_e6", addrs)),
                                  np.asarray(s.fast_field_values("lon_e6", addrs)), _geo(node.clause))
-            rnums, scores, dates = (np.asarray(x)[keep] for x in (rnums, scores, dates))
-        return Hits.from_docs(rnums, scores, dates)
+            rnums, scores = rnums[keep], scores[keep]
+        return Hits.from_docs(rnums, scores, self.dates[rnums])
 
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         if len(rnums) == 0:
@@ -158,6 +167,12 @@ class EmbeddedBackend(Backend):
         for _, addr in res.hits:
             out.update(v for v in s.doc(addr).get_all(field) if v and not v.startswith("|"))
         return out
+
+
+def _has_text(c: Clause) -> bool:
+    if isinstance(c, Text):
+        return True
+    return any(_has_text(x) for x in getattr(c, "clauses", ()))
 
 
 def _has_geo(c: Clause) -> bool:

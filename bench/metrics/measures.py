@@ -50,7 +50,7 @@ def trec_scores(n: int) -> list[float]:
     return [float(n - i) for i in range(n)]
 
 
-def sift(rids: Iterable[str], relevant: dict[str, int]) -> int:
+def sift(rids: Iterable[str], relevant: dict[str, int]) -> int:  # the rule, as per_query applies it
     """Records read, in order, to reach every relevant record the list holds."""
     last, n = 0, 0
     for n, rid in enumerate(rids, 1):
@@ -61,23 +61,32 @@ def sift(rids: Iterable[str], relevant: dict[str, int]) -> int:
 
 def per_query(outcomes: list[QueryOutcome], qrels: dict[str, dict[str, int]],
               seconds_per_record: float) -> dict[str, dict[str, float]]:
-    """qid -> measure -> value for one profile's successful outcomes."""
+    """qid -> measure -> value for one profile's successful outcomes.
+
+    pytrec_eval is handed each list only up to max(its last relevant record, 100): records after
+    that change none of AP, nDCG@10, P@10 or R@100, and set precision/recall are counts."""
     ok = [o for o in outcomes if o.error is None]
-    # dict-of-dicts is ir_measures' cheapest input form (no per-document tuples)
-    irm_qrels = {o.qid: dict(qrels[o.qid]) for o in ok}
-    run = {o.qid: dict(zip(o.rids, trec_scores(len(o.rids)))) for o in ok}
     out: dict[str, dict[str, float]] = {}
+    run: dict[str, dict[str, float]] = {}
     for o in ok:
         rel = qrels[o.qid]
-        found = sum(1 for r in o.rids if r in rel)
-        s = sift(o.rids, rel)
-        out[o.qid] = {name: 0.0 for name in RANKED}
-        out[o.qid].update(volume=float(len(o.rids)), relevant=float(len(rel)), found=float(found),
-                          missed=float(len(rel) - found), sift_records=float(s),
-                          sift_hours=s * seconds_per_record / 3600.0, latency_ms=o.latency_ms,
-                          lost=float(len(o.lost)))
-    names = {m: n for n, m in RANKED.items()}
-    for m in ir_measures.iter_calc(list(RANKED.values()), irm_qrels, run):
+        hits = [i for i, r in enumerate(o.rids) if r in rel]
+        found, n = len(hits), len(o.rids)
+        s = hits[-1] + 1 if hits else n
+        cut = max(s, 100)
+        run[o.qid] = dict(zip(o.rids[:cut], trec_scores(n)[:cut]))
+        p = found / n if n else 0.0
+        r = found / len(rel)
+        out[o.qid] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                      "p_at_10": 0.0, "r_at_100": 0.0, "ap": 0.0, "ndcg_at_10": 0.0,
+                      "volume": float(n), "relevant": float(len(rel)), "found": float(found),
+                      "missed": float(len(rel) - found), "sift_records": float(s),
+                      "sift_hours": s * seconds_per_record / 3600.0, "latency_ms": o.latency_ms,
+                      "lost": float(len(o.lost))}
+    ranked = {n: m for n, m in RANKED.items() if n not in ("precision", "recall", "f1")}
+    names = {m: n for n, m in ranked.items()}
+    irm_qrels = {o.qid: dict(qrels[o.qid]) for o in ok}
+    for m in ir_measures.iter_calc(list(ranked.values()), irm_qrels, run):
         out[m.query_id][names[m.measure]] = float(m.value)
     return out
 

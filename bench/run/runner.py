@@ -112,23 +112,28 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
 
     partial = Partial(s.results, run_id, s.resume, s.force)
     engine_s = 0.0
+    outcomes: dict[str, dict[str, dict]] = {}
     for name in profiles.order:
-        done = {q for q, row in partial.load(name).items() if not row.get("error")}
+        outcomes[name] = partial.load(name)
+        done = {q for q, row in outcomes[name].items() if not row.get("error")}
         todo = [n for n in inst.needs if n.id not in done]
         advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
         advance(len(inst.needs) - len(todo))
         with partial.open(name) as f:
             for need in todo:
                 row = _search_one(backend, need, profiles[name], profiles)
+                outcomes[name][need.id] = row
                 engine_s += row["latency_ms"] / 1000
                 f.write(orjson.dumps(row) + b"\n")
                 f.flush()
                 advance(1)
 
     t1 = time.perf_counter()
-    outcomes = {n: partial.load(n) for n in profiles.order}
+    timings: dict[str, float] = {}
     rows = _measure(outcomes, inst, profiles.order, s)
+    timings["measure_s"] = time.perf_counter() - t1
     agg = aggregate(rows, profiles.order, s.baseline, s.seed)
+    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
     failed = sum(1 for r in rows if r["error"])
     run = {
         "schema_version": 1, "run_id": run_id, "synthetic": True,
@@ -153,7 +158,7 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     }
     with atomic_dir(out_dir) as tmp:
         _write(tmp, run, rows, outcomes, inst, profiles.order)
-        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s,
+        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s, **timings,
                           "bookkeeping_s": time.perf_counter() - t1}
         write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
@@ -216,6 +221,7 @@ def _write(tmp: Path, run: dict, rows: list[dict], outcomes: dict, inst: Instanc
         write_run(tmp / "runs" / f"{name}.run", name, ok)
         with open(tmp / "outcomes" / f"{name}.jsonl.gz", "wb") as raw, \
                 gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as f:
-            for n in inst.needs:
+            for n in inst.needs:  # the ranked lists themselves are in runs/<profile>.run
                 if n.id in outcomes[name]:
-                    f.write(orjson.dumps(outcomes[name][n.id]) + b"\n")
+                    row = {k: v for k, v in outcomes[name][n.id].items() if k != "rids"}
+                    f.write(orjson.dumps(row) + b"\n")

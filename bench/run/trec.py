@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from itertools import repeat
 from typing import Iterable
-
-from bench.metrics.measures import trec_scores
 
 
 def write_run(path: Path, tag: str, results: Iterable[tuple[str, tuple[str, ...]]]) -> None:
     """`qid Q0 docno rank score tag`, score = volume - rank so that order survives any re-sort."""
     with open(path, "w") as f:
         for qid, rids in results:
-            for rank, (rid, score) in enumerate(zip(rids, trec_scores(len(rids))), 1):
-                f.write(f"{qid} Q0 {rid} {rank} {score:g} {tag}\n")
+            n = len(rids)
+            if not n:
+                continue
+            ranks = map(str, range(1, n + 1))
+            scores = map(str, range(n, 0, -1))  # == trec_scores(n), written as integers
+            f.write("\n".join(map(" ".join, zip(repeat(qid), repeat("Q0"), rids, ranks, scores, repeat(tag)))))
+            f.write("\n")
 
 
 def write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:

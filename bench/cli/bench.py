@@ -35,5 +35,20 @@ def run(args: argparse.Namespace) -> int:
     os.environ["POLEBENCH_BENCH_SCALE"] = args.scale
     code = pytest.main([str(args.benchmarks), "-q", "-s", "-p", "no:cacheprovider", "--benchmark-only",
                         f"--benchmark-json={out}", "-o", "addopts=", "--benchmark-columns=min,mean,rounds"])
+    if out.is_file():
+        _print_figures(out)
     console.print(f"benchmark JSON: {out}")
     return int(code)
+
+
+def _print_figures(path: Path) -> None:
+    import json
+    from rich.table import Table
+    t = Table(title="benchmark figures (ratios measured in one run)")
+    t.add_column("benchmark")
+    t.add_column("seconds", justify="right")
+    t.add_column("figures")
+    for b in json.loads(path.read_text())["benchmarks"]:
+        info = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["extra_info"].items())
+        t.add_row(b["name"], f"{b['stats']['mean']:.2f}", info)
+    console.print(t)

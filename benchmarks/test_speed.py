@@ -1,0 +1,88 @@
+"""Speed benchmarks (pytest-benchmark). Each records its figures in extra_info, as ratios where a
+target is a ratio. Targets (2 cores): generate `large` (1M records) <= 60 s; index it <= 60 s;
+1,000 needs x 4 profiles <= 60 s; harness <= 1.5x bare engine; run bookkeeping <= 20% of engine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.backends.registry import open_backend
+from bench.corpus.generate import generate, load_spec
+from bench.corpus.store import Corpus
+from bench.profiles.compile import compile_need
+from bench.profiles.model import ProfileSet
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ["crimint", "connect", "iip", "connect+iip"]
+_state: dict = {}
+
+
+def test_generate(benchmark, scale, bench_root):
+    spec = load_spec(ROOT / "corpora" / f"{scale}.yaml")
+    out = bench_root / scale
+    benchmark.pedantic(generate, args=(spec, out), rounds=1, iterations=1)
+    secs = benchmark.stats.stats.mean
+    benchmark.extra_info.update(records=spec.records, records_per_s=spec.records / secs,
+                                target_s_for_1M=60, projected_s_for_1M=1e6 / (spec.records / secs))
+    _state["corpus"] = Corpus(out)
+
+
+def _corpus(scale: str, bench_root: Path) -> Corpus:
+    if "corpus" not in _state:
+        out = bench_root / scale
+        try:
+            _state["corpus"] = Corpus(out)
+        except Exception:
+            generate(load_spec(ROOT / "corpora" / f"{scale}.yaml"), out)
+            _state["corpus"] = Corpus(out)
+    return _state["corpus"]
+
+
+def test_index(benchmark, scale, bench_root):
+    corpus = _corpus(scale, bench_root)
+
+    def build():
+        shutil.rmtree(corpus.root / "index", ignore_errors=True)
+        b = open_backend("embedded", corpus)
+        b.prepare()
+        return b
+    _state["backend"] = benchmark.pedantic(build, rounds=1, iterations=1)
+    secs = benchmark.stats.stats.mean
+    n = corpus.manifest.counts["records"]
+    benchmark.extra_info.update(records=n, records_per_s=n / secs, projected_s_for_1M=1e6 / (n / secs))
+
+
+def test_queries_1000_x_4_profiles(benchmark, scale, bench_root):
+    corpus = _corpus(scale, bench_root)
+    backend = _state.get("backend") or open_backend("embedded", corpus)
+    backend.prepare()
+    needs, _, _ = instantiate(Path(__file__).with_name("queries-1000.yaml"), corpus)
+    profiles = ProfileSet(PROFILES)
+    plans = [compile_need(n, p, profiles) for n in needs for p in profiles.selected()]
+
+    def search_all():
+        backend.engine_ns = 0
+        for plan in plans:
+            backend.search(plan)
+    benchmark.pedantic(search_all, rounds=1, iterations=1)
+    total = benchmark.stats.stats.mean
+    engine = backend.engine_ns / 1e9
+    benchmark.extra_info.update(searches=len(plans), total_s=total, bare_engine_s=engine,
+                                harness_over_engine=total / engine if engine else None, target_ratio=1.5)
+
+
+def test_run_bookkeeping(benchmark, scale, bench_root, tmp_path):
+    corpus = _corpus(scale, bench_root)
+    inst = instance_dir(corpus, "standard")
+    write_instance(inst, *instantiate(ROOT / "queries" / "standard.yaml", corpus))
+    settings = RunSettings(corpus=corpus.root, instance=inst, profiles=PROFILES, results=tmp_path, force=True)
+    result = benchmark.pedantic(run_benchmark, args=(settings,), rounds=1, iterations=1)
+    t = result.run["timings"]
+    benchmark.extra_info.update(**t, bookkeeping_over_engine=t["bookkeeping_s"] / t["engine_s"], target_ratio=0.2)

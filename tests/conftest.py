@@ -28,3 +28,25 @@ def write(tmp_path):
         p.write_text(text)
         return p
     return _write
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(tmp_path_factory):
+    """A real OpenSearch node: $POLEBENCH_OPENSEARCH_URL if it answers, else one started from
+    Maven artifacts for this test session. Skipped, saying why, only where Java or Maven is missing."""
+    import os
+
+    from bench import opensearch_node as node
+    url = os.environ.get("POLEBENCH_OPENSEARCH_URL")
+    if url and node.health(url):
+        yield url
+        return
+    missing = node.missing_tools()
+    if missing:
+        pytest.skip(f"OpenSearch integration tests need {' and '.join(missing)} (to build and run the node)")
+    state = tmp_path_factory.mktemp("opensearch-state")
+    info = node.start(state=state)
+    try:
+        yield info.url
+    finally:
+        node.stop(state=state)

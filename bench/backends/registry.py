@@ -13,6 +13,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     # name: (module, class, how to install its engine)
     "embedded": ("bench.backends.embedded", "EmbeddedBackend", "pip install tantivy"),
     "bm25-ref": ("bench.backends.bm25_ref", "Bm25RefBackend", "pip install rank-bm25"),
+    "opensearch": ("bench.backends.opensearch", "OpenSearchBackend", "pip install 'polebench[opensearch]'"),
 }
 
 

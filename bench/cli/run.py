@@ -30,7 +30,11 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
                    help="query set YAML (instantiated against the corpus if not yet; default: %(default)s)")
     p.add_argument("--profiles", default="crimint,connect,iip,connect+iip",
                    help="comma-separated shipped profile names or profile YAML paths (default: %(default)s)")
-    p.add_argument("--backend", default="embedded", help="embedded (default) or bm25-ref")
+    p.add_argument("--backend", default="embedded",
+                   help="embedded (default, in process), opensearch, or bm25-ref (small corpora, free text only)")
+    p.add_argument("--opensearch-url", help="OpenSearch address (default: $POLEBENCH_OPENSEARCH_URL or "
+                                            "http://127.0.0.1:9200); credentials come from "
+                                            "POLEBENCH_OPENSEARCH_USER / _PASSWORD / _CA, never from options")
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
     p.add_argument("--seconds-per-record", type=float, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
@@ -60,7 +64,8 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
                        profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
-                       resume=args.resume, force=args.force, seed=args.seed)
+                       resume=args.resume, force=args.force, seed=args.seed,
+                       backend_options={"url": args.opensearch_url} if args.opensearch_url else {})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +89,7 @@ def execute(settings: RunSettings):
 
 
 def _fmt(e: dict, pct: bool = False, digits: int = 2) -> str:
-    if e["value"] != e["value"]:
+    if e["value"] is None or e["value"] != e["value"]:
         return "n/a"
     f = (lambda x: f"{x * 100:.0f}%") if pct else (lambda x: f"{x:.{digits}f}")
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"

@@ -6,7 +6,7 @@ from bench.report.model import Report
 
 
 def _e(e: dict, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
-    if e["value"] != e["value"]:
+    if e["value"] is None or e["value"] != e["value"]:
         return "n/a"
     f = lambda v: fmt.format(v * scale)  # noqa: E731
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"

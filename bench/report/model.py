@@ -58,7 +58,9 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
     return run, rows
 
 
-def x(v: float) -> str:
+def x(v: float | None) -> str:
+    if v is None or v != v:
+        return "n/a"
     return f"{v:.1f}×" if v < 100 else f"{v:,.0f}×"
 
 
@@ -67,11 +69,13 @@ def ci_x(e: dict) -> str:
 
 
 def pct(e: dict) -> str:
+    if e["value"] is None:
+        return "n/a"
     return f"{e['value'] * 100:.0f}% (95% CI {e['lo'] * 100:.0f}–{e['hi'] * 100:.0f}%)"
 
 
 def band_position(value: float, lo: float = BOARD_ESTIMATE[0], hi: float = BOARD_ESTIMATE[1]) -> str:
-    if value != value:
+    if value is None or value != value:
         return "cannot be compared (no baseline volume)"
     return "inside" if lo <= value <= hi else "below" if value < lo else "above"
 

@@ -1,0 +1,117 @@
+"""The OpenSearch backend on a real node: the standard set on all four profiles agrees with the
+embedded backend, and a node that dies mid-run is survived with --resume."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bench import opensearch_node as node
+from bench.backends.registry import open_backend
+from bench.queries.instantiate import Instance, instance_dir, instantiate, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = ["crimint", "connect", "iip", "connect+iip"]
+OVERLAP_AT_10 = 0.95  # stated threshold for free-text ranking agreement
+VOLUME_TOLERANCE = 0.0  # same analyser rule and BM25 matching: totals must be equal
+
+
+@pytest.fixture(scope="module")
+def inst(ci_corpus) -> Instance:
+    d = instance_dir(ci_corpus, "standard")
+    if not (d / "meta.json").is_file():
+        write_instance(d, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+    return Instance.load(d)
+
+
+@pytest.fixture(scope="module")
+def runs(ci_corpus, inst, opensearch_url, tmp_path_factory):
+    out = {}
+    for backend in ("embedded", "opensearch"):
+        s = RunSettings(corpus=ci_corpus.root, instance=inst.dir, profiles=PROFILES, backend=backend,
+                        results=tmp_path_factory.mktemp(backend), backend_options=(
+                            {"url": opensearch_url} if backend == "opensearch" else {}))
+        out[backend] = run_benchmark(s)
+    return out
+
+
+def _rows(d: Path) -> dict[tuple[str, str], dict]:
+    with open(d / "per_query.csv") as f:
+        return {(r["profile"], r["qid"]): r for r in csv.DictReader(f)}
+
+
+def _lists(d: Path, profile: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in (d / "runs" / f"{profile}.run").read_text().splitlines():
+        qid, _, rid, *_ = line.split()
+        out.setdefault(qid, []).append(rid)
+    return out
+
+
+@pytest.mark.parametrize("profile", ["crimint", "connect"])
+def test_structured_profiles_return_the_same_records(runs, profile):
+    a, b = (_lists(runs[k].dir, profile) for k in ("embedded", "opensearch"))
+    assert a.keys() == b.keys()
+    for qid in a:
+        assert set(a[qid]) == set(b[qid]), qid
+    assert runs["opensearch"].failed == 0
+
+
+@pytest.mark.parametrize("profile", ["iip", "connect+iip"])
+def test_free_text_agrees_on_volume_and_ranking(runs, profile):
+    ea, ob = (_rows(runs[k].dir) for k in ("embedded", "opensearch"))
+    a, b = (_lists(runs[k].dir, profile) for k in ("embedded", "opensearch"))
+    overlaps = []
+    for (p, qid), row in ea.items():
+        if p != profile:
+            continue
+        va, vb = float(row["volume"]), float(ob[(p, qid)]["volume"])
+        assert abs(va - vb) <= VOLUME_TOLERANCE * max(va, 1), qid
+        if a.get(qid):
+            overlaps.append(len(set(a[qid][:10]) & set(b[qid][:10])) / min(10, len(a[qid])))
+    assert sum(overlaps) / len(overlaps) >= OVERLAP_AT_10
+
+
+def test_index_is_reused(ci_corpus, opensearch_url, runs):
+    b = open_backend("opensearch", ci_corpus, url=opensearch_url)
+    assert b._fresh()
+
+
+def _comparable(d: Path) -> list[tuple]:
+    with open(d / "per_query.csv") as f:
+        return [tuple(v for k, v in r.items() if k != "latency_ms") for r in csv.DictReader(f)]
+
+
+def test_node_stopped_mid_run_then_resume(ci_corpus, inst, runs, tmp_path, monkeypatch):
+    if node.missing_tools():
+        pytest.skip("needs Java and Maven")
+    from bench.backends.opensearch import OpenSearchBackend
+    state = tmp_path / "state"
+    first = node.start(state=state)
+    real = OpenSearchBackend._scoped
+    calls = {"n": 0}
+
+    def dying(self, n):
+        calls["n"] += 1
+        if calls["n"] == 150:
+            node.stop(state=state)
+        return real(self, n)
+    monkeypatch.setattr(OpenSearchBackend, "_scoped", dying)
+    opts = {"url": first.url, "retries": 1, "max_retries": 0, "timeout": 5}
+    s = RunSettings(corpus=ci_corpus.root, instance=inst.dir, profiles=PROFILES, backend="opensearch",
+                    results=tmp_path / "results", backend_options=opts)
+    broken = run_benchmark(s)
+    assert broken.failed > 0
+    monkeypatch.setattr(OpenSearchBackend, "_scoped", real)
+    second = node.start(state=state)
+    try:
+        s.backend_options = {**opts, "url": second.url}
+        s.resume = True
+        fixed = run_benchmark(s)
+    finally:
+        node.stop(state=state)
+    assert fixed.failed == 0
+    assert _comparable(fixed.dir) == _comparable(runs["opensearch"].dir)

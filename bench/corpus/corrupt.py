@@ -43,7 +43,12 @@ def typo(rng: random.Random, value: str) -> str | None:
     """One keyboard error, never on the first character."""
     if len(value) < 3:
         return None
-    op = rng.choices([o for o, _ in TYPO_OPS], [w for _, w in TYPO_OPS])[0]
+    u, op = rng.random(), TYPO_OPS[-1][0]
+    for name, w in TYPO_OPS:
+        if u < w:
+            op = name
+            break
+        u -= w
     i = rng.randrange(1, len(value))
     ch = value[i]
     near = KEY_NEIGHBOURS.get(ch.lower())
@@ -155,3 +160,17 @@ def postcode_variant(rng: random.Random, value: str) -> str | None:
         return None
     out, inward = value.split(" ")
     return rng.choice((out + inward, f"{out} {inward[0]}", out))
+
+
+# Cheap tests of whether a kind can apply, so that the (dearer) corruptor runs only when drawn.
+ELIGIBLE = {
+    "typo": lambda v: len(v) >= 3,
+    "phonetic": lambda v: bool(phonetic_variants(v)),
+    "nickname": lambda v: bool(nicknames_of(v)),
+    "initials": lambda v: len(v) > 1,
+    "hyphen_variant": lambda v: "-" in v,
+    "dob_transposed": lambda v: v.day <= 12 and v.day != v.month,
+    "vrm_misread": lambda v: any(c in MISREAD for c in v),
+    "vrm_partial": lambda v: len(v.replace(" ", "")) >= 5,
+    "postcode_variant": lambda v: " " in v,
+}

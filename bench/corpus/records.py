@@ -12,6 +12,13 @@ from bench.corpus import corrupt, vocab
 from bench.corpus.spec import CORRUPTION_KINDS, Corruption
 from bench.corpus.world import Event, Person, World
 
+_ELIGIBLE = corrupt.ELIGIBLE
+
+
+def _always(v: Any) -> bool:
+    return True
+
+
 RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custody": "custody_record",
                 "stop_search": "stop_and_search", "property": "property_record"}
 
@@ -35,20 +42,20 @@ class Clerk:
         self.source, self.rates, self.rng, self.tally = source, rates.model_dump(), rng, tally
 
     def _try(self, kind: str, value: Any, fn: Callable, kinds: list[str]) -> Any:
-        """Draw for every kind on every mention (so the stream of draws, and hence the output,
-        does not depend on which kinds happen to be eligible)."""
+        """One draw for every kind on every mention (so the stream of draws does not depend on
+        which kinds happen to apply); the corruptor itself runs only when the draw hits."""
         u = self.rng.random()
-        if value in (None, ""):
-            return value
-        out = fn(self.rng, value)
-        if out is None:
+        if value in (None, "") or not _ELIGIBLE.get(kind, _always)(value):
             return value
         self.tally.eligible[(self.source, kind)] += 1
-        if u < self.rates[kind]:
-            self.tally.applied[(self.source, kind)] += 1
-            kinds.append(kind)
-            return out
-        return value
+        if u >= self.rates[kind]:
+            return value
+        out = fn(self.rng, value)
+        if out is None:  # a rare value the corruptor could not change after all
+            return value
+        self.tally.applied[(self.source, kind)] += 1
+        kinds.append(kind)
+        return out
 
     def person(self, p: Person) -> tuple[dict, list[str]]:
         kinds: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,19 +80,27 @@ class World:
     events: list[Event]
 
 
-def _vrm(rng: np.random.Generator) -> str:
+# Scalar draws use random.Random seeded from the numpy generator: numpy is ~50x slower per
+# single draw, and vector draws do not fit these per-entity branches.
+
+
+def _vrm(r: random.Random) -> str:
     """Current (AB12 CDE, 2001-), prefix (A123 BCD, 1983-2001) or suffix (ABC 123D) format."""
-    L = lambda k: "".join(rng.choice(list(VRM_LETTERS), k))  # noqa: E731
-    kind = rng.choice(3, p=(0.8, 0.15, 0.05))
-    if kind == 0:
-        return f"{L(2)}{rng.choice(AGE_IDENTIFIERS)} {L(3)}"
-    if kind == 1:
-        return f"{L(1)}{rng.integers(1, 1000)} {L(3)}"
-    return f"{L(3)} {rng.integers(1, 1000)}{L(1)}"
+    L = lambda k: "".join(r.choices(VRM_LETTERS, k=k))  # noqa: E731
+    u = r.random()
+    if u < 0.8:
+        return f"{L(2)}{r.choice(AGE_IDENTIFIERS)} {L(3)}"
+    if u < 0.95:
+        return f"{L(1)}{r.randrange(1, 1000)} {L(3)}"
+    return f"{L(3)} {r.randrange(1, 1000)}{L(1)}"
 
 
-def _postcode(rng: np.random.Generator, district: str) -> str:
-    return f"{district} {rng.integers(1, 10)}{''.join(rng.choice(list(INWARD_LETTERS), 2))}"
+def _postcode(r: random.Random, district: str) -> str:
+    return f"{district} {r.randrange(1, 10)}{''.join(r.choices(INWARD_LETTERS, k=2))}"
+
+
+def _scalar_rng(rng: np.random.Generator) -> random.Random:
+    return random.Random(int(rng.integers(2**62)))
 
 
 def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> list[Address]:
@@ -99,13 +108,15 @@ def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> list
     boroughs = pools.boroughs
     # Each borough gets a handful of streets, so addresses cluster as real ones do.
     streets = {b.name: list(rng.choice(pools.streets, 40, replace=False)) for b in boroughs}
+    which = rng.integers(len(boroughs), size=spec.addresses)
+    dlat = rng.normal(0, 0.012, spec.addresses)
+    dlon = rng.normal(0, 0.018, spec.addresses)
+    r = _scalar_rng(rng)
     for i in range(spec.addresses):
-        b = boroughs[int(rng.integers(len(boroughs)))]
-        lat = b.lat + rng.normal(0, 0.012)
-        lon = b.lon + rng.normal(0, 0.018)
-        out.append(Address(f"L{i:07d}", int(rng.integers(1, 200)), str(rng.choice(streets[b.name])),
-                           b.name, _postcode(rng, str(rng.choice(b.districts))),
-                           round(float(lat), 6), round(float(lon), 6)))
+        b = boroughs[which[i]]
+        out.append(Address(f"L{i:07d}", r.randrange(1, 200), r.choice(streets[b.name]),
+                           b.name, _postcode(r, r.choice(b.districts)),
+                           round(float(b.lat + dlat[i]), 6), round(float(b.lon + dlon[i]), 6)))
     return out
 
 
@@ -174,22 +185,23 @@ def build_world(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> Wor
     addresses = _addresses(spec, pools, rng)
     people = _people(spec, pools, rng, len(addresses))
     n_comm = _communities(spec, people, rng)
+    r = _scalar_rng(rng)
     vehicles, seen = [], set()
     while len(vehicles) < spec.vehicles:
-        vrm = _vrm(rng)
+        vrm = _vrm(r)
         if vrm in seen:
             continue
         seen.add(vrm)
-        make, model = vocab.VEHICLES[int(rng.integers(len(vocab.VEHICLES)))]
-        vehicles.append(Vehicle(f"V{len(vehicles):07d}", vrm, make, model, str(rng.choice(vocab.COLOURS))))
+        make, model = r.choice(vocab.VEHICLES)
+        vehicles.append(Vehicle(f"V{len(vehicles):07d}", vrm, make, model, r.choice(vocab.COLOURS)))
     phones_set: dict[str, None] = {}
     while len(phones_set) < spec.phones:
-        phones_set[f"07{int(rng.integers(100_000_000, 1_000_000_000)):09d}"] = None
+        phones_set[f"07{r.randrange(100_000_000, 1_000_000_000):09d}"] = None
     phones = list(phones_set)
     for v in range(len(vehicles)):
-        people[int(rng.integers(len(people)))].vehicles.append(v)
+        people[r.randrange(len(people))].vehicles.append(v)
     for ph in range(len(phones)):
-        people[int(rng.integers(len(people)))].phones.append(ph)
+        people[r.randrange(len(people))].phones.append(ph)
     events = _events(spec, people, len(addresses), vehicles, phones, n_comm, rng)
     return World(people, vehicles, phones, addresses, events)
 
@@ -206,27 +218,28 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
     activity = rng.pareto(1.5, len(people)) + 1
     activity /= activity.sum()
     leads = rng.choice(len(people), spec.events, p=activity)
+    r = _scalar_rng(rng)
+    victims = {"robbery", "assault", "burglary", "fraud", "theft"}
+    armed = {"robbery", "assault", "weapons"}
+    start = spec.dates.start
     events = []
     for e in range(spec.events):
         lead = int(leads[e])
         p = people[lead]
         group = [lead]
-        if p.community >= 0 and rng.random() < 0.6:
+        if p.community >= 0 and r.random() < 0.6:
             mates = [q for q in by_comm[p.community] if q != lead]
-            k = int(rng.integers(0, min(3, len(mates)) + 1))
-            group += [int(x) for x in rng.choice(mates, k, replace=False)] if k else []
-        etype = str(rng.choice(types))
-        mo_pool = vocab.EVENT_TYPES[etype]
-        mo = tuple(str(x) for x in rng.choice(mo_pool, min(2, len(mo_pool)), replace=False))
-        home = rng.random() < 0.3
-        addr = p.address if home else int(rng.integers(n_addr))
-        veh = p.vehicles[0] if p.vehicles and rng.random() < 0.6 else (
-            int(rng.integers(len(vehicles))) if vehicles and rng.random() < 0.1 else None)
-        phone = p.phones[0] if p.phones and rng.random() < 0.5 else None
-        victim = int(rng.integers(len(people))) if etype in ("robbery", "assault", "burglary", "fraud", "theft") and rng.random() < 0.7 else None
-        weapon = str(rng.choice(vocab.WEAPONS)) if etype in ("robbery", "assault", "weapons") and rng.random() < 0.6 else None
-        events.append(Event(f"E{e:07d}", etype,
-                            spec.dates.start + dt.timedelta(days=int(rng.integers(span + 1))),
+            k = r.randint(0, min(3, len(mates)))
+            group += r.sample(mates, k)
+        etype = r.choice(types)
+        mo = tuple(r.sample(vocab.EVENT_TYPES[etype], 2))
+        addr = p.address if r.random() < 0.3 else r.randrange(n_addr)
+        veh = p.vehicles[0] if p.vehicles and r.random() < 0.6 else (
+            r.randrange(len(vehicles)) if vehicles and r.random() < 0.1 else None)
+        phone = p.phones[0] if p.phones and r.random() < 0.5 else None
+        victim = r.randrange(len(people)) if etype in victims and r.random() < 0.7 else None
+        weapon = r.choice(vocab.WEAPONS) if etype in armed and r.random() < 0.6 else None
+        events.append(Event(f"E{e:07d}", etype, start + dt.timedelta(days=r.randint(0, span)),
                             addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
     return events
 

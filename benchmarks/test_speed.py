@@ -63,7 +63,7 @@ def test_queries_1000_x_4_profiles(benchmark, scale, bench_root):
     corpus = _corpus(scale, bench_root)
     backend = _state.get("backend") or open_backend("embedded", corpus)
     backend.prepare()
-    needs, _, _ = instantiate(Path(__file__).with_name("queries-1000.yaml"), corpus)
+    needs = instantiate(Path(__file__).with_name("queries-1000.yaml"), corpus).needs
     profiles = ProfileSet(PROFILES)
     plans = [compile_need(n, p, profiles) for n in needs for p in profiles.selected()]
 
@@ -81,7 +81,7 @@ def test_queries_1000_x_4_profiles(benchmark, scale, bench_root):
 def test_run_bookkeeping(benchmark, scale, bench_root, tmp_path):
     corpus = _corpus(scale, bench_root)
     inst = instance_dir(corpus, "standard")
-    write_instance(inst, *instantiate(ROOT / "queries" / "standard.yaml", corpus))
+    write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", corpus))
     settings = RunSettings(corpus=corpus.root, instance=inst, profiles=PROFILES, results=tmp_path, force=True)
     result = benchmark.pedantic(run_benchmark, args=(settings,), rounds=1, iterations=1)
     t = result.run["timings"]

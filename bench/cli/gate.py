@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from bench.cli.common import console
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(col)
     colour = {"passed": "green", "failed": "red", "skipped": "yellow"}
     for o in outcomes:
-        t.add_row(o.gate.name, f"[{colour[o.status]}]{o.status}[/]", o.message)
+        t.add_row(escape(o.gate.name), f"[{colour[o.status]}]{o.status}[/]", escape(o.message))
     console.print(t)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:

@@ -25,13 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
-    needs, qrels, meta = instantiate(args.query_set, corpus)
-    out = instance_dir(corpus, meta["query_set"])
-    write_instance(out, needs, qrels, meta)
-    t = Table(title=f"{meta['query_set']} on {corpus.name}: relevant records per query (from truth)")
+    inst = instantiate(args.query_set, corpus)
+    out = instance_dir(corpus, inst.meta["query_set"])
+    write_instance(out, inst)
+    t = Table(title=f"{inst.meta['query_set']} on {corpus.name}: relevant records per query (from truth)")
     for col in ("kind", "queries", "min", "median", "max"):
         t.add_column(col, justify="right" if col != "kind" else "left")
-    for kind, s in summary(needs, qrels).items():
+    for kind, s in summary(inst).items():
         t.add_row(kind, str(s["queries"]), str(s["min"]), f"{s['median']:g}", str(s["max"]))
     console.print(t)
     console.print(f"wrote {out}")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bench.cli.common import console, progress_bar
 from bench.corpus.store import Corpus
-from bench.queries.instantiate import file_checksum, instance_dir, instantiate, load_query_set, write_instance
+from bench.queries.instantiate import INSTANCE_FORMAT, file_checksum, instance_dir, instantiate, load_query_set, write_instance
 from bench.run.runner import RunSettings, run_benchmark
 
 HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
@@ -52,10 +52,11 @@ def ensure_instance(queries: Path, corpus: Corpus) -> Path:
     import json
     if meta.is_file():
         m = json.loads(meta.read_text())
-        if m.get("set_checksum") == file_checksum(loaded) and m.get("corpus_checksum") == corpus.checksum:
+        if (m.get("set_checksum") == file_checksum(loaded) and m.get("corpus_checksum") == corpus.checksum
+                and m.get("format") == INSTANCE_FORMAT):
             return out
     console.print(f"instantiating {queries} against {corpus.name} ...")
-    write_instance(out, *instantiate(queries, corpus))
+    write_instance(out, instantiate(queries, corpus))
     return out
 
 

@@ -3,15 +3,39 @@ A gates file is YAML; example: gates.example.yaml (loaded by the tests)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bench.corpus.spec import CORRUPTION_KINDS, SOURCE_SYSTEMS
 from bench.errors import SpecError
 from bench.metrics.aggregate import MEAN_MEASURES
 from bench.specio import load_yaml, locate, validate
+
+# `recall[nickname, crimint] >= 0.9`, `recall[intel, connect] >= 0.5`, `precision[crimint] >= 0.8`
+CHECK = re.compile(r"^\s*(?P<metric>[a-z_][a-z0-9_.]*)\s*\[\s*(?:(?P<cell>[a-z_]+)\s*,\s*)?(?P<profile>[A-Za-z0-9_+.-]+)\s*\]"
+                   r"\s*(?P<op>>=|<=|>|<)\s*(?P<value>[-+0-9.eE]+)\s*$")
+CELLS = {**{k: "kind" for k in CORRUPTION_KINDS + ("clean", "combined")}, **{s: "source" for s in SOURCE_SYSTEMS}}
+
+
+def parse_check(text: str) -> dict:
+    """A gate written as one line, in the style of ir_measures' measure strings."""
+    m = CHECK.match(text)
+    if not m:
+        raise ValueError("check must look like `recall[nickname, crimint] >= 0.9` or `recall[crimint] >= 0.6`")
+    out = {"profile": m["profile"], "op": m["op"], "value": float(m["value"]), "metric": m["metric"]}
+    if m["cell"]:
+        if m["metric"] != "recall":
+            raise ValueError("a cell [kind-or-source, profile] is measured as recall only")
+        if m["cell"] not in CELLS:
+            raise ValueError(f"unknown cell {m['cell']!r}: a corruption kind ({', '.join(CORRUPTION_KINDS)}, clean, "
+                             f"combined) or a source system ({', '.join(SOURCE_SYSTEMS)})")
+        out["metric"] = f"breakdown.{CELLS[m['cell']]}.{m['cell']}"
+    return out
+
 
 OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
 
@@ -19,6 +43,7 @@ OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a
 class Gate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
+    check: str | None = Field(None, description="the whole gate in one line, e.g. recall[nickname, crimint] >= 0.9")
     profile: str
     metric: str = Field(description="recall, precision, ... (means), or a path such as "
                                     "inflation.ratio_of_totals, inflation.median, sift_hours_per_1000, "
@@ -29,6 +54,14 @@ class Gate(BaseModel):
     value: float | None = None
     max_increase: float | None = Field(None, ge=0, description="largest allowed relative rise over --previous")
     max_decrease: float | None = Field(None, ge=0, description="largest allowed relative fall below --previous")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_check(cls, data):
+        if isinstance(data, dict) and data.get("check"):
+            data = {**data, **parse_check(str(data["check"]))}
+            data.setdefault("name", data["check"])
+        return data
 
     @model_validator(mode="after")
     def _one_rule(self) -> "Gate":

@@ -3,12 +3,15 @@ from truth, and write the concrete needs and TREC qrels beside the corpus."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import random
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from pydantic import ValidationError
 
@@ -19,6 +22,9 @@ from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
 from bench.queries.truth import TruthIndex
 from bench.specio import load_yaml, locate, validate
+
+
+INSTANCE_FORMAT = 2  # bump when the instance folder's files change: old ones are made again
 
 
 @dataclass
@@ -87,7 +93,20 @@ def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Loca
     return out
 
 
-def instantiate(set_path: str | Path, corpus: Corpus) -> tuple[list[Need], dict[str, dict[str, int]], dict]:
+@dataclass
+class Instantiated:
+    """A query set made concrete for one corpus: needs, graded qrels, and for every relevant
+    record the corruptions its mention of the target carries, its source system and how it was
+    written (for the error breakdown), plus each record's main true subject (for the entity view)."""
+
+    needs: list[Need]
+    qrels: dict[str, dict[str, int]]
+    meta: dict
+    details: dict[str, dict[str, dict]] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)
+
+
+def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
     truth = TruthIndex.load(corpus)
     records = {r["rid"]: r for r in corpus.records()}
@@ -95,6 +114,7 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> tuple[list[Need], dict[
     expanded = _expand(loaded, ctx_for, truth)
     needs: list[Need] = []
     qrels: dict[str, dict[str, int]] = {}
+    details: dict[str, dict[str, dict]] = {}
     problems = []
     for need, where in expanded:
         if need.id in qrels:
@@ -107,35 +127,73 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> tuple[list[Need], dict[
             continue
         needs.append(need)
         qrels[need.id] = rel
+        details[need.id] = describe(need, rel, truth, records)
     if problems:
         raise SpecError(problems)
-    meta = {"query_set": loaded.qset.name, "source": str(Path(set_path)),
+    meta = {"format": INSTANCE_FORMAT, "query_set": loaded.qset.name, "source": str(Path(set_path)),
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": True}
-    return needs, qrels, meta
+    subjects = {m.rid: e for e, ms in truth.mentions.items() if e.startswith("P") for m in ms if m.mid == "p0"}
+    return Instantiated(needs, qrels, meta, details, subjects)
+
+
+def _written(rec: dict, mid: str) -> str:
+    for key in ("people", "vehicles", "phones", "locations"):
+        for m in rec[key]:
+            if m["mid"] == mid:
+                if key == "people":
+                    return " ".join(x for x in (m["forename"], m["surname"], m["dob"] or "(no DOB)") if x)
+                if key == "vehicles":
+                    return m["vrm"]
+                if key == "phones":
+                    return m["number"]
+                return f"{m['address']}, {m['postcode']}"
+    return ""
+
+
+def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict]) -> dict[str, dict]:
+    """For each relevant record: corruption kinds on the mention that makes it relevant, its
+    source system and how it was written."""
+    from bench.queries.judge import resolve_targets
+    out: dict[str, dict] = {rid: {"kinds": set(), "source": records[rid]["source"], "written": []} for rid in rel}
+    entities = resolve_targets(need, truth) if any((need.person, need.vehicle, need.phone, need.association)) else ()
+    if not entities:  # a place-and-time need: the record's place mention
+        entities = tuple({truth.entities[truth.record_event[rid]]["address"] for rid in rel})
+    for ent in entities:
+        for m in truth.mentions.get(ent, ()):
+            if m.rid in out:
+                out[m.rid]["kinds"].update(m.kinds)
+                out[m.rid]["written"].append(_written(records[m.rid], m.mid))
+    return {rid: {"kinds": sorted(d["kinds"]), "source": d["source"], "written": "; ".join(d["written"])}
+            for rid, d in out.items()}
 
 
 def instance_dir(corpus: Corpus, set_name: str) -> Path:
     return corpus.root / "queries" / set_name
 
 
-def write_instance(out: Path, needs: list[Need], qrels: dict[str, dict[str, int]], meta: dict) -> None:
+def write_instance(out: Path, inst: Instantiated) -> None:
     with atomic_dir(out) as tmp:
         with open(tmp / "needs.jsonl", "w") as f:
-            for n in needs:
+            for n in inst.needs:
                 f.write(n.model_dump_json(exclude_defaults=True) + "\n")
         with open(tmp / "qrels.txt", "w") as f:
-            for qid, rel in qrels.items():
+            for qid, rel in inst.qrels.items():
                 for rid in sorted(rel):
                     f.write(f"{qid} 0 {rid} {rel[rid]}\n")
-        write_json_atomic(tmp / "meta.json", meta)
+        with gzip.open(tmp / "judgements.jsonl.gz", "wb", compresslevel=5) as f:
+            for qid, d in inst.details.items():
+                f.write(orjson.dumps({"qid": qid, "records": d}, option=orjson.OPT_SORT_KEYS) + b"\n")
+        with gzip.open(tmp / "subjects.tsv.gz", "wt", compresslevel=5) as f:
+            f.writelines(f"{rid}\t{ent}\n" for rid, ent in sorted(inst.subjects.items()))
+        write_json_atomic(tmp / "meta.json", inst.meta)
 
 
-def summary(needs: list[Need], qrels: dict[str, dict[str, int]]) -> dict[str, dict]:
+def summary(inst: "Instantiated | Instance") -> dict[str, dict]:
     """Per kind: how many needs, and min / median / max relevant records."""
     kinds: dict[str, list[int]] = {}
-    for n in needs:
-        kinds.setdefault(n.derived_kind(), []).append(len(qrels[n.id]))
+    for n in inst.needs:
+        kinds.setdefault(n.derived_kind(), []).append(len(inst.qrels[n.id]))
     return {k: {"queries": len(v), "min": min(v), "median": statistics.median(v), "max": max(v)}
             for k, v in sorted(kinds.items())}
 
@@ -148,6 +206,8 @@ class Instance:
     needs: list[Need]
     qrels: dict[str, dict[str, int]]
     meta: dict
+    details: dict[str, dict[str, dict]] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, d: Path) -> "Instance":
@@ -156,4 +216,14 @@ class Instance:
         for line in (d / "qrels.txt").read_text().splitlines():
             qid, _, rid, g = line.split()
             qrels.setdefault(qid, {})[rid] = int(g)
-        return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()))
+        details: dict[str, dict[str, dict]] = {}
+        if (d / "judgements.jsonl.gz").is_file():
+            with gzip.open(d / "judgements.jsonl.gz", "rb") as f:
+                for line in f:
+                    row = orjson.loads(line)
+                    details[row["qid"]] = row["records"]
+        subjects: dict[str, str] = {}
+        if (d / "subjects.tsv.gz").is_file():
+            with gzip.open(d / "subjects.tsv.gz", "rt") as f:
+                subjects = dict(line.rstrip("\n").split("\t") for line in f)
+        return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()), details, subjects)

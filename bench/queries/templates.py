@@ -30,7 +30,7 @@ class Params(BaseModel):
 
 class PersonParams(Params):
     strata: dict[Literal["common", "middling", "rare"], float] = {"common": 1, "middling": 1, "rare": 1}
-    phrasing: dict[Literal["true", "as_written"], float] = {"true": 1, "as_written": 1}
+    phrasing: dict[Literal["true_details", "as_written"], float] = {"true_details": 1, "as_written": 1}
     with_dob: bool = True
     dob_tolerance_days: int = Field(0, ge=0, le=3660)
     min_records: int = Field(2, ge=1)
@@ -72,7 +72,7 @@ def _eligible_people(ctx: Context, min_records: int) -> list[dict]:
 
 
 def _phrase_person(ctx: Context, p: dict, prm: PersonParams, phrasing: str) -> PersonCriteria:
-    if phrasing == "true":
+    if phrasing == "true_details":
         fore, sur, dob = p["forename"], p["surname"], dt.date.fromisoformat(p["dob"])
     else:
         w = ctx.written_person(p["id"])
@@ -108,7 +108,7 @@ def person_name_dob(ctx: Context, n: int, prm: PersonParams, prefix: str) -> lis
         what = "name and date of birth" if crit.dob else "name"
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="person", targets=(p["id"],), person=crit,
                         description=f"Find every record of a {ctx.stratum[p['id']]}-surname person "
-                                    f"known by {what} ({'true details' if phrasing == 'true' else 'as one record wrote it'})."))
+                                    f"known by {what} ({'true details' if phrasing == 'true_details' else 'as one record wrote it'})."))
     return out
 
 

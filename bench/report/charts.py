@@ -127,5 +127,31 @@ def lost_matrix(rep: Report) -> str:
     return _svg(fig)
 
 
+def recall_by_corruption(rep: Report) -> str:
+    """Heatmap: recall by corruption kind (rows) x profile (columns)."""
+    blocks = {n: rep.agg["profiles"][n].get("breakdown", {}).get("kind", {}) for n in rep.profiles}
+    kinds = sorted({k for b in blocks.values() for k in b}, key=lambda k: (k in ("clean", "combined"), k))
+    if not kinds:
+        fig, ax = plt.subplots(figsize=(5, 1))
+        ax.axis("off")
+        ax.text(0, 0.5, "no breakdown in this run")
+        return _svg(fig)
+    m = np.array([[blocks[n].get(k, {}).get("value") if blocks[n].get(k, {}).get("value") is not None else np.nan
+                   for n in rep.profiles] for k in kinds], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.6, 0.36 * len(kinds) + 1.2))
+    im = ax.imshow(m, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(rep.profiles)), [_short(rep, n) for n in rep.profiles], fontsize=7)
+    ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=8)
+    for i, k in enumerate(kinds):
+        for j, n in enumerate(rep.profiles):
+            rel = blocks[n].get(k, {}).get("relevant", 0)
+            txt = "" if np.isnan(m[i, j]) else f"{m[i, j] * 100:.0f}%"
+            ax.text(j, i, f"{txt}\n(n={rel})" if j == 0 else txt, ha="center", va="center", fontsize=6.5)
+    ax.set_title("Recall by kind of data-entry error (pooled over needs)", loc="left", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    return _svg(fig)
+
+
 ALL = {"volume": volume, "inflation": inflation, "precision_recall": precision_recall,
-       "inflation_by_kind": inflation_by_kind, "sift_hours": sift_hours, "lost_matrix": lost_matrix}
+       "inflation_by_kind": inflation_by_kind, "sift_hours": sift_hours, "lost_matrix": lost_matrix,
+       "recall_by_corruption": recall_by_corruption}

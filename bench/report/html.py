@@ -72,6 +72,54 @@ def _per_query(rep: Report) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _why(rep: Report) -> str:
+    """Recall by source system, collapses, the entity view, and the worst needs drilled down."""
+    parts = []
+    srcs = sorted({s for n in rep.profiles for s in rep.agg["profiles"][n].get("breakdown", {}).get("source", {})})
+    if srcs:
+        parts.append("<h3>Recall by source system</h3><table><tr><th class='l'>profile</th>"
+                     + "".join(f"<th>{h(s)}</th>" for s in srcs) + "</tr>")
+        for n in rep.profiles:
+            b = rep.agg["profiles"][n]["breakdown"]["source"]
+            parts.append(f"<tr><td class='l'>{h(rep.label(n))}</td>" + "".join(
+                f"<td>{_pct(b[s]['value']) if s in b else ''}</td>" for s in srcs) + "</tr>")
+        parts.append("</table>")
+    col = rep.agg.get("collapses", [])
+    if col:
+        parts.append("<h3>Where recall collapses against the baseline</h3><ul>" + "".join(
+            f"<li>{h(rep.label(c['profile']))} on <b>{h(c['kind'].replace('_', ' '))}</b>: "
+            f"{c['recall'] * 100:.0f}% against {c['baseline'] * 100:.0f}%</li>" for c in col) + "</ul>")
+    ent = [(n, rep.agg["profiles"][n].get("breakdown", {}).get("entity")) for n in rep.profiles]
+    if any(e and e["needs"] for _, e in ent):
+        parts.append("<h3>Person needs: finding the person, and telling people apart</h3><table><tr>"
+                     "<th class='l'>profile</th><th>person found (≥1 of their records)</th>"
+                     "<th>different true people heading the results</th><th>records per true person</th></tr>")
+        for n, e in ent:
+            if e and e["needs"]:
+                parts.append(f"<tr><td class='l'>{h(rep.label(n))}</td><td>{_pct(e['person_found']['value'])}</td>"
+                             f"<td>{_num1(e['distinct_people']['value'])}</td><td>{_num1(e['records_per_person']['value'])}</td></tr>")
+        parts.append("</table>")
+    for n in rep.profiles:
+        worst = rep.agg["profiles"][n].get("worst", [])
+        if not worst or n == rep.baseline:
+            continue
+        parts.append(f"<h3>{h(rep.label(n))}: the needs it served worst</h3>")
+        for w in worst[:3]:
+            rows = "".join(f"<tr><td class='l'>{h(m['rid'])}</td><td class='l'>{h(m['source'])}</td>"
+                           f"<td class='l'>{h(m['written'])}</td><td class='l'>{h(', '.join(m['kinds']))}</td></tr>"
+                           for m in w["missed"][:8])
+            lost = "; ".join(w["lost"]) or "nothing"
+            parts.append(f"<p><b>{h(w['qid'])}</b>: recall {w['recall'] * 100:.0f}%, {w['missed_total']} relevant records "
+                         f"missed. The plan could not express: {h(lost)}.</p><table><tr><th class='l'>record</th>"
+                         f"<th class='l'>source</th><th class='l'>as written (synthetic)</th><th class='l'>errors it carries</th>"
+                         f"</tr>{rows}</table>")
+    return "\n".join(parts)
+
+
+def _num1(v) -> str:
+    return "" if v is None else f"{v:,.1f}"
+
+
 def _method(rep: Report) -> str:
     run = rep.run
     c = run["corpus"]
@@ -127,6 +175,7 @@ baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs fro
 <h2>Main table</h2>{_table(main_table(rep))}
 <p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>
 <h2>Charts</h2><div class="charts">{chart_html}</div>
+<h2>Why a profile misses</h2>{_why(rep)}
 <h2>Every need, worst first</h2>
 <p class="meta">Sorted by how many times more records {h(rep.label('connect+iip') if 'connect+iip' in rep.profiles else rep.label(rep.profiles[-1]))}
 returned than the baseline; recall below 50% is shaded.</p>{_per_query(rep)}

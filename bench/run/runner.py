@@ -24,6 +24,7 @@ from bench.backends.registry import open_backend
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
+from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import QueryOutcome, inflation, per_query
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
@@ -34,7 +35,7 @@ from bench.run.trec import write_qrels, write_run
 
 CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
                "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours",
-               "inflation", "latency_ms", "lost", "lost_capabilities", "error")
+               "inflation", "latency_ms", "lost", "lost_capabilities", "missed_by_kind", "error")
 LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
 
 
@@ -133,6 +134,15 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     rows = _measure(outcomes, inst, profiles.order, s)
     timings["measure_s"] = time.perf_counter() - t1
     agg = aggregate(rows, profiles.order, s.baseline, s.seed)
+    bd = _breakdown(outcomes, inst, profiles.order, s.baseline)
+    for name in profiles.order:
+        agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
+        agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
+    agg["collapses"] = bd["collapses"]
+    for r in rows:
+        if not r["error"]:
+            o = outcomes[r["profile"]][r["qid"]]
+            r["missed_by_kind"] = missed_by_kind(set(o["rids"]), inst.details.get(r["qid"], {}))
     timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
     failed = sum(1 for r in rows if r["error"])
     run = {
@@ -168,6 +178,15 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
                  searches=len(inst.needs) * len(profiles.order), failed=failed)
     return RunResult(out_dir, run, False, failed)
+
+
+def _breakdown(outcomes: dict[str, dict[str, dict]], inst: Instance, order: list[str], baseline: str) -> dict:
+    ok = {p: {q: r for q, r in outcomes[p].items() if not r.get("error")} for p in order}
+    return breakdown(found={p: {q: set(r["rids"]) for q, r in ok[p].items()} for p in order},
+                     lists={p: {q: r["rids"] for q, r in ok[p].items()} for p in order},
+                     details=inst.details, subjects=inst.subjects,
+                     kinds_of={n.id: n.derived_kind() for n in inst.needs},
+                     lost={p: {q: r["lost"] for q, r in ok[p].items()} for p in order}, baseline=baseline)
 
 
 def _search_one(backend, need, profile, profiles) -> dict:

@@ -23,7 +23,7 @@ VOLUME_TOLERANCE = 0.0  # same analyser rule and BM25 matching: totals must be e
 def inst(ci_corpus) -> Instance:
     d = instance_dir(ci_corpus, "standard")
     if not (d / "meta.json").is_file():
-        write_instance(d, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+        write_instance(d, instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
     return Instance.load(d)
 
 

@@ -64,13 +64,14 @@ def test_judgements_match_what_a_person_would_mark():
 
 @pytest.mark.parametrize("name", SETS)
 def test_shipped_sets_load_and_instantiate(ci_corpus, name):
-    needs, qrels, meta = instantiate(ROOT / "queries" / f"{name}.yaml", ci_corpus)
-    assert needs and all(qrels[n.id] for n in needs)
-    assert meta["corpus_checksum"] == ci_corpus.checksum
+    inst = instantiate(ROOT / "queries" / f"{name}.yaml", ci_corpus)
+    assert inst.needs and all(inst.qrels[n.id] for n in inst.needs)
+    assert inst.meta["corpus_checksum"] == ci_corpus.checksum
+    assert all(set(inst.details[n.id]) == set(inst.qrels[n.id]) for n in inst.needs)
 
 
 def test_standard_covers_every_kind_and_capability(ci_corpus):
-    needs, _, _ = instantiate(ROOT / "queries" / "standard.yaml", ci_corpus)
+    needs = instantiate(ROOT / "queries" / "standard.yaml", ci_corpus).needs
     kinds = {n.derived_kind() for n in needs}
     assert {"person", "vehicle", "phone", "location", "event", "association", "sar"} <= kinds
     assert any(n.person and n.person.dob_tolerance_days for n in needs)          # date tolerance
@@ -82,10 +83,11 @@ def test_standard_covers_every_kind_and_capability(ci_corpus):
 def test_same_seed_same_set_and_roundtrip(ci_corpus, tmp_path):
     a = instantiate(ROOT / "queries" / "person.yaml", ci_corpus)
     b = instantiate(ROOT / "queries" / "person.yaml", ci_corpus)
-    assert a[0] == b[0] and a[1] == b[1]
-    write_instance(tmp_path / "person", *a)
+    assert a.needs == b.needs and a.qrels == b.qrels and a.details == b.details
+    write_instance(tmp_path / "person", a)
     inst = Instance.load(tmp_path / "person")
-    assert inst.needs == a[0] and inst.qrels == a[1]
+    assert inst.needs == a.needs and inst.qrels == a.qrels and inst.details == a.details
+    assert inst.subjects == a.subjects
 
 
 BAD = {

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_dir(ci_corpus, tmp_path_factory):
     inst = instance_dir(ci_corpus, "standard")
     if not (inst / "meta.json").exists():
-        write_instance(inst, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+        write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
     res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
                                     profiles=["crimint", "connect", "iip", "connect+iip"],
                                     results=tmp_path_factory.mktemp("results")))
@@ -54,8 +54,9 @@ def test_html_is_self_contained_and_complete(run_dir):
     assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I)
     assert not any(k in ("src", "href") and not v.startswith("#") for _, k, v in p.attrs)
     assert "@import" not in text and not re.search(r"url\((?!#)", text)
-    assert text.count("<svg") == 6
-    for chart in ("volume", "inflation", "precision_recall", "inflation_by_kind", "sift_hours", "lost_matrix"):
+    assert text.count("<svg") == 7
+    for chart in ("volume", "inflation", "precision_recall", "inflation_by_kind", "sift_hours", "lost_matrix",
+                  "recall_by_corruption"):
         assert f"id='chart-{chart}'" in text
     assert text.count("SYNTHETIC") >= 2 and "synthetic data" in text
 

@@ -20,7 +20,7 @@ PROFILES = ["crimint", "connect", "iip", "connect+iip"]
 @pytest.fixture(scope="module")
 def instance(ci_corpus):
     out = instance_dir(ci_corpus, "standard")
-    write_instance(out, *instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+    write_instance(out, instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
     return out
 
 

@@ -1,0 +1,110 @@
+"""The error breakdown: misses attributed to the only corruption switched on; phonetic matching
+measurably buys recall on phonetic respellings; the entity view counts what a person counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.corpus.generate import generate, load_spec
+from bench.corpus.store import Corpus
+from bench.gates.rules import parse_check
+from bench.metrics.breakdown import _entity_view, breakdown
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ONLY = """\
+schema_version: 1
+name: only-{kind}
+seed: 11
+people: 1500
+vehicles: 300
+phones: 300
+addresses: 800
+events: 3000
+records: 6000
+dates: {{start: 2020-01-01, end: 2023-12-31}}
+sources:
+  intel: {{share: 0.5, corruption: {{{kind}: 0.5}}}}
+  crime: {{share: 0.5, corruption: {{{kind}: 0.5}}}}
+"""
+PEOPLE = """\
+schema_version: 1
+name: people-true
+seed: 5
+templates:
+  - {template: person_name_dob, id_prefix: p, count: 40, params: {phrasing: {true_details: 1}, min_records: 3}}
+"""
+
+
+def _run(tmp: Path, kind: str, profiles: list[str]) -> dict:
+    spec_path = tmp / f"only-{kind}.yaml"
+    spec_path.write_text(ONLY.format(kind=kind))
+    generate(load_spec(spec_path), tmp / f"only-{kind}")
+    corpus = Corpus(tmp / f"only-{kind}")
+    qs = tmp / "people.yaml"
+    qs.write_text(PEOPLE)
+    d = instance_dir(corpus, "people-true")
+    write_instance(d, instantiate(qs, corpus))
+    res = run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=profiles, results=tmp / "results"))
+    return res.run["aggregates"]
+
+
+def test_with_one_corruption_every_miss_is_that_kind(tmp_path):
+    agg = _run(tmp_path, "nickname", ["crimint", "connect"])
+    cells = agg["profiles"]["connect"]["breakdown"]["kind"]
+    assert set(cells) <= {"nickname", "clean"}
+    assert cells["clean"]["value"] == pytest.approx(1.0)          # nothing clean is missed
+    assert cells["nickname"]["found"] < cells["nickname"]["relevant"]  # the nickname records are
+    assert agg["profiles"]["crimint"]["breakdown"]["kind"]["nickname"]["value"] == pytest.approx(1.0)
+
+
+def test_phonetic_matching_buys_recall_on_respellings(tmp_path):
+    no_phonetic = (ROOT / "bench" / "profiles" / "crimint.yaml").read_text() \
+        .replace("name: crimint", "name: crimint-no-phonetic") \
+        .replace("modes: [exact, wildcard, phonetic]", "modes: [exact, wildcard]") \
+        .replace("modes: [exact, wildcard, phonetic, nickname, initial]", "modes: [exact, wildcard, nickname, initial]")
+    path = tmp_path / "crimint-no-phonetic.yaml"
+    path.write_text(no_phonetic)
+    agg = _run(tmp_path, "phonetic", ["crimint", str(path)])
+    with_p = agg["profiles"]["crimint"]["breakdown"]["kind"]["phonetic"]
+    without = agg["profiles"]["crimint-no-phonetic"]["breakdown"]["kind"]["phonetic"]
+    assert with_p["value"] > without["value"] + 0.2, (with_p, without)
+    assert any(c["kind"] == "phonetic" for c in agg["collapses"])
+
+
+def test_entity_view_on_a_hand_built_case():
+    details = {"q1": {"R1": {"kinds": [], "source": "crime", "written": ""},
+                      "R2": {"kinds": [], "source": "crime", "written": ""}},
+               "q2": {"R9": {"kinds": [], "source": "crime", "written": ""}}}
+    subjects = {"R1": "P1", "R2": "P1", "R3": "P2", "R4": "P3", "R5": "P3", "R9": "P9"}
+    # q1: the analyst sees R1 R3 R4 R5: the right person is found, 3 different people head
+    # the records (P1, P2, P3), 4 records / 3 people. q2: nothing returned.
+    view = _entity_view({"q1": ["R1", "R3", "R4", "R5"], "q2": []}, details, subjects, ["q1", "q2"])
+    assert view["person_found"]["value"] == pytest.approx(0.5)
+    assert view["distinct_people"]["value"] == pytest.approx(1.5)
+    assert view["records_per_person"]["value"] == pytest.approx((4 / 3 + 0) / 2)
+
+
+def test_breakdown_counts_combined_and_sources():
+    details = {"q": {"A": {"kinds": ["typo", "nickname"], "source": "intel", "written": "x"},
+                     "B": {"kinds": [], "source": "custody", "written": "y"}}}
+    out = breakdown(found={"p": {"q": {"B"}}}, lists={"p": {"q": ["B"]}}, details=details, subjects={},
+                    kinds_of={"q": "person"}, lost={"p": {"q": []}}, baseline="p")
+    kinds = out["profiles"]["p"]["kind"]
+    assert kinds["typo"]["value"] == 0 and kinds["nickname"]["value"] == 0 and kinds["combined"]["value"] == 0
+    assert kinds["clean"]["value"] == 1
+    assert out["profiles"]["p"]["source"]["custody"]["value"] == 1
+    assert out["profiles"]["p"]["worst"][0]["missed"][0]["rid"] == "A"
+
+
+def test_gate_cells_parse():
+    assert parse_check("recall[nickname, crimint] >= 0.9") == {
+        "profile": "crimint", "op": ">=", "value": 0.9, "metric": "breakdown.kind.nickname"}
+    assert parse_check("recall[intel,connect] < 0.5")["metric"] == "breakdown.source.intel"
+    assert parse_check("precision[crimint] >= 0.8")["metric"] == "precision"
+    with pytest.raises(ValueError, match="unknown cell"):
+        parse_check("recall[telepathy, crimint] >= 0.9")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,10 @@ def _ci(data: tuple, statistic, seed: int, paired: bool = False) -> tuple[float,
     if n < 2 or all(np.all(d == d[0]) for d in data):
         v = float(statistic(*data, axis=-1))
         return v, v
-    res = stats.bootstrap(data, statistic, n_resamples=N_BOOT, confidence_level=0.95, method="percentile",
-                          paired=paired, vectorized=True, rng=np.random.default_rng(seed))
+    with warnings.catch_warnings():  # near-degenerate samples (e.g. all but one need equal) are fine here
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap(data, statistic, n_resamples=N_BOOT, confidence_level=0.95, method="percentile",
+                              paired=paired, vectorized=True, rng=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

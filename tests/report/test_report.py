@@ -94,7 +94,7 @@ def test_example_gates_pass_on_a_fresh_run(run_dir):
     assert code == 0
     xml = JUnitXml.fromfile(str(run_dir / "junit.xml"))
     suite = next(iter(xml))
-    assert suite.tests == 5 and suite.failures == 0
+    assert suite.tests == 7 and suite.failures == 0
 
 
 def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):

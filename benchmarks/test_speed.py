@@ -86,3 +86,27 @@ def test_run_bookkeeping(benchmark, scale, bench_root, tmp_path):
     result = benchmark.pedantic(run_benchmark, args=(settings,), rounds=1, iterations=1)
     t = result.run["timings"]
     benchmark.extra_info.update(**t, bookkeeping_over_engine=t["bookkeeping_s"] / t["engine_s"], target_ratio=0.2)
+
+
+def test_import_rate(benchmark, scale, tmp_path):
+    """Import throughput against the time to merely read the same CSV with the csv module."""
+    import csv as _csv
+    import random
+    from bench.corpus.importer import import_records
+    n = {"ci": 50_000, "default": 200_000, "large": 1_000_000}[scale]
+    src = tmp_path / "rows.csv"
+    r = random.Random(1)
+    with open(src, "w") as f:
+        f.write("rec_id,given_name,surname,date_of_birth,street_number,address_1,address_2,suburb,postcode,phone_number\n")
+        for i in range(n):
+            f.write(f"rec-{i // 3}-dup-{i % 3},name{r.randrange(500)},surname{r.randrange(5000)},19{r.randrange(40, 99)}0{r.randrange(1, 10)}1{r.randrange(0, 9)},"
+                    f"{r.randrange(200)},high street,,hackney,E8 1AB,07700{r.randrange(900000, 999999)}\n")
+    t0 = time.perf_counter()
+    with open(src, newline="") as f:
+        for _ in _csv.DictReader(f):
+            pass
+    read_s = time.perf_counter() - t0
+    benchmark.pedantic(import_records, args=(src, ROOT / "corpora" / "import-example.yaml", "bench-import",
+                                             tmp_path / "imported"), rounds=1, iterations=1)
+    secs = benchmark.stats.stats.mean
+    benchmark.extra_info.update(rows=n, rows_per_s=n / secs, csv_read_s=read_s, import_over_read=secs / read_s)

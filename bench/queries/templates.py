@@ -239,11 +239,11 @@ def subject_access(ctx: Context, n: int, prm: SarParams, prefix: str) -> list[Ne
     out = []
     for i, p in enumerate(ctx.pick(pool, n, "people")):
         alias = " ".join(p["alias"]) if p.get("alias") else None
-        addr = ctx.truth.entities[p["address"]]
+        addr = ctx.truth.entities.get(p.get("address") or "")
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="sar", subject_access=True, targets=(p["id"],),
-                        person=PersonCriteria(forename=p["forename"], surname=p["surname"],
+                        person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
                                               dob=dt.date.fromisoformat(p["dob"]), alias=alias),
-                        addresses=(f"{addr['address']}, {addr['postcode']}",),
+                        addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
                         description="Subject access request: every record held about the requester."))
     return out
 

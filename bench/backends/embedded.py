@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -50,7 +51,36 @@ class EmbeddedBackend(Backend):
                           "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any"})
 
     def _index_dir(self) -> Path:
+        if self.options.get("index_dir"):  # a working copy (erasure never touches the shared index)
+            return Path(str(self.options["index_dir"]))
         return self.corpus.root / "index" / f"embedded-v{INDEX_VERSION}"
+
+    def reopen(self) -> None:
+        for ix in self.indexes.values():
+            ix.reload()
+        self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
+
+    def rewrite_without(self, rnums: set[int]) -> None:
+        """Purge: write every index afresh from the corpus, leaving out these records, so that no
+        segment holds them (tantivy-py has no force-merge that would expunge deletes)."""
+        d = self._index_dir()
+        rid_list = (d / "rids.txt").read_text().split()
+        for kind, names in (("record", RECORD_NAMES), ("mention", MENTION_NAMES)):
+            shutil.rmtree(d / kind)
+            (d / kind).mkdir()
+            ix = tantivy.Index(_schema(names), path=str(d / kind))
+            w = ix.writer(heap_size=256_000_000, num_threads=1)
+            for rnum, rec in enumerate(self.corpus.records()):
+                if rnum in rnums:
+                    continue
+                assert rec["rid"] == rid_list[rnum]
+                docs = F.docs_for_record(rec, rnum)
+                for doc in (docs[:1] if kind == "record" else docs[1:]):
+                    w.add_document(tantivy.Document.from_dict(doc, ix.schema))
+            w.commit()
+            w.wait_merging_threads()
+        self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
+        self.reopen()
 
     def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
         d = self._index_dir()

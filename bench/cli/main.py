@@ -10,7 +10,8 @@ from bench import __version__
 from bench.errors import PolebenchError
 
 # Stages in data-flow order; each module has add_parser() and a run(args) -> exit code.
-SUBCOMMANDS = ("generate", "importer", "queries", "run", "report", "gate", "demo", "bench", "opensearch_node")
+SUBCOMMANDS = ("generate", "importer", "queries", "run", "report", "gate", "sar", "erase", "demo", "bench",
+               "opensearch_node")
 
 DESCRIPTION = """\
 polebench measures how well police intelligence search finds what analysts need.

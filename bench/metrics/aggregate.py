@@ -10,7 +10,7 @@ import numpy as np
 from bench.metrics.stats import adjust, mean_ci, median_ci, paired_test, ratio_of_totals_ci
 
 MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
-                 "sift_records", "sift_hours")
+                 "sift_records", "sift_hours", "false_inclusions")
 COMPARED = ("recall", "precision", "volume", "sift_hours")
 
 

@@ -28,6 +28,8 @@ DEFINITIONS = {
     "sift_hours": "sift_records x seconds per record / 3600",
     "inflation": "volume / the baseline profile's volume for the same need (undefined when the baseline returns nothing)",
     "missed": "relevant records never returned",
+    "false_inclusions": "records returned that are not about what the need describes (in a subject "
+                        "access request: other people's records an analyst must exclude before disclosure)",
     "lost": "capabilities the profile could not express for this need (dropped or weakened)",
     "latency_ms": "wall time of the engine search for this need",
 }
@@ -80,7 +82,8 @@ def per_query(outcomes: list[QueryOutcome], qrels: dict[str, dict[str, int]],
         out[o.qid] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
                       "p_at_10": 0.0, "r_at_100": 0.0, "ap": 0.0, "ndcg_at_10": 0.0,
                       "volume": float(n), "relevant": float(len(rel)), "found": float(found),
-                      "missed": float(len(rel) - found), "sift_records": float(s),
+                      "missed": float(len(rel) - found), "false_inclusions": float(n - found),
+                      "sift_records": float(s),
                       "sift_hours": s * seconds_per_record / 3600.0, "latency_ms": o.latency_ms,
                       "lost": float(len(o.lost))}
     ranked = {n: m for n, m in RANKED.items() if n not in ("precision", "recall", "f1")}

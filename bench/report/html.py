@@ -116,6 +116,42 @@ def _why(rep: Report) -> str:
     return "\n".join(parts)
 
 
+S62 = ("collection", "alteration", "consultation", "disclosure", "combination", "erasure")
+
+
+def _access(rep: Report) -> str:
+    """Subject access (when the run holds SAR needs) and the s62 logging matrix."""
+    from bench.access.sar import sar_summary
+    parts = []
+    summary = sar_summary(rep.run)
+    if summary:
+        parts.append("<h3>Subject access requests</h3><p>Each request searches with what a requester supplies "
+                     "(full name, any alias, date of birth, address), combined as far as the profile can express it. "
+                     "Other people's records in the results must be found and excluded before disclosure; any "
+                     "missed would be a data breach inside the request.</p><table><tr><th class='l'>profile</th>"
+                     "<th>requests</th><th>records found of those held</th><th>records missed</th>"
+                     "<th>other people's records per request</th><th>analyst hours per request</th></tr>")
+        for n, v in summary.items():
+            c, f = v["completeness"], v["false_inclusions"]
+            parts.append(f"<tr><td class='l'>{h(rep.label(n))}</td><td>{v['requests']}</td>"
+                         f"<td>{_pct(c['value'])} ({_pct(c['lo'])}–{_pct(c['hi'])})</td>"
+                         f"<td>{v['missed_total']} of {v['relevant_total']}</td>"
+                         f"<td>{_num1(f['value'])} ({_num1(f['lo'])}–{_num1(f['hi'])})</td>"
+                         f"<td>{v['hours']['value']:.2f}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h3>Logging against the Data Protection Act 2018, s62</h3><p>Which processing operations each "
+                 "modelled system logs, as its profile declares (assumptions, marked in the method section). "
+                 "polebench itself logs every search it issues (audit.jsonl in the run folder).</p>"
+                 "<table><tr><th class='l'>operation</th>" + "".join(f"<th>{h(rep.label(n))}</th>" for n in rep.profiles)
+                 + "</tr>")
+    for op in S62:
+        parts.append(f"<tr><td class='l'>{op}</td>" + "".join(
+            f"<td>{'logged' if op in rep.run['profiles'][n].get('audit_s62', []) else '<b>not logged</b>'}</td>"
+            for n in rep.profiles) + "</tr>")
+    parts.append("</table>")
+    return "\n".join(parts)
+
+
 def _num1(v) -> str:
     return "" if v is None else f"{v:,.1f}"
 
@@ -176,6 +212,7 @@ baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs fro
 <p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>
 <h2>Charts</h2><div class="charts">{chart_html}</div>
 <h2>Why a profile misses</h2>{_why(rep)}
+<h2>Right of access and audit</h2>{_access(rep)}
 <h2>Every need, worst first</h2>
 <p class="meta">Sorted by how many times more records {h(rep.label('connect+iip') if 'connect+iip' in rep.profiles else rep.label(rep.profiles[-1]))}
 returned than the baseline; recall below 50% is shaded.</p>{_per_query(rep)}

@@ -40,6 +40,15 @@ def render(rep: Report) -> str:
     if rep.band_verdict:
         lines += ["", f"**Against the board papers:** {rep.band_verdict}"]
     lines += ["", "## Main table", ""] + main_table(rep)
+    from bench.access.sar import sar_summary
+    sar = sar_summary(run)
+    if sar:
+        lines += ["", "## Subject access requests", "",
+                  "| profile | records found of those held | records missed | other people's records per request | hours per request |",
+                  "|---|---:|---:|---:|---:|"]
+        for n, v in sar.items():
+            lines.append(f"| {rep.label(n)} | {_e(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
+                         f"| {_e(v['false_inclusions'], fmt='{:,.1f}')} | {v['hours']['value']:.2f} |")
     if run.get("failed"):
         lines += ["", f"**{run['failed']} searches failed**; see per_query.csv and rerun with `--resume`."]
     return "\n".join(lines) + "\n"

@@ -28,3 +28,13 @@ def append(log: Path, event: str, **fields: object) -> None:
         f.write(json.dumps(line, sort_keys=True, default=str) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def search_entry(profile: str, backend: str, need, row: dict) -> dict:
+    """One line per search issued on a profile's behalf: who, when, which profile and backend,
+    what was asked (the need, as the analyst wrote it) and how many records came back."""
+    return {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"), "event": "search",
+            "operation": "consultation", "user": who(), "profile": profile, "backend": backend,
+            "need": need.id, "query": need.model_dump(mode="json", exclude_defaults=True,
+                                                      exclude={"id", "description", "targets", "kind"}),
+            "returned": len(row["rids"]), "error": row["error"]}

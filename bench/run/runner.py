@@ -120,13 +120,15 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         todo = [n for n in inst.needs if n.id not in done]
         advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
         advance(len(inst.needs) - len(todo))
-        with partial.open(name) as f:
+        with partial.open(name) as f, open(partial.dir / "audit.jsonl", "ab") as log:
             for need in todo:
                 row = _search_one(backend, need, profiles[name], profiles)
                 outcomes[name][need.id] = row
                 engine_s += row["latency_ms"] / 1000
                 f.write(orjson.dumps(row) + b"\n")
                 f.flush()
+                log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
+                log.flush()
                 advance(1)
 
     t1 = time.perf_counter()
@@ -168,6 +170,8 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     }
     with atomic_dir(out_dir) as tmp:
         _write(tmp, run, rows, outcomes, inst, profiles.order)
+        if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
+            shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
         run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s, **timings,
                           "bookkeeping_s": time.perf_counter() - t1}
         write_json_atomic(tmp / "run.json", run)

@@ -1,0 +1,98 @@
+"""Subject access requests: seeded, stratified subjects, each phrased from what a requester
+supplies (full name, any alias, date of birth, address), as a query-stage instance that the
+ordinary run measures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections import Counter
+
+from bench.corpus.store import Corpus
+from bench.errors import PolebenchError
+from bench.queries.instantiate import INSTANCE_FORMAT, Instantiated, describe
+from bench.queries.judge import judge
+from bench.queries.model import Need, PersonCriteria
+from bench.queries.truth import TruthIndex
+
+STRATA = ("common_name", "rare_name", "with_alias", "many_records")
+
+
+def _need(p: dict, truth: TruthIndex, i: int, stratum: str) -> Need:
+    alias = " ".join(p["alias"]) if p.get("alias") else None
+    addr = truth.entities.get(p.get("address") or "")
+    return Need(id=f"sar-{i + 1:03d}", kind="sar", subject_access=True, targets=(p["id"],),
+                person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
+                                      dob=dt.date.fromisoformat(p["dob"]), alias=alias),
+                addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
+                description=f"Subject access request ({stratum.replace('_', ' ')}): every record held about the requester.")
+
+
+def choose_subjects(truth: TruthIndex, n: int, seed: int) -> list[tuple[dict, str]]:
+    """N subjects, a quarter from each stratum (common names, rare names, with an alias, with many records)."""
+    people = [p for p in truth.of_kind("person") if truth.mentions.get(p["id"])]
+    if not people:
+        raise PolebenchError("the corpus has no person with a record")
+    freq = Counter(p["surname"] for p in people)
+    counts = {p["id"]: len(truth.records_of(p["id"])) for p in people}
+    many = sorted(counts.values())[int(len(counts) * 0.9)]
+    pools = {"common_name": [p for p in people if freq[p["surname"]] >= sorted(freq.values())[int(len(freq) * 0.9)]],
+             "rare_name": [p for p in people if freq[p["surname"]] == 1],
+             "with_alias": [p for p in people if p.get("alias")],
+             "many_records": [p for p in people if counts[p["id"]] >= many]}
+    rng = random.Random(f"sar:{seed}")
+    out: list[tuple[dict, str]] = []
+    seen: set[str] = set()
+    for i in range(n):
+        stratum = STRATA[i % len(STRATA)]
+        pool = [p for p in pools[stratum] if p["id"] not in seen] or [p for p in people if p["id"] not in seen]
+        if not pool:
+            raise PolebenchError(f"asked for {n} subjects but the corpus has {len(seen)} people with records")
+        p = rng.choice(pool)
+        seen.add(p["id"])
+        out.append((p, stratum))
+    return out
+
+
+def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | None = None, seed: int = 0) -> Instantiated:
+    truth = TruthIndex.load(corpus)
+    if subject:
+        p = truth.entities.get(subject)
+        if not p or p["kind"] != "person":
+            raise PolebenchError(f"unknown subject {subject!r}: not a person in corpus {corpus.name}")
+        if not truth.mentions.get(subject):
+            raise PolebenchError(f"subject {subject} has no records in corpus {corpus.name}: nothing to disclose")
+        chosen = [(p, "named")]
+    else:
+        chosen = choose_subjects(truth, subjects or 20, seed)
+    records = {r["rid"]: r for r in corpus.records()}
+    needs, qrels, details = [], {}, {}
+    for i, (p, stratum) in enumerate(chosen):
+        need = _need(p, truth, i, stratum)
+        rel = judge(need, truth)
+        needs.append(need)
+        qrels[need.id] = rel
+        details[need.id] = describe(need, rel, truth, records)
+    key = hashlib.sha256(f"{subject}|{subjects}|{seed}".encode()).hexdigest()[:8]
+    name = f"sar-{subject.lower()}" if subject else f"sar-{len(chosen)}-s{seed}"
+    meta = {"format": INSTANCE_FORMAT, "query_set": name, "source": f"polebench sar ({key})",
+            "set_checksum": key, "corpus": corpus.name, "corpus_checksum": corpus.checksum, "synthetic": True,
+            "subjects": {n.id: n.targets[0] for n in needs}}
+    subjects_map = {m.rid: e for e, ms in truth.mentions.items() if e.startswith("P") for m in ms if m.mid == "p0"}
+    return Instantiated(needs, qrels, meta, details, subjects_map)
+
+
+def sar_summary(run: dict) -> dict[str, dict]:
+    """Per profile: completeness, other people's records included, hours to compile, over SAR needs."""
+    out = {}
+    for name in run.get("profile_order") or list(run["aggregates"]["profiles"]):
+        p = run["aggregates"]["profiles"][name]
+        block = p["by_kind"].get("sar")
+        if not block:
+            continue
+        out[name] = {"requests": block["queries"], "completeness": block["mean"]["recall"],
+                     "false_inclusions": block["mean"]["false_inclusions"],
+                     "precision": block["mean"]["precision"], "hours": block["mean"]["sift_hours"],
+                     "missed_total": block["missed_total"], "relevant_total": block["relevant_total"]}
+    return out

@@ -1,0 +1,55 @@
+"""polebench erase: delete a subject's records the way a profile's system does, then verify."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from bench.access.erase import erase
+from bench.access.sar import sar_instance
+from bench.cli.common import console
+from bench.corpus.store import Corpus, write_json_atomic
+from bench.profiles.model import ProfileSet
+from bench.run import audit
+
+HELP = "erase a subject on a copy of the index as a profile's system would, and verify it is really gone"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("erase", help=HELP, description=HELP + (
+        ". Works on a copy of the embedded (tantivy) index; the corpus and the shared index are never touched. "
+        "Verifies from truth which of the subject's records any profile still finds, which the SAR search "
+        "missed, and whether the erased records are still physically in the index files."))
+    p.add_argument("--corpus", type=Path, required=True)
+    p.add_argument("--subject", required=True, help="the subject's true entity id, e.g. P0000008")
+    p.add_argument("--profile", required=True, help="the profile whose deletion is tested, e.g. connect")
+    p.add_argument("--verify-with", default="crimint,connect,iip,connect+iip",
+                   help="profiles whose searches check what is still findable (default: %(default)s)")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    corpus = Corpus(args.corpus)
+    names = [p.strip() for p in args.verify_with.split(",") if p.strip()]
+    if args.profile not in names:
+        names.insert(0, args.profile)
+    profiles = ProfileSet(names)
+    inst = sar_instance(corpus, subject=args.subject)
+    rep = erase(corpus, inst, args.profile, profiles)
+    out = args.results / f"erase-{corpus.name}-{args.subject}-{args.profile}.json"
+    write_json_atomic(out, {**dataclasses.asdict(rep), "verdict": rep.verdict, "synthetic": True})
+    audit.append(args.results / "audit.jsonl", "erase", operation="erasure", corpus=corpus.name,
+                 subject=args.subject, profile=args.profile, deletion=rep.deletion, erased=len(rep.erased),
+                 never_erased=len(rep.never_erased), present_after=rep.present_after,
+                 still_findable={k: len(v) for k, v in rep.still_findable.items()}, verdict=rep.verdict)
+    console.print(f"subject {rep.subject} (SYNTHETIC): {rep.records_about_subject} records about them")
+    for s in rep.steps:
+        console.print(f"  {s}")
+    console.print(f"  never erased (missed by the SAR search): {len(rep.never_erased)}")
+    for name, rids in rep.still_findable.items():
+        console.print(f"  still findable by {name}: {len(rids)}")
+    console.print(f"  erased records still in the index files: {rep.present_after} of {rep.present_before}")
+    console.print(f"[bold]{rep.verdict}[/]\nwrote {out}")
+    return 0

@@ -1,0 +1,105 @@
+"""Right of access on a small hand-built corpus: what each profile's SAR finds and wrongly
+includes, erasure that only hides versus erasure that purges (on tantivy, for real), and one
+audit line per search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.access.erase import erase
+from bench.access.sar import sar_instance, sar_summary
+from bench.corpus.importer import import_records
+from bench.corpus.store import Corpus
+from bench.errors import PolebenchError
+from bench.profiles.model import ProfileSet
+from bench.queries.instantiate import instance_dir, write_instance
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = ["crimint", "connect", "iip", "connect+iip"]
+HEADER = "rec_id,given_name,surname,date_of_birth,street_number,address_1,address_2,suburb,postcode,phone_number\n"
+# Subject 1, William Smith born 1985-03-04, has four records: one clean, one as "Bill", one as
+# "Smyth" with day and month transposed, one with no DOB. Person 2 is another William (Jones);
+# person 3 another Smith (Mary). Their records are what a careless SAR would disclose.
+ROWS = """\
+rec-1-org,william,smith,19850304,12,high street,,hackney,E8 1AB,
+rec-1-dup-0,bill,smith,19850304,12,high street,,hackney,E8 1AB,
+rec-1-dup-1,william,smyth,19850403,12,high street,,hackney,E8 1AB,
+rec-1-dup-2,william,smith,,12,high street,,hackney,E8 1AB,
+rec-2-org,william,jones,19700101,3,park road,,ealing,W5 1AA,
+rec-2-dup-0,william,jones,19700101,3,park road,,ealing,W5 1AA,
+rec-3-org,mary,smith,19990909,8,mill lane,,croydon,CR0 2XY,
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Corpus:
+    d = tmp_path_factory.mktemp("access")
+    (d / "rows.csv").write_text(HEADER + ROWS)
+    import_records(d / "rows.csv", ROOT / "corpora" / "import-example.yaml", "access", d / "access")
+    return Corpus(d / "access")
+
+
+@pytest.fixture(scope="module")
+def sar_run(corpus, tmp_path_factory):
+    inst = sar_instance(corpus, subject="P1")
+    d = instance_dir(corpus, inst.meta["query_set"])
+    write_instance(d, inst)
+    return run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=PROFILES,
+                                     results=tmp_path_factory.mktemp("results")))
+
+
+def test_sar_completeness_and_false_inclusions_match_a_hand_count(sar_run):
+    s = sar_summary(sar_run.run)
+    # CRIMINT: nickname (Bill) and phonetic + transposition (Smyth, 04/03) found; no-DOB record missed.
+    assert s["crimint"]["completeness"]["value"] == pytest.approx(3 / 4)
+    assert s["crimint"]["false_inclusions"]["value"] == 0
+    # CONNECT: exact name and DOB only.
+    assert s["connect"]["completeness"]["value"] == pytest.approx(1 / 4)
+    # IIP: every William and every Smith: all 4 of his, and 3 records of two other people.
+    assert s["iip"]["completeness"]["value"] == 1
+    assert s["iip"]["false_inclusions"]["value"] == 3
+
+
+def test_one_audit_line_per_search(sar_run):
+    lines = [json.loads(x) for x in (sar_run.dir / "audit.jsonl").read_text().splitlines()]
+    assert len(lines) == len(PROFILES) * sar_run.run["query_set"]["queries"]
+    assert {x["profile"] for x in lines} == set(PROFILES)
+    first = lines[0]
+    assert first["event"] == "search" and first["operation"] == "consultation" and first["user"]
+    assert first["query"]["person"]["surname"] == "smith" and "targets" not in first["query"]
+    assert isinstance(first["returned"], int)
+
+
+def test_hide_is_detected_and_purge_passes(corpus):
+    inst = sar_instance(corpus, subject="P1")
+    profiles = ProfileSet(PROFILES)
+    hidden = erase(corpus, inst, "connect", profiles)  # CONNECT hides (papers)
+    assert hidden.deletion == "hide" and hidden.erased == ["rec-1-org"]
+    assert hidden.present_before == 1 and hidden.present_after == 1
+    assert "hidden, not deleted" in hidden.verdict
+    assert set(hidden.never_erased) == {"rec-1-dup-0", "rec-1-dup-1", "rec-1-dup-2"}
+    purged = erase(corpus, inst, "crimint", profiles)
+    assert purged.deletion == "purge" and len(purged.erased) == 3
+    assert purged.present_before == 3 and purged.present_after == 0
+    assert purged.still_findable["crimint"] == [] and purged.still_findable["iip"] == ["rec-1-dup-2"]
+    assert purged.verdict.startswith("purged what was found")
+
+
+def test_erasure_never_touches_the_shared_index(corpus):
+    idx = corpus.root / "index" / "embedded-v2" / "record"
+    before = sorted((p.name, p.stat().st_size) for p in idx.iterdir())
+    erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(PROFILES))
+    assert sorted((p.name, p.stat().st_size) for p in idx.iterdir()) == before
+
+
+def test_bad_subjects_and_profiles(corpus, write):
+    with pytest.raises(PolebenchError, match="unknown subject"):
+        sar_instance(corpus, subject="P999")
+    no_rule = write("p.yaml", "schema_version: 1\nname: nodel\nlabel: x\nkind: structured\n"
+                              "fields:\n  person.surname: {modes: [exact]}\n")
+    with pytest.raises(PolebenchError, match="no deletion rule"):
+        erase(corpus, sar_instance(corpus, subject="P1"), "nodel", ProfileSet([str(no_rule)]))

@@ -90,6 +90,9 @@ class Backend(ABC):
     def _ordered(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(plan.root, Sequence):
             parts = [self._ordered(sub) for sub in plan.root.plans]
+            # each member system shows at most its own result cap
+            parts = [(r[: sub.cap], sc[: sub.cap]) if sub.cap else (r, sc)
+                     for (r, sc), sub in zip(parts, plan.root.plans)]
             r = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
             sc = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.float64)
             _, first = np.unique(r, return_index=True)  # a record's first appearance wins

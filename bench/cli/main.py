@@ -10,7 +10,7 @@ from bench import __version__
 from bench.errors import PolebenchError
 
 # Stages in data-flow order; each module has add_parser() and a run(args) -> exit code.
-SUBCOMMANDS = ("generate", "importer", "queries", "run", "report", "gate", "sar", "erase", "demo", "bench",
+SUBCOMMANDS = ("generate", "importer", "queries", "run", "report", "gate", "sar", "erase", "sweep", "demo", "bench",
                "opensearch_node")
 
 DESCRIPTION = """\

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from bench.cli.common import console
+from bench.errors import PolebenchError
 from bench.report import html, markdown
 from bench.report.model import build
 
@@ -18,11 +19,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=HELP, description=HELP + (
         ". The HTML loads nothing from any network: styles and charts are inline."))
     p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
+    p.add_argument("--sweep", type=Path, help="a results/sweep-<name>-<key> folder: adds a 'how robust is this?' section")
     p.set_defaults(func=run)
 
 
-def write_reports(run_dir: Path) -> tuple[Path, Path]:
+def write_reports(run_dir: Path, sweep: Path | None = None) -> tuple[Path, Path]:
     rep = build(run_dir)
+    if sweep is not None:
+        section = sweep / "section.html"
+        if not section.is_file():
+            raise PolebenchError(f"{sweep}: not a finished sweep folder (no section.html)")
+        rep.robustness = section.read_text()
     out = []
     for name, text in (("report.html", html.render(rep)), ("report.md", markdown.render(rep))):
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
@@ -35,6 +42,6 @@ def write_reports(run_dir: Path) -> tuple[Path, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    html_path, md_path = write_reports(args.run_dir)
+    html_path, md_path = write_reports(args.run_dir, args.sweep)
     console.print(f"wrote {html_path}\nwrote {md_path}")
     return 0

@@ -27,6 +27,7 @@ class Report:
     headlines: list[str] = field(default_factory=list)
     band_verdict: str = ""
     worst: list[dict] = field(default_factory=list)
+    robustness: str = ""  # a sweep's section (trusted HTML made by bench.sweep.report), if given
 
     @property
     def agg(self) -> dict:

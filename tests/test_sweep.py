@@ -1,0 +1,92 @@
+"""Sweeps: a prediction the mechanics make, determinism, the corpus cache, and bad axes."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bench.errors import SpecError
+from bench.sweep.runner import run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = (ROOT / "corpora" / "ci.yaml").read_text().replace("records: 20000", "records: 4000") \
+    .replace("events: 9000", "events: 2000").replace("people: 4000", "people: 1200")
+NEEDS = """\
+schema_version: 1
+name: full-names
+seed: 9
+templates:
+  - {template: person_name_dob, id_prefix: p, count: 25, params: {phrasing: {true_details: 1}, min_records: 2}}
+"""
+SWEEP = """\
+schema_version: 1
+name: t
+base_corpus: base.yaml
+queries: needs.yaml
+profiles: [crimint, connect, iip, connect+iip]
+axes:
+  corruption_scale: [0, 1]
+  profile:
+    - {profile: iip, property: free_text.operator, values: [and]}
+"""
+
+
+@pytest.fixture
+def sweep_file(tmp_path):
+    (tmp_path / "base.yaml").write_text(SPEC)
+    (tmp_path / "needs.yaml").write_text(NEEDS)
+    (tmp_path / "s.yaml").write_text(SWEEP)
+    return tmp_path / "s.yaml"
+
+
+def _rows(d: Path) -> list[dict]:
+    with open(d / "sweep.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_prediction_without_corruption_exact_and_tolerant_find_the_same(sweep_file, tmp_path):
+    """With every error rate x0, a name is written as it truly is, so CONNECT's exact match finds
+    every relevant record CRIMINT's tolerant match finds: recall is 1 for both."""
+    res = run_sweep(sweep_file, tmp_path / "results", workers=2)
+    rows = {(r["axis"], r["value"], r["profile"]): r for r in _rows(res.dir)}
+    for p in ("crimint", "connect"):
+        assert float(rows[("corruption_scale", "0.0", p)]["recall"]) == pytest.approx(1.0)
+    # ... and with errors switched back on, CONNECT's exactness costs recall that CRIMINT keeps.
+    assert float(rows[("corruption_scale", "1.0", "connect")]["recall"]) < float(rows[("corruption_scale", "1.0", "crimint")]["recall"])
+    # an AND operator narrows IIP: fewer records than with the shipped OR
+    assert float(rows[("iip:free_text.operator", "and", "iip")]["ratio"]) < float(rows[("base", "", "iip")]["ratio"])
+    assert (res.dir / "tornado.svg").is_file() and (res.dir / "corruption_scale.svg").is_file()
+    assert "http" not in (res.dir / "section.html").read_text()
+
+
+def test_deterministic_and_cached(sweep_file, tmp_path):
+    a = run_sweep(sweep_file, tmp_path / "r", workers=1)
+    cache = tmp_path / "r" / "sweep-cache" / "corpora"
+    made = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    import shutil
+    shutil.rmtree(a.dir)
+    b = run_sweep(sweep_file, tmp_path / "r", workers=1)
+    assert _rows(b.dir) == _rows(a.dir) or [r["ratio"] for r in _rows(b.dir)] == [r["ratio"] for r in _rows(a.dir)]
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == made  # reused, not regenerated
+    (tmp_path / "base.yaml").write_text(SPEC.replace("seed: 20220719", "seed: 7"))
+    run_sweep(sweep_file, tmp_path / "r", workers=1)
+    assert len(list(cache.iterdir())) == 2 * len(made)  # a changed spec makes new corpora
+
+
+@pytest.mark.parametrize("axes, field, msg", [
+    ("  corruption_scale: []\n", "axes.corruption_scale", "empty axis"),
+    ("  corruption_scale: [-1]\n", "axes.corruption_scale", "between 0 and 10"),
+    ("  profile:\n    - {profile: iip, property: free_text.colour, values: [x]}\n", "axes.profile[0].property", "unknown property"),
+    ("  profile:\n    - {profile: connect, property: result_cap, values: [-5]}\n", "axes.profile[0].values[0]", "invalid profile"),
+    ("  corruption_kind: [gremlins]\n", "axes.corruption_kind", "unknown corruption kind"),
+])
+def test_bad_axes_are_located_before_any_cell_runs(sweep_file, tmp_path, axes, field, msg):
+    text = SWEEP[: SWEEP.index("axes:")] + "axes:\n" + axes
+    sweep_file.write_text(text)
+    with pytest.raises(SpecError) as e:
+        run_sweep(sweep_file, tmp_path / "results")
+    assert "s.yaml:" in str(e.value) and field in str(e.value) and msg in str(e.value)
+    assert not (tmp_path / "results" / "sweep-cache").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,14 +45,19 @@ class ErasureReport:
         return "purged: every record about the subject is gone from search and from storage"
 
 
+PURGE_WAIT_S = 120.0
+
+
 def _present(backend: EmbeddedBackend, rnums: list[int]) -> int:
     s = backend.indexes["record"].searcher()
     return sum(1 for r in rnums if s.doc_freq("rnum", r) > 0)
 
 
 def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: ProfileSet,
-          work: Path | None = None) -> ErasureReport:
+          work: Path | None = None, backend: str = "embedded", url: str | None = None) -> ErasureReport:
     """inst holds one SAR need for the subject (from bench.access.sar.sar_instance)."""
+    if backend == "opensearch":
+        return erase_opensearch(corpus, inst, profile_name, profiles, url)
     profile = profiles[profile_name]
     if profile.deletion is None:
         raise PolebenchError(f"profile {profile_name!r} declares no deletion rule (deletion: purge | hide)")
@@ -91,3 +97,74 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
     return rep
 
 
+
+
+def erase_opensearch(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: ProfileSet,
+                     url: str | None) -> ErasureReport:
+    """The same on OpenSearch: on clones of the corpus indexes, delete by query; `purge` then
+    force-merges with only_expunge_deletes. Physical presence is read from segment statistics
+    (docs.deleted: deleted documents still held in segments)."""
+    import uuid
+
+    from bench.backends.opensearch import OpenSearchBackend
+    profile = profiles[profile_name]
+    if profile.deletion is None:
+        raise PolebenchError(f"profile {profile_name!r} declares no deletion rule (deletion: purge | hide)")
+    need = inst.needs[0]
+    truth_rids = set(inst.qrels[need.id])
+    shared = OpenSearchBackend(corpus, url=url)
+    shared.prepare()
+    suffix = f"-erase-{uuid.uuid4().hex[:8]}"
+    b = OpenSearchBackend(corpus, url=url, index_suffix=suffix)
+    c = shared.client
+    try:
+        for kind, src in shared.index.items():  # clone: the shared indexes are never changed
+            c.indices.put_settings(index=src, body={"index.blocks.write": True})
+            try:
+                c.indices.clone(index=src, target=b.index[kind], params={"wait_for_active_shards": "1"})
+            finally:
+                c.indices.put_settings(index=src, body={"index.blocks.write": False})
+            c.indices.put_settings(index=b.index[kind], body={"index.blocks.write": False})
+        b.prepare()
+        rep = ErasureReport(need.targets[0], profile_name, profile.deletion, len(truth_rids), [], [], {}, 0, 0)
+        found = b.search(compile_need(need, profile, profiles)).rids
+        rep.erased = [r for r in found if r in truth_rids]
+        index_of = {rid: i for i, rid in enumerate(b.rids.tolist())}
+        rnums = [index_of[r] for r in rep.erased]
+        rep.present_before = len(rnums)
+        from opensearchpy import helpers
+        for name in b.index.values():  # delete by id (delete_by_query needs the reindex module)
+            ids = [h["_id"] for h in helpers.scan(c, index=name, query={"query": {"terms": {"rnum": rnums}}},
+                                                    _source=False)]
+            helpers.bulk(c, ({"_op_type": "delete", "_index": name, "_id": i} for i in ids), refresh=True)
+        rep.steps.append(f"deleted {len(rnums)} records on clones of the indexes")
+        def deleted_docs() -> int:
+            for name in b.index.values():
+                c.indices.refresh(index=name)
+            return int(c.indices.stats(index=b.index["record"], metric="docs")["_all"]["primaries"]["docs"]["deleted"])
+        if profile.deletion == "purge":
+            # OpenSearch deletes are soft: deleted documents stay in the segments while history
+            # retention (the retention lease) holds them, and a force merge alone keeps them. A
+            # purge shortens the retention and merges until the segments no longer hold them.
+            for name in b.index.values():
+                c.indices.put_settings(index=name, body={"index.soft_deletes.retention_lease.period": "0s"})
+            deadline = time.monotonic() + PURGE_WAIT_S
+            while True:
+                for name in b.index.values():
+                    c.indices.flush(index=name, params={"force": "true"})
+                    c.indices.forcemerge(index=name, params={"max_num_segments": "1", "flush": "true"})
+                if not deleted_docs() or time.monotonic() > deadline:
+                    break
+                time.sleep(2)
+            rep.steps.append("retention lease shortened and segments force-merged until deletes were expunged (purge)")
+        deleted = deleted_docs()
+        rep.present_after = min(deleted, len(rnums))
+        rep.steps.append(f"segment stats: {deleted} deleted record documents still held in segments")
+        for name in profiles.order:
+            hits = set(b.search(compile_need(need, profiles[name], profiles)).rids)
+            rep.still_findable[name] = sorted(hits & truth_rids)
+        rep.never_erased = sorted(truth_rids - set(rep.erased))
+        return rep
+    finally:
+        for name in b.index.values():
+            c.indices.delete(index=name, params={"ignore_unavailable": "true"})

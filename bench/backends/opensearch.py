@@ -121,7 +121,8 @@ class OpenSearchBackend(Backend):
             retry_on_status=TRANSIENT, timeout=int(options.get("timeout", 60)))
         self.attempts = int(options.get("retries", 4))
         stem = f"polebench-{corpus.name}-{corpus.checksum[:12]}-v{INDEX_VERSION}"
-        self.index = {"record": f"{stem}-records", "mention": f"{stem}-mentions"}
+        suffix = str(options.get("index_suffix") or "")  # a working copy, e.g. for erasure
+        self.index = {"record": f"{stem}-records{suffix}", "mention": f"{stem}-mentions{suffix}"}
 
     # ---- errors
 

@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", required=True, help="the profile whose deletion is tested, e.g. connect")
     p.add_argument("--verify-with", default="crimint,connect,iip,connect+iip",
                    help="profiles whose searches check what is still findable (default: %(default)s)")
+    p.add_argument("--backend", choices=("embedded", "opensearch"), default="embedded")
+    p.add_argument("--opensearch-url", help="default: $POLEBENCH_OPENSEARCH_URL or http://127.0.0.1:9200")
     p.add_argument("--results", type=Path, default=Path("results"))
     p.set_defaults(func=run)
 
@@ -37,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         names.insert(0, args.profile)
     profiles = ProfileSet(names)
     inst = sar_instance(corpus, subject=args.subject)
-    rep = erase(corpus, inst, args.profile, profiles)
-    out = args.results / f"erase-{corpus.name}-{args.subject}-{args.profile}.json"
+    rep = erase(corpus, inst, args.profile, profiles, backend=args.backend, url=args.opensearch_url)
+    out = args.results / f"erase-{corpus.name}-{args.subject}-{args.profile}-{args.backend}.json"
     write_json_atomic(out, {**dataclasses.asdict(rep), "verdict": rep.verdict, "synthetic": True})
     audit.append(args.results / "audit.jsonl", "erase", operation="erasure", corpus=corpus.name,
                  subject=args.subject, profile=args.profile, deletion=rep.deletion, erased=len(rep.erased),

@@ -103,3 +103,13 @@ def test_bad_subjects_and_profiles(corpus, write):
                               "fields:\n  person.surname: {modes: [exact]}\n")
     with pytest.raises(PolebenchError, match="no deletion rule"):
         erase(corpus, sar_instance(corpus, subject="P1"), "nodel", ProfileSet([str(no_rule)]))
+
+
+def test_hide_and_purge_on_a_real_opensearch_node(corpus, opensearch_url):
+    inst = sar_instance(corpus, subject="P1")
+    profiles = ProfileSet(PROFILES)
+    hidden = erase(corpus, inst, "connect", profiles, backend="opensearch", url=opensearch_url)
+    assert hidden.erased == ["rec-1-org"] and hidden.present_after == 1 and "hidden" in hidden.verdict
+    purged = erase(corpus, inst, "crimint", profiles, backend="opensearch", url=opensearch_url)
+    assert len(purged.erased) == 3 and purged.present_after == 0
+    assert purged.still_findable["iip"] == ["rec-1-dup-2"]

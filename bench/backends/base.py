@@ -93,11 +93,16 @@ class Backend(ABC):
             # each member system shows at most its own result cap
             parts = [(r[: sub.cap], sc[: sub.cap]) if sub.cap else (r, sc)
                      for (r, sc), sub in zip(parts, plan.root.plans)]
-            r = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-            sc = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.float64)
-            _, first = np.unique(r, return_index=True)  # a record's first appearance wins
-            keep = np.sort(first)
-            return r[keep], sc[keep]
+            seen = np.zeros(len(self.rids), bool)  # a record's first appearance wins
+            out_r, out_s = [], []
+            for r, sc in parts:
+                fresh = ~seen[r]
+                out_r.append(r[fresh])
+                out_s.append(sc[fresh])
+                seen[r] = True
+            if not out_r:
+                return np.empty(0, np.int64), np.empty(0, np.float64)
+            return np.concatenate(out_r), np.concatenate(out_s)
         h = self._execute(plan.root)
         # Ties are broken by record number on every backend, so orders are comparable.
         if plan.order == "relevance":

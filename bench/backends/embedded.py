@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import time
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +42,7 @@ def _schema(names: list[str]) -> tantivy.Schema:
     return b.build()
 
 
+_first, _second = itemgetter(0), itemgetter(1)  # C-level accessors: hit lists run to 100k+
 RECORD_NAMES = list(SHARED) + list(RECORD_FIELDS)
 MENTION_NAMES = [n for n in F.FIELDS if n not in RECORD_FIELDS]
 
@@ -182,19 +184,23 @@ class EmbeddedBackend(Backend):
         if not geo and not _has_text(node.clause):
             # Unscored: let tantivy hand back record numbers directly (no score, no doc fetch).
             hits = self._hits(s, query, order_by_field="rnum")
-            rnums = np.fromiter((k for k, _ in hits), np.int64, len(hits))
-            rnums = np.unique(rnums)
+            # ordered by rnum (descending): reverse, and drop repeats next to each other
+            rnums = np.fromiter(map(_first, hits), np.int64, len(hits))[::-1]
+            if len(rnums) > 1:
+                rnums = rnums[np.concatenate(([True], rnums[1:] != rnums[:-1]))]
             return Hits(rnums, np.zeros(len(rnums)), self.dates[rnums])
         hits = self._hits(s, query)
         if not hits:
             return Hits.empty()
-        addrs = [a for _, a in hits]
-        scores = np.fromiter((sc for sc, _ in hits), np.float64, len(hits))
+        addrs = list(map(_second, hits))
+        scores = np.fromiter(map(_first, hits), np.float64, len(hits))
         rnums = np.asarray(self._tantivy(s.fast_field_values, "rnum", addrs), np.int64)
         if geo:
             keep = within_radius(np.asarray(self._tantivy(s.fast_field_values, "lat_e6", addrs)),
                                  np.asarray(self._tantivy(s.fast_field_values, "lon_e6", addrs)), _geo(node.clause))
             rnums, scores = rnums[keep], scores[keep]
+        if kind == "record":  # one document per record: nothing to fold
+            return Hits(rnums, scores, self.dates[rnums])
         return Hits.from_docs(rnums, scores, self.dates[rnums])
 
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:

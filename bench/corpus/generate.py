@@ -110,6 +110,9 @@ def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
                 results = pool.imap(_chunk, chunks)
             else:
                 pool, results = None, map(_chunk, chunks)
+            # The parent would only wait on the workers: write the truth's entities meanwhile.
+            with open(tmp / ENTITIES, "wb") as ef:
+                ef.write(gz_lines(_entities(world)))
             try:
                 for rgz, tgz, t, c in results:
                     rf.write(rgz)
@@ -121,8 +124,6 @@ def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
             finally:
                 if pool:
                     pool.terminate()
-        with open(tmp / ENTITIES, "wb") as ef:
-            ef.write(gz_lines(_entities(world)))
         manifest = _manifest(spec, world, tally, counts, tmp)
         write_json_atomic(tmp / "manifest.json", manifest.model_dump(mode="json"))
     _STATE.clear()

@@ -218,28 +218,41 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
     activity = rng.pareto(1.5, len(people)) + 1
     activity /= activity.sum()
     leads = rng.choice(len(people), spec.events, p=activity)
+    # Every per-event draw made at once with numpy; the loop below only reads the arrays.
+    n = spec.events
+    u = rng.random((7, n))
+    etype = rng.integers(len(types), size=n)
+    mo_sizes = np.array([len(vocab.EVENT_TYPES[t]) for t in types])[etype]
+    mo_a = (rng.random(n) * mo_sizes).astype(int)
+    mo_b = (mo_a + 1 + (rng.random(n) * (mo_sizes - 1)).astype(int)) % mo_sizes
+    other_addr = rng.integers(n_addr, size=n)
+    other_veh = rng.integers(max(1, len(vehicles)), size=n)
+    victim_of = rng.integers(len(people), size=n)
+    weapon_of = rng.integers(len(vocab.WEAPONS), size=n)
+    day = rng.integers(span + 1, size=n)
     r = _scalar_rng(rng)
     victims = {"robbery", "assault", "burglary", "fraud", "theft"}
     armed = {"robbery", "assault", "weapons"}
     start = spec.dates.start
     events = []
-    for e in range(spec.events):
+    for e in range(n):
         lead = int(leads[e])
         p = people[lead]
         group = [lead]
-        if p.community >= 0 and r.random() < 0.6:
+        if p.community >= 0 and u[0, e] < 0.6:
             mates = [q for q in by_comm[p.community] if q != lead]
             k = r.randint(0, min(3, len(mates)))
             group += r.sample(mates, k)
-        etype = r.choice(types)
-        mo = tuple(r.sample(vocab.EVENT_TYPES[etype], 2))
-        addr = p.address if r.random() < 0.3 else r.randrange(n_addr)
-        veh = p.vehicles[0] if p.vehicles and r.random() < 0.6 else (
-            r.randrange(len(vehicles)) if vehicles and r.random() < 0.1 else None)
-        phone = p.phones[0] if p.phones and r.random() < 0.5 else None
-        victim = r.randrange(len(people)) if etype in victims and r.random() < 0.7 else None
-        weapon = r.choice(vocab.WEAPONS) if etype in armed and r.random() < 0.6 else None
-        events.append(Event(f"E{e:07d}", etype, start + dt.timedelta(days=r.randint(0, span)),
+        t = types[etype[e]]
+        mo_pool = vocab.EVENT_TYPES[t]
+        mo = (mo_pool[mo_a[e]], mo_pool[mo_b[e]])
+        addr = p.address if u[1, e] < 0.3 else int(other_addr[e])
+        veh = p.vehicles[0] if p.vehicles and u[2, e] < 0.6 else (
+            int(other_veh[e]) if vehicles and u[3, e] < 0.1 else None)
+        phone = p.phones[0] if p.phones and u[4, e] < 0.5 else None
+        victim = int(victim_of[e]) if t in victims and u[5, e] < 0.7 else None
+        weapon = vocab.WEAPONS[weapon_of[e]] if t in armed and u[6, e] < 0.6 else None
+        events.append(Event(f"E{e:07d}", t, start + dt.timedelta(days=int(day[e])),
                             addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
     return events
 

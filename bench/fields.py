@@ -107,9 +107,21 @@ def flatten(rec: dict) -> str:
 
 def docs_for_record(rec: dict, rnum: int) -> list[dict]:
     """One record document plus one document per mention, each keyed by the record number."""
+    return [record_doc(rec, rnum)] + mention_docs(rec, rnum)
+
+
+def record_doc(rec: dict, rnum: int) -> dict:
+    return {"rnum": rnum, "date": days(rec["date"]), "scope": "record", "source": rec["source"],
+            "offence": rec.get("offence") or "", "narrative": rec.get("text", ""), "all_text": flatten(rec)}
+
+
+def mention_docs(rec: dict, rnum: int) -> list[dict]:
+    return person_docs(rec, rnum) + object_docs(rec, rnum)
+
+
+def person_docs(rec: dict, rnum: int) -> list[dict]:
     base = {"rnum": rnum, "date": days(rec["date"])}
-    out = [{**base, "scope": "record", "source": rec["source"], "offence": rec.get("offence") or "",
-            "narrative": rec.get("text", ""), "all_text": flatten(rec)}]
+    out: list[dict] = []
     for p in rec.get("people", ()):
         d = {**base, "scope": "person", "forename": norm(p["forename"]), "surname": norm(p["surname"]),
              "forename_nick": list(nickname_set(p["forename"] or "")), "initial": norm(p["forename"])[:1],
@@ -120,6 +132,12 @@ def docs_for_record(rec: dict, rnum: int) -> list[dict]:
         if p.get("dob"):
             d["dob"] = days(p["dob"])
         out.append(d)
+    return out
+
+
+def object_docs(rec: dict, rnum: int) -> list[dict]:
+    base = {"rnum": rnum, "date": days(rec["date"])}
+    out: list[dict] = []
     for v in rec.get("vehicles", ()):
         vrm = vrm_norm(v["vrm"])
         out.append({**base, "scope": "vehicle", "vrm": vrm, "vrm_misread": vrm_canon(vrm),

@@ -77,7 +77,7 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
     index_of = {rid: i for i, rid in enumerate(b.rids.tolist())}
     rnums = [index_of[r] for r in rep.erased]
     rep.present_before = _present(b, rnums)
-    for kind in ("record", "mention"):
+    for kind in b.indexes:
         w = b.indexes[kind].writer(heap_size=50_000_000, num_threads=1)
         for r in rnums:
             w.delete_documents_by_term("rnum", r)

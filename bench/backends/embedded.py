@@ -1,11 +1,13 @@
-"""The default backend: tantivy, in process, no server. Two indexes per corpus under
-<corpus>/index/: `records` (one document per record: free text, offence, dates) and `mentions`
-(one document per person, vehicle, phone and place as written). BM25 statistics of the free
-text are therefore over records only. Reused while the corpus checksum matches."""
+"""The default backend: tantivy, in process, no server. Three indexes per corpus under
+<corpus>/index/: `record` (one document per record: free text, offence, dates), `person` (one
+document per person as written) and `object` (vehicles, phones and places as written). BM25
+statistics of the free text are therefore over records only; the people and the rest are apart
+so that the two cores can write them in parallel. Reused while the corpus checksum matches."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import re
 import shutil
 import time
@@ -23,7 +25,7 @@ from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text)
 
-INDEX_VERSION = 2  # bump when the index layout changes: old indexes are then rebuilt
+INDEX_VERSION = 3  # bump when the index layout changes: old indexes are then rebuilt
 RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
 SHARED = ("rnum", "date")
 TOKEN = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
@@ -45,6 +47,17 @@ def _schema(names: list[str]) -> tantivy.Schema:
 _first, _second = itemgetter(0), itemgetter(1)  # C-level accessors: hit lists run to 100k+
 RECORD_NAMES = list(SHARED) + list(RECORD_FIELDS)
 MENTION_NAMES = [n for n in F.FIELDS if n not in RECORD_FIELDS]
+KINDS = {"record": RECORD_NAMES, "person": MENTION_NAMES, "object": MENTION_NAMES}
+
+
+def kind_of(scope: str) -> str:
+    return scope if scope in ("record", "person") else "object"
+
+
+def docs_for_kind(rec: dict, rnum: int, kind: str) -> list[dict]:
+    if kind == "record":
+        return [F.record_doc(rec, rnum)]
+    return F.person_docs(rec, rnum) if kind == "person" else F.object_docs(rec, rnum)
 
 
 class EmbeddedBackend(Backend):
@@ -67,7 +80,7 @@ class EmbeddedBackend(Backend):
         segment holds them (tantivy-py has no force-merge that would expunge deletes)."""
         d = self._index_dir()
         rid_list = (d / "rids.txt").read_text().split()
-        for kind, names in (("record", RECORD_NAMES), ("mention", MENTION_NAMES)):
+        for kind, names in KINDS.items():
             shutil.rmtree(d / kind)
             (d / kind).mkdir()
             ix = tantivy.Index(_schema(names), path=str(d / kind))
@@ -76,8 +89,7 @@ class EmbeddedBackend(Backend):
                 if rnum in rnums:
                     continue
                 assert rec["rid"] == rid_list[rnum]
-                docs = F.docs_for_record(rec, rnum)
-                for doc in (docs[:1] if kind == "record" else docs[1:]):
+                for doc in docs_for_kind(rec, rnum, kind):
                     w.add_document(tantivy.Document.from_dict(doc, ix.schema))
             w.commit()
             w.wait_merging_threads()
@@ -90,39 +102,34 @@ class EmbeddedBackend(Backend):
         fresh = meta.is_file() and json.loads(meta.read_text()).get("corpus_checksum") == self.corpus.checksum
         if not fresh:  # missing or stale: rebuild, never use silently
             self._build(d, progress)
-        self.schemas = {"record": _schema(RECORD_NAMES), "mention": _schema(MENTION_NAMES)}
+        self.schemas = {k: _schema(names) for k, names in KINDS.items()}
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
         self.dates = np.load(d / "dates.npy")
         return (d / "rids.txt").read_text().split()
 
     def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:
+        """The two indexes are written in parallel, one process each (they share nothing)."""
         with atomic_dir(d) as tmp:
-            writers = {}
-            for kind, names in (("record", RECORD_NAMES), ("mention", MENTION_NAMES)):
-                (tmp / kind).mkdir()
-                ix = tantivy.Index(_schema(names), path=str(tmp / kind))
-                writers[kind] = (ix, ix.writer(heap_size=256_000_000, num_threads=1))
-            rids, dates = [], []
-            rw, mw = writers["record"][1], writers["mention"][1]
-            rschema, mschema = writers["record"][0].schema, writers["mention"][0].schema
-            for rnum, rec in enumerate(self.corpus.records()):
-                rids.append(rec["rid"])
-                docs = F.docs_for_record(rec, rnum)
-                dates.append(docs[0]["date"])
-                rw.add_document(tantivy.Document.from_dict(docs[0], rschema))
-                for doc in docs[1:]:
-                    mw.add_document(tantivy.Document.from_dict(doc, mschema))
-                if progress and rnum % 10_000 == 9_999:
-                    progress(10_000)
-            for _, w in writers.values():
-                w.commit()
-                w.wait_merging_threads()
-            (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
-            np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
+            ctx = mp.get_context("fork")
+            done = ctx.Value("q", 0)
+            procs = [ctx.Process(target=_build_part, args=(self.corpus.root, kinds, str(tmp), done))
+                     for kinds in (("record", "object"), ("person",))]
+            for p in procs:
+                p.start()
+            seen = 0
+            while any(p.is_alive() for p in procs):
+                time.sleep(0.2)
+                if progress and done.value > seen:
+                    progress(done.value - seen)
+                    seen = done.value
+            for p in procs:
+                p.join()
+                if p.exitcode:
+                    raise BackendError(f"embedded: building the index failed (exit code {p.exitcode})")
             (tmp / "meta.json").write_text(json.dumps(
                 {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
-                 "records": len(rids)}))
+                 "records": len((tmp / "rids.txt").read_text().split())}))
 
     # ---- clauses to tantivy queries
 
@@ -159,10 +166,11 @@ class EmbeddedBackend(Backend):
     def _query(self, node: Scoped) -> tuple[str, tantivy.Query]:
         if node.scope == "record":
             return "record", self._q("record", node.clause)
-        scope = tantivy.Query.term_query(self.schemas["mention"], "scope", node.scope)
-        return "mention", tantivy.Query.boolean_query([
+        kind = kind_of(node.scope)
+        scope = tantivy.Query.term_query(self.schemas[kind], "scope", node.scope)
+        return kind, tantivy.Query.boolean_query([
             (tantivy.Occur.Must, tantivy.Query.const_score_query(scope, 0.0)),
-            (tantivy.Occur.Must, self._q("mention", node.clause))])
+            (tantivy.Occur.Must, self._q(kind, node.clause))])
 
     engine_ns = 0  # time inside tantivy calls, for the harness-overhead benchmark
 
@@ -206,17 +214,47 @@ class EmbeddedBackend(Backend):
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         if len(rnums) == 0:
             return set()
-        schema = self.schemas["mention"]
+        schema = self.schemas["person"]
         q = tantivy.Query.boolean_query([
             (tantivy.Occur.Must, tantivy.Query.term_query(schema, "scope", "person")),
             (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "rnum", [int(x) for x in rnums])),
-            (tantivy.Occur.MustNot, self._q("mention", exclude.clause))])
-        s = self.searchers["mention"]
+            (tantivy.Occur.MustNot, self._q("person", exclude.clause))])
+        s = self.searchers["person"]
         res = s.search(q, limit=max(1, s.num_docs), count=False)
         out = set()
         for _, addr in res.hits:
             out.update(v for v in s.doc(addr).get_all(field) if v and not v.startswith("|"))
         return out
+
+
+def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done) -> None:
+    """Write some of the indexes (in their own process). The one writing `record` also writes
+    the record ids and dates, and counts progress."""
+    from bench.corpus.store import Corpus
+    corpus = Corpus(corpus_root)
+    tmp = Path(out)
+    writers = {}
+    for kind in kinds:
+        (tmp / kind).mkdir()
+        ix = tantivy.Index(_schema(KINDS[kind]), path=str(tmp / kind))
+        writers[kind] = (ix.writer(heap_size=200_000_000, num_threads=1), ix.schema)
+    rids, dates = [], []
+    for rnum, rec in enumerate(corpus.records()):
+        for kind, (w, schema) in writers.items():
+            for doc in docs_for_kind(rec, rnum, kind):
+                w.add_document(tantivy.Document.from_dict(doc, schema))
+        if "record" in writers:
+            rids.append(rec["rid"])
+            dates.append(F.days(rec["date"]))
+            if rnum % 10_000 == 9_999:
+                with done.get_lock():
+                    done.value += 10_000
+    for w, _ in writers.values():
+        w.commit()
+        w.wait_merging_threads()
+    if "record" in writers:
+        (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
+        np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
 
 
 def _has_text(c: Clause) -> bool:

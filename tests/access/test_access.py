@@ -90,7 +90,7 @@ def test_hide_is_detected_and_purge_passes(corpus):
 
 
 def test_erasure_never_touches_the_shared_index(corpus):
-    idx = corpus.root / "index" / "embedded-v2" / "record"
+    idx = corpus.root / "index" / "embedded-v3" / "record"
     before = sorted((p.name, p.stat().st_size) for p in idx.iterdir())
     erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(PROFILES))
     assert sorted((p.name, p.stat().st_size) for p in idx.iterdir()) == before

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from bench.metrics.stats import adjust, mean_ci, median_ci, paired_test, ratio_of_totals_ci
+from bench.metrics.stats import adjust, mean_ci, means_ci, median_ci, paired_test, ratio_of_totals_ci
 
 MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
                  "sift_records", "sift_hours", "false_inclusions")
@@ -38,7 +38,8 @@ def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
     out = {
         "queries": len(ok),
         "failed": len(rows) - len(ok),
-        "mean": {m: mean_ci([r[m] for r in ok], seed).as_dict() for m in MEAN_MEASURES},
+        "mean": dict(zip(MEAN_MEASURES, (e.as_dict() for e in means_ci(
+            [[r[m] for r in ok] for m in MEAN_MEASURES], seed)))),
         "volume_total": int(sum(r["volume"] for r in ok)),
         "missed_total": int(sum(r["missed"] for r in ok)),
         "relevant_total": int(sum(r["relevant"] for r in ok)),
@@ -47,9 +48,9 @@ def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
         "latency_ms": {"p50": float(np.percentile(lat, 50)) if lat else float("nan"),
                        "p95": float(np.percentile(lat, 95)) if lat else float("nan")},
         "inflation": _inflation(ok, base, seed),
-        "sift_hours_per_1000": {k: v * 1000 if isinstance(v, float) else v
-                                for k, v in mean_ci([r["sift_hours"] for r in ok], seed).as_dict().items()},
     }
+    out["sift_hours_per_1000"] = {k: v * 1000 if isinstance(v, float) else v
+                                  for k, v in out["mean"]["sift_hours"].items()}
     paired = [(r["sift_hours"], base[r["qid"]]["sift_hours"]) for r in ok if r["qid"] in base]
     diff = mean_ci([a - b for a, b in paired], seed).as_dict()
     out["extra_sift_hours_per_1000"] = {k: v * 1000 if isinstance(v, float) else v for k, v in diff.items()}

@@ -43,6 +43,28 @@ def mean_ci(values, seed: int = 0) -> Estimate:
     return Estimate(float(np.mean(x)), lo, hi, len(x))  # statistic takes axis=-1 (vectorised)
 
 
+def means_ci(matrix, seed: int = 0) -> list[Estimate]:
+    """Mean and CI of every row of a (measures x needs) matrix in one bootstrap: the same needs
+    are resampled for every measure, as they should be, at a fraction of the cost."""
+    m = np.asarray(matrix, float)
+    if m.ndim != 2 or m.shape[1] == 0:
+        return [Estimate(float("nan"), float("nan"), float("nan"), 0) for _ in range(len(m))]
+    means = m.mean(axis=1)
+    if m.shape[1] < 2:
+        return [Estimate(float(v), float(v), float(v), m.shape[1]) for v in means]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap((m,), np.mean, n_resamples=N_BOOT, confidence_level=0.95, method="percentile",
+                              axis=-1, vectorized=True, rng=np.random.default_rng(seed))
+    lo, hi = res.confidence_interval.low, res.confidence_interval.high
+    out = []
+    for i, v in enumerate(means):
+        constant = np.all(m[i] == m[i][0])
+        out.append(Estimate(float(v), float(v if constant else lo[i]), float(v if constant else hi[i]), m.shape[1]))
+    return out
+
+
 def median_ci(values, seed: int = 0) -> Estimate:
     x = np.asarray(values, float)
     if len(x) == 0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import gzip
 import hashlib
 import importlib.metadata as md
@@ -34,7 +35,7 @@ from bench.run.store import Partial, is_complete, run_key
 from bench.run.trec import write_qrels, write_run
 
 CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
-               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours",
+               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours", "false_inclusions",
                "inflation", "latency_ms", "lost", "lost_capabilities", "missed_by_kind", "error")
 LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
 
@@ -133,6 +134,9 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
 
     t1 = time.perf_counter()
     timings: dict[str, float] = {}
+    # The outcomes hold millions of small objects; the cyclic GC would walk them all again and
+    # again while the statistics allocate. Nothing here makes reference cycles worth collecting.
+    gc.freeze()
     rows = _measure(outcomes, inst, profiles.order, s)
     timings["measure_s"] = time.perf_counter() - t1
     agg = aggregate(rows, profiles.order, s.baseline, s.seed)
@@ -177,6 +181,7 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
+    gc.unfreeze()
     audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
                  corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,

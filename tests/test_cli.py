@@ -45,3 +45,21 @@ def test_pipeline_generate_queries_run_report_gate(tmp_path):
     assert (run_dir / "report.html").is_file() and (run_dir / "report.md").is_file()
     call("gate", str(run_dir), "--gates", str(ROOT / "gates.example.yaml"))
     assert (tmp_path / "results" / "audit.jsonl").read_text().count('"event": "run"') == 1
+
+
+def test_demo_remakes_a_corpus_from_an_older_generator(tmp_path):
+    import json
+
+    from bench.cli.demo import ensure_corpus
+    spec = (ROOT / "corpora" / "ci.yaml").read_text().replace("name: ci", "name: old") \
+        .replace("records: 20000", "records: 2000").replace("events: 9000", "events: 1000")
+    path = tmp_path / "old.yaml"
+    path.write_text(spec)
+    first = ensure_corpus(path)
+    manifest = first.root / "manifest.json"
+    m = json.loads(manifest.read_text())
+    assert ensure_corpus(path).checksum == first.checksum  # current: reused
+    m["generator_version"] = "0.0.1"
+    manifest.write_text(json.dumps(m))
+    again = ensure_corpus(path)
+    assert again.manifest.generator_version != "0.0.1"  # stale: generated again

@@ -9,7 +9,7 @@ from bench.cli.common import console, corpus_dir_for, progress_bar
 from bench.cli.generate import print_summary as corpus_summary
 from bench.cli.report import write_reports
 from bench.cli.run import add_run_arguments, execute, print_summary, settings_from
-from bench.corpus.generate import generate, load_spec, spec_checksum
+from bench.corpus.generate import generate, is_current, load_spec
 from bench.corpus.store import Corpus, PolebenchError
 
 HELP = "generate the default corpus if missing, run the standard set on all four profiles, write the report"
@@ -28,9 +28,9 @@ def ensure_corpus(spec_path: Path) -> Corpus:
     out = corpus_dir_for(spec_path)
     try:
         corpus = Corpus(out)
-        if corpus.manifest.spec_checksum == spec_checksum(spec):
+        if is_current(corpus.manifest, spec):
             return corpus
-        console.print(f"{out} is stale (its spec changed): generating again")
+        console.print(f"{out} is stale (its spec or the generator changed): generating again")
     except PolebenchError:
         console.print(f"generating the {spec.name} corpus ({spec.records:,} synthetic records) ...")
     with progress_bar(f"generating {spec.name}", spec.records) as advance:

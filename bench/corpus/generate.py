@@ -25,6 +25,18 @@ from bench.corpus.world import World, build_world
 from bench.specio import load_model
 
 CHUNK = 20_000
+# Bump when the same spec would generate different records (a change to the world, the clerks
+# or the corruptors): corpora made by an older generator are then made again, not reused.
+GENERATOR_REVISION = 3
+
+
+def generator_version() -> str:
+    return f"{bench.__version__}+gen{GENERATOR_REVISION}"
+
+
+def is_current(manifest, spec: CorpusSpec) -> bool:
+    """A corpus folder still matches this spec and this generator."""
+    return manifest.spec_checksum == spec_checksum(spec) and manifest.generator_version == generator_version()
 _STATE: dict = {}  # the world and plan, shared with forked workers
 
 
@@ -136,7 +148,7 @@ def _manifest(spec: CorpusSpec, world: World, tally: Tally, counts: Counter, tmp
             for k in CORRUPTION_KINDS if tally.eligible[(s, k)]}
         for s in sorted(spec.sources)}
     return Manifest(
-        name=spec.name, synthetic=True, generator="polebench", generator_version=bench.__version__,
+        name=spec.name, synthetic=True, generator="polebench", generator_version=generator_version(),
         seed=spec.seed, spec=spec.model_dump(mode="json"), spec_checksum=spec_checksum(spec),
         counts={"records": spec.records,
                 "per_source": {k: v for (t, k), v in sorted(counts.items()) if t == "source"},

@@ -16,7 +16,7 @@ from typing import Callable
 from ruamel.yaml import YAML
 
 from bench.backends.registry import open_backend
-from bench.corpus.generate import generate, load_spec, spec_checksum
+from bench.corpus.generate import generate, is_current, load_spec, spec_checksum
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import PolebenchError
 from bench.profiles.model import load_profile
@@ -51,7 +51,7 @@ def _prepare_corpus(spec_json: dict, root: str, queries: str) -> str:
     out = Path(root) / spec_checksum(spec)[:12]
     try:
         corpus = Corpus(out)
-        if corpus.manifest.spec_checksum != spec_checksum(spec):
+        if not is_current(corpus.manifest, spec):
             raise PolebenchError("stale")
     except PolebenchError:
         generate(spec, out, workers=1)

@@ -32,6 +32,23 @@ FIELDS: dict[str, str] = {
 }
 
 
+# Fields held by record documents; all others are held by mention documents.
+RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
+RECORD_NAMES = ["rnum", "date", *RECORD_FIELDS]
+MENTION_NAMES = [n for n in FIELDS if n not in RECORD_FIELDS]
+WORD = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
+
+
+def words(text: str) -> list[str]:
+    """Text as the free-text index sees it, for every backend alike."""
+    return WORD.findall(text.lower())
+
+
+def query_words(text: str) -> list[str]:
+    """The distinct words of a free-text query, in order (a repeated word must not count twice)."""
+    return list(dict.fromkeys(words(text)))
+
+
 def norm(s: str | None) -> str:
     """Case-folded letters and digits only: what a structured system compares."""
     return re.sub(r"[^a-z0-9]", "", (s or "").lower())

@@ -133,6 +133,20 @@ class Plan:
     lost: tuple[Lost, ...] = ()
 
 
+def has_text(c: Clause) -> bool:
+    """Does a clause score by relevance anywhere inside it?"""
+    return isinstance(c, Text) or any(has_text(x) for x in getattr(c, "clauses", ()))
+
+
+def geo_of(c: Clause) -> GeoRadius | None:
+    """The radius test of a clause, alone or among an All's parts (backends post-filter by it)."""
+    if isinstance(c, GeoRadius):
+        return c
+    if isinstance(c, All):
+        return next((x for x in c.clauses if isinstance(x, GeoRadius)), None)
+    return None
+
+
 def node_kinds(node: object) -> set[str]:
     """Every node and clause kind used in a plan (backends declare which they support)."""
     kinds = {type(node).__name__}

@@ -4,12 +4,10 @@ target is a ratio. Targets (2 cores): generate `large` (1M records) <= 60 s; ind
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 
-import pytest
 
 from bench.backends.registry import open_backend
 from bench.corpus.generate import generate, load_spec

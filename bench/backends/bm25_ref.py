@@ -13,7 +13,6 @@ from rank_bm25 import BM25Okapi
 
 from bench import fields as F
 from bench.backends.base import Backend, Hits
-from bench.backends.embedded import TOKEN
 from bench.errors import BackendError
 from bench.plans import Scoped, Text
 
@@ -38,7 +37,7 @@ class Bm25RefBackend(Backend):
             if len(rids) >= MAX_RECORDS:
                 raise BackendError(f"bm25-ref is a reference for small corpora (≤ {MAX_RECORDS:,} records)")
             rids.append(rec["rid"])
-            docs.append(TOKEN.findall(F.flatten(rec).lower()))
+            docs.append(F.words(F.flatten(rec)))
             dates.append(F.days(rec["date"]))
         self.docs = [set(d) for d in docs]
         self.dates = np.asarray(dates, np.int64)
@@ -49,7 +48,7 @@ class Bm25RefBackend(Backend):
         c = node.clause
         if node.scope != "record" or not isinstance(c, Text) or c.field != "all_text":
             raise BackendError("bm25-ref runs free-text plans over all_text only")
-        words = list(dict.fromkeys(TOKEN.findall(c.text.lower())))
+        words = F.query_words(c.text)
         if not words:
             return Hits.empty()
         scores = self.bm25.get_scores(words)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import re
 import shutil
 import time
 from operator import itemgetter
@@ -23,12 +22,9 @@ from bench.backends.base import Backend, Hits, bounding_box, within_radius
 from bench.corpus.store import atomic_dir
 from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
-                         Text)
+                         Text, geo_of, has_text)
 
 INDEX_VERSION = 3  # bump when the index layout changes: old indexes are then rebuilt
-RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
-SHARED = ("rnum", "date")
-TOKEN = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
 
 
 def _schema(names: list[str]) -> tantivy.Schema:
@@ -45,9 +41,7 @@ def _schema(names: list[str]) -> tantivy.Schema:
 
 
 _first, _second = itemgetter(0), itemgetter(1)  # C-level accessors: hit lists run to 100k+
-RECORD_NAMES = list(SHARED) + list(RECORD_FIELDS)
-MENTION_NAMES = [n for n in F.FIELDS if n not in RECORD_FIELDS]
-KINDS = {"record": RECORD_NAMES, "person": MENTION_NAMES, "object": MENTION_NAMES}
+KINDS = {"record": F.RECORD_NAMES, "person": F.MENTION_NAMES, "object": F.MENTION_NAMES}
 
 
 def kind_of(scope: str) -> str:
@@ -151,12 +145,11 @@ class EmbeddedBackend(Backend):
                 (tantivy.Occur.Must, tantivy.Query.range_query(schema, "lat_e6", tantivy.FieldType.Integer, la0, la1)),
                 (tantivy.Occur.Must, tantivy.Query.range_query(schema, "lon_e6", tantivy.FieldType.Integer, lo0, lo1))])
         if isinstance(c, Text):
-            words = TOKEN.findall(c.text.lower())
+            words = F.query_words(c.text)
             if not words:
                 return tantivy.Query.empty_query()
             occur = tantivy.Occur.Must if c.operator == "and" else tantivy.Occur.Should
-            return tantivy.Query.boolean_query(
-                [(occur, tantivy.Query.term_query(schema, c.field, w)) for w in dict.fromkeys(words)])
+            return tantivy.Query.boolean_query([(occur, tantivy.Query.term_query(schema, c.field, w)) for w in words])
         if isinstance(c, All):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._q(kind, x)) for x in c.clauses])
         if isinstance(c, Any):
@@ -188,8 +181,8 @@ class EmbeddedBackend(Backend):
     def _scoped(self, node: Scoped) -> Hits:
         kind, query = self._query(node)
         s = self.searchers[kind]
-        geo = _has_geo(node.clause)
-        if not geo and not _has_text(node.clause):
+        geo = geo_of(node.clause)
+        if geo is None and not has_text(node.clause):
             # Unscored: let tantivy hand back record numbers directly (no score, no doc fetch).
             hits = self._hits(s, query, order_by_field="rnum")
             # ordered by rnum (descending): reverse, and drop repeats next to each other
@@ -203,9 +196,9 @@ class EmbeddedBackend(Backend):
         addrs = list(map(_second, hits))
         scores = np.fromiter(map(_first, hits), np.float64, len(hits))
         rnums = np.asarray(self._tantivy(s.fast_field_values, "rnum", addrs), np.int64)
-        if geo:
+        if geo is not None:
             keep = within_radius(np.asarray(self._tantivy(s.fast_field_values, "lat_e6", addrs)),
-                                 np.asarray(self._tantivy(s.fast_field_values, "lon_e6", addrs)), _geo(node.clause))
+                                 np.asarray(self._tantivy(s.fast_field_values, "lon_e6", addrs)), geo)
             rnums, scores = rnums[keep], scores[keep]
         if kind == "record":  # one document per record: nothing to fold
             return Hits(rnums, scores, self.dates[rnums])
@@ -255,17 +248,3 @@ def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done) -> No
     if "record" in writers:
         (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
         np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
-
-
-def _has_text(c: Clause) -> bool:
-    if isinstance(c, Text):
-        return True
-    return any(_has_text(x) for x in getattr(c, "clauses", ()))
-
-
-def _has_geo(c: Clause) -> bool:
-    return isinstance(c, GeoRadius) or (isinstance(c, All) and any(isinstance(x, GeoRadius) for x in c.clauses))
-
-
-def _geo(c: Clause) -> GeoRadius:
-    return c if isinstance(c, GeoRadius) else next(x for x in c.clauses if isinstance(x, GeoRadius))

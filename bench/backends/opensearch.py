@@ -9,7 +9,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from opensearchpy import OpenSearch, helpers
@@ -18,11 +18,10 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 
 from bench import fields as F
 from bench.backends.base import Backend, Hits, bounding_box, within_radius
-from bench.backends.embedded import MENTION_NAMES, RECORD_NAMES
 from bench.corpus.store import atomic_dir
 from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
-                         Text)
+                         Text, geo_of, has_text)
 
 INDEX_VERSION = 1
 PAGE = 10_000
@@ -73,7 +72,7 @@ def dsl(c: Clause) -> dict:
         return {"bool": {"filter": [{"range": {"lat_e6": {"gte": la0, "lte": la1}}},
                                     {"range": {"lon_e6": {"gte": lo0, "lte": lo1}}}]}}
     if isinstance(c, Text):
-        words = " ".join(dict.fromkeys(F_TOKEN.findall(c.text.lower())))
+        words = " ".join(F.query_words(c.text))
         if not words:
             return {"match_none": {}}
         return {"match": {c.field: {"query": words, "operator": c.operator}}}
@@ -86,7 +85,7 @@ def dsl(c: Clause) -> dict:
 
 def scoped_query(node: Scoped) -> tuple[str, dict, bool]:
     """(index kind, query, scored?) for one scoped node."""
-    scored = _has_text(node.clause)
+    scored = has_text(node.clause)
     q = dsl(node.clause)
     if node.scope == "record":
         return "record", (q if scored else {"constant_score": {"filter": q}}), scored
@@ -96,19 +95,12 @@ def scoped_query(node: Scoped) -> tuple[str, dict, bool]:
     return "mention", {"constant_score": {"filter": {"bool": {"filter": [scope, q]}}}}, False
 
 
-def _has_text(c: Clause) -> bool:
-    return isinstance(c, Text) or any(_has_text(x) for x in getattr(c, "clauses", ()))
-
-
-from bench.backends.embedded import TOKEN as F_TOKEN  # noqa: E402  (one tokenizer rule for both)
-
-
 class OpenSearchBackend(Backend):
     NAME = "opensearch"
     SUPPORTS = frozenset({"Scoped", "Intersect", "Union_", "Linked", "Sequence", "Term", "Terms",
                           "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any"})
 
-    def __init__(self, corpus, **options: Any):
+    def __init__(self, corpus, **options: object):
         super().__init__(corpus, **options)
         self.url = str(options.get("url") or os.environ.get("POLEBENCH_OPENSEARCH_URL") or "http://127.0.0.1:9200")
         auth = None
@@ -170,7 +162,7 @@ class OpenSearchBackend(Backend):
         return (self._cache_dir() / "rids.txt").read_text().split()
 
     def _build(self, progress: Callable[[int], None] | None) -> None:
-        for kind, names in (("record", ["scope"] + RECORD_NAMES), ("mention", MENTION_NAMES)):
+        for kind, names in (("record", ["scope"] + F.RECORD_NAMES), ("mention", F.MENTION_NAMES)):
             self._call("delete stale index", self.client.indices.delete, index=self.index[kind], ignore_unavailable=True)
             self._call("create index", self.client.indices.create, index=self.index[kind],
                        body=mapping(names, self.corpus.checksum))
@@ -226,20 +218,17 @@ class OpenSearchBackend(Backend):
 
     def _scoped(self, node: Scoped) -> Hits:
         kind, query, scored = scoped_query(node)
-        geo = isinstance(node.clause, GeoRadius) or (
-            isinstance(node.clause, All) and any(isinstance(x, GeoRadius) for x in node.clause.clauses))
-        fields = ["rnum"] + (["lat_e6", "lon_e6"] if geo else [])
+        geo = geo_of(node.clause)
+        fields = ["rnum"] + (["lat_e6", "lon_e6"] if geo is not None else [])
         hits = self._all_hits(kind, query, scored, fields)
         if not hits:
             return Hits.empty()
         rnums = np.fromiter((h["fields"]["rnum"][0] for h in hits), np.int64, len(hits))
         scores = np.fromiter(((h["_score"] or 0.0) if scored else 0.0 for h in hits), np.float64, len(hits))
-        if geo:
-            g = node.clause if isinstance(node.clause, GeoRadius) else next(
-                x for x in node.clause.clauses if isinstance(x, GeoRadius))
+        if geo is not None:
             lat = np.fromiter((h["fields"]["lat_e6"][0] for h in hits), np.int64, len(hits))
             lon = np.fromiter((h["fields"]["lon_e6"][0] for h in hits), np.int64, len(hits))
-            keep = within_radius(lat, lon, g)
+            keep = within_radius(lat, lon, geo)
             rnums, scores = rnums[keep], scores[keep]
         return Hits.from_docs(rnums, scores, self.dates[rnums])
 

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any, Callable
 
 from bench.corpus import corrupt, vocab
-from bench.corpus.spec import CORRUPTION_KINDS, Corruption
+from bench.corpus.spec import Corruption
 from bench.corpus.world import Event, Person, World
 
 _ELIGIBLE = corrupt.ELIGIBLE

@@ -211,7 +211,6 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
     loners = []
     for i, p in enumerate(people):
         (by_comm.setdefault(p.community, []) if p.community >= 0 else loners).append(i)
-    comm_ids = sorted(by_comm)
     types = list(vocab.EVENT_TYPES)
     span = (spec.dates.end - spec.dates.start).days
     # Prolific offenders: a Zipf-like activity weight so a few people have many records.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bench.backends import opensearch as osb
-from bench.backends.embedded import MENTION_NAMES
+from bench.fields import MENTION_NAMES
 from bench.errors import BackendError
-from bench.plans import (All, Any, Fuzzy, GeoRadius, Plan, Range, Regex, Scoped, Term, Terms,
+from bench.plans import (All, Any, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text)
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import SpecError
-from bench.queries.instantiate import Instance, instantiate, load_query_set, write_instance
+from bench.queries.instantiate import Instance, instantiate, write_instance
 from bench.queries.judge import judge
 from bench.queries.model import Need
 from bench.queries.truth import Mention, TruthIndex

@@ -9,8 +9,8 @@ from bench.cli.common import console, corpus_dir_for, progress_bar
 from bench.cli.generate import print_summary as corpus_summary
 from bench.cli.report import write_reports
 from bench.cli.run import add_run_arguments, execute, print_summary, settings_from
-from bench.corpus.generate import generate, is_current, load_spec
-from bench.corpus.store import Corpus, PolebenchError
+from bench.corpus.generate import current_corpus, generate, load_spec
+from bench.corpus.store import Corpus
 
 HELP = "generate the default corpus if missing, run the standard set on all four profiles, write the report"
 
@@ -26,12 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def ensure_corpus(spec_path: Path) -> Corpus:
     spec = load_spec(spec_path)
     out = corpus_dir_for(spec_path)
-    try:
-        corpus = Corpus(out)
-        if is_current(corpus.manifest, spec):
-            return corpus
+    corpus = current_corpus(spec, out)
+    if corpus:
+        return corpus
+    if (out / "manifest.json").is_file():
         console.print(f"{out} is stale (its spec or the generator changed): generating again")
-    except PolebenchError:
+    else:
         console.print(f"generating the {spec.name} corpus ({spec.records:,} synthetic records) ...")
     with progress_bar(f"generating {spec.name}", spec.records) as advance:
         manifest = generate(spec, out, progress=advance)

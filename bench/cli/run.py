@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bench.cli.common import console, progress_bar
 from bench.corpus.store import Corpus
-from bench.queries.instantiate import INSTANCE_FORMAT, file_checksum, instance_dir, instantiate, load_query_set, write_instance
+from bench.queries.instantiate import current_instance, ensure_instance
 from bench.run.runner import RunSettings, run_benchmark
 
 HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
@@ -44,24 +44,17 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
     p.add_argument("--seed", type=int, default=0, help="bootstrap and permutation seed (default: %(default)s)")
 
 
-def ensure_instance(queries: Path, corpus: Corpus) -> Path:
-    """The query stage's output for this set and corpus, made now if missing or stale."""
-    loaded = load_query_set(queries)
-    out = instance_dir(corpus, loaded.qset.name)
-    meta = out / "meta.json"
-    import json
-    if meta.is_file():
-        m = json.loads(meta.read_text())
-        if (m.get("set_checksum") == file_checksum(loaded) and m.get("corpus_checksum") == corpus.checksum
-                and m.get("format") == INSTANCE_FORMAT):
-            return out
-    console.print(f"instantiating {queries} against {corpus.name} ...")
-    write_instance(out, instantiate(queries, corpus))
-    return out
+def prepared_instance(queries: Path, corpus: Corpus) -> Path:
+    """The query stage's output for this set and corpus, made now (saying so) if missing or stale."""
+    d = current_instance(queries, corpus)
+    if d is None:
+        console.print(f"instantiating {queries} against {corpus.name} ...")
+        d = ensure_instance(queries, corpus)
+    return d
 
 
 def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
-    return RunSettings(corpus=corpus.root, instance=ensure_instance(args.queries, corpus),
+    return RunSettings(corpus=corpus.root, instance=prepared_instance(args.queries, corpus),
                        profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,

@@ -19,8 +19,9 @@ import bench
 from bench.corpus.pools import build_pools
 from bench.corpus.records import Clerk, RecordWriter, Tally
 from bench.corpus.spec import CORRUPTION_KINDS, CorpusSpec
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Manifest, atomic_dir, gz_lines,
+from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, gz_lines,
                                 sha256_file, write_json_atomic)
+from bench.errors import PolebenchError
 from bench.corpus.world import World, build_world
 from bench.specio import load_model
 
@@ -37,6 +38,15 @@ def generator_version() -> str:
 def is_current(manifest, spec: CorpusSpec) -> bool:
     """A corpus folder still matches this spec and this generator."""
     return manifest.spec_checksum == spec_checksum(spec) and manifest.generator_version == generator_version()
+
+
+def current_corpus(spec: CorpusSpec, out: Path) -> Corpus | None:
+    """The corpus at `out` if it was generated from this spec by this generator, else None."""
+    try:
+        corpus = Corpus(out)
+    except PolebenchError:
+        return None
+    return corpus if is_current(corpus.manifest, spec) else None
 _STATE: dict = {}  # the world and plan, shared with forked workers
 
 

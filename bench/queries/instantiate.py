@@ -172,6 +172,29 @@ def instance_dir(corpus: Corpus, set_name: str) -> Path:
     return corpus.root / "queries" / set_name
 
 
+def current_instance(set_path: str | Path, corpus: Corpus) -> Path | None:
+    """The instance folder of this query set on this corpus if it is up to date, else None."""
+    loaded = load_query_set(set_path)
+    d = instance_dir(corpus, loaded.qset.name)
+    meta = d / "meta.json"
+    if not meta.is_file():
+        return None
+    m = json.loads(meta.read_text())
+    fresh = (m.get("set_checksum") == file_checksum(loaded) and m.get("corpus_checksum") == corpus.checksum
+             and m.get("format") == INSTANCE_FORMAT)
+    return d if fresh else None
+
+
+def ensure_instance(set_path: str | Path, corpus: Corpus) -> Path:
+    """The instance folder, made now if missing or stale."""
+    d = current_instance(set_path, corpus)
+    if d is None:
+        inst = instantiate(set_path, corpus)
+        d = instance_dir(corpus, inst.meta["query_set"])
+        write_instance(d, inst)
+    return d
+
+
 def write_instance(out: Path, inst: Instantiated) -> None:
     with atomic_dir(out) as tmp:
         with open(tmp / "needs.jsonl", "w") as f:

@@ -16,11 +16,11 @@ from typing import Callable
 from ruamel.yaml import YAML
 
 from bench.backends.registry import open_backend
-from bench.corpus.generate import generate, is_current, load_spec, spec_checksum
+from bench.corpus.generate import current_corpus, generate, load_spec, spec_checksum
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import PolebenchError
 from bench.profiles.model import load_profile
-from bench.queries.instantiate import INSTANCE_FORMAT, instance_dir, instantiate, load_query_set, write_instance, file_checksum
+from bench.queries.instantiate import ensure_instance, file_checksum, instance_dir, load_query_set
 from bench.run.runner import RunSettings, run_benchmark
 from bench.specio import load_yaml, validate
 from bench.sweep.cells import Cell, check, plan_cells, variant
@@ -49,20 +49,12 @@ def _prepare_corpus(spec_json: dict, root: str, queries: str) -> str:
     from bench.corpus.spec import CorpusSpec
     spec = CorpusSpec.model_validate(spec_json)
     out = Path(root) / spec_checksum(spec)[:12]
-    try:
-        corpus = Corpus(out)
-        if not is_current(corpus.manifest, spec):
-            raise PolebenchError("stale")
-    except PolebenchError:
+    corpus = current_corpus(spec, out)
+    if corpus is None:
         generate(spec, out, workers=1)
         corpus = Corpus(out)
     open_backend("embedded", corpus).prepare()
-    loaded = load_query_set(queries)
-    d = instance_dir(corpus, loaded.qset.name)
-    meta = d / "meta.json"
-    if not (meta.is_file() and json.loads(meta.read_text()).get("set_checksum") == file_checksum(loaded)
-            and json.loads(meta.read_text()).get("format") == INSTANCE_FORMAT):
-        write_instance(d, instantiate(queries, corpus))
+    ensure_instance(queries, corpus)
     return str(out)
 
 

@@ -4,7 +4,6 @@ ordinary run measures."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import random
 from collections import Counter
@@ -13,20 +12,10 @@ from bench.corpus.store import Corpus
 from bench.errors import PolebenchError
 from bench.queries.instantiate import INSTANCE_FORMAT, Instantiated, describe
 from bench.queries.judge import judge
-from bench.queries.model import Need, PersonCriteria
+from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
 
 STRATA = ("common_name", "rare_name", "with_alias", "many_records")
-
-
-def _need(p: dict, truth: TruthIndex, i: int, stratum: str) -> Need:
-    alias = " ".join(p["alias"]) if p.get("alias") else None
-    addr = truth.entities.get(p.get("address") or "")
-    return Need(id=f"sar-{i + 1:03d}", kind="sar", subject_access=True, targets=(p["id"],),
-                person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
-                                      dob=dt.date.fromisoformat(p["dob"]), alias=alias),
-                addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
-                description=f"Subject access request ({stratum.replace('_', ' ')}): every record held about the requester.")
 
 
 def choose_subjects(truth: TruthIndex, n: int, seed: int) -> list[tuple[dict, str]]:
@@ -69,7 +58,7 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     records = {r["rid"]: r for r in corpus.records()}
     needs, qrels, details = [], {}, {}
     for i, (p, stratum) in enumerate(chosen):
-        need = _need(p, truth, i, stratum)
+        need = sar_need(p, truth, f"sar-{i + 1:03d}", stratum.replace("_", " "))
         rel = judge(need, truth)
         needs.append(need)
         qrels[need.id] = rel
@@ -79,8 +68,7 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     meta = {"format": INSTANCE_FORMAT, "query_set": name, "source": f"polebench sar ({key})",
             "set_checksum": key, "corpus": corpus.name, "corpus_checksum": corpus.checksum, "synthetic": True,
             "subjects": {n.id: n.targets[0] for n in needs}}
-    subjects_map = {m.rid: e for e, ms in truth.mentions.items() if e.startswith("P") for m in ms if m.mid == "p0"}
-    return Instantiated(needs, qrels, meta, details, subjects_map)
+    return Instantiated(needs, qrels, meta, details, truth.subjects())
 
 
 def sar_summary(run: dict) -> dict[str, dict]:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import Location, SpecError
-from bench.queries.judge import judge
+from bench.queries.judge import judge, resolve_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
 from bench.queries.truth import TruthIndex
@@ -133,8 +133,7 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     meta = {"format": INSTANCE_FORMAT, "query_set": loaded.qset.name, "source": str(Path(set_path)),
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": True}
-    subjects = {m.rid: e for e, ms in truth.mentions.items() if e.startswith("P") for m in ms if m.mid == "p0"}
-    return Instantiated(needs, qrels, meta, details, subjects)
+    return Instantiated(needs, qrels, meta, details, truth.subjects())
 
 
 def _written(rec: dict, mid: str) -> str:
@@ -154,7 +153,6 @@ def _written(rec: dict, mid: str) -> str:
 def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict]) -> dict[str, dict]:
     """For each relevant record: corruption kinds on the mention that makes it relevant, its
     source system and how it was written."""
-    from bench.queries.judge import resolve_targets
     out: dict[str, dict] = {rid: {"kinds": set(), "source": records[rid]["source"], "written": []} for rid in rel}
     entities = resolve_targets(need, truth) if any((need.person, need.vehicle, need.phone, need.association)) else ()
     if not entities:  # a place-and-time need: the record's place mention

@@ -233,19 +233,22 @@ class SarParams(Params):
     strata: dict[Literal["common", "middling", "rare"], float] = {"common": 1, "middling": 1, "rare": 1}
 
 
+def sar_need(p: dict, truth: TruthIndex, need_id: str, why: str = "") -> Need:
+    """A subject access request for a true person, from what a requester supplies: full name,
+    any alias, date of birth and address."""
+    alias = " ".join(p["alias"]) if p.get("alias") else None
+    addr = truth.entities.get(p.get("address") or "")
+    return Need(id=need_id, kind="sar", subject_access=True, targets=(p["id"],),
+                person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
+                                      dob=dt.date.fromisoformat(p["dob"]), alias=alias),
+                addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
+                description=f"Subject access request{f' ({why})' if why else ''}: every record held about the requester.")
+
+
 def subject_access(ctx: Context, n: int, prm: SarParams, prefix: str) -> list[Need]:
     """A subject access request: every record about one person, from what the requester supplies."""
     pool = _eligible_people(ctx, 1)
-    out = []
-    for i, p in enumerate(ctx.pick(pool, n, "people")):
-        alias = " ".join(p["alias"]) if p.get("alias") else None
-        addr = ctx.truth.entities.get(p.get("address") or "")
-        out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="sar", subject_access=True, targets=(p["id"],),
-                        person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
-                                              dob=dt.date.fromisoformat(p["dob"]), alias=alias),
-                        addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
-                        description="Subject access request: every record held about the requester."))
-    return out
+    return [sar_need(p, ctx.truth, f"{prefix}-{i + 1:03d}") for i, p in enumerate(ctx.pick(pool, n, "people"))]
 
 
 TEMPLATES: dict[str, tuple[Callable, type[Params]]] = {

@@ -46,5 +46,10 @@ class TruthIndex:
             out[m.rid] = max(out.get(m.rid, 0), grade)
         return out
 
+    def subjects(self) -> dict[str, str]:
+        """record id -> the true person it is mainly about (its first person mention)."""
+        return {m.rid: e for e, ms in self.mentions.items() if self.entities.get(e, {}).get("kind") == "person"
+                for m in ms if m.mid == "p0"}
+
     def event_date(self, event: str) -> dt.date:
         return dt.date.fromisoformat(self.entities[event]["date"])

@@ -39,7 +39,7 @@ def corruption_cells(d: dict) -> list[str]:
 def breakdown(found: dict[str, dict[str, set[str]]], lists: dict[str, dict[str, list[str]]],
               details: dict[str, dict[str, dict]], subjects: dict[str, str], kinds_of: dict[str, str],
               lost: dict[str, dict[str, list[dict]]], baseline: str) -> dict:
-    """found[profile][qid] = returned relevant-or-not rids (a set); lists[profile][qid] = ordered rids."""
+    """found[profile][qid] = the relevant records returned (a set); lists[profile][qid] = ordered rids."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
     for p in found:

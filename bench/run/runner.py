@@ -140,15 +140,19 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     rows = _measure(outcomes, inst, profiles.order, s)
     timings["measure_s"] = time.perf_counter() - t1
     agg = aggregate(rows, profiles.order, s.baseline, s.seed)
-    bd = _breakdown(outcomes, inst, profiles.order, s.baseline)
+    ok = {p: {q: o for q, o in outcomes[p].items() if not o.get("error")} for p in profiles.order}
+    # relevant records each profile returned, per need: built once, read by both uses below
+    found = {p: {q: {r for r in o["rids"] if r in inst.qrels[q]} for q, o in ok[p].items()} for p in profiles.order}
+    bd = breakdown(found=found, lists={p: {q: o["rids"] for q, o in ok[p].items()} for p in profiles.order},
+                   details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
+                   lost={p: {q: o["lost"] for q, o in ok[p].items()} for p in profiles.order}, baseline=s.baseline)
     for name in profiles.order:
         agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
         agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
     agg["collapses"] = bd["collapses"]
     for r in rows:
         if not r["error"]:
-            o = outcomes[r["profile"]][r["qid"]]
-            r["missed_by_kind"] = missed_by_kind(set(o["rids"]), inst.details.get(r["qid"], {}))
+            r["missed_by_kind"] = missed_by_kind(found[r["profile"]][r["qid"]], inst.details.get(r["qid"], {}))
     timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
     failed = sum(1 for r in rows if r["error"])
     run = {
@@ -187,15 +191,6 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
                  searches=len(inst.needs) * len(profiles.order), failed=failed)
     return RunResult(out_dir, run, False, failed)
-
-
-def _breakdown(outcomes: dict[str, dict[str, dict]], inst: Instance, order: list[str], baseline: str) -> dict:
-    ok = {p: {q: r for q, r in outcomes[p].items() if not r.get("error")} for p in order}
-    return breakdown(found={p: {q: set(r["rids"]) for q, r in ok[p].items()} for p in order},
-                     lists={p: {q: r["rids"] for q, r in ok[p].items()} for p in order},
-                     details=inst.details, subjects=inst.subjects,
-                     kinds_of={n.id: n.derived_kind() for n in inst.needs},
-                     lost={p: {q: r["lost"] for q, r in ok[p].items()} for p in order}, baseline=baseline)
 
 
 def _search_one(backend, need, profile, profiles) -> dict:

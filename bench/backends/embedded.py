@@ -73,20 +73,9 @@ class EmbeddedBackend(Backend):
         """Purge: write every index afresh from the corpus, leaving out these records, so that no
         segment holds them (tantivy-py has no force-merge that would expunge deletes)."""
         d = self._index_dir()
-        rid_list = (d / "rids.txt").read_text().split()
-        for kind, names in KINDS.items():
+        for kind in KINDS:
             shutil.rmtree(d / kind)
-            (d / kind).mkdir()
-            ix = tantivy.Index(_schema(names), path=str(d / kind))
-            w = ix.writer(heap_size=256_000_000, num_threads=1)
-            for rnum, rec in enumerate(self.corpus.records()):
-                if rnum in rnums:
-                    continue
-                assert rec["rid"] == rid_list[rnum]
-                for doc in docs_for_kind(rec, rnum, kind):
-                    w.add_document(tantivy.Document.from_dict(doc, ix.schema))
-            w.commit()
-            w.wait_merging_threads()
+        _build_part(self.corpus.root, tuple(KINDS), str(d), None, skip=rnums)
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.reopen()
 
@@ -220,9 +209,10 @@ class EmbeddedBackend(Backend):
         return out
 
 
-def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done) -> None:
-    """Write some of the indexes (in their own process). The one writing `record` also writes
-    the record ids and dates, and counts progress."""
+def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done, skip: frozenset | set = frozenset()) -> None:
+    """Write some of the indexes (in their own process when building). The one writing `record`
+    also writes the record ids and dates, and counts progress in `done` if given. Records in
+    `skip` keep their number and id but get no documents (a purge)."""
     from bench.corpus.store import Corpus
     corpus = Corpus(corpus_root)
     tmp = Path(out)
@@ -233,13 +223,14 @@ def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done) -> No
         writers[kind] = (ix.writer(heap_size=200_000_000, num_threads=1), ix.schema)
     rids, dates = [], []
     for rnum, rec in enumerate(corpus.records()):
-        for kind, (w, schema) in writers.items():
-            for doc in docs_for_kind(rec, rnum, kind):
-                w.add_document(tantivy.Document.from_dict(doc, schema))
+        if rnum not in skip:
+            for kind, (w, schema) in writers.items():
+                for doc in docs_for_kind(rec, rnum, kind):
+                    w.add_document(tantivy.Document.from_dict(doc, schema))
         if "record" in writers:
             rids.append(rec["rid"])
             dates.append(F.days(rec["date"]))
-            if rnum % 10_000 == 9_999:
+            if done is not None and rnum % 10_000 == 9_999:
                 with done.get_lock():
                     done.value += 10_000
     for w, _ in writers.values():

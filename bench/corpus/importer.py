@@ -276,7 +276,6 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                                                "lat": None, "lon": None})
                     people[ent]["address"][aid] += 1
                     truth["mentions"].append({"mid": "l0", "entity": aid, "kinds": ["unlabelled"]})
-                    addresses[aid]["events"] = addresses[aid].get("events", 0) + 1
                 counts[("source", rec["source"])] += 1
                 counts[("mentions", "people")] += 1
                 counts[("mentions", "locations")] += len(rec["locations"])
@@ -300,7 +299,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                      "nationality": None, "alias": None, "moniker": None, "community": -1,
                      "address": _mode(a["address"]) or None, "vehicles": [], "phones": [], "associates": []}
                     for ent, a in sorted(people.items())]
-        entities += [{k: v for k, v in a.items() if k != "events"} for _, a in sorted(addresses.items())]
+        entities += [a for _, a in sorted(addresses.items())]
         with open(tmp / ENTITIES, "wb") as ef:
             ef.write(gz_lines(entities))
         spec = m.model_dump(mode="json")

@@ -79,8 +79,8 @@ def variant(profile: Profile, overrides: dict[str, Any]) -> Profile:
     data = profile.model_dump(mode="json")
     for prop, value in overrides.items():
         data = set_path(data, prop, value)
-    data["name"] = profile.name + "@" + ",".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in overrides.items())
-    data["name"] = "v-" + hashlib.sha256(data["name"].encode()).hexdigest()[:8] + "-" + profile.name
+    key = profile.name + "@" + ",".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in overrides.items())
+    data["name"] = "v-" + hashlib.sha256(key.encode()).hexdigest()[:8] + "-" + profile.name
     data["label"] = profile.label + " [" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + "]"
     return Profile.model_validate(data)
 

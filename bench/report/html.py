@@ -6,7 +6,8 @@ from __future__ import annotations
 from html import escape as h
 
 from bench.report import charts
-from bench.report.markdown import main_table
+from bench.report.markdown import MAIN_HEADER, main_rows
+from bench.access.sar import sar_summary
 from bench.report.model import BOARD_SOURCE, Report, definitions
 
 CSS = """
@@ -33,10 +34,8 @@ th { background: #eef1f6; } td.l, th.l { text-align: left; }
 """
 
 
-def _table(md_lines: list[str]) -> str:
+def _table(head: tuple[str, ...], rows: list[list[str]]) -> str:
     """The main table shared with report.md, rendered as HTML."""
-    head = [c.strip() for c in md_lines[0].strip("|").split("|")]
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md_lines[2:]]
     out = ["<table><tr>" + "".join(f'<th class="{"l" if i == 0 else ""}">{h(c)}</th>' for i, c in enumerate(head)) + "</tr>"]
     for r in rows:
         out.append("<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{h(c)}</td>' for i, c in enumerate(r)) + "</tr>")
@@ -121,7 +120,6 @@ S62 = ("collection", "alteration", "consultation", "disclosure", "combination", 
 
 def _access(rep: Report) -> str:
     """Subject access (when the run holds SAR needs) and the s62 logging matrix."""
-    from bench.access.sar import sar_summary
     parts = []
     summary = sar_summary(rep.run)
     if summary:
@@ -208,7 +206,7 @@ baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs fro
 <code>{h(run['query_set']['query_set'])}</code> · corpus <code>{h(run['corpus']['name'])}</code>
 ({run['corpus']['counts']['records']:,} synthetic records) · polebench {h(run['versions']['polebench'])}</p>
 <h2>Headline findings</h2><ul class="headlines">{headlines}</ul>{verdict}{failed}
-<h2>Main table</h2>{_table(main_table(rep))}
+<h2>Main table</h2>{_table(MAIN_HEADER, main_rows(rep))}
 <p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>
 <h2>Charts</h2><div class="charts">{chart_html}</div>
 <h2>Why a profile misses</h2>{_why(rep)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.access.sar import sar_summary
 from bench.report.model import Report
 
 
@@ -12,17 +13,25 @@ def _e(e: dict, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
 
 
-def main_table(rep: Report) -> list[str]:
-    out = ["| profile | mean volume | inflation (ratio of totals) | median inflation | recall | precision | "
-           "sift h / 1,000 searches | needs with lost capability |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+MAIN_HEADER = ("profile", "mean volume", "inflation (ratio of totals)", "median inflation", "recall", "precision",
+               "sift h / 1,000 searches", "needs with lost capability")
+
+
+def main_rows(rep: Report) -> list[list[str]]:
+    """The main table's cells, one row per profile; both renderers draw these."""
+    rows = []
     for n in rep.profiles:
         p = rep.agg["profiles"][n]
-        out.append(f"| {rep.label(n)} | {_e(p['mean']['volume'], fmt='{:,.0f}')} | "
-                   f"{_e(p['inflation']['ratio_of_totals'], fmt='{:.1f}')} | {_e(p['inflation']['median'], fmt='{:.1f}')} | "
-                   f"{_e(p['mean']['recall'], 100, '{:.0f}%')} | {_e(p['mean']['precision'], 100, '{:.0f}%')} | "
-                   f"{_e(p['sift_hours_per_1000'], fmt='{:,.0f}')} | {p['queries_with_lost']}/{p['queries']} |")
-    return out
+        rows.append([rep.label(n), _e(p["mean"]["volume"], fmt="{:,.0f}"),
+                     _e(p["inflation"]["ratio_of_totals"], fmt="{:.1f}"), _e(p["inflation"]["median"], fmt="{:.1f}"),
+                     _e(p["mean"]["recall"], 100, "{:.0f}%"), _e(p["mean"]["precision"], 100, "{:.0f}%"),
+                     _e(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
+    return rows
+
+
+def main_table(rep: Report) -> list[str]:
+    return (["| " + " | ".join(MAIN_HEADER) + " |", "|---" + "|---:" * (len(MAIN_HEADER) - 1) + "|"]
+            + ["| " + " | ".join(r) + " |" for r in main_rows(rep)])
 
 
 def render(rep: Report) -> str:
@@ -40,7 +49,6 @@ def render(rep: Report) -> str:
     if rep.band_verdict:
         lines += ["", f"**Against the board papers:** {rep.band_verdict}"]
     lines += ["", "## Main table", ""] + main_table(rep)
-    from bench.access.sar import sar_summary
     sar = sar_summary(run)
     if sar:
         lines += ["", "## Subject access requests", "",

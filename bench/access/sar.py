@@ -10,7 +10,8 @@ from collections import Counter
 
 from bench.corpus.store import Corpus
 from bench.errors import PolebenchError
-from bench.queries.instantiate import INSTANCE_FORMAT, Instantiated, describe
+from bench.queries.instantiate import (INSTANCE_FORMAT, Instantiated, describe, record_numbers,
+                                       subject_numbers)
 from bench.queries.judge import judge
 from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
@@ -56,19 +57,20 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     else:
         chosen = choose_subjects(truth, subjects or 20, seed)
     records = {r["rid"]: r for r in corpus.records()}
+    rnum_of = record_numbers(records)
     needs, qrels, details = [], {}, {}
     for i, (p, stratum) in enumerate(chosen):
         need = sar_need(p, truth, f"sar-{i + 1:03d}", stratum.replace("_", " "))
         rel = judge(need, truth)
         needs.append(need)
         qrels[need.id] = rel
-        details[need.id] = describe(need, rel, truth, records)
+        details[need.id] = describe(need, rel, truth, records, rnum_of)
     key = hashlib.sha256(f"{subject}|{subjects}|{seed}".encode()).hexdigest()[:8]
     name = f"sar-{subject.lower()}" if subject else f"sar-{len(chosen)}-s{seed}"
     meta = {"format": INSTANCE_FORMAT, "query_set": name, "source": f"polebench sar ({key})",
             "set_checksum": key, "corpus": corpus.name, "corpus_checksum": corpus.checksum, "synthetic": True,
             "subjects": {n.id: n.targets[0] for n in needs}}
-    return Instantiated(needs, qrels, meta, details, truth.subjects())
+    return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 
 
 def sar_summary(run: dict) -> dict[str, dict]:

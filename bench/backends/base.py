@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, ClassVar, final
 
 import numpy as np
@@ -45,11 +45,17 @@ class Hits:
 
 @dataclass(frozen=True)
 class Result:
-    """What a profile shows the analyst, in order: record ids and scores; `total` before any cap."""
+    """What a profile shows the analyst, in order: record numbers and scores; `total` before any
+    cap. Record ids are looked up only when asked for: the run itself works in record numbers."""
 
-    rids: list[str]
-    scores: list[float]
+    rnums: np.ndarray
+    scores: np.ndarray
     total: int
+    names: np.ndarray = field(repr=False, compare=False)  # record id by record number
+
+    @property
+    def rids(self) -> list[str]:
+        return self.names[self.rnums].tolist()
 
 
 class Backend(ABC):
@@ -80,12 +86,12 @@ class Backend(ABC):
         """Every matching record (not a top k), ordered as the profile presents them."""
         self.check(plan)
         if plan.root is None:
-            return Result([], [], 0)
+            return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids)
         rnums, scores = self._ordered(plan)
         total = len(rnums)
         if plan.cap is not None:
             rnums, scores = rnums[: plan.cap], scores[: plan.cap]
-        return Result(self.rids[rnums].tolist(), scores.tolist(), total)
+        return Result(rnums, scores, total, self.rids)
 
     def _ordered(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(plan.root, Sequence):

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from pydantic import ValidationError
@@ -24,7 +25,7 @@ from bench.queries.truth import TruthIndex
 from bench.specio import load_yaml, locate, validate
 
 
-INSTANCE_FORMAT = 2  # bump when the instance folder's files change: old ones are made again
+INSTANCE_FORMAT = 3  # bump when the instance folder's files change: old ones are made again
 
 
 @dataclass
@@ -96,20 +97,22 @@ def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Loca
 @dataclass
 class Instantiated:
     """A query set made concrete for one corpus: needs, graded qrels, and for every relevant
-    record the corruptions its mention of the target carries, its source system and how it was
-    written (for the error breakdown), plus each record's main true subject (for the entity view)."""
+    record its record number, the corruptions its mention of the target carries, its source
+    system and how it was written (for the error breakdown), plus each record's main true
+    subject as a number per record number, -1 for none (for the entity view)."""
 
     needs: list[Need]
     qrels: dict[str, dict[str, int]]
     meta: dict
     details: dict[str, dict[str, dict]] = field(default_factory=dict)
-    subjects: dict[str, str] = field(default_factory=dict)
+    subjects: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
 
 def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
     truth = TruthIndex.load(corpus)
     records = {r["rid"]: r for r in corpus.records()}
+    rnum_of = record_numbers(records)
     ctx_for = lambda seed: Context(truth, records, random.Random(f"queries:{seed}"))  # noqa: E731
     expanded = _expand(loaded, ctx_for, truth)
     needs: list[Need] = []
@@ -127,13 +130,28 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
             continue
         needs.append(need)
         qrels[need.id] = rel
-        details[need.id] = describe(need, rel, truth, records)
+        details[need.id] = describe(need, rel, truth, records, rnum_of)
     if problems:
         raise SpecError(problems)
     meta = {"format": INSTANCE_FORMAT, "query_set": loaded.qset.name, "source": str(Path(set_path)),
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": True}
-    return Instantiated(needs, qrels, meta, details, truth.subjects())
+    return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
+
+
+def record_numbers(records: dict[str, dict]) -> dict[str, int]:
+    """Record id -> record number: its place in the corpus, the number every backend returns."""
+    return {rid: i for i, rid in enumerate(records)}
+
+
+def subject_numbers(truth: TruthIndex, rnum_of: dict[str, int]) -> np.ndarray:
+    """Per record number, a number for the true person the record is mainly about (-1: none).
+    Only equality matters: the entity view counts distinct people."""
+    out = np.full(len(rnum_of), -1, np.int32)
+    code: dict[str, int] = {}
+    for rid, ent in truth.subjects().items():
+        out[rnum_of[rid]] = code.setdefault(ent, len(code))
+    return out
 
 
 def _written(rec: dict, mid: str) -> str:
@@ -150,9 +168,10 @@ def _written(rec: dict, mid: str) -> str:
     return ""
 
 
-def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict]) -> dict[str, dict]:
-    """For each relevant record: corruption kinds on the mention that makes it relevant, its
-    source system and how it was written."""
+def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict],
+             rnum_of: dict[str, int]) -> dict[str, dict]:
+    """For each relevant record: its record number, the corruption kinds on the mention that
+    makes it relevant, its source system and how it was written."""
     out: dict[str, dict] = {rid: {"kinds": set(), "source": records[rid]["source"], "written": []} for rid in rel}
     entities = resolve_targets(need, truth) if any((need.person, need.vehicle, need.phone, need.association)) else ()
     if not entities:  # a place-and-time need: the record's place mention
@@ -162,8 +181,8 @@ def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[s
             if m.rid in out:
                 out[m.rid]["kinds"].update(m.kinds)
                 out[m.rid]["written"].append(_written(records[m.rid], m.mid))
-    return {rid: {"kinds": sorted(d["kinds"]), "source": d["source"], "written": "; ".join(d["written"])}
-            for rid, d in out.items()}
+    return {rid: {"rnum": rnum_of[rid], "kinds": sorted(d["kinds"]), "source": d["source"],
+                  "written": "; ".join(d["written"])} for rid, d in out.items()}
 
 
 def instance_dir(corpus: Corpus, set_name: str) -> Path:
@@ -205,8 +224,7 @@ def write_instance(out: Path, inst: Instantiated) -> None:
         with gzip.open(tmp / "judgements.jsonl.gz", "wb", compresslevel=5) as f:
             for qid, d in inst.details.items():
                 f.write(orjson.dumps({"qid": qid, "records": d}, option=orjson.OPT_SORT_KEYS) + b"\n")
-        with gzip.open(tmp / "subjects.tsv.gz", "wt", compresslevel=5) as f:
-            f.writelines(f"{rid}\t{ent}\n" for rid, ent in sorted(inst.subjects.items()))
+        np.save(tmp / "subjects.npy", inst.subjects)
         write_json_atomic(tmp / "meta.json", inst.meta)
 
 
@@ -228,7 +246,7 @@ class Instance:
     qrels: dict[str, dict[str, int]]
     meta: dict
     details: dict[str, dict[str, dict]] = field(default_factory=dict)
-    subjects: dict[str, str] = field(default_factory=dict)
+    subjects: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
     @classmethod
     def load(cls, d: Path) -> "Instance":
@@ -243,8 +261,5 @@ class Instance:
                 for line in f:
                     row = orjson.loads(line)
                     details[row["qid"]] = row["records"]
-        subjects: dict[str, str] = {}
-        if (d / "subjects.tsv.gz").is_file():
-            with gzip.open(d / "subjects.tsv.gz", "rt") as f:
-                subjects = dict(line.rstrip("\n").split("\t") for line in f)
+        subjects = np.load(d / "subjects.npy")
         return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()), details, subjects)

@@ -11,6 +11,7 @@ import gc
 import gzip
 import hashlib
 import importlib.metadata as md
+import os
 import platform
 import shutil
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import orjson
 
 import bench
@@ -26,13 +28,13 @@ from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
-from bench.metrics.measures import QueryOutcome, inflation, per_query
+from bench.metrics.measures import Judgements, inflation
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import Instance
 from bench.run import audit
 from bench.run.store import Partial, is_complete, run_key
-from bench.run.trec import write_qrels, write_run
+from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
                "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours", "false_inclusions",
@@ -115,37 +117,50 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     partial = Partial(s.results, run_id, s.resume, s.force)
     engine_s = 0.0
     outcomes: dict[str, dict[str, dict]] = {}
-    for name in profiles.order:
-        outcomes[name] = partial.load(name)
-        done = {q for q, row in outcomes[name].items() if not row.get("error")}
-        todo = [n for n in inst.needs if n.id not in done]
-        advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
-        advance(len(inst.needs) - len(todo))
-        with partial.open(name) as f, open(partial.dir / "audit.jsonl", "ab") as log:
-            for need in todo:
-                row = _search_one(backend, need, profiles[name], profiles)
-                outcomes[name][need.id] = row
-                engine_s += row["latency_ms"] / 1000
-                f.write(orjson.dumps(row) + b"\n")
-                f.flush()
-                log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
-                log.flush()
-                advance(1)
+    lists: dict[str, dict[str, np.ndarray]] = {}  # the ranked record numbers of every search
+    t_loop = time.perf_counter()
+    runs = RunWriter(backend.rids, [n.id for n in inst.needs])
+    stream = RunStream(runs)
+    streamed: set[str] = set()  # profiles whose run file is written as their searches finish
+    try:
+        for name in profiles.order:
+            outcomes[name], lists[name] = partial.load(name)
+            if not outcomes[name]:  # a fresh profile: its lines arrive in need order
+                streamed.add(name)
+                stream.start(partial.dir / f"{name}.run")
+            done = {q for q, row in outcomes[name].items() if not row.get("error")}
+            todo = [n for n in inst.needs if n.id not in done]
+            advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
+            advance(len(inst.needs) - len(todo))
+            with partial.writer(name) as w, open(partial.dir / "audit.jsonl", "ab") as log:
+                for need in todo:
+                    row, rnums = _search_one(backend, need, profiles[name], profiles)
+                    outcomes[name][need.id], lists[name][need.id] = row, rnums
+                    engine_s += row["latency_ms"] / 1000
+                    w.add(row, rnums)
+                    if name in streamed and not row["error"]:
+                        stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
+                    log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
+                    log.flush()
+                    advance(1)
+    finally:
+        stream.close()
+    loop_s = time.perf_counter() - t_loop
 
     t1 = time.perf_counter()
     timings: dict[str, float] = {}
-    # The outcomes hold millions of small objects; the cyclic GC would walk them all again and
-    # again while the statistics allocate. Nothing here makes reference cycles worth collecting.
+    # The outcomes hold many small objects; the cyclic GC would walk them again and again while
+    # the statistics allocate. Nothing here makes reference cycles worth collecting.
     gc.freeze()
-    rows = _measure(outcomes, inst, profiles.order, s)
+    judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
+                             for q in inst.qrels}, len(backend.rids))
+    rows, found = _measure(outcomes, lists, judgements, inst, profiles.order, s)
     timings["measure_s"] = time.perf_counter() - t1
     agg = aggregate(rows, profiles.order, s.baseline, s.seed)
-    ok = {p: {q: o for q, o in outcomes[p].items() if not o.get("error")} for p in profiles.order}
-    # relevant records each profile returned, per need: built once, read by both uses below
-    found = {p: {q: {r for r in o["rids"] if r in inst.qrels[q]} for q, o in ok[p].items()} for p in profiles.order}
-    bd = breakdown(found=found, lists={p: {q: o["rids"] for q, o in ok[p].items()} for p in profiles.order},
+    ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in profiles.order}
+    bd = breakdown(found=found, lists={p: {q: lists[p][q] for q in ok[p]} for p in profiles.order},
                    details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
-                   lost={p: {q: o["lost"] for q, o in ok[p].items()} for p in profiles.order}, baseline=s.baseline)
+                   lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in profiles.order}, baseline=s.baseline)
     for name in profiles.order:
         agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
         agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
@@ -177,11 +192,16 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         "aggregates": agg,
     }
     with atomic_dir(out_dir) as tmp:
-        _write(tmp, run, rows, outcomes, inst, profiles.order)
+        t2 = time.perf_counter()
+        _write(tmp, rows, outcomes, lists, inst, profiles.order, runs,
+               {p: partial.dir / f"{p}.run" for p in streamed})
         if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
             shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
-        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s, **timings,
-                          "bookkeeping_s": time.perf_counter() - t1}
+        timings["write_s"] = time.perf_counter() - t2
+        # Bookkeeping is everything the run adds to the engine's own time: around each search
+        # (recording it for --resume, the audit line) and after the last one.
+        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s, "search_loop_s": loop_s, **timings,
+                          "bookkeeping_s": loop_s - engine_s + time.perf_counter() - t1}
         write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
@@ -193,29 +213,40 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     return RunResult(out_dir, run, False, failed)
 
 
-def _search_one(backend, need, profile, profiles) -> dict:
+def _search_one(backend, need, profile, profiles) -> tuple[dict, np.ndarray]:
     plan = compile_need(need, profile, profiles)
     row = {"qid": need.id, "kind": need.derived_kind(),
-           "lost": [dataclasses.asdict(x) for x in plan.lost], "rids": [], "total": 0,
+           "lost": [dataclasses.asdict(x) for x in plan.lost], "returned": 0, "total": 0,
            "latency_ms": 0.0, "error": None}
+    rnums = np.empty(0, np.int64)
     t = time.perf_counter()
     try:
         res = backend.search(plan)
-        row.update(rids=res.rids, total=res.total)
+        rnums = res.rnums
+        row.update(returned=len(rnums), total=res.total)
     except Exception as e:  # recorded, and the run goes on; --resume retries it
         row["error"] = f"{type(e).__name__}: {e}"
     row["latency_ms"] = (time.perf_counter() - t) * 1000
-    return row
+    return row, rnums
 
 
-def _measure(outcomes: dict[str, dict[str, dict]], inst: Instance, order: list[str], s: RunSettings) -> list[dict]:
-    rows: list[dict] = []
+def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]],
+             judgements: Judgements, inst: Instance, order: list[str],
+             s: RunSettings) -> tuple[list[dict], dict[str, dict[str, set[int]]]]:
+    """One row per (profile, need) as per_query.csv holds it, and per profile and need the
+    record numbers of the relevant records returned."""
     per: dict[str, dict[str, dict]] = {}
+    found: dict[str, dict[str, set[int]]] = {}
     for name in order:
-        outs = [QueryOutcome(r["qid"], r["kind"], tuple(r["rids"]), r["total"], r["latency_ms"],
-                             tuple(r["lost"]), r["error"]) for r in outcomes[name].values()]
-        per[name] = per_query(outs, inst.qrels, s.seconds_per_record)
+        per[name], found[name] = {}, {}
+        for q, o in outcomes[name].items():
+            if o["error"]:
+                continue
+            m, hit = judgements.measure(q, lists[name][q], s.seconds_per_record)
+            per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"]))}
+            found[name][q] = set(hit.tolist())
     base = per.get(s.baseline, {})
+    rows: list[dict] = []
     for name in order:
         for need in inst.needs:
             o = outcomes[name].get(need.id)
@@ -226,10 +257,11 @@ def _measure(outcomes: dict[str, dict[str, dict]], inst: Instance, order: list[s
                 row.update(m, total=o["total"], lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
                            inflation=inflation(m["volume"], base[need.id]["volume"]) if need.id in base else None)
             rows.append(row)
-    return rows
+    return rows, found
 
 
-def _write(tmp: Path, run: dict, rows: list[dict], outcomes: dict, inst: Instance, order: list[str]) -> None:
+def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Instance, order: list[str],
+           runs: RunWriter, streamed: dict[str, Path]) -> None:
     with open(tmp / "per_query.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         w.writeheader()
@@ -239,12 +271,13 @@ def _write(tmp: Path, run: dict, rows: list[dict], outcomes: dict, inst: Instanc
     (tmp / "outcomes").mkdir()
     write_qrels(tmp / "qrels.txt", inst.qrels)
     for name in order:
-        ok = [(n.id, tuple(outcomes[name][n.id]["rids"])) for n in inst.needs
-              if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
-        write_run(tmp / "runs" / f"{name}.run", name, ok)
+        if name in streamed:  # already written during the searches
+            os.replace(streamed[name], tmp / "runs" / f"{name}.run")
+        else:  # resumed: lines from before and after the interruption, in need order
+            done = [n.id for n in inst.needs if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
+            runs.write(tmp / "runs" / f"{name}.run", name, [(q, lists[name][q]) for q in done])
         with open(tmp / "outcomes" / f"{name}.jsonl.gz", "wb") as raw, \
                 gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as f:
             for n in inst.needs:  # the ranked lists themselves are in runs/<profile>.run
                 if n.id in outcomes[name]:
-                    row = {k: v for k, v in outcomes[name][n.id].items() if k != "rids"}
-                    f.write(orjson.dumps(row) + b"\n")
+                    f.write(orjson.dumps(outcomes[name][n.id]) + b"\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.corpus.generate import generate, load_spec
@@ -77,22 +78,22 @@ def test_phonetic_matching_buys_recall_on_respellings(tmp_path):
 
 
 def test_entity_view_on_a_hand_built_case():
-    details = {"q1": {"R1": {"kinds": [], "source": "crime", "written": ""},
-                      "R2": {"kinds": [], "source": "crime", "written": ""}},
-               "q2": {"R9": {"kinds": [], "source": "crime", "written": ""}}}
-    subjects = {"R1": "P1", "R2": "P1", "R3": "P2", "R4": "P3", "R5": "P3", "R9": "P9"}
-    # q1: the analyst sees R1 R3 R4 R5: the right person is found, 3 different people head
-    # the records (P1, P2, P3), 4 records / 3 people. q2: nothing returned.
-    view = _entity_view({"q1": ["R1", "R3", "R4", "R5"], "q2": []}, details, subjects, ["q1", "q2"])
+    # records 1..9 (record numbers); record 6 is about nobody in particular
+    subjects = np.array([-1, 1, 1, 2, 3, 3, -1, -1, -1, 9])
+    # q1 (relevant: records 1, 2): the analyst sees 1 3 4 5 6: the right person is found, 3
+    # different people head the records (1, 2, 3), 5 records / 3 people. q2: nothing returned.
+    lists = {"q1": np.array([1, 3, 4, 5, 6]), "q2": np.array([], np.int64)}
+    view = _entity_view(lists, {"q1": {1}, "q2": set()}, subjects, ["q1", "q2"])
     assert view["person_found"]["value"] == pytest.approx(0.5)
     assert view["distinct_people"]["value"] == pytest.approx(1.5)
-    assert view["records_per_person"]["value"] == pytest.approx((4 / 3 + 0) / 2)
+    assert view["records_per_person"]["value"] == pytest.approx((5 / 3 + 0) / 2)
 
 
 def test_breakdown_counts_combined_and_sources():
-    details = {"q": {"A": {"kinds": ["typo", "nickname"], "source": "intel", "written": "x"},
-                     "B": {"kinds": [], "source": "custody", "written": "y"}}}
-    out = breakdown(found={"p": {"q": {"B"}}}, lists={"p": {"q": ["B"]}}, details=details, subjects={},
+    details = {"q": {"A": {"rnum": 0, "kinds": ["typo", "nickname"], "source": "intel", "written": "x"},
+                     "B": {"rnum": 1, "kinds": [], "source": "custody", "written": "y"}}}
+    out = breakdown(found={"p": {"q": {1}}}, lists={"p": {"q": np.array([1])}}, details=details,
+                    subjects=np.array([-1, -1]),
                     kinds_of={"q": "person"}, lost={"p": {"q": []}}, baseline="p")
     kinds = out["profiles"]["p"]["kind"]
     assert kinds["typo"]["value"] == 0 and kinds["nickname"]["value"] == 0 and kinds["combined"]["value"] == 0

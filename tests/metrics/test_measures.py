@@ -3,20 +3,30 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bench.metrics.measures import QueryOutcome, inflation, per_query, sift
+import numpy as np
+
+from bench.metrics.measures import Judgements, inflation
 from bench.metrics.stats import mean_ci, paired_test, ratio_of_totals_ci
 
-QRELS = {"q1": {"a": 1, "b": 2, "z": 1}}
+# record numbers: a=0, b=1, z=2 are relevant (b at grade 2); x=3, y=4, w=5 are not
+a, b, z, x, y, w = range(6)
+JUDGED = Judgements({"q1": {a: 1, b: 2, z: 1}}, n_records=6)
 
 
-def outcome(rids, qid="q1"):
-    return QueryOutcome(qid, "person", tuple(rids), len(rids), 1.0, ())
+def measure(ranked, seconds_per_record=30.0):
+    return JUDGED.measure("q1", np.asarray(ranked, np.int64), seconds_per_record)[0]
+
+
+def sift(ranked):
+    return measure(ranked)["sift_records"]
 
 
 def test_hand_computed_case():
     # Presented: a(rel) x b(rel) y. Relevant: a, b, z (z never returned).
-    m = per_query([outcome(["a", "x", "b", "y"])], QRELS, seconds_per_record=36)["q1"]
+    m = measure([a, x, b, y], seconds_per_record=36)
     assert m["volume"] == 4 and m["found"] == 2 and m["missed"] == 1
     assert m["precision"] == pytest.approx(2 / 4)
     assert m["recall"] == pytest.approx(2 / 3)
@@ -30,17 +40,17 @@ def test_hand_computed_case():
 
 
 def test_nothing_returned():
-    m = per_query([outcome([])], QRELS, 30)["q1"]
+    m = measure([])
     assert m["volume"] == 0 and m["recall"] == 0 and m["precision"] == 0 and m["sift_records"] == 0
 
 
 def test_nothing_relevant_returned_means_reading_everything():
-    assert sift(["x", "y", "w"], QRELS["q1"]) == 3
+    assert sift([x, y, w]) == 3
 
 
 def test_sift_with_relevant_last_and_first():
-    assert sift(["a", "x", "y"], QRELS["q1"]) == 1
-    assert sift(["x", "y", "b"], QRELS["q1"]) == 3
+    assert sift([a, x, y]) == 1
+    assert sift([x, y, b]) == 3
 
 
 def test_inflation_rule():
@@ -51,9 +61,8 @@ def test_inflation_rule():
 
 def test_ties_keep_the_presented_order():
     # Two engines giving the same set in different orders must score differently on AP.
-    a = per_query([outcome(["a", "x"])], QRELS, 30)["q1"]["ap"]
-    b = per_query([outcome(["x", "a"])], QRELS, 30)["q1"]["ap"]
-    assert a == pytest.approx(1 / 3) and b == pytest.approx(0.5 / 3)
+    first, second = measure([a, x])["ap"], measure([x, a])["ap"]
+    assert first == pytest.approx(1 / 3) and second == pytest.approx(0.5 / 3)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_mean():
@@ -70,3 +79,25 @@ def test_paired_test_detects_a_shift_and_not_noise():
     base = rng.normal(size=40)
     assert paired_test(base + 1.0, base, seed=0) < 0.01
     assert paired_test(base, base, seed=0) == 1.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_every_ranked_measure_is_trec_evals(data):
+    """For any ranked list and graded judgements, the numpy measures equal what ir_measures
+    (pytrec_eval, trec_eval's code) computes from the same list in TREC form."""
+    import ir_measures
+    n = 300
+    rel = data.draw(st.dictionaries(st.integers(0, n - 1), st.integers(1, 3), min_size=1, max_size=40))
+    ranked = data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=150))
+    m = Judgements({"q": rel}, n).measure("q", np.asarray(ranked, np.int64), 30.0)[0]
+    measures = {"precision": ir_measures.SetP, "recall": ir_measures.SetR, "f1": ir_measures.SetF,
+                "p_at_10": ir_measures.P @ 10, "r_at_100": ir_measures.R @ 100, "ap": ir_measures.AP,
+                "ndcg_at_10": ir_measures.nDCG @ 10}
+    qrels = {"q": {f"d{r}": g for r, g in rel.items()}}
+    run = {"q": {f"d{r}": float(len(ranked) - i) for i, r in enumerate(ranked)}}
+    expected = {k: 0.0 for k in measures}  # trec_eval leaves out a query with nothing returned
+    for v in ir_measures.iter_calc(list(measures.values()), qrels, run):
+        expected[next(k for k, x in measures.items() if x == v.measure)] = v.value
+    for k, v in expected.items():
+        assert m[k] == pytest.approx(v, abs=1e-9), k

@@ -54,8 +54,9 @@ def test_measures_agree_with_ir_measures_on_the_exported_files(finished):
     d = finished.dir
     qrels = list(ir_measures.read_trec_qrels(str(d / "qrels.txt")))
     rows = {(r["profile"], r["qid"]): r for r in _rows(d)}
-    measures = {"precision": ir_measures.SetP, "recall": ir_measures.SetR, "ap": ir_measures.AP,
-                "ndcg_at_10": ir_measures.nDCG @ 10, "p_at_10": ir_measures.P @ 10}
+    measures = {"precision": ir_measures.SetP, "recall": ir_measures.SetR, "f1": ir_measures.SetF,
+                "ap": ir_measures.AP, "ndcg_at_10": ir_measures.nDCG @ 10, "p_at_10": ir_measures.P @ 10,
+                "r_at_100": ir_measures.R @ 100}
     checked = 0
     for p in PROFILES:
         run = list(ir_measures.read_trec_run(str(d / "runs" / f"{p}.run")))

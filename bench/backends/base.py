@@ -111,10 +111,10 @@ class Backend(ABC):
             return np.concatenate(out_r), np.concatenate(out_s)
         h = self._execute(plan.root)
         # Ties are broken by record number on every backend, so orders are comparable.
-        if plan.order == "relevance":
-            order = np.lexsort((h.rnums, -h.scores))
-        else:
-            order = np.lexsort((h.rnums, -h.dates))
+        key = h.scores if plan.order == "relevance" else h.dates
+        if _descending_then_ascending(key, h.rnums):  # often so already, as the engine ranked them
+            return h.rnums, h.scores
+        order = np.lexsort((h.rnums, -key))
         return h.rnums[order], h.scores[order]
 
     def _execute(self, node: Node) -> Hits:
@@ -181,3 +181,12 @@ def bounding_box(g: GeoRadius) -> tuple[int, int, int, int]:
     dlon = g.radius_m / (111_320.0 * max(0.01, math.cos(math.radians(g.lat))))
     return (round((g.lat - dlat) * 1e6), round((g.lat + dlat) * 1e6),
             round((g.lon - dlon) * 1e6), round((g.lon + dlon) * 1e6))
+
+
+def _descending_then_ascending(key: np.ndarray, rnums: np.ndarray) -> bool:
+    """True when records are already ordered by key descending, ties by record number: one
+    linear pass, against a sort of the whole list."""
+    if len(key) < 2:
+        return True
+    k0, k1 = key[:-1], key[1:]
+    return bool(np.all((k1 < k0) | ((k1 == k0) & (rnums[1:] > rnums[:-1]))))

@@ -154,18 +154,8 @@ class EmbeddedBackend(Backend):
             (tantivy.Occur.Must, tantivy.Query.const_score_query(scope, 0.0)),
             (tantivy.Occur.Must, self._q(kind, node.clause))])
 
-    engine_ns = 0  # time inside tantivy calls, for the harness-overhead benchmark
-
-    def _tantivy(self, fn, *args, **kw):
-        """Call into tantivy, counting the time spent there (the 'bare engine')."""
-        t0 = time.perf_counter_ns()
-        try:
-            return fn(*args, **kw)
-        finally:
-            self.engine_ns += time.perf_counter_ns() - t0
-
     def _hits(self, s: tantivy.Searcher, query: tantivy.Query, **kw) -> list:
-        return self._tantivy(lambda: s.search(query, limit=max(1, s.num_docs), count=False, **kw).hits)
+        return s.search(query, limit=max(1, s.num_docs), count=False, **kw).hits
 
     def _scoped(self, node: Scoped) -> Hits:
         kind, query = self._query(node)
@@ -184,10 +174,10 @@ class EmbeddedBackend(Backend):
             return Hits.empty()
         addrs = list(map(_second, hits))
         scores = np.fromiter(map(_first, hits), np.float64, len(hits))
-        rnums = np.asarray(self._tantivy(s.fast_field_values, "rnum", addrs), np.int64)
+        rnums = np.asarray(s.fast_field_values("rnum", addrs), np.int64)
         if geo is not None:
-            keep = within_radius(np.asarray(self._tantivy(s.fast_field_values, "lat_e6", addrs)),
-                                 np.asarray(self._tantivy(s.fast_field_values, "lon_e6", addrs)), geo)
+            keep = within_radius(np.asarray(s.fast_field_values("lat_e6", addrs)),
+                                 np.asarray(s.fast_field_values("lon_e6", addrs)), geo)
             rnums, scores = rnums[keep], scores[keep]
         if kind == "record":  # one document per record: nothing to fold
             return Hits(rnums, scores, self.dates[rnums])
@@ -202,9 +192,8 @@ class EmbeddedBackend(Backend):
             (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "rnum", [int(x) for x in rnums])),
             (tantivy.Occur.MustNot, self._q("person", exclude.clause))])
         s = self.searchers["person"]
-        res = s.search(q, limit=max(1, s.num_docs), count=False)
         out = set()
-        for _, addr in res.hits:
+        for _, addr in self._hits(s, q):
             out.update(v for v in s.doc(addr).get_all(field) if v and not v.startswith("|"))
         return out
 

@@ -4,6 +4,7 @@ who ran what, when, on which data. The data are synthetic; the habit starts here
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 
+@functools.cache  # one process, one user; looked up for every search line otherwise
 def who() -> str:
     try:
         return getpass.getuser()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import re
 import shutil
 from collections import Counter
@@ -174,7 +175,8 @@ def _col(name: str | None) -> pl.Expr:
 
 
 def _date(col: DateColumn) -> pl.Expr:
-    """ISO date, or null when the cell is empty or does not parse (told apart by _errors)."""
+    """ISO date, or null when the cell is empty or does not parse (told apart by _errors).
+    Parsed once per batch into `_dob` / `_record_date`, read by the checks and the records."""
     return pl.col(col.column).str.strptime(pl.Date, col.format, strict=False).dt.to_string("%Y-%m-%d")
 
 
@@ -194,9 +196,9 @@ def _errors(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
     checks.append((m.entity_id.column, pl.col("key") == "", pl.lit("empty entity id")))
     checks.append((m.source_system.column or "", ~pl.col("source").is_in(list(SOURCE_SYSTEMS)),
                    pl.format("unknown source system '{}'", pl.col("source"))))
-    for col in (m.person.dob, m.record_date):
+    for parsed, col in (("_dob", m.person.dob), ("_record_date", m.record_date)):
         if col:
-            checks.append((col.column, (pl.col(col.column) != "") & _date(col).is_null(),
+            checks.append((col.column, (pl.col(col.column) != "") & pl.col(parsed).is_null(),
                            pl.format("'{}' is not a date in the format {}", pl.col(col.column), pl.lit(col.format))))
     return checks
 
@@ -204,7 +206,7 @@ def _errors(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
 def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -> pl.DataFrame:
     """Vectorised: one polebench record per row, columns in the corpus format's key order."""
     p, a = m.person, m.address
-    person = pl.struct(dob=_date(p.dob) if p.dob else pl.lit(None, pl.String), forename=_col(p.forename),
+    person = pl.struct(dob=pl.col("_dob") if p.dob else pl.lit(None, pl.String), forename=_col(p.forename),
                        mid=pl.lit("p0"), middle=_col(p.middle), role=pl.lit("subject"), sex=pl.when(_col(p.sex) != "")
                        .then(_col(p.sex)).otherwise(None), surname=_col(p.surname))
     lines = pl.concat_str([pl.when(pl.col(c) != "").then(pl.col(c)) for c in a.lines], separator=" ",
@@ -216,7 +218,7 @@ def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -
         extra += [pl.when(pl.col(c) != "").then(pl.lit(f"{c} ") + pl.col(c)) for c in header if c not in named]
     phone, vrm = _col(m.phone), _col(m.vehicle_vrm)
     vehicle = pl.struct(colour=pl.lit(""), make=pl.lit(""), mid=pl.lit("v0"), model=pl.lit(""), vrm=vrm)
-    date = _date(m.record_date).fill_null("1970-01-01") if m.record_date else pl.lit("1970-01-01")
+    date = pl.col("_record_date").fill_null("1970-01-01") if m.record_date else pl.lit("1970-01-01")
     return df.with_columns(lines=lines).select(
         date=date, locations=_one_if(pl.col("has_location"), location), objects=pl.lit([], pl.List(pl.String)),
         offence=pl.lit(""), people=pl.concat_list([person]),
@@ -227,12 +229,35 @@ def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -
 
 
 def _ndjson_gz(df: pl.DataFrame) -> bytes:
-    return gzip.compress(df.write_ndjson().encode(), compresslevel=1, mtime=0)
+    buf = io.BytesIO()
+    df.write_ndjson(buf)
+    return gzip.compress(buf.getbuffer(), compresslevel=1, mtime=0)
+
+
+def _json(expr: pl.Expr) -> pl.Expr:
+    """A string as a JSON string literal (quoted and escaped by polars' JSON writer)."""
+    return pl.struct(x=expr).struct.json_encode().str.slice(5).str.head(-1)
+
+
+def _truth_line() -> pl.Expr:
+    """The truth line of each record, as JSON text with sorted keys (the corpus format). Built
+    as text: polars is slow at lists of structs that hold lists."""
+    mention = lambda entity, mid: pl.struct(entity=entity, kinds=pl.lit(["unlabelled"]),  # noqa: E731
+                                            mid=pl.lit(mid)).struct.json_encode()
+    return pl.concat_str([
+        pl.lit('{"event":'), _json(pl.lit("E") + pl.col("rid")), pl.lit(',"mentions":['),
+        mention(pl.col("ent"), "p0"),
+        pl.when(pl.col("has_location")).then(pl.lit(",") + mention(pl.col("address"), "l0")).otherwise(pl.lit("")),
+        pl.lit('],"rid":'), _json(pl.col("rid")), pl.lit("}")])
+
+
+def _lines_gz(df: pl.DataFrame) -> bytes:
+    return gzip.compress((df["line"].str.join("\n").item() + "\n").encode(), compresslevel=1, mtime=0)
 
 
 class _People:
-    """Per true person, how often each written value was seen, and where first: its most
-    frequent value (the earliest seen among equals) becomes the entity's truth."""
+    """What each true person was written as, row by row; at the end, per field, the value
+    written most often (the earliest seen among equals) becomes the entity's truth."""
 
     FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 
@@ -240,27 +265,25 @@ class _People:
         self.parts: list[pl.DataFrame] = []
 
     def add(self, df: pl.DataFrame) -> None:
-        long = pl.concat([df.select("ent", "_row", field=pl.lit(f), value=pl.col(f)) for f in self.FIELDS])
-        self.parts.append(long.filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
-                          .group_by("ent", "field", "value").agg(n=pl.len(), first=pl.col("_row").min()))
+        self.parts.append(df.select("ent", "_row", *self.FIELDS))
 
     def entities(self) -> pl.DataFrame:
         """One row per person, columns in the corpus format's key order."""
         if not self.parts:
             return pl.DataFrame()
-        ents = pl.concat([p.select("ent") for p in self.parts]).unique()
-        modes = (pl.concat(self.parts).group_by("ent", "field", "value").agg(pl.col("n").sum(), pl.col("first").min())
-                 .sort("n", "first", descending=[True, False])  # numbers only: a cheap sort
-                 .group_by("ent", "field", maintain_order=True).first()
-                 .pivot("field", index="ent", values="value"))
-        modes = ents.join(modes, on="ent", how="left").sort("ent")
-        value = lambda f: pl.col(f) if f in modes.columns else pl.lit(None, pl.String)  # noqa: E731
+        rows = pl.concat(self.parts)
+        out = rows.select("ent").unique()
+        for f in self.FIELDS:
+            mode = (rows.filter(pl.col(f).is_not_null() & (pl.col(f) != ""))
+                    .group_by("ent", f).agg(n=pl.len(), first=pl.col("_row").min())
+                    .sort("n", "first", descending=[True, False]).unique("ent", keep="first"))
+            out = out.join(mode.select("ent", f), on="ent", how="left")
         none = pl.lit(None, pl.String)
-        return modes.select(
-            address=value("address"), alias=none, associates=pl.lit([], pl.List(pl.String)), community=pl.lit(-1),
-            dob=value("dob").fill_null("1900-01-01"), forename=value("forename").fill_null(""), id=pl.col("ent"),
-            kind=pl.lit("person"), middle=value("middle").fill_null(""), moniker=none, nationality=none,
-            phones=pl.lit([], pl.List(pl.String)), sex=value("sex"), surname=value("surname").fill_null(""),
+        return out.sort("ent").select(
+            address=pl.col("address"), alias=none, associates=pl.lit([], pl.List(pl.String)), community=pl.lit(-1),
+            dob=pl.col("dob").fill_null("1900-01-01"), forename=pl.col("forename").fill_null(""), id=pl.col("ent"),
+            kind=pl.lit("person"), middle=pl.col("middle").fill_null(""), moniker=none, nationality=none,
+            phones=pl.lit([], pl.List(pl.String)), sex=pl.col("sex"), surname=pl.col("surname").fill_null(""),
             vehicles=pl.lit([], pl.List(pl.String)))
 
 
@@ -280,6 +303,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
         raise SpecError(missing)
     named = set(m.columns().values())
     checks = _errors(m)
+    dates = {name: _date(col) for name, col in (("_dob", m.person.dob), ("_record_date", m.record_date)) if col}
     skipped, reasons = 0, []
     seen: set[str] = set()
     people = _People()
@@ -292,10 +316,10 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
     with atomic_dir(out) as tmp:
         (tmp / "truth").mkdir()
         with open(tmp / RECORDS, "wb") as rf, open(tmp / MENTIONS, "wb") as tf, \
-                ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+                ThreadPoolExecutor(2, thread_name_prefix="import-writer") as writer:
             pending: list[Future] = []
             for batch in _batches(src, m, tmp):
-                df = batch.with_columns(rid=pl.col(m.record_id), key=key,
+                df = batch.with_columns(rid=pl.col(m.record_id), key=key, **dates,
                                         source=pl.lit(m.source_system.constant) if m.source_system.constant
                                         else pl.col(m.source_system.column or ""))
                 df = df.with_columns(
@@ -324,17 +348,15 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                                                    if m.address.lines else pl.lit("")) + _col(m.address.postcode) != "")
                 recs = _records(df, m, header, named)
                 df = df.with_columns(address=_address_ids(recs, addresses))
-                truth = df.select(event=pl.lit("E") + pl.col("rid"), mentions=pl.concat_list([
-                    pl.struct(entity=pl.col("ent"), kinds=pl.lit(["unlabelled"]), mid=pl.lit("p0"))]).list.concat(
-                    _one_if(pl.col("has_location"), pl.struct(entity=pl.col("address"), kinds=pl.lit(["unlabelled"]),
-                                                               mid=pl.lit("l0")))), rid=pl.col("rid"))
+                truth = df.select(line=_truth_line())
                 people.add(pl.concat([recs.select(pl.col("people").list.first().struct.unnest()),
                                       df.select("ent", "_row", "address")], how="horizontal"))
-                # serialised and compressed on a second thread (polars and zlib release the GIL)
+                # serialised and compressed on other threads, one per file (polars and zlib
+                # release the GIL), while this one converts the next batch
                 for f in pending:  # one batch in flight: memory stays bounded
                     f.result()
                 pending = [writer.submit(lambda f, d: f.write(_ndjson_gz(d)), rf, recs),
-                           writer.submit(lambda f, d: f.write(_ndjson_gz(d)), tf, truth)]
+                           writer.submit(lambda f, d: f.write(_lines_gz(d)), tf, truth)]
                 per_source.update(dict(df["source"].value_counts().iter_rows()))
                 n_records += len(df)
                 n_locations += int(df["has_location"].sum())

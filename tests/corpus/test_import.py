@@ -95,3 +95,19 @@ def test_unmapped_required_column_in_mapping(tmp_path, write):
     m = write("map.yaml", MAPPING.read_text().replace("  surname: surname\n", ""))
     with pytest.raises(SpecError, match=r"person.surname"):
         import_records(_csv(tmp_path), m, "x", tmp_path / "x")
+
+
+def test_awkward_text_is_kept_exactly_and_stays_valid_json(tmp_path):
+    # quotes, a backslash, commas inside quotes and non-ASCII letters, in ids and in names
+    rows = ('"rec-7-o""k",zoë,"o\'brien, jr",19900101,1,"back\\slash",,x,,,\n'
+            'rec-7-dup-0,ZOË,o\'brien,,,,,,,,\n')
+    manifest, _, _ = import_records(_csv(tmp_path, rows), MAPPING, "awkward", tmp_path / "awkward")
+    corpus = Corpus(tmp_path / "awkward")
+    recs = {r["rid"]: r for r in corpus.records()}
+    assert set(recs) == {'rec-7-o"k', "rec-7-dup-0"}
+    first = recs['rec-7-o"k']
+    assert first["people"][0]["forename"] == "zoë" and first["people"][0]["surname"] == "o'brien, jr"
+    assert first["locations"][0]["address"] == "1 back\\slash"
+    mentions = {m["rid"]: m for m in corpus.truth_mentions()}
+    assert mentions['rec-7-o"k']["event"] == 'Erec-7-o"k'
+    assert {x["entity"] for m in mentions.values() for x in m["mentions"] if x["mid"] == "p0"} == {"P7"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, final
+from typing import Callable, ClassVar, Mapping, final
 
 import numpy as np
 
@@ -82,20 +82,25 @@ class Backend(ABC):
             raise BackendError(f"backend {self.NAME!r} cannot run plan nodes: {', '.join(sorted(missing))}")
 
     @final
-    def search(self, plan: Plan) -> Result:
-        """Every matching record (not a top k), ordered as the profile presents them."""
+    def search(self, plan: Plan, known: Mapping[Plan, Result] | None = None) -> Result:
+        """Every matching record (not a top k), ordered as the profile presents them.
+
+        `known`: results already found for other plans of the same need. A union profile's
+        members are whole plans of their own profiles; when the run has just searched those,
+        their lists are merged as they are rather than searched for a second time."""
         self.check(plan)
         if plan.root is None:
             return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids)
-        rnums, scores = self._ordered(plan)
+        rnums, scores = self._ordered(plan, known or {})
         total = len(rnums)
         if plan.cap is not None:
             rnums, scores = rnums[: plan.cap], scores[: plan.cap]
         return Result(rnums, scores, total, self.rids)
 
-    def _ordered(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    def _ordered(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(plan.root, Sequence):
-            parts = [self._ordered(sub) for sub in plan.root.plans]
+            parts = [(known[sub].rnums, known[sub].scores) if sub in known else self._ordered(sub, known)
+                     for sub in plan.root.plans]
             # each member system shows at most its own result cap
             parts = [(r[: sub.cap], sc[: sub.cap]) if sub.cap else (r, sc)
                      for (r, sc), sub in zip(parts, plan.root.plans)]

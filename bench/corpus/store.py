@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
-import math
 import os
 import shutil
 import tempfile
@@ -89,24 +87,15 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         raise
 
 
-def _finite(x: Any) -> Any:
-    """JSON has no NaN: an undefined number (e.g. a mean over no needs) is written as null."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    data = _finite(data)
+    """Indented, keys sorted. JSON has no NaN: an undefined number (e.g. a mean over no needs)
+    is written as null, which orjson does by itself."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=str, allow_nan=False)
-        f.write("\n")
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+                             | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY))
+        f.write(b"\n")
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 

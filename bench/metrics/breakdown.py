@@ -16,21 +16,40 @@ PERSON_KINDS = ("person", "sar")
 WORST = 5
 
 
-def _cells(found: dict[str, set[int]], details: dict[str, dict[str, dict]], qids: list[str],
-           key) -> dict[str, dict]:
-    """Recall (found / relevant, pooled over needs) per cell, CI by resampling needs."""
-    per_cell: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"found": [0] * len(qids), "total": [0] * len(qids)})
-    for i, q in enumerate(qids):
-        got = found.get(q, ())
-        for d in details.get(q, {}).values():
-            hit = d["rnum"] in got
-            for cell in key(d):
-                per_cell[cell]["total"][i] += 1
-                per_cell[cell]["found"][i] += hit
-    cells = sorted(per_cell)
-    estimates = ratios_ci([per_cell[c]["found"] for c in cells], [per_cell[c]["total"] for c in cells])
-    return {c: {**e.as_dict(), "relevant": int(sum(per_cell[c]["total"])), "found": int(sum(per_cell[c]["found"]))}
-            for c, e in zip(cells, estimates)}
+class _Cells:
+    """The relevant records of every need by cell (corruption kind, or source system), laid
+    out once as arrays so that each profile's recall per cell is a few vector operations."""
+
+    def __init__(self, details: dict[str, dict[str, dict]], qids: list[str], key):
+        need, rnum, cell = [], [], []
+        names: dict[str, int] = {}
+        for i, q in enumerate(qids):
+            for d in details.get(q, {}).values():
+                for c in key(d):
+                    need.append(i)
+                    rnum.append(d["rnum"])
+                    cell.append(names.setdefault(c, len(names)))
+        self.qids, self.names = qids, names
+        self.need, self.rnum, self.cell = (np.asarray(x, np.int64) for x in (need, rnum, cell))
+        self.span = int(self.rnum.max()) + 1 if len(self.rnum) else 1
+
+    def recall(self, found: dict[str, set[int]], ok: list[str]) -> dict[str, dict]:
+        """Recall (found / relevant, pooled over the needs in `ok`) per cell, CI by resampling needs."""
+        at = {q: i for i, q in enumerate(self.qids)}
+        got = [np.asarray(sorted(found[q]), np.int64) + at[q] * self.span for q in ok if found.get(q)]
+        hit = np.isin(self.need * self.span + self.rnum, np.concatenate(got)) if got else np.zeros(len(self.need), bool)
+        cols = np.full(len(self.qids), -1)
+        cols[[at[q] for q in ok]] = np.arange(len(ok))
+        keep = cols[self.need] >= 0
+        flat = self.cell[keep] * len(ok) + cols[self.need[keep]]
+        size = len(self.names) * len(ok)
+        total = np.bincount(flat, minlength=size).reshape(len(self.names), len(ok))
+        hits = np.bincount(flat, weights=hit[keep], minlength=size).reshape(len(self.names), len(ok))
+        cells = sorted(c for c, j in self.names.items() if total[j].sum() > 0)
+        rows = [self.names[c] for c in cells]
+        estimates = ratios_ci(hits[rows], total[rows])
+        return {c: {**e.as_dict(), "relevant": int(total[j].sum()), "found": int(hits[j].sum())}
+                for c, j, e in zip(cells, rows, estimates)}
 
 
 def corruption_cells(d: dict) -> list[str]:
@@ -45,11 +64,12 @@ def breakdown(found: dict[str, dict[str, set[int]]], lists: dict[str, dict[str, 
     = the ranked record numbers; subjects = a true person's number per record number (-1: none)."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
+    by_kind, by_source = _Cells(details, qids, corruption_cells), _Cells(details, qids, lambda d: [d["source"]])
     for p in found:
         ok = [q for q in qids if q in found[p]]
         block = {
-            "kind": _cells(found[p], details, ok, corruption_cells),
-            "source": _cells(found[p], details, ok, lambda d: [d["source"]]),
+            "kind": by_kind.recall(found[p], ok),
+            "source": by_source.recall(found[p], ok),
             "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
             "worst": _worst(p, found[p], details, lost.get(p, {}), ok),
         }
@@ -75,7 +95,7 @@ def _entity_view(lists: dict[str, np.ndarray], found: dict[str, set[int]], subje
         rnums = lists.get(q, np.empty(0, np.int64))
         found_person.append(float(bool(found.get(q))))
         heads = subjects[rnums]
-        distinct = len(np.unique(heads[heads >= 0]))
+        distinct = int(np.count_nonzero(np.bincount(heads[heads >= 0]))) if len(heads) else 0
         people.append(distinct)
         per_person.append(len(rnums) / distinct if distinct else 0.0)
     person, distinct, per = means_ci([found_person, people, per_person])

@@ -32,7 +32,7 @@ DEFINITIONS = {
     "false_inclusions": "records returned that are not about what the need describes (in a subject "
                         "access request: other people's records an analyst must exclude before disclosure)",
     "lost": "capabilities the profile could not express for this need (dropped or weakened)",
-    "latency_ms": "wall time of the engine search for this need",
+    "latency_ms": "wall time of the engine search for this need (a union profile: its members' searches, made once and shared, plus merging their lists)",
 }
 _DISCOUNT = 1.0 / np.log2(np.arange(2, 12))  # ranks 1..10
 

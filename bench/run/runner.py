@@ -5,10 +5,10 @@ prints."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import gc
 import gzip
+import contextlib
 import hashlib
 import importlib.metadata as md
 import os
@@ -23,15 +23,18 @@ import numpy as np
 import orjson
 
 import bench
+from bench.backends.base import Backend, Result
 from bench.backends.registry import open_backend
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
+from bench.plans import Plan, Sequence
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import Instance
+from bench.queries.model import Need
 from bench.run import audit
 from bench.run.store import Partial, is_complete, run_key
 from bench.run.trec import RunStream, RunWriter, write_qrels
@@ -115,36 +118,51 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     t_prepare = time.perf_counter() - t0
 
     partial = Partial(s.results, run_id, s.resume, s.force)
-    engine_s = 0.0
+    engine_s = compile_s = 0.0
     outcomes: dict[str, dict[str, dict]] = {}
     lists: dict[str, dict[str, np.ndarray]] = {}  # the ranked record numbers of every search
     t_loop = time.perf_counter()
     runs = RunWriter(backend.rids, [n.id for n in inst.needs])
     stream = RunStream(runs)
     streamed: set[str] = set()  # profiles whose run file is written as their searches finish
-    try:
+    done: dict[str, set[str]] = {}
+    advance: dict[str, Callable[[int], None]] = {}
+    with contextlib.ExitStack() as stack:
+        stack.callback(stream.close)
+        writers = {}
         for name in profiles.order:
             outcomes[name], lists[name] = partial.load(name)
             if not outcomes[name]:  # a fresh profile: its lines arrive in need order
                 streamed.add(name)
                 stream.start(partial.dir / f"{name}.run")
-            done = {q for q, row in outcomes[name].items() if not row.get("error")}
-            todo = [n for n in inst.needs if n.id not in done]
-            advance = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
-            advance(len(inst.needs) - len(todo))
-            with partial.writer(name) as w, open(partial.dir / "audit.jsonl", "ab") as log:
-                for need in todo:
-                    row, rnums = _search_one(backend, need, profiles[name], profiles)
-                    outcomes[name][need.id], lists[name][need.id] = row, rnums
-                    engine_s += row["latency_ms"] / 1000
-                    w.add(row, rnums)
-                    if name in streamed and not row["error"]:
-                        stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
-                    log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
-                    log.flush()
-                    advance(1)
-    finally:
-        stream.close()
+            done[name] = {q for q, row in outcomes[name].items() if not row.get("error")}
+            advance[name] = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
+            advance[name](len(done[name]))
+            writers[name] = stack.enter_context(partial.writer(name))
+        log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
+        # Need by need, every profile in turn: a union profile then merges the lists its
+        # members have just returned for the same need instead of searching for them again.
+        for need in inst.needs:
+            known: dict[Plan, Result] = {}
+            took: dict[Plan, float] = {}  # latency of each, ms
+            for name in profiles.order:
+                if need.id in done[name]:
+                    continue
+                t_c = time.perf_counter()
+                plan = compile_need(need, profiles[name], profiles)
+                compile_s += time.perf_counter() - t_c
+                row, res = _search_one(backend, need, plan, known, took)
+                rnums = res.rnums if res is not None else np.empty(0, np.int64)
+                if res is not None:
+                    known[plan], took[plan] = res, row["latency_ms"]
+                outcomes[name][need.id], lists[name][need.id] = row, rnums
+                engine_s += row["search_ms"] / 1000
+                writers[name].add(row, rnums)
+                if name in streamed and not row["error"]:
+                    stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
+                log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
+                log.flush()
+                advance[name](1)
     loop_s = time.perf_counter() - t_loop
 
     t1 = time.perf_counter()
@@ -198,10 +216,11 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
             shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
         timings["write_s"] = time.perf_counter() - t2
-        # Bookkeeping is everything the run adds to the engine's own time: around each search
-        # (recording it for --resume, the audit line) and after the last one.
-        run["timings"] = {"prepare_s": t_prepare, "engine_s": engine_s, "search_loop_s": loop_s, **timings,
-                          "bookkeeping_s": loop_s - engine_s + time.perf_counter() - t1}
+        # Bookkeeping is what the run adds to compiling and searching: around each search
+        # (recording it for --resume, the audit line, the run file) and after the last one.
+        run["timings"] = {"prepare_s": t_prepare, "compile_s": compile_s, "engine_s": engine_s,
+                          "search_loop_s": loop_s, **timings,
+                          "bookkeeping_s": loop_s - compile_s - engine_s + time.perf_counter() - t1}
         write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
@@ -213,21 +232,25 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     return RunResult(out_dir, run, False, failed)
 
 
-def _search_one(backend, need, profile, profiles) -> tuple[dict, np.ndarray]:
-    plan = compile_need(need, profile, profiles)
+def _search_one(backend: Backend, need: Need, plan: Plan,
+                known: dict[Plan, Result], took: dict[Plan, float]) -> tuple[dict, Result | None]:
+    """One search, recorded as a row. `latency_ms` is what getting this profile's list costs:
+    for a union profile, its members' searches (made once, shared) plus merging them;
+    `search_ms` is this call's own time."""
     row = {"qid": need.id, "kind": need.derived_kind(),
-           "lost": [dataclasses.asdict(x) for x in plan.lost], "returned": 0, "total": 0,
-           "latency_ms": 0.0, "error": None}
-    rnums = np.empty(0, np.int64)
+           "lost": [dict(vars(x)) for x in plan.lost], "returned": 0, "total": 0,
+           "latency_ms": 0.0, "search_ms": 0.0, "error": None}
+    res = None
+    members = plan.root.plans if isinstance(plan.root, Sequence) else ()
     t = time.perf_counter()
     try:
-        res = backend.search(plan)
-        rnums = res.rnums
-        row.update(returned=len(rnums), total=res.total)
+        res = backend.search(plan, known)
+        row.update(returned=len(res.rnums), total=res.total)
     except Exception as e:  # recorded, and the run goes on; --resume retries it
         row["error"] = f"{type(e).__name__}: {e}"
-    row["latency_ms"] = (time.perf_counter() - t) * 1000
-    return row, rnums
+    row["search_ms"] = (time.perf_counter() - t) * 1000
+    row["latency_ms"] = row["search_ms"] + sum(took[m] for m in members if m in known)
+    return row, res
 
 
 def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]],

@@ -7,6 +7,7 @@ reader. `qid Q0 docno rank score tag`, score = volume - rank + 1, so order survi
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from pathlib import Path
@@ -46,9 +47,19 @@ class RunWriter:
     written at the end."""
 
     def __init__(self, names: np.ndarray, qids: list[str]):
-        self.docs = byte_table(names)  # record id by record number
-        self.qids = dict(zip(qids, byte_table(qids)))
-        self.numbers = number_table(len(names))  # no list is longer than the corpus
+        self.names, self.qid_list = names, qids
+
+    @functools.cached_property
+    def docs(self) -> np.ndarray:  # laid out on first use: by the writer thread, during the searches
+        return byte_table(self.names)  # record id by record number
+
+    @functools.cached_property
+    def qids(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.qid_list, byte_table(self.qid_list)))
+
+    @functools.cached_property
+    def numbers(self) -> np.ndarray:
+        return number_table(len(self.names))  # no list is longer than the corpus
 
     def lines(self, tag: str, qid: str, rnums: np.ndarray) -> bytes:
         n = len(rnums)

@@ -133,6 +133,18 @@ def test_union_is_connect_then_iip_without_duplicates(engine, profiles, ci_corpu
     assert len(u) == len(set(u))
 
 
+
+def test_union_merged_from_its_members_results_equals_searching_them_again(engine, profiles, ci_corpus):
+    people = [e for e in ci_corpus.truth_entities() if e["kind"] == "person"][:15]
+    for p in people:
+        need = _person_need(p)
+        plans = {n: compile_need(need, profiles[n], profiles) for n in ("connect", "iip", "connect+iip")}
+        known = {plans[n]: engine.search(plans[n]) for n in ("connect", "iip")}
+        merged = engine.search(plans["connect+iip"], known)
+        again = engine.search(plans["connect+iip"])
+        assert merged.rids == again.rids and merged.total == again.total
+        assert list(merged.scores) == list(again.scores)
+
 def test_index_is_reused_and_rebuilt_when_stale(ci_corpus, engine):
     import json
     meta = engine._index_dir() / "meta.json"

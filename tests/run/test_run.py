@@ -88,11 +88,11 @@ def test_resume_after_interruption_gives_the_same_results(ci_corpus, instance, f
     real = base.Backend.search
     calls = {"n": 0}
 
-    def flaky(self, plan):
+    def flaky(self, plan, *args):
         calls["n"] += 1
         if calls["n"] == 300:
             raise KeyboardInterrupt
-        return real(self, plan)
+        return real(self, plan, *args)
     monkeypatch.setattr(base.Backend, "search", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_benchmark(settings(ci_corpus, instance, tmp_path))
@@ -109,11 +109,11 @@ def test_a_failing_query_is_recorded_and_the_run_goes_on(ci_corpus, instance, tm
     real = base.Backend.search
     state = {"n": 0}
 
-    def broken(self, plan):
+    def broken(self, plan, *args):
         state["n"] += 1
         if state["n"] == 5:
             raise RuntimeError("engine hiccup")
-        return real(self, plan)
+        return real(self, plan, *args)
     monkeypatch.setattr(base.Backend, "search", broken)
     res = run_benchmark(settings(ci_corpus, instance, tmp_path))
     assert res.failed == 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import re
+
+import numpy as np
 
 from bench.corpus.world import haversine_m
 from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
@@ -68,6 +71,24 @@ def _event_ok(ev: dict, addr: dict, loc: LocationCriteria | None, evc: EventCrit
     return True
 
 
+def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: EventCriteria | None) -> list[str]:
+    """The events that may pass _event_ok, by vector tests on place and day; each is then
+    judged in full, so the radius test here only needs to keep every event it might pass."""
+    t = truth.events
+    keep = np.ones(len(t.ids), bool)
+    if loc and loc.point:
+        p1, p2 = math.radians(loc.point.lat), np.radians(t.lat)
+        a = (np.sin((p2 - p1) / 2) ** 2
+             + math.cos(p1) * np.cos(p2) * np.sin(np.radians(t.lon - loc.point.lon) / 2) ** 2)
+        keep &= 2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= loc.radius_m * (1 + 1e-9) + 1.0
+    epoch = dt.date(1970, 1, 1)
+    if evc and evc.date_from:
+        keep &= t.day >= (evc.date_from - epoch).days
+    if evc and evc.date_to:
+        keep &= t.day <= (evc.date_to - epoch).days
+    return [t.ids[i] for i in np.flatnonzero(keep)]
+
+
 def resolve_targets(need: Need, truth: TruthIndex) -> tuple[str, ...]:
     """The true entities a need is about: named by a template, or every true entity that fits."""
     if need.targets:
@@ -102,7 +123,7 @@ def judge(need: Need, truth: TruthIndex) -> dict[str, int]:
     if need.location or need.event:
         keep = {}
         events = ({truth.record_event[r] for r in rel} if entity_need
-                  else [e["id"] for e in truth.of_kind("event")])
+                  else _candidate_events(truth, need.location, need.event))
         for eid in events:
             ev = truth.entities[eid]
             if _event_ok(ev, truth.entities[ev["address"]], need.location, need.event):

@@ -4,8 +4,11 @@ Only the query stage reads this; engines and profiles never import it."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from bench.corpus.store import Corpus
 
@@ -23,6 +26,7 @@ class TruthIndex:
     mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
     record_event: dict[str, str] = field(default_factory=dict)
     event_records: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    _by_kind: dict[str, tuple[dict, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
@@ -35,8 +39,15 @@ class TruthIndex:
                 t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
         return t
 
-    def of_kind(self, kind: str) -> list[dict]:
-        return [e for e in self.entities.values() if e["kind"] == kind]
+    def of_kind(self, kind: str) -> tuple[dict, ...]:
+        """Every true entity of a kind, in corpus order (computed once per kind)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = tuple(e for e in self.entities.values() if e["kind"] == kind)
+        return self._by_kind[kind]
+
+    @functools.cached_property
+    def events(self) -> "EventTable":
+        return EventTable.build(self)
 
     def records_of(self, entity: str) -> dict[str, int]:
         """Records mentioning a true entity, graded 2 where it is the record's main subject."""
@@ -53,3 +64,23 @@ class TruthIndex:
 
     def event_date(self, event: str) -> dt.date:
         return dt.date.fromisoformat(self.entities[event]["date"])
+
+
+@dataclass(frozen=True)
+class EventTable:
+    """Every true event as arrays (place and day), so that a place-and-time need is narrowed
+    down by vector tests before each remaining event is judged in full."""
+
+    ids: tuple[str, ...]
+    lat: np.ndarray
+    lon: np.ndarray
+    day: np.ndarray  # days since 1970-01-01
+
+    @classmethod
+    def build(cls, truth: TruthIndex) -> "EventTable":
+        events = truth.of_kind("event")
+        addr = [truth.entities[e["address"]] for e in events]
+        epoch = dt.date(1970, 1, 1)
+        return cls(tuple(e["id"] for e in events), np.array([a["lat"] for a in addr], float),
+                   np.array([a["lon"] for a in addr], float),
+                   np.array([(dt.date.fromisoformat(e["date"]) - epoch).days for e in events], np.int64))

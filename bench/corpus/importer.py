@@ -274,9 +274,10 @@ class _People:
         rows = pl.concat(self.parts)
         out = rows.select("ent").unique()
         for f in self.FIELDS:
+            # the most frequent value; among equals, the one seen first (rows number < 2^40)
             mode = (rows.filter(pl.col(f).is_not_null() & (pl.col(f) != ""))
                     .group_by("ent", f).agg(n=pl.len(), first=pl.col("_row").min())
-                    .sort("n", "first", descending=[True, False]).unique("ent", keep="first"))
+                    .group_by("ent").agg(pl.col(f).get((pl.col("n").cast(pl.Int64) * (1 << 40) - pl.col("first").cast(pl.Int64)).arg_max())))
             out = out.join(mode.select("ent", f), on="ent", how="left")
         none = pl.lit(None, pl.String)
         return out.sort("ent").select(
@@ -315,8 +316,9 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
         key = key.str.extract(m.entity_id.regex, 1)
     with atomic_dir(out) as tmp:
         (tmp / "truth").mkdir()
-        with open(tmp / RECORDS, "wb") as rf, open(tmp / MENTIONS, "wb") as tf, \
+        with _Hashed(tmp / RECORDS) as rf, _Hashed(tmp / MENTIONS) as tf, \
                 ThreadPoolExecutor(2, thread_name_prefix="import-writer") as writer:
+            source_hash = writer.submit(sha256_file, src)
             pending: list[Future] = []
             for batch in _batches(src, m, tmp):
                 df = batch.with_columns(rid=pl.col(m.record_id), key=key, **dates,
@@ -342,7 +344,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                     df = df.filter(pl.col("error").is_null())
                 if not len(df):
                     continue
-                seen.update(df["rid"].to_list())
+                seen.update(df["rid"].to_list() if len(bad) else rids)
                 df = df.with_columns(ent=pl.lit("P") + pl.col("key"),
                                      has_location=(pl.concat_str([_col(c) for c in m.address.lines], separator="")
                                                    if m.address.lines else pl.lit("")) + _col(m.address.postcode) != "")
@@ -371,7 +373,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
         if not n_records:
             raise PolebenchError(f"{src}: no record could be imported")
         persons = people.entities()
-        with open(tmp / ENTITIES, "wb") as ef:
+        with _Hashed(tmp / ENTITIES) as ef:
             ef.write(_ndjson_gz(persons))
             ef.write(gz_lines([a for _, a in sorted(addresses.items())]))
         spec = m.model_dump(mode="json")
@@ -382,9 +384,27 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
             counts={"records": n_records, "skipped_rows": skipped, "per_source": dict(sorted(per_source.items())),
                     "mentions": {"locations": n_locations, "people": n_records},
                     "entities": {"people": len(persons), "addresses": len(addresses)}},
-            files={**{f: sha256_file(tmp / f) for f in (RECORDS, MENTIONS, ENTITIES)}, "source_file": sha256_file(src)})
+            files={RECORDS: rf.sha256, MENTIONS: tf.sha256, ENTITIES: ef.sha256, "source_file": source_hash.result()})
         write_json_atomic(tmp / "manifest.json", manifest.model_dump(mode="json"))
     return manifest, skipped, reasons
+
+
+class _Hashed:
+    """A file written once, front to back, hashed as it is written (not read back after)."""
+
+    def __init__(self, path: Path):
+        self.f, self.h = open(path, "wb"), hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.f.write(data)
+        self.h.update(data)
+
+    def __enter__(self) -> "_Hashed":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.f.close()
+        self.sha256 = self.h.hexdigest()
 
 
 def _address_ids(recs: pl.DataFrame, known: dict[str, dict]) -> pl.Series:

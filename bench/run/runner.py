@@ -118,52 +118,9 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     t_prepare = time.perf_counter() - t0
 
     partial = Partial(s.results, run_id, s.resume, s.force)
-    engine_s = compile_s = 0.0
-    outcomes: dict[str, dict[str, dict]] = {}
-    lists: dict[str, dict[str, np.ndarray]] = {}  # the ranked record numbers of every search
-    t_loop = time.perf_counter()
     runs = RunWriter(backend.rids, [n.id for n in inst.needs])
-    stream = RunStream(runs)
-    streamed: set[str] = set()  # profiles whose run file is written as their searches finish
-    done: dict[str, set[str]] = {}
-    advance: dict[str, Callable[[int], None]] = {}
-    with contextlib.ExitStack() as stack:
-        stack.callback(stream.close)
-        writers = {}
-        for name in profiles.order:
-            outcomes[name], lists[name] = partial.load(name)
-            if not outcomes[name]:  # a fresh profile: its lines arrive in need order
-                streamed.add(name)
-                stream.start(partial.dir / f"{name}.run")
-            done[name] = {q for q, row in outcomes[name].items() if not row.get("error")}
-            advance[name] = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
-            advance[name](len(done[name]))
-            writers[name] = stack.enter_context(partial.writer(name))
-        log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
-        # Need by need, every profile in turn: a union profile then merges the lists its
-        # members have just returned for the same need instead of searching for them again.
-        for need in inst.needs:
-            known: dict[Plan, Result] = {}
-            took: dict[Plan, float] = {}  # latency of each, ms
-            for name in profiles.order:
-                if need.id in done[name]:
-                    continue
-                t_c = time.perf_counter()
-                plan = compile_need(need, profiles[name], profiles)
-                compile_s += time.perf_counter() - t_c
-                row, res = _search_one(backend, need, plan, known, took)
-                rnums = res.rnums if res is not None else np.empty(0, np.int64)
-                if res is not None:
-                    known[plan], took[plan] = res, row["latency_ms"]
-                outcomes[name][need.id], lists[name][need.id] = row, rnums
-                engine_s += row["search_ms"] / 1000
-                writers[name].add(row, rnums)
-                if name in streamed and not row["error"]:
-                    stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
-                log.write(orjson.dumps(audit.search_entry(name, s.backend, need, row)) + b"\n")
-                log.flush()
-                advance[name](1)
-    loop_s = time.perf_counter() - t_loop
+    searched = _search_all(backend, inst, profiles, partial, runs, s.backend, progress)
+    outcomes, lists = searched.outcomes, searched.lists
 
     t1 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -212,15 +169,16 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     with atomic_dir(out_dir) as tmp:
         t2 = time.perf_counter()
         _write(tmp, rows, outcomes, lists, inst, profiles.order, runs,
-               {p: partial.dir / f"{p}.run" for p in streamed})
+               {p: partial.dir / f"{p}.run" for p in searched.streamed})
         if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
             shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
         timings["write_s"] = time.perf_counter() - t2
         # Bookkeeping is what the run adds to compiling and searching: around each search
         # (recording it for --resume, the audit line, the run file) and after the last one.
-        run["timings"] = {"prepare_s": t_prepare, "compile_s": compile_s, "engine_s": engine_s,
-                          "search_loop_s": loop_s, **timings,
-                          "bookkeeping_s": loop_s - compile_s - engine_s + time.perf_counter() - t1}
+        run["timings"] = {"prepare_s": t_prepare, "compile_s": searched.compile_s, "engine_s": searched.engine_s,
+                          "search_loop_s": searched.loop_s, **timings,
+                          "bookkeeping_s": searched.loop_s - searched.compile_s - searched.engine_s
+                          + time.perf_counter() - t1}
         write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
@@ -230,6 +188,65 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
                  searches=len(inst.needs) * len(profiles.order), failed=failed)
     return RunResult(out_dir, run, False, failed)
+
+
+@dataclass
+class _Searched:
+    outcomes: dict[str, dict[str, dict]]  # profile -> need -> row
+    lists: dict[str, dict[str, np.ndarray]]  # profile -> need -> ranked record numbers
+    streamed: set[str]  # profiles whose run file was written as their searches finished
+    engine_s: float = 0.0
+    compile_s: float = 0.0
+    loop_s: float = 0.0
+
+
+def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial: Partial, runs: RunWriter,
+                backend_name: str, progress: Progress | None) -> _Searched:
+    """Every need through every profile not already done, each search recorded as it finishes
+    (for --resume), logged, and its run lines handed to a writer thread."""
+    t_loop = time.perf_counter()
+    out = _Searched({}, {}, set())
+    done: dict[str, set[str]] = {}
+    advance: dict[str, Callable[[int], None]] = {}
+    stream = RunStream(runs)
+    with contextlib.ExitStack() as stack:
+        stack.callback(stream.close)
+        writers = {}
+        for name in profiles.order:
+            out.outcomes[name], out.lists[name] = partial.load(name)
+            if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
+                out.streamed.add(name)
+                stream.start(partial.dir / f"{name}.run")
+            done[name] = {q for q, row in out.outcomes[name].items() if not row.get("error")}
+            advance[name] = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
+            advance[name](len(done[name]))
+            writers[name] = stack.enter_context(partial.writer(name))
+        log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
+        # Need by need, every profile in turn: a union profile then merges the lists its
+        # members have just returned for the same need instead of searching for them again.
+        for need in inst.needs:
+            known: dict[Plan, Result] = {}
+            took: dict[Plan, float] = {}  # latency of each, ms
+            for name in profiles.order:
+                if need.id in done[name]:
+                    continue
+                t_c = time.perf_counter()
+                plan = compile_need(need, profiles[name], profiles)
+                out.compile_s += time.perf_counter() - t_c
+                row, res = _search_one(backend, need, plan, known, took)
+                rnums = res.rnums if res is not None else np.empty(0, np.int64)
+                if res is not None:
+                    known[plan], took[plan] = res, row["latency_ms"]
+                out.outcomes[name][need.id], out.lists[name][need.id] = row, rnums
+                out.engine_s += row["search_ms"] / 1000
+                writers[name].add(row, rnums)
+                if name in out.streamed and not row["error"]:
+                    stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
+                log.write(orjson.dumps(audit.search_entry(name, backend_name, need, row)) + b"\n")
+                log.flush()
+                advance[name](1)
+    out.loop_s = time.perf_counter() - t_loop
+    return out
 
 
 def _search_one(backend: Backend, need: Need, plan: Plan,

@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Literal
 
 import orjson
 import polars as pl
+from isal import igzip
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 import bench
@@ -155,7 +156,7 @@ def _batches(path: Path, m: Mapping, work: Path) -> Iterator[pl.DataFrame]:
     `_row`, the row number an editor shows (a CSV's header is row 1)."""
     if path.suffix == ".gz":  # streamed to a plain copy first, so memory stays bounded
         plain = work / path.name.removesuffix(".gz")
-        with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+        with igzip.open(path, "rb") as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 22)
         path = plain
     if _is_jsonl(path):
@@ -231,7 +232,7 @@ def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -
 def _ndjson_gz(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_ndjson(buf)
-    return gzip.compress(buf.getbuffer(), compresslevel=1, mtime=0)
+    return igzip.compress(buf.getbuffer(), compresslevel=1, mtime=0)
 
 
 def _json(expr: pl.Expr) -> pl.Expr:
@@ -252,7 +253,7 @@ def _truth_line() -> pl.Expr:
 
 
 def _lines_gz(df: pl.DataFrame) -> bytes:
-    return gzip.compress((df["line"].str.join("\n").item() + "\n").encode(), compresslevel=1, mtime=0)
+    return igzip.compress((df["line"].str.join("\n").item() + "\n").encode(), compresslevel=1, mtime=0)
 
 
 class _People:

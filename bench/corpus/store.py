@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
+from isal import igzip
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.errors import PolebenchError, SpecError
@@ -102,8 +103,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def iter_jsonl(path: Path) -> Iterator[dict]:
     """Rows of a gzip JSON-lines file. Read in 4 MB blocks and split: a line at a time through
-    GzipFile costs more than parsing the JSON."""
-    with gzip.open(path, "rb") as f:
+    GzipFile costs more than parsing the JSON. ISA-L inflates about 3x faster than zlib."""
+    with igzip.open(path, "rb") as f:
         rest = b""
         while block := f.read(1 << 22):
             lines = (rest + block).split(b"\n")

@@ -10,8 +10,8 @@ from collections import Counter
 
 from bench.corpus.store import Corpus
 from bench.errors import PolebenchError
-from bench.queries.instantiate import (INSTANCE_FORMAT, Instantiated, describe, record_numbers,
-                                       subject_numbers)
+from bench.queries.instantiate import (INSTANCE_FORMAT, Instantiated, describe, read_records,
+                                       record_numbers, subject_numbers)
 from bench.queries.judge import judge
 from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
@@ -25,7 +25,7 @@ def choose_subjects(truth: TruthIndex, n: int, seed: int) -> list[tuple[dict, st
     if not people:
         raise PolebenchError("the corpus has no person with a record")
     freq = Counter(p["surname"] for p in people)
-    counts = {p["id"]: len(truth.records_of(p["id"])) for p in people}
+    counts = {p["id"]: truth.record_count(p["id"]) for p in people}
     many = sorted(counts.values())[int(len(counts) * 0.9)]
     pools = {"common_name": [p for p in people if freq[p["surname"]] >= sorted(freq.values())[int(len(freq) * 0.9)]],
              "rare_name": [p for p in people if freq[p["surname"]] == 1],
@@ -56,7 +56,7 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
         chosen = [(p, "named")]
     else:
         chosen = choose_subjects(truth, subjects or 20, seed)
-    records = {r["rid"]: r for r in corpus.records()}
+    records = read_records(corpus)
     rnum_of = record_numbers(records)
     needs, qrels, details = [], {}, {}
     for i, (p, stratum) in enumerate(chosen):

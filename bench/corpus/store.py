@@ -3,6 +3,7 @@ temporary folder and moved into place only when complete; read back as a stream.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import os
@@ -99,6 +100,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
         f.write(b"\n")
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+
+
+@contextmanager
+def bulk_load() -> Iterator[None]:
+    """Around loading millions of small acyclic objects (records, truth): the cyclic garbage
+    collector would walk them again and again as they pile up, for nothing. It is paused, and
+    what was loaded is then moved out of its way (gc.freeze); reference counting still frees it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
 
 
 def iter_jsonl(path: Path) -> Iterator[dict]:

@@ -16,7 +16,7 @@ import orjson
 
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, bulk_load, write_json_atomic
 from bench.errors import Location, SpecError
 from bench.queries.judge import judge, resolve_targets
 from bench.queries.model import Need, QuerySet
@@ -111,7 +111,7 @@ class Instantiated:
 def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
     truth = TruthIndex.load(corpus)
-    records = {r["rid"]: r for r in corpus.records()}
+    records = read_records(corpus)
     rnum_of = record_numbers(records)
     ctx_for = lambda seed: Context(truth, records, random.Random(f"queries:{seed}"))  # noqa: E731
     expanded = _expand(loaded, ctx_for, truth)
@@ -137,6 +137,12 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": True}
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
+
+
+def read_records(corpus: Corpus) -> dict[str, dict]:
+    """Every written record by id, in corpus order (templates phrase needs from them)."""
+    with bulk_load():
+        return {r["rid"]: r for r in corpus.records()}
 
 
 def record_numbers(records: dict[str, dict]) -> dict[str, int]:

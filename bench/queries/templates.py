@@ -68,7 +68,7 @@ def _recorded_events(ctx: Context) -> list[dict]:
 
 
 def _eligible_people(ctx: Context, min_records: int) -> list[dict]:
-    return [p for p in ctx.truth.of_kind("person") if len(ctx.truth.records_of(p["id"])) >= min_records]
+    return [p for p in ctx.truth.of_kind("person") if ctx.truth.record_count(p["id"]) >= min_records]
 
 
 def _phrase_person(ctx: Context, p: dict, prm: PersonParams, phrasing: str) -> PersonCriteria:
@@ -139,7 +139,7 @@ class VehicleParams(Params):
 
 def vehicle_vrm(ctx: Context, n: int, prm: VehicleParams, prefix: str) -> list[Need]:
     """Vehicles by registration mark, in full or as a witness's partial mark."""
-    pool = [v for v in ctx.truth.of_kind("vehicle") if len(ctx.truth.records_of(v["id"])) >= prm.min_records]
+    pool = [v for v in ctx.truth.of_kind("vehicle") if ctx.truth.record_count(v["id"]) >= prm.min_records]
     out = []
     for i, v in enumerate(ctx.pick(pool, n, "vehicles with enough records")):
         form = ctx.weighted_pick(prm.partial)
@@ -157,7 +157,7 @@ class PhoneParams(Params):
 
 def phone_number(ctx: Context, n: int, prm: PhoneParams, prefix: str) -> list[Need]:
     """Phones by number, in full or only the last six digits (as read off a screen)."""
-    pool = [t for t in ctx.truth.of_kind("phone") if ctx.truth.records_of(t["id"])]
+    pool = [t for t in ctx.truth.of_kind("phone") if ctx.truth.record_count(t["id"])]
     out = []
     for i, t in enumerate(ctx.pick(pool, n, "phones with records")):
         form = ctx.weighted_pick(prm.partial)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.corpus.store import Corpus
+from bench.corpus.store import Corpus, bulk_load
 
 
 @dataclass
@@ -30,13 +30,14 @@ class TruthIndex:
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
-        t = cls({e["id"]: e for e in corpus.truth_entities()})
-        for row in corpus.truth_mentions():
-            rid = row["rid"]
-            t.record_event[rid] = row["event"]
-            t.event_records[row["event"]].append(rid)
-            for m in row["mentions"]:
-                t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
+        with bulk_load():
+            t = cls({e["id"]: e for e in corpus.truth_entities()})
+            for row in corpus.truth_mentions():
+                rid = row["rid"]
+                t.record_event[rid] = row["event"]
+                t.event_records[row["event"]].append(rid)
+                for m in row["mentions"]:
+                    t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
         return t
 
     def of_kind(self, kind: str) -> tuple[dict, ...]:
@@ -44,6 +45,14 @@ class TruthIndex:
         if kind not in self._by_kind:
             self._by_kind[kind] = tuple(e for e in self.entities.values() if e["kind"] == kind)
         return self._by_kind[kind]
+
+    def record_count(self, entity: str) -> int:
+        """How many records mention a true entity (counted once for all entities)."""
+        return self._record_counts.get(entity, 0)
+
+    @functools.cached_property
+    def _record_counts(self) -> dict[str, int]:
+        return {e: len({m.rid for m in ms}) for e, ms in self.mentions.items()}
 
     @functools.cached_property
     def events(self) -> "EventTable":

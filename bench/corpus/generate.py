@@ -19,7 +19,7 @@ import bench
 from bench.corpus.pools import build_pools
 from bench.corpus.records import Clerk, RecordWriter, Tally
 from bench.corpus.spec import CORRUPTION_KINDS, CorpusSpec
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, gz_lines,
+from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, gc_paused, gz_lines,
                                 sha256_file, write_json_atomic)
 from bench.errors import PolebenchError
 from bench.corpus.world import World, build_world
@@ -116,6 +116,12 @@ def _entities(world: World) -> list[dict]:
 def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
              progress: Callable[[int], None] | None = None) -> Manifest:
     """Write the corpus folder for `spec` at `out_dir` atomically and return its manifest."""
+    with gc_paused():  # the forked workers inherit the pause
+        return _generate(spec, out_dir, workers, progress)
+
+
+def _generate(spec: CorpusSpec, out_dir: Path, workers: int | None,
+              progress: Callable[[int], None] | None) -> Manifest:
     rng = np.random.default_rng(spec.seed)
     pools = build_pools(spec.seed, spec.surname_skew)
     world = build_world(spec, pools, rng)

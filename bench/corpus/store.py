@@ -103,10 +103,11 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 @contextmanager
-def bulk_load() -> Iterator[None]:
-    """Around loading millions of small acyclic objects (records, truth): the cyclic garbage
-    collector would walk them again and again as they pile up, for nothing. It is paused, and
-    what was loaded is then moved out of its way (gc.freeze); reference counting still frees it."""
+def gc_paused() -> Iterator[None]:
+    """Around building or loading millions of small acyclic objects (a world, records, truth):
+    the cyclic garbage collector would walk them again and again as they pile up, for nothing
+    (generating the default corpus: 11.1 s with it, 7.4 s without). It is paused, and what
+    was made is then moved out of its way (gc.freeze); reference counting still frees it."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -16,7 +16,7 @@ import orjson
 
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, bulk_load, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, write_json_atomic
 from bench.errors import Location, SpecError
 from bench.queries.judge import judge, resolve_targets
 from bench.queries.model import Need, QuerySet
@@ -141,7 +141,7 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
 
 def read_records(corpus: Corpus) -> dict[str, dict]:
     """Every written record by id, in corpus order (templates phrase needs from them)."""
-    with bulk_load():
+    with gc_paused():
         return {r["rid"]: r for r in corpus.records()}
 
 

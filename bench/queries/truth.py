@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.corpus.store import Corpus, bulk_load
+from bench.corpus.store import Corpus, gc_paused
 
 
 @dataclass
@@ -30,7 +30,7 @@ class TruthIndex:
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
-        with bulk_load():
+        with gc_paused():
             t = cls({e["id"]: e for e in corpus.truth_entities()})
             for row in corpus.truth_mentions():
                 rid = row["rid"]

@@ -13,6 +13,7 @@ import numpy as np
 
 from bench.corpus.store import Corpus
 from bench.errors import BackendError
+from bench.geo import distances_m
 from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Scoped, Sequence, Terms,
                          Union_, node_kinds)
 
@@ -175,10 +176,7 @@ class Backend(ABC):
 
 def within_radius(lat_e6: np.ndarray, lon_e6: np.ndarray, g: GeoRadius) -> np.ndarray:
     """Haversine distance test, vectorised; coordinates stored as integer micro-degrees."""
-    lat1, lon1 = math.radians(g.lat), math.radians(g.lon)
-    lat2, lon2 = np.radians(lat_e6 / 1e6), np.radians(lon_e6 / 1e6)
-    a = np.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= g.radius_m
+    return distances_m(g.lat, g.lon, lat_e6 / 1e6, lon_e6 / 1e6) <= g.radius_m
 
 
 def bounding_box(g: GeoRadius) -> tuple[int, int, int, int]:

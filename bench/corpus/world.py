@@ -4,7 +4,6 @@ Built with numpy from one seed; nothing here is corrupted."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -255,10 +254,3 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
                             addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
     return events
 
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))

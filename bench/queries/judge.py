@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import math
 import re
 
 import numpy as np
 
-from bench.corpus.world import haversine_m
+from bench.geo import distances_m, haversine_m
 from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
 from bench.queries.truth import TruthIndex
 
@@ -76,11 +75,8 @@ def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: Even
     judged in full, so the radius test here only needs to keep every event it might pass."""
     t = truth.events
     keep = np.ones(len(t.ids), bool)
-    if loc and loc.point:
-        p1, p2 = math.radians(loc.point.lat), np.radians(t.lat)
-        a = (np.sin((p2 - p1) / 2) ** 2
-             + math.cos(p1) * np.cos(p2) * np.sin(np.radians(t.lon - loc.point.lon) / 2) ** 2)
-        keep &= 2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= loc.radius_m * (1 + 1e-9) + 1.0
+    if loc and loc.point:  # with a metre to spare: the array form may round differently
+        keep &= distances_m(loc.point.lat, loc.point.lon, t.lat, t.lon) <= loc.radius_m + 1.0
     epoch = dt.date(1970, 1, 1)
     if evc and evc.date_from:
         keep &= t.day >= (evc.date_from - epoch).days

@@ -4,11 +4,10 @@ prints."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
-import gc
 import gzip
-import contextlib
 import hashlib
 import importlib.metadata as md
 import os
@@ -25,7 +24,7 @@ import orjson
 import bench
 from bench.backends.base import Backend, Result
 from bench.backends.registry import open_backend
-from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
@@ -122,67 +121,49 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     searched = _search_all(backend, inst, profiles, partial, runs, s.backend, progress)
     outcomes, lists = searched.outcomes, searched.lists
 
-    t1 = time.perf_counter()
-    timings: dict[str, float] = {}
     # The outcomes hold many small objects; the cyclic GC would walk them again and again while
     # the statistics allocate. Nothing here makes reference cycles worth collecting.
-    gc.freeze()
-    judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
-                             for q in inst.qrels}, len(backend.rids))
-    rows, found = _measure(outcomes, lists, judgements, inst, profiles.order, s)
-    timings["measure_s"] = time.perf_counter() - t1
-    agg = aggregate(rows, profiles.order, s.baseline, s.seed)
-    ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in profiles.order}
-    bd = breakdown(found=found, lists={p: {q: lists[p][q] for q in ok[p]} for p in profiles.order},
-                   details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
-                   lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in profiles.order}, baseline=s.baseline)
-    for name in profiles.order:
-        agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
-        agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
-    agg["collapses"] = bd["collapses"]
-    for r in rows:
-        if not r["error"]:
-            r["missed_by_kind"] = missed_by_kind(found[r["profile"]][r["qid"]], inst.details.get(r["qid"], {}))
-    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
-    failed = sum(1 for r in rows if r["error"])
-    run = {
-        "schema_version": 1, "run_id": run_id, "synthetic": True,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(), "inputs": inputs,
-        "corpus": {"path": str(s.corpus), "name": corpus.name, "checksum": corpus.checksum,
-                   "seed": corpus.manifest.seed, "origin": corpus.manifest.origin,
-                   "counts": corpus.manifest.counts,
-                   "corruption": {src: {k: v.model_dump() for k, v in kinds.items()}
-                                  for src, kinds in corpus.manifest.corruption.items()},
-                   "rates": {src: v.get("corruption", {}) for src, v in corpus.manifest.spec.get("sources", {}).items()}},
-        "query_set": {**inst.meta, "queries": len(inst.needs),
-                      "kinds": sorted({n.derived_kind() for n in inst.needs})},
-        "profiles": {n: {"label": profiles[n].label, "kind": profiles[n].kind,
-                         "description": profiles[n].description, "assumptions": profiles[n].assumptions,
-                         "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
-                         "audit_s62": list(profiles[n].audit_s62)} for n in profiles.order},
-        "profile_order": profiles.order,
-        "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
-        "bootstrap_seed": s.seed, "failed": failed,
-        "aggregates": agg,
-    }
-    with atomic_dir(out_dir) as tmp:
-        t2 = time.perf_counter()
-        _write(tmp, rows, outcomes, lists, inst, profiles.order, runs,
-               {p: partial.dir / f"{p}.run" for p in searched.streamed})
-        if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
-            shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
-        timings["write_s"] = time.perf_counter() - t2
-        # Bookkeeping is what the run adds to compiling and searching: around each search
-        # (recording it for --resume, the audit line, the run file) and after the last one.
-        run["timings"] = {"prepare_s": t_prepare, "compile_s": searched.compile_s, "engine_s": searched.engine_s,
-                          "search_loop_s": searched.loop_s, **timings,
-                          "bookkeeping_s": searched.loop_s - searched.compile_s - searched.engine_s
-                          + time.perf_counter() - t1}
-        write_json_atomic(tmp / "run.json", run)
+    with gc_paused():
+        t1 = time.perf_counter()
+        rows, agg, timings = _summarise(outcomes, lists, inst, profiles.order, len(backend.rids), s)
+        failed = sum(1 for r in rows if r["error"])
+        run = {
+            "schema_version": 1, "run_id": run_id, "synthetic": True,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions(), "inputs": inputs,
+            "corpus": {"path": str(s.corpus), "name": corpus.name, "checksum": corpus.checksum,
+                       "seed": corpus.manifest.seed, "origin": corpus.manifest.origin,
+                       "counts": corpus.manifest.counts,
+                       "corruption": {src: {k: v.model_dump() for k, v in kinds.items()}
+                                      for src, kinds in corpus.manifest.corruption.items()},
+                       "rates": {src: v.get("corruption", {}) for src, v in corpus.manifest.spec.get("sources", {}).items()}},
+            "query_set": {**inst.meta, "queries": len(inst.needs),
+                          "kinds": sorted({n.derived_kind() for n in inst.needs})},
+            "profiles": {n: {"label": profiles[n].label, "kind": profiles[n].kind,
+                             "description": profiles[n].description, "assumptions": profiles[n].assumptions,
+                             "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
+                             "audit_s62": list(profiles[n].audit_s62)} for n in profiles.order},
+            "profile_order": profiles.order,
+            "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
+            "bootstrap_seed": s.seed, "failed": failed,
+            "aggregates": agg,
+        }
+        with atomic_dir(out_dir) as tmp:
+            t2 = time.perf_counter()
+            _write(tmp, rows, outcomes, lists, inst, profiles.order, runs,
+                   {p: partial.dir / f"{p}.run" for p in searched.streamed})
+            if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
+                shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
+            timings["write_s"] = time.perf_counter() - t2
+            # Bookkeeping is what the run adds to compiling and searching: around each search
+            # (recording it for --resume, the audit line, the run file) and after the last one.
+            run["timings"] = {"prepare_s": t_prepare, "compile_s": searched.compile_s, "engine_s": searched.engine_s,
+                              "search_loop_s": searched.loop_s, **timings,
+                              "bookkeeping_s": searched.loop_s - searched.compile_s - searched.engine_s
+                              + time.perf_counter() - t1}
+            write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
-    gc.unfreeze()
     audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
                  corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
@@ -247,6 +228,30 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
                 advance[name](1)
     out.loop_s = time.perf_counter() - t_loop
     return out
+
+
+def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]], inst: Instance,
+               order: list[str], n_records: int, s: RunSettings) -> tuple[list[dict], dict, dict[str, float]]:
+    """Per-query rows, the aggregates with the error breakdown, and how long each took."""
+    t1 = time.perf_counter()
+    judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
+                             for q in inst.qrels}, n_records)
+    rows, found = _measure(outcomes, lists, judgements, inst, order, s)
+    timings = {"measure_s": time.perf_counter() - t1}
+    agg = aggregate(rows, order, s.baseline, s.seed)
+    ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in order}
+    bd = breakdown(found=found, lists={p: {q: lists[p][q] for q in ok[p]} for p in order},
+                   details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
+                   lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in order}, baseline=s.baseline)
+    for name in order:
+        agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
+        agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
+    agg["collapses"] = bd["collapses"]
+    for r in rows:
+        if not r["error"]:
+            r["missed_by_kind"] = missed_by_kind(found[r["profile"]][r["qid"]], inst.details.get(r["qid"], {}))
+    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
+    return rows, agg, timings
 
 
 def _search_one(backend: Backend, need: Need, plan: Plan,

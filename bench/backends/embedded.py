@@ -19,7 +19,7 @@ import tantivy
 
 from bench import fields as F
 from bench.backends.base import Backend, Hits, bounding_box, within_radius
-from bench.corpus.store import atomic_dir
+from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
@@ -92,7 +92,8 @@ class EmbeddedBackend(Backend):
         return (d / "rids.txt").read_text().split()
 
     def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:
-        """The two indexes are written in parallel, one process each (they share nothing)."""
+        """The three indexes are written by two processes in parallel (record and object, and
+        person: about the same work each); they share nothing."""
         with atomic_dir(d) as tmp:
             ctx = mp.get_context("fork")
             done = ctx.Value("q", 0)
@@ -202,7 +203,6 @@ def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done, skip:
     """Write some of the indexes (in their own process when building). The one writing `record`
     also writes the record ids and dates, and counts progress in `done` if given. Records in
     `skip` keep their number and id but get no documents (a purge)."""
-    from bench.corpus.store import Corpus
     corpus = Corpus(corpus_root)
     tmp = Path(out)
     writers = {}

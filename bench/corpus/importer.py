@@ -205,13 +205,12 @@ def _errors(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
 
 
 def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -> pl.DataFrame:
-    """Vectorised: one polebench record per row, columns in the corpus format's key order."""
+    """Vectorised: one polebench record per row, columns in the corpus format's key order.
+    Reads the `lines` and `has_location` columns added before it."""
     p, a = m.person, m.address
     person = pl.struct(dob=pl.col("_dob") if p.dob else pl.lit(None, pl.String), forename=_col(p.forename),
                        mid=pl.lit("p0"), middle=_col(p.middle), role=pl.lit("subject"), sex=pl.when(_col(p.sex) != "")
                        .then(_col(p.sex)).otherwise(None), surname=_col(p.surname))
-    lines = pl.concat_str([pl.when(pl.col(c) != "").then(pl.col(c)) for c in a.lines], separator=" ",
-                          ignore_nulls=True).fill_null("") if a.lines else pl.lit("")
     location = pl.struct(address=pl.col("lines"), borough=_col(a.town), lat=pl.lit(None, pl.Float64),
                          lon=pl.lit(None, pl.Float64), mid=pl.lit("l0"), postcode=_col(a.postcode))
     extra = [pl.when(pl.col(c) != "").then(pl.col(c)) for c in m.text]
@@ -220,13 +219,20 @@ def _records(df: pl.DataFrame, m: Mapping, header: list[str], named: set[str]) -
     phone, vrm = _col(m.phone), _col(m.vehicle_vrm)
     vehicle = pl.struct(colour=pl.lit(""), make=pl.lit(""), mid=pl.lit("v0"), model=pl.lit(""), vrm=vrm)
     date = pl.col("_record_date").fill_null("1970-01-01") if m.record_date else pl.lit("1970-01-01")
-    return df.with_columns(lines=lines).select(
+    return df.select(
         date=date, locations=_one_if(pl.col("has_location"), location), objects=pl.lit([], pl.List(pl.String)),
         offence=pl.lit(""), people=pl.concat_list([person]),
         phones=_one_if(phone != "", pl.struct(mid=pl.lit("t0"), number=phone)), rid=pl.col("rid"),
         source=pl.col("source"), synthetic=pl.lit(m.synthetic),
         text=pl.concat_str(extra, separator=" ", ignore_nulls=True).fill_null("") if extra else pl.lit(""),
         type=pl.lit("imported_record"), vehicles=_one_if(vrm != "", vehicle))
+
+
+def _address_lines(m: Mapping) -> pl.Expr:
+    """The address as written: its non-empty lines joined."""
+    cols = m.address.lines
+    return pl.concat_str([pl.when(pl.col(c) != "").then(pl.col(c)) for c in cols], separator=" ",
+                         ignore_nulls=True).fill_null("") if cols else pl.lit("")
 
 
 def _ndjson_gz(df: pl.DataFrame) -> bytes:
@@ -346,9 +352,8 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                 if not len(df):
                     continue
                 seen.update(df["rid"].to_list() if len(bad) else rids)
-                df = df.with_columns(ent=pl.lit("P") + pl.col("key"),
-                                     has_location=(pl.concat_str([_col(c) for c in m.address.lines], separator="")
-                                                   if m.address.lines else pl.lit("")) + _col(m.address.postcode) != "")
+                df = df.with_columns(ent=pl.lit("P") + pl.col("key"), lines=_address_lines(m))
+                df = df.with_columns(has_location=(pl.col("lines") != "") | (_col(m.address.postcode) != ""))
                 recs = _records(df, m, header, named)
                 df = df.with_columns(address=_address_ids(recs, addresses))
                 truth = df.select(line=_truth_line())

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from bench.fields import days
 from bench.geo import distances_m, haversine_m
 from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
 from bench.queries.truth import TruthIndex
@@ -77,11 +78,10 @@ def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: Even
     keep = np.ones(len(t.ids), bool)
     if loc and loc.point:  # with a metre to spare: the array form may round differently
         keep &= distances_m(loc.point.lat, loc.point.lon, t.lat, t.lon) <= loc.radius_m + 1.0
-    epoch = dt.date(1970, 1, 1)
     if evc and evc.date_from:
-        keep &= t.day >= (evc.date_from - epoch).days
+        keep &= t.day >= days(evc.date_from)
     if evc and evc.date_to:
-        keep &= t.day <= (evc.date_to - epoch).days
+        keep &= t.day <= days(evc.date_to)
     return [t.ids[i] for i in np.flatnonzero(keep)]
 
 

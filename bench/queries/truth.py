@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.corpus.store import Corpus, gc_paused
+from bench.fields import days
 
 
 @dataclass
@@ -26,7 +27,6 @@ class TruthIndex:
     mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
     record_event: dict[str, str] = field(default_factory=dict)
     event_records: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    _by_kind: dict[str, tuple[dict, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
@@ -41,10 +41,15 @@ class TruthIndex:
         return t
 
     def of_kind(self, kind: str) -> tuple[dict, ...]:
-        """Every true entity of a kind, in corpus order (computed once per kind)."""
-        if kind not in self._by_kind:
-            self._by_kind[kind] = tuple(e for e in self.entities.values() if e["kind"] == kind)
-        return self._by_kind[kind]
+        """Every true entity of a kind, in corpus order."""
+        return self._by_kind.get(kind, ())
+
+    @functools.cached_property
+    def _by_kind(self) -> dict[str, tuple[dict, ...]]:
+        out: dict[str, list[dict]] = defaultdict(list)
+        for e in self.entities.values():
+            out[e["kind"]].append(e)
+        return {k: tuple(v) for k, v in out.items()}
 
     def record_count(self, entity: str) -> int:
         """How many records mention a true entity (counted once for all entities)."""
@@ -83,13 +88,11 @@ class EventTable:
     ids: tuple[str, ...]
     lat: np.ndarray
     lon: np.ndarray
-    day: np.ndarray  # days since 1970-01-01
+    day: np.ndarray  # days since the epoch, as bench.fields counts them
 
     @classmethod
     def build(cls, truth: TruthIndex) -> "EventTable":
         events = truth.of_kind("event")
         addr = [truth.entities[e["address"]] for e in events]
-        epoch = dt.date(1970, 1, 1)
         return cls(tuple(e["id"] for e in events), np.array([a["lat"] for a in addr], float),
-                   np.array([a["lon"] for a in addr], float),
-                   np.array([(dt.date.fromisoformat(e["date"]) - epoch).days for e in events], np.int64))
+                   np.array([a["lon"] for a in addr], float), np.array([days(e["date"]) for e in events], np.int64))

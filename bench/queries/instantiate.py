@@ -3,7 +3,6 @@ from truth, and write the concrete needs and TREC qrels beside the corpus."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import random
@@ -12,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import orjson
-
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, iter_jsonl, write_json_atomic
 from bench.errors import Location, SpecError
 from bench.queries.judge import judge, resolve_targets
 from bench.queries.model import Need, QuerySet
@@ -227,9 +224,8 @@ def write_instance(out: Path, inst: Instantiated) -> None:
             for qid, rel in inst.qrels.items():
                 for rid in sorted(rel):
                     f.write(f"{qid} 0 {rid} {rel[rid]}\n")
-        with gzip.open(tmp / "judgements.jsonl.gz", "wb", compresslevel=5) as f:
-            for qid, d in inst.details.items():
-                f.write(orjson.dumps({"qid": qid, "records": d}, option=orjson.OPT_SORT_KEYS) + b"\n")
+        (tmp / "judgements.jsonl.gz").write_bytes(
+            gz_lines([{"qid": qid, "records": d} for qid, d in inst.details.items()]))
         np.save(tmp / "subjects.npy", inst.subjects)
         write_json_atomic(tmp / "meta.json", inst.meta)
 
@@ -263,9 +259,6 @@ class Instance:
             qrels.setdefault(qid, {})[rid] = int(g)
         details: dict[str, dict[str, dict]] = {}
         if (d / "judgements.jsonl.gz").is_file():
-            with gzip.open(d / "judgements.jsonl.gz", "rb") as f:
-                for line in f:
-                    row = orjson.loads(line)
-                    details[row["qid"]] = row["records"]
+            details = {row["qid"]: row["records"] for row in iter_jsonl(d / "judgements.jsonl.gz")}
         subjects = np.load(d / "subjects.npy")
         return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()), details, subjects)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import gzip
 import hashlib
 import importlib.metadata as md
 import os
@@ -24,7 +23,7 @@ import orjson
 import bench
 from bench.backends.base import Backend, Result
 from bench.backends.registry import open_backend
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
@@ -321,8 +320,6 @@ def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Insta
         else:  # resumed: lines from before and after the interruption, in need order
             done = [n.id for n in inst.needs if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
             runs.write(tmp / "runs" / f"{name}.run", name, [(q, lists[name][q]) for q in done])
-        with open(tmp / "outcomes" / f"{name}.jsonl.gz", "wb") as raw, \
-                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as f:
-            for n in inst.needs:  # the ranked lists themselves are in runs/<profile>.run
-                if n.id in outcomes[name]:
-                    f.write(orjson.dumps(outcomes[name][n.id]) + b"\n")
+        # the ranked lists themselves are in runs/<profile>.run
+        (tmp / "outcomes" / f"{name}.jsonl.gz").write_bytes(
+            gz_lines([outcomes[name][n.id] for n in inst.needs if n.id in outcomes[name]]))

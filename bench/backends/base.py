@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, ClassVar, Mapping, final
 
 import numpy as np
@@ -172,6 +173,16 @@ class Backend(ABC):
     @abstractmethod
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         """Values of `field` on person documents in these records, other than those matching `exclude`."""
+
+
+def save_record_table(d: Path, rids: list[str], dates: list[int]) -> None:
+    """What every backend keeps beside its index: record id and record date (days) by record number."""
+    (d / "rids.txt").write_text("\n".join(rids) + "\n")
+    np.save(d / "dates.npy", np.asarray(dates, np.int64))
+
+
+def load_record_table(d: Path) -> tuple[list[str], np.ndarray]:
+    return (d / "rids.txt").read_text().split(), np.load(d / "dates.npy")
 
 
 def within_radius(lat_e6: np.ndarray, lon_e6: np.ndarray, g: GeoRadius) -> np.ndarray:

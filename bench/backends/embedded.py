@@ -18,7 +18,8 @@ import numpy as np
 import tantivy
 
 from bench import fields as F
-from bench.backends.base import Backend, Hits, bounding_box, within_radius
+from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
+                                 within_radius)
 from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
@@ -88,8 +89,8 @@ class EmbeddedBackend(Backend):
         self.schemas = {k: _schema(names) for k, names in KINDS.items()}
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
-        self.dates = np.load(d / "dates.npy")
-        return (d / "rids.txt").read_text().split()
+        rids, self.dates = load_record_table(d)
+        return rids
 
     def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:
         """The three indexes are written by two processes in parallel (record and object, and
@@ -113,7 +114,7 @@ class EmbeddedBackend(Backend):
                     raise BackendError(f"embedded: building the index failed (exit code {p.exitcode})")
             (tmp / "meta.json").write_text(json.dumps(
                 {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
-                 "records": len((tmp / "rids.txt").read_text().split())}))
+                 "records": len(load_record_table(tmp)[0])}))
 
     # ---- clauses to tantivy queries
 
@@ -226,5 +227,4 @@ def _build_part(corpus_root: Path, kinds: tuple[str, ...], out: str, done, skip:
         w.commit()
         w.wait_merging_threads()
     if "record" in writers:
-        (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
-        np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
+        save_record_table(tmp, rids, dates)

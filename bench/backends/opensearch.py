@@ -17,7 +17,8 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
 from bench import fields as F
-from bench.backends.base import Backend, Hits, bounding_box, within_radius
+from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
+                                 within_radius)
 from bench.corpus.store import atomic_dir
 from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
@@ -158,8 +159,8 @@ class OpenSearchBackend(Backend):
     def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
         if not self._fresh():
             self._build(progress)
-        self.dates = np.load(self._cache_dir() / "dates.npy")
-        return (self._cache_dir() / "rids.txt").read_text().split()
+        rids, self.dates = load_record_table(self._cache_dir())
+        return rids
 
     def _build(self, progress: Callable[[int], None] | None) -> None:
         for kind, names in (("record", ["scope"] + F.RECORD_NAMES), ("mention", F.MENTION_NAMES)):
@@ -185,8 +186,7 @@ class OpenSearchBackend(Backend):
                        body={"_meta": {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
                                        "complete": True}})
         with atomic_dir(self._cache_dir()) as tmp:
-            (tmp / "rids.txt").write_text("\n".join(rids) + "\n")
-            np.save(tmp / "dates.npy", np.asarray(dates, np.int64))
+            save_record_table(tmp, rids, dates)
             (tmp / "meta.json").write_text(json.dumps({"corpus_checksum": self.corpus.checksum}))
 
     # ---- search

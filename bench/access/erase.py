@@ -155,11 +155,12 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
     try:
         b = copy.backend
         rep = ErasureReport(need.targets[0], profile_name, profile.deletion, len(truth_rids), [], [], {}, 0, 0)
-        found = b.search(compile_need(need, profile, profiles)).rids
-        rep.erased = [r for r in found if r in truth_rids]
-        rep.steps.append(f"{profile_name} SAR search returned {len(found)} records, {len(rep.erased)} about the subject")
-        index_of = {rid: i for i, rid in enumerate(b.rids.tolist())}
-        rnums = [index_of[r] for r in rep.erased]
+        res = b.search(compile_need(need, profile, profiles))
+        about = [(rid, int(rnum)) for rid, rnum in zip(res.rids, res.rnums) if rid in truth_rids]
+        rep.erased = [rid for rid, _ in about]
+        rnums = [rnum for _, rnum in about]
+        rep.steps.append(f"{profile_name} SAR search returned {len(res.rnums)} records, "
+                         f"{len(rep.erased)} about the subject")
         rep.present_before = copy.present(rnums)
         rep.steps.append(copy.delete(rnums))
         if profile.deletion == "purge":

@@ -111,3 +111,57 @@ def test_awkward_text_is_kept_exactly_and_stays_valid_json(tmp_path):
     mentions = {m["rid"]: m for m in corpus.truth_mentions()}
     assert mentions['rec-7-o"k']["event"] == 'Erec-7-o"k'
     assert {x["entity"] for m in mentions.values() for x in m["mentions"] if x["mid"] == "p0"} == {"P7"}
+
+
+def _records(root: Path) -> dict[str, dict]:
+    return {r["rid"]: r for r in Corpus(root).records()}
+
+
+def test_jsonl_gz_imports_the_same_records_as_the_csv(tmp_path):
+    import csv
+    import gzip
+
+    import orjson
+    src = _csv(tmp_path)
+    with open(src, newline="") as f:
+        rows = list(csv.DictReader(f))
+    jl = tmp_path / "people.jsonl.gz"
+    jl.write_bytes(gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in rows)))
+    import_records(src, MAPPING, "c", tmp_path / "c")
+    import_records(jl, MAPPING, "j", tmp_path / "j")
+    assert _records(tmp_path / "j") == _records(tmp_path / "c") and len(_records(tmp_path / "j")) == 9
+    assert not list((tmp_path / "j").glob("*.jsonl"))  # the decompressed copy is not left behind
+
+
+def test_a_column_named_like_an_internal_one_is_kept_as_written(tmp_path):
+    # unmapped columns become free text; their names must not collide with what the import derives
+    header = HEADER.replace(",note\n", ",rid,source,lines,error\n")
+    rows = "rec-1-org,william,smith,19850304,12,high street,,hackney,E8 1AB,,x1,x2,x3,x4\n"
+    import_records(_csv(tmp_path, rows, header), MAPPING, "c", tmp_path / "c")
+    rec = _records(tmp_path / "c")["rec-1-org"]
+    assert rec["text"] == "rid x1 source x2 lines x3 error x4" and rec["source"] == "intel"
+    assert rec["locations"][0]["address"] == "12 high street"
+
+
+def test_repeated_ids_across_batches(tmp_path, monkeypatch):
+    """The rule holds however the file is cut into batches: a row is a duplicate when an earlier
+    *imported* row had its id; a row skipped for another error does not claim the id."""
+    import bench.corpus.importer as importer
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    m = tmp_path / "map.yaml"
+    m.write_text(MAPPING.read_text().replace("on_error: fail", "on_error: skip"))
+    rows = ("rec-1-a,a,b,notadate,1,x,,y,,,\n"   # row 2: bad date, skipped
+            "rec-2-a,a,b,,1,x,,y,,,\n"           # row 3
+            "rec-3-a,a,b,,1,x,,y,,,\n"           # row 4
+            "rec-1-a,a,b,,1,x,,y,,,\n"           # row 5: imported (row 2 was not)
+            "rec-2-a,c,d,,1,x,,y,,,\n"           # row 6: duplicate of row 3, in another batch
+            "rec-3-a,a,b,,1,x,,y,,,\n")          # row 7: duplicate of row 4
+    manifest, skipped, reasons = import_records(_csv(tmp_path, rows), m, "s", tmp_path / "s")
+    assert skipped == 3 and manifest.counts["records"] == 3
+    assert [r.split(": ")[1] for r in reasons] == ["row 2", "row 6", "row 7"]
+    assert "duplicate record id 'rec-2-a'" in reasons[1]
+    assert _records(tmp_path / "s")["rec-2-a"]["people"][0]["forename"] == "a"
+    with pytest.raises(PolebenchError, match="row 2: column date_of_birth"):
+        import_records(_csv(tmp_path, rows), MAPPING, "f", tmp_path / "f")
+    with pytest.raises(PolebenchError, match="row 5: column rec_id: duplicate record id 'rec-1-a'"):
+        import_records(_csv(tmp_path, rows.replace("notadate", "")), MAPPING, "f", tmp_path / "f")

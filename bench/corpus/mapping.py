@@ -1,0 +1,117 @@
+"""The import mapping: which column of an external file is which POLE field, and how each row
+names its true entity. Documented by example in corpora/import-example.yaml (loaded by the tests)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bench.corpus.spec import SOURCE_SYSTEMS
+from bench.specio import load_yaml, validate
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DateColumn(Strict):
+    column: str
+    format: str = "%Y-%m-%d"
+
+
+class EntityId(Strict):
+    """The true entity: a column, or a regular expression whose first group derives it from a column."""
+
+    column: str
+    regex: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                if re.compile(v).groups < 1:
+                    raise ValueError("the regex needs one group, e.g. rec-(\\d+)-")
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from None
+        return v
+
+
+class SourceSystem(Strict):
+    column: str | None = None
+    constant: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "SourceSystem":
+        if (self.column is None) == (self.constant is None):
+            raise ValueError("give either column or constant")
+        if self.constant is not None and self.constant not in SOURCE_SYSTEMS:
+            raise ValueError(f"unknown source system {self.constant!r}; known: {', '.join(SOURCE_SYSTEMS)}")
+        return self
+
+
+class PersonColumns(Strict):
+    forename: str | None = None
+    middle: str | None = None
+    surname: str
+    dob: DateColumn | None = None
+    sex: str | None = None
+
+
+class AddressColumns(Strict):
+    lines: tuple[str, ...] = ()
+    town: str | None = None
+    postcode: str | None = None
+
+
+class Mapping(Strict):
+    """An import mapping. Example: corpora/import-example.yaml (loaded by the tests)."""
+
+    schema_version: Literal[1] = 1
+    origin: str = Field(description="where the records come from, in words")
+    licence: str = Field(description="the licence the source file is under")
+    synthetic: bool = Field(description="true when the source records are themselves synthetic")
+    delimiter: str = ","
+    record_id: str
+    entity_id: EntityId
+    source_system: SourceSystem = SourceSystem(constant="intel")
+    record_date: DateColumn | None = None
+    person: PersonColumns
+    address: AddressColumns = AddressColumns()
+    phone: str | None = None
+    vehicle_vrm: str | None = None
+    text: tuple[str, ...] = Field((), description="columns joined into the record's free text")
+    unmapped: Literal["keep_as_text", "drop"] = "keep_as_text"
+    on_error: Literal["fail", "skip"] = "fail"
+
+    def columns(self) -> dict[tuple, str]:
+        """Every column the mapping names, keyed by where in the mapping it is named."""
+        out: dict[tuple, str] = {("record_id",): self.record_id, ("entity_id", "column"): self.entity_id.column}
+        if self.source_system.column:
+            out[("source_system", "column")] = self.source_system.column
+        if self.record_date:
+            out[("record_date", "column")] = self.record_date.column
+        for f in ("forename", "middle", "surname", "sex"):
+            if getattr(self.person, f):
+                out[("person", f)] = getattr(self.person, f)
+        if self.person.dob:
+            out[("person", "dob", "column")] = self.person.dob.column
+        for i, c in enumerate(self.address.lines):
+            out[("address", "lines", i)] = c
+        for f in ("town", "postcode"):
+            if getattr(self.address, f):
+                out[("address", f)] = getattr(self.address, f)
+        for f in ("phone", "vehicle_vrm"):
+            if getattr(self, f):
+                out[(f,)] = getattr(self, f)
+        for i, c in enumerate(self.text):
+            out[("text", i)] = c
+        return out
+
+
+def load_mapping(path: Path) -> tuple[Mapping, dict]:
+    data, pos = load_yaml(path)
+    return validate(Mapping, data, path, pos), pos

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import SUBCOMMANDS, main
+from bench.corpus.store import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,3 +64,20 @@ def test_demo_remakes_a_corpus_from_an_older_generator(tmp_path):
     manifest.write_text(json.dumps(m))
     again = ensure_corpus(path)
     assert again.manifest.generator_version != "0.0.1"  # stale: generated again
+
+
+def test_import_prints_where_the_records_came_from(tmp_path, capsys):
+    src = tmp_path / "people.csv"
+    src.write_text("rec_id,given_name,surname,date_of_birth,street_number,address_1,address_2,suburb,postcode,phone_number\n"
+                   "rec-1-org,william,smith,19850304,12,high street,,hackney,E8 1AB,\n"
+                   "rec-1-dup-0,bill,smith,19850304,12,high st,,hackney,E8 1AB,\n")
+    mapping = ROOT / "corpora" / "import-example.yaml"
+    assert main(["import", str(src), "--map", str(mapping), "--name", "t", "--out", str(tmp_path / "t")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Febrl-style synthetic person records" in out and "seed None" not in out
+    assert "corruptions applied" not in out and "true entities: 1 people, 2 addresses" in out
+    with open(src, "a") as f:
+        f.write("rec-2-org,jo,price,19921315,,,,,,\n")
+    assert main(["import", str(src), "--map", str(mapping), "--name", "t", "--out", str(tmp_path / "t")]) == 2
+    assert "row 4: column date_of_birth" in capsys.readouterr().err
+    assert Corpus(tmp_path / "t").manifest.counts["records"] == 2  # the earlier import is kept whole

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(m: Manifest, out: Path) -> None:
-    console.print(f"[bold]{m.name}[/] -> {out}  (SYNTHETIC data, seed {m.seed})")
+    made = f"seed {m.seed}" if m.seed is not None else f"{m.origin}; licence: {m.licence}"
+    console.print(f"[bold]{m.name}[/] -> {out}  ({'SYNTHETIC data' if m.synthetic else 'NOT synthetic'}, {made})")
     t = Table(title="records per source system")
     t.add_column("source")
     t.add_column("records", justify="right")
@@ -59,4 +60,7 @@ def print_summary(m: Manifest, out: Path) -> None:
             kinds[k][1] += c.eligible
     for k, (a, e) in kinds.items():
         t.add_row(k, f"{a:,}", f"{e:,}")
-    console.print(t)
+    if kinds:  # an imported corpus has no corruption of ours: its errors came with it
+        console.print(t)
+    if "entities" in m.counts:
+        console.print("true entities: " + ", ".join(f"{v:,} {k}" for k, v in m.counts["entities"].items()))

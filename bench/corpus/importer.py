@@ -49,32 +49,17 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                for where, col in m.columns().items() if col not in header]
     if missing:
         raise SpecError(missing)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, ThreadPoolExecutor(1, thread_name_prefix="import-hash") as hasher:
+        source_hash = hasher.submit(sha256_file, src)
         (tmp / "truth").mkdir()
         plain = _plain_copy(src, tmp)
         rows = _rows(_scan(plain, m), m, header)
-        with _Hashed(tmp / RECORDS) as rf, _Hashed(tmp / MENTIONS) as tf, \
-                ThreadPoolExecutor(2, thread_name_prefix="import-writer") as writer:
-            source_hash = writer.submit(sha256_file, src)
-            acc = _Accumulated()
-            pending: list[Future] = []
-            for df in _kept(src, rows, _repeated_ids(src, plain, m), m, acc, progress):
-                for f in pending:  # one batch in flight: memory stays bounded
-                    f.result()
-                # serialised and compressed on other threads (polars and ISA-L release the GIL)
-                pending = [writer.submit(lambda f, d: f.write(jt.lines_gz(d, "record")), rf, df),
-                           writer.submit(lambda f, d: f.write(jt.lines_gz(d, "truth")), tf, df)]
-                acc.add(df, m)
-            for f in pending:
-                f.result()
+        try:  # most files repeat no record id: try without looking for repeats row by row
+            acc, files = _write(src, tmp, rows, None, m, progress)
+        except _MayRepeat:
+            acc, files = _write(src, tmp, rows, _repeated_ids(src, plain, m), m, progress)
         if plain != src:
             plain.unlink()
-        if not acc.records:
-            raise PolebenchError(f"{src}: no record could be imported")
-        persons, addresses = acc.entities(m)
-        with _Hashed(tmp / ENTITIES) as ef:
-            ef.write(jt.lines_gz(persons, "line"))
-            ef.write(jt.lines_gz(addresses, "line"))
         spec = m.model_dump(mode="json")
         manifest = Manifest(
             name=name, synthetic=m.synthetic, generator="polebench import", generator_version=bench.__version__,
@@ -82,10 +67,36 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
             spec_checksum=hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest(),
             counts={"records": acc.records, "skipped_rows": acc.skipped, "per_source": dict(sorted(acc.per_source.items())),
                     "mentions": {"locations": acc.locations, "people": acc.records},
-                    "entities": {"people": len(persons), "addresses": len(addresses)}},
-            files={RECORDS: rf.sha256, MENTIONS: tf.sha256, ENTITIES: ef.sha256, "source_file": source_hash.result()})
+                    "entities": {"people": acc.persons, "addresses": acc.address_entities}},
+            files={**files, "source_file": source_hash.result()})
         write_json_atomic(tmp / "manifest.json", manifest.model_dump(mode="json"))
     return manifest, acc.skipped, acc.reasons
+
+
+def _write(src: Path, tmp: Path, rows: pl.LazyFrame, repeated: set[str] | None, m: Mapping,
+           progress: Callable[[int], None] | None) -> tuple["_Accumulated", dict[str, str]]:
+    """Records, truth mentions and truth entities into `tmp`; what was gathered and the files'
+    checksums. `repeated`: the ids found on more than one row, or None to assume there are none
+    (then _MayRepeat is raised if two rows' ids may be the same)."""
+    acc = _Accumulated()
+    with _Hashed(tmp / RECORDS) as rf, _Hashed(tmp / MENTIONS) as tf, \
+            ThreadPoolExecutor(2, thread_name_prefix="import-writer") as writer:
+        pending: list[Future] = []
+        for df in _kept(src, rows, repeated, m, acc, progress):
+            for f in pending:  # one batch in flight: memory stays bounded
+                f.result()
+            # serialised and compressed on other threads (polars and ISA-L release the GIL)
+            pending = [writer.submit(lambda f, d: f.write(jt.lines_gz(d, "record")), rf, df),
+                       writer.submit(lambda f, d: f.write(jt.lines_gz(d, "truth")), tf, df)]
+            acc.add(df, m)
+        for f in pending:
+            f.result()
+        if not acc.records:
+            raise PolebenchError(f"{src}: no record could be imported")
+        with _Hashed(tmp / ENTITIES) as ef:
+            for f in [writer.submit(jt.lines_gz, d, "line") for d in acc.entities(m)]:
+                ef.write(f.result())
+    return acc, {RECORDS: rf.sha256, MENTIONS: tf.sha256, ENTITIES: ef.sha256}
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -138,9 +149,9 @@ def _collect(src: Path, lf: pl.LazyFrame) -> Iterator[pl.DataFrame]:
 
 
 def _repeated_ids(src: Path, plain: Path, m: Mapping) -> set[str]:
-    """Record ids written on more than one row: a first pass over the id column alone, so that
-    checking each row against every earlier id costs nothing in a file without repeats. Screened
-    by polars' in-process hash, then compared exactly."""
+    """Record ids written on more than one row, from a pass over the id column alone: only rows
+    with one of these ids are then checked against the ids imported before them. Screened by
+    polars' in-process hash, then compared exactly."""
     rid = _col(m.record_id)
     lf = _scan(plain, m).select(rid=rid).filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated())
     return {rid for batch in _collect(src, lf) for rid in batch["rid"]}
@@ -192,7 +203,7 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
     lines = pl.concat_str([_or_null(_col(c)) for c in a.lines], separator=" ",
                           ignore_nulls=True).fill_null("") if a.lines else pl.lit("")
     return (lf.with_columns(
-        rid=_col(m.record_id), key=key, source=pl.lit(m.source_system.constant) if m.source_system.constant
+        rid=_col(m.record_id), rid_hash=_col(m.record_id).hash(), key=key, source=pl.lit(m.source_system.constant) if m.source_system.constant
         else _col(m.source_system.column), lines=lines, town=_col(a.town), postcode=_col(a.postcode),
         dob=_date(p.dob) if p.dob else pl.lit(None, pl.String),
         record_date=_date(m.record_date) if m.record_date else pl.lit(None, pl.String),
@@ -206,7 +217,7 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
             pl.lit("L") + pl.concat_str(["lines", "postcode"], separator="|").str.to_lowercase()
             .chash.sha2_256().str.head(12)))
         .with_columns(record=_record_line(m, header), truth=_truth_line())
-        .select("_row", "rid", "error", "error_column", "record", "truth", "source", "has_location", "ent",
+        .select("_row", "rid", "rid_hash", "error", "error_column", "record", "truth", "source", "has_location", "ent",
                 *PERSON_FIELDS, "lines", "town", "postcode"))
 
 
@@ -240,27 +251,43 @@ def _truth_line() -> pl.Expr:
 
 # ---- which rows are kept ---------------------------------------------------------------------
 
-def _kept(src: Path, rows: pl.LazyFrame, repeated: set[str], m: Mapping, acc: "_Accumulated",
+class _MayRepeat(Exception):
+    """Two imported rows' ids hash alike: the import is run again knowing which ids repeat."""
+
+
+def _kept(src: Path, rows: pl.LazyFrame, repeated: set[str] | None, m: Mapping, acc: "_Accumulated",
           progress: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
     """The batches, less rows that fail a check or repeat an imported row's id: the first such
-    row is an error naming the file, row and column, or, in skip mode, it is counted."""
+    row is an error naming the file, row and column, or, in skip mode, it is counted. With
+    `repeated` None, no id is expected twice; the hashes of the ids kept are checked once, at the
+    end or before reporting an error, since a repeat may have come first."""
     imported: set[str] = set()  # ids of imported rows, only among the repeated ones
+    hashes: list[pl.Series] = []
     for df in _collect(src, rows):
         if progress:
             progress(len(df))
         if repeated:
             df = _mark_repeats(df, repeated, imported, m)
+        elif repeated is None:
+            hashes.append(df.filter(pl.col("error").is_null())["rid_hash"])
         bad = df.filter(pl.col("error").is_not_null())
         if len(bad):
             where = [f"{src}: row {r}: column {c}: {e}" for r, c, e in
                      bad.select("_row", "error_column", "error").head(5).iter_rows()]
             if m.on_error == "fail":
+                _check_no_repeat(hashes)
                 raise PolebenchError(where[0])
             acc.skipped += len(bad)
             acc.reasons += where[: 5 - len(acc.reasons)]
             df = df.filter(pl.col("error").is_null())
         if len(df):
             yield df
+    _check_no_repeat(hashes)
+
+
+def _check_no_repeat(hashes: list[pl.Series]) -> None:
+    if hashes and pl.concat(hashes).is_duplicated().any():
+        raise _MayRepeat
 
 
 def _mark_repeats(df: pl.DataFrame, repeated: set[str], imported: set[str], m: Mapping) -> pl.DataFrame:
@@ -290,6 +317,8 @@ class _Accumulated:
     per_source: Counter = field(default_factory=Counter)
     people: list[pl.DataFrame] = field(default_factory=list)
     addresses: list[pl.DataFrame] = field(default_factory=list)
+    persons: int = 0
+    address_entities: int = 0
 
     def add(self, df: pl.DataFrame, m: Mapping) -> None:
         self.records += len(df)
@@ -301,15 +330,16 @@ class _Accumulated:
     def entities(self, m: Mapping) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The truth of each person and address, one `line` each: persons by id, then addresses
         in the order they were first written."""
-        modes = _modes(pl.concat(self.people).lazy(), _mapped(m))
-        persons = modes.sort("ent").select(line=jt.obj(
+        persons = _modes(pl.concat(self.people).lazy(), _mapped(m)).sort("ent").select(line=jt.obj(
             address=pl.col("address"), alias=None, associates=[], community=-1,
             dob=pl.col("dob").fill_null("1900-01-01"), forename=pl.col("forename").fill_null(""), id=pl.col("ent"),
             kind="person", middle=pl.col("middle").fill_null(""), moniker=None, nationality=None, phones=[],
             sex=pl.col("sex"), surname=pl.col("surname").fill_null(""), vehicles=[]))
-        addresses = (pl.concat(self.addresses).unique("address", keep="first", maintain_order=True)
+        addresses = (pl.concat(self.addresses).lazy().unique("address", keep="first", maintain_order=True)
                      .select(line=jt.obj(address=pl.col("lines"), borough=pl.col("town"), id=pl.col("address"),
                                          kind="address", lat=None, lon=None, postcode=pl.col("postcode"))))
+        persons, addresses = pl.collect_all([persons, addresses])  # the two queries run side by side
+        self.persons, self.address_entities = len(persons), len(addresses)
         return persons, addresses
 
 
@@ -321,7 +351,7 @@ def _mapped(m: Mapping) -> list[str]:
     return [f for f in PERSON_FIELDS if filled[f]]
 
 
-def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.DataFrame:
+def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.LazyFrame:
     """Per person and field, the value written most often (the earliest seen among equals), in
     one query so that polars shares the scan and runs the fields in parallel. Persons are grouped
     by a categorical code rather than by their id's text."""
@@ -334,7 +364,7 @@ def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.DataFrame:
                 .group_by("ent").agg(pl.col(f).get(rank.arg_max())))
         out = out.join(mode, on="ent", how="left")
     missing = [pl.lit(None, pl.String).alias(f) for f in PERSON_FIELDS if f not in fields]
-    return out.with_columns(*missing, pl.col("ent").cast(pl.String)).collect()
+    return out.with_columns(*missing, pl.col("ent").cast(pl.String))
 
 
 class _Hashed:

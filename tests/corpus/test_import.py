@@ -165,3 +165,7 @@ def test_repeated_ids_across_batches(tmp_path, monkeypatch):
         import_records(_csv(tmp_path, rows), MAPPING, "f", tmp_path / "f")
     with pytest.raises(PolebenchError, match="row 5: column rec_id: duplicate record id 'rec-1-a'"):
         import_records(_csv(tmp_path, rows.replace("notadate", "")), MAPPING, "f", tmp_path / "f")
+    # a repeat is reported before a later bad row, even when the batch holding it had no error
+    later_bad = rows.replace("notadate", "") + "rec-4-a,a,b,19851340,1,x,,y,,,\n"
+    with pytest.raises(PolebenchError, match="row 5: column rec_id: duplicate record id 'rec-1-a'"):
+        import_records(_csv(tmp_path, later_bad), MAPPING, "f", tmp_path / "f")

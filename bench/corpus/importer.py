@@ -79,23 +79,22 @@ def _write(src: Path, tmp: Path, rows: pl.LazyFrame, repeated: set[str] | None, 
     checksums. `repeated`: the ids found on more than one row, or None to assume there are none
     (then _MayRepeat is raised if two rows' ids may be the same)."""
     acc = _Accumulated()
-    with _Hashed(tmp / RECORDS) as rf, _Hashed(tmp / MENTIONS) as tf, \
+    with _GzipLines(tmp / RECORDS) as rf, _GzipLines(tmp / MENTIONS) as tf, \
             ThreadPoolExecutor(2, thread_name_prefix="import-writer") as writer:
         pending: list[Future] = []
         for df in _kept(src, rows, repeated, m, acc, progress):
             for f in pending:  # one batch in flight: memory stays bounded
                 f.result()
             # serialised and compressed on other threads (polars and ISA-L release the GIL)
-            pending = [writer.submit(lambda f, d: f.write(jt.lines_gz(d, "record")), rf, df),
-                       writer.submit(lambda f, d: f.write(jt.lines_gz(d, "truth")), tf, df)]
+            pending = [writer.submit(rf.write, df, "record"), writer.submit(tf.write, df, "truth")]
             acc.add(df, m)
         for f in pending:
             f.result()
         if not acc.records:
             raise PolebenchError(f"{src}: no record could be imported")
-        with _Hashed(tmp / ENTITIES) as ef:
-            for f in [writer.submit(jt.lines_gz, d, "line") for d in acc.entities(m)]:
-                ef.write(f.result())
+        with _GzipLines(tmp / ENTITIES) as ef:
+            for d in acc.entities(m):
+                ef.write(d, "line")
     return acc, {RECORDS: rf.sha256, MENTIONS: tf.sha256, ENTITIES: ef.sha256}
 
 
@@ -367,19 +366,37 @@ def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.LazyFrame:
     return out.with_columns(*missing, pl.col("ent").cast(pl.String))
 
 
-class _Hashed:
-    """A file written once, front to back, hashed as it is written (not read back after)."""
+class _GzipLines:
+    """A corpus file: JSON lines compressed as one gzip stream (ISA-L, level 1, mtime 0, so the
+    same rows make the same bytes), its checksum taken as the bytes go to disk, not read back."""
+
+    def __init__(self, path: Path):
+        self.sink = _HashedSink(path)
+        self.gz = igzip.IGzipFile(fileobj=self.sink, mode="wb", compresslevel=1, mtime=0)
+
+    def write(self, df: pl.DataFrame, column: str) -> None:
+        """The frame's text column, one line a row."""
+        jt.write_lines(df, column, self.gz)
+
+    def __enter__(self) -> "_GzipLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gz.close()
+        self.sink.f.close()
+        self.sha256 = self.sink.h.hexdigest()
+
+
+class _HashedSink:
+    """Bytes to a file, hashed on their way."""
 
     def __init__(self, path: Path):
         self.f, self.h = open(path, "wb"), hashlib.sha256()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> int:
         self.f.write(data)
         self.h.update(data)
+        return len(data)
 
-    def __enter__(self) -> "_Hashed":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.f.close()
-        self.sha256 = self.h.hexdigest()
+    def flush(self) -> None:
+        self.f.flush()

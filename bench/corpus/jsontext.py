@@ -8,12 +8,11 @@ the same whichever writer made it; strings are escaped by polars' JSON encoder."
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
+from typing import IO
 
 import orjson
 import polars as pl
-from isal import igzip
 
 Scalar = pl.Expr | str | int | bool | None
 
@@ -85,9 +84,7 @@ def concat(parts: list[pl.Expr | str]) -> pl.Expr:
     return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
 
 
-def lines_gz(df: pl.DataFrame, column: str) -> bytes:
-    """The column's text, one line each, as one gzip member (level 1, mtime 0: reproducible)."""
-    buf = io.BytesIO()
+def write_lines(df: pl.DataFrame, column: str, out: IO[bytes]) -> None:
+    """The column's text into a binary stream, one line each."""
     # never quoting writes each value exactly; JSON text holds no raw newline to break a line
-    df.select(column).write_csv(buf, include_header=False, quote_style="never")
-    return igzip.compress(buf.getbuffer(), compresslevel=1, mtime=0)
+    df.select(column).write_csv(out, include_header=False, quote_style="never")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import functools
 import hashlib
+import io
+import itertools
 import shutil
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +37,7 @@ from bench.errors import PolebenchError, SpecError
 from bench.specio import locate
 
 CHUNK = 20_000
+SLICE = 200_000  # rows of results polars may compute ahead of the writers (~150 MB of JSON text)
 SRC = "~"  # prefix of the file's own columns
 PERSON_FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 
@@ -53,11 +57,11 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
         source_hash = hasher.submit(sha256_file, src)
         (tmp / "truth").mkdir()
         plain = _plain_copy(src, tmp)
-        rows = _rows(_scan(plain, m), m, header)
+        rows = functools.partial(_batches, src, plain, m, header)
         try:  # most files repeat no record id: try without looking for repeats row by row
             acc, files = _write(src, tmp, rows, None, m, progress)
         except _MayRepeat:
-            acc, files = _write(src, tmp, rows, _repeated_ids(src, plain, m), m, progress)
+            acc, files = _write(src, tmp, rows, _repeated_ids(src, plain, m, header), m, progress)
         if plain != src:
             plain.unlink()
         spec = m.model_dump(mode="json")
@@ -73,7 +77,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
     return manifest, acc.skipped, acc.reasons
 
 
-def _write(src: Path, tmp: Path, rows: pl.LazyFrame, repeated: set[str] | None, m: Mapping,
+def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None, m: Mapping,
            progress: Callable[[int], None] | None) -> tuple["_Accumulated", dict[str, str]]:
     """Records, truth mentions and truth entities into `tmp`; what was gathered and the files'
     checksums. `repeated`: the ids found on more than one row, or None to assume there are none
@@ -126,34 +130,68 @@ def _plain_copy(src: Path, work: Path) -> Path:
     return plain
 
 
-def _scan(path: Path, m: Mapping) -> pl.LazyFrame:
-    """The file, every value a stripped string ("" when empty), with `_row`, the row number an
-    editor shows (a CSV's header is row 1). The file's columns are renamed SRC + name, so that no
-    column the import derives can shadow one of the file's (see `_col`)."""
+def _scan(path: Path, m: Mapping, header: list[str]) -> pl.LazyFrame:
+    """The whole file, as `_slices` gives each part of it."""
     if _is_jsonl(path):
-        lf = (pl.scan_ndjson(path, infer_schema_length=None).rename(lambda c: SRC + c.strip())
-              .with_row_index("_row", offset=1))
-    else:
-        lf = pl.scan_csv(path, separator=m.delimiter, infer_schema=False, row_index_name="_row",
-                         row_index_offset=2, with_column_names=lambda cols: [SRC + c.strip() for c in cols])
-    return lf.with_columns(pl.all().exclude("_row").cast(pl.String, strict=False).str.strip_chars().fill_null(""))
+        return _strings(pl.scan_ndjson(path, schema=_json_schema(header)), 1)
+    return _strings(pl.scan_csv(path, separator=m.delimiter, infer_schema=False), 2)
 
 
-def _collect(src: Path, lf: pl.LazyFrame) -> Iterator[pl.DataFrame]:
-    """The query's result in batches of CHUNK rows; a file polars cannot parse is named as given."""
+def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]:
+    """The file, SLICE rows at a time: polars' streaming engine computes ahead of its reader
+    without limit, so a slice bounds what it can hold."""
+    if not _is_jsonl(path):
+        rows = pl.scan_csv(path, separator=m.delimiter, infer_schema=False).select(pl.len()).collect().item()
+        whole = _scan(path, m, header)
+        yield from (whole.slice(start, SLICE) for start in range(0, max(rows, 1), SLICE))
+        return
+    # JSON lines are cut by line here: polars would parse a file's earlier lines again to slice it
+    with open(path, "rb") as f:
+        for first in itertools.count(1, SLICE):
+            lines = list(itertools.islice(f, SLICE))
+            if not lines:
+                return
+            yield _strings(pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_json_schema(header)).lazy(), first)
+
+
+def _json_schema(header: list[str]) -> dict[str, pl.DataType]:
+    """Every key of the first record, read as text whatever JSON type it holds (keys that only
+    later records have are not columns, as a CSV has no cells beyond its header)."""
+    return {c: pl.String() for c in header}
+
+
+def _strings(lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
+    """Every value a stripped string ("" when empty), with `_row`, the row number an editor shows
+    (a CSV's header is row 1). The file's columns are renamed SRC + name, so that no column the
+    import derives can shadow one of the file's (see `_col`)."""
+    return (lf.rename(lambda c: SRC + c.strip()).with_row_index("_row", offset=first_row)
+            .with_columns(pl.all().exclude("_row").cast(pl.String, strict=False).str.strip_chars().fill_null("")))
+
+
+def _batches(src: Path, plain: Path, m: Mapping, header: list[str]) -> Iterator[pl.DataFrame]:
+    """What each row contributes (`_rows`), CHUNK rows at a time. A file polars cannot parse is
+    named as given."""
     try:
-        yield from lf.collect_batches(chunk_size=CHUNK)
+        for part in _slices(plain, m, header):
+            yield from _rows(part, m, header).collect_batches(chunk_size=CHUNK)
     except pl.exceptions.PolarsError as e:
-        raise PolebenchError(f"{src}: cannot be read as {'JSON lines' if _is_jsonl(src) else 'CSV'}: {e}") from None
+        raise _unreadable(src, e) from None
 
 
-def _repeated_ids(src: Path, plain: Path, m: Mapping) -> set[str]:
+def _unreadable(src: Path, e: Exception) -> PolebenchError:
+    return PolebenchError(f"{src}: cannot be read as {'JSON lines' if _is_jsonl(src) else 'CSV'}: {e}")
+
+
+def _repeated_ids(src: Path, plain: Path, m: Mapping, header: list[str]) -> set[str]:
     """Record ids written on more than one row, from a pass over the id column alone: only rows
     with one of these ids are then checked against the ids imported before them. Screened by
     polars' in-process hash, then compared exactly."""
     rid = _col(m.record_id)
-    lf = _scan(plain, m).select(rid=rid).filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated())
-    return {rid for batch in _collect(src, lf) for rid in batch["rid"]}
+    lf = _scan(plain, m, header).select(rid=rid).filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated())
+    try:
+        return set(lf.collect()["rid"])
+    except pl.exceptions.PolarsError as e:
+        raise _unreadable(src, e) from None
 
 
 # ---- what each row contributes, as expressions -----------------------------------------------
@@ -256,7 +294,7 @@ class _MayRepeat(Exception):
     """Two imported rows' ids hash alike: the import is run again knowing which ids repeat."""
 
 
-def _kept(src: Path, rows: pl.LazyFrame, repeated: set[str] | None, m: Mapping, acc: "_Accumulated",
+def _kept(src: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None, m: Mapping, acc: "_Accumulated",
           progress: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
     """The batches, less rows that fail a check or repeat an imported row's id: the first such
     row is an error naming the file, row and column, or, in skip mode, it is counted. With
@@ -264,7 +302,7 @@ def _kept(src: Path, rows: pl.LazyFrame, repeated: set[str] | None, m: Mapping, 
     end or before reporting an error, since a repeat may have come first."""
     imported: set[str] = set()  # ids of imported rows, only among the repeated ones
     hashes: list[pl.Series] = []
-    for df in _collect(src, rows):
+    for df in rows():
         if progress:
             progress(len(df))
         if repeated:

@@ -144,10 +144,11 @@ def test_a_column_named_like_an_internal_one_is_kept_as_written(tmp_path):
 
 
 def test_repeated_ids_across_batches(tmp_path, monkeypatch):
-    """The rule holds however the file is cut into batches: a row is a duplicate when an earlier
+    """The rule holds however the file is cut into batches and slices: a row is a duplicate when an earlier
     *imported* row had its id; a row skipped for another error does not claim the id."""
     import bench.corpus.importer as importer
     monkeypatch.setattr(importer, "CHUNK", 2)
+    monkeypatch.setattr(importer, "SLICE", 3)  # and read in slices of three rows
     m = tmp_path / "map.yaml"
     m.write_text(MAPPING.read_text().replace("on_error: fail", "on_error: skip"))
     rows = ("rec-1-a,a,b,notadate,1,x,,y,,,\n"   # row 2: bad date, skipped

@@ -133,8 +133,10 @@ def _plain_copy(src: Path, work: Path) -> Path:
 def _scan(path: Path, m: Mapping, header: list[str]) -> pl.LazyFrame:
     """The whole file, as `_slices` gives each part of it."""
     if _is_jsonl(path):
-        return _strings(pl.scan_ndjson(path, schema=_json_schema(header)), 1)
-    return _strings(pl.scan_csv(path, separator=m.delimiter, infer_schema=False), 2)
+        return _strings(_numbered(pl.scan_ndjson(path, schema=_json_schema(header)), 1))
+    # numbered and renamed by the reader itself, so that a slice is taken by the reader too
+    return _strings(pl.scan_csv(path, separator=m.delimiter, infer_schema=False, row_index_name="_row",
+                                row_index_offset=2, with_column_names=lambda cols: [SRC + c.strip() for c in cols]))
 
 
 def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]:
@@ -151,7 +153,8 @@ def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]
             lines = list(itertools.islice(f, SLICE))
             if not lines:
                 return
-            yield _strings(pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_json_schema(header)).lazy(), first)
+            part = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_json_schema(header)).lazy()
+            yield _strings(_numbered(part, first))
 
 
 def _json_schema(header: list[str]) -> dict[str, pl.DataType]:
@@ -160,12 +163,15 @@ def _json_schema(header: list[str]) -> dict[str, pl.DataType]:
     return {c: pl.String() for c in header}
 
 
-def _strings(lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
-    """Every value a stripped string ("" when empty), with `_row`, the row number an editor shows
-    (a CSV's header is row 1). The file's columns are renamed SRC + name, so that no column the
-    import derives can shadow one of the file's (see `_col`)."""
-    return (lf.rename(lambda c: SRC + c.strip()).with_row_index("_row", offset=first_row)
-            .with_columns(pl.all().exclude("_row").cast(pl.String, strict=False).str.strip_chars().fill_null("")))
+def _numbered(lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
+    """`_row`, the row number an editor shows (a CSV's header is row 1), and the file's columns
+    renamed SRC + name, so that no column the import derives can shadow one of the file's."""
+    return lf.rename(lambda c: SRC + c.strip()).with_row_index("_row", offset=first_row)
+
+
+def _strings(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Every value a stripped string ("" when empty)."""
+    return lf.with_columns(pl.all().exclude("_row").cast(pl.String, strict=False).str.strip_chars().fill_null(""))
 
 
 def _batches(src: Path, plain: Path, m: Mapping, header: list[str]) -> Iterator[pl.DataFrame]:

@@ -3,16 +3,16 @@ corpus folder of exactly the format `generate` writes. Written fields are kept a
 is what a search system sees); only dates are parsed with the mapping's format, and only the
 truth is normalised.
 
-One lazy polars query turns the file into everything a row contributes (its checks, its record
-and truth lines as JSON text, what it says of its person and address), so polars' streaming
-engine does the per-row work on every core while this thread only decides which rows are kept
-and hands the lines to two writer threads."""
+One lazy polars query turns the file, a slice at a time, into everything a row contributes (its
+checks, its record and truth lines as JSON text, what it says of its person and address), so
+polars' streaming engine does the per-row work on every core while this thread only decides which
+rows are kept and hands the lines to two writer threads."""
 
 from __future__ import annotations
 
 import csv
-import gzip
 import functools
+import gzip
 import hashlib
 import io
 import itertools
@@ -77,8 +77,8 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
     return manifest, acc.skipped, acc.reasons
 
 
-def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None, m: Mapping,
-           progress: Callable[[int], None] | None) -> tuple["_Accumulated", dict[str, str]]:
+def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None,
+           m: Mapping, progress: Callable[[int], None] | None) -> tuple["_Accumulated", dict[str, str]]:
     """Records, truth mentions and truth entities into `tmp`; what was gathered and the files'
     checksums. `repeated`: the ids found on more than one row, or None to assume there are none
     (then _MayRepeat is raised if two rows' ids may be the same)."""
@@ -121,7 +121,7 @@ def _is_jsonl(path: Path) -> bool:
 
 
 def _plain_copy(src: Path, work: Path) -> Path:
-    """A .gz source streamed to a plain copy in the work folder (read twice, memory bounded)."""
+    """A .gz source streamed to a plain copy in the work folder, for polars to scan and slice."""
     if src.suffix != ".gz":
         return src
     plain = work / src.name.removesuffix(".gz")
@@ -193,7 +193,8 @@ def _repeated_ids(src: Path, plain: Path, m: Mapping, header: list[str]) -> set[
     with one of these ids are then checked against the ids imported before them. Screened by
     polars' in-process hash, then compared exactly."""
     rid = _col(m.record_id)
-    lf = _scan(plain, m, header).select(rid=rid).filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated())
+    lf = (_scan(plain, m, header).select(rid=rid)
+          .filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated()))
     try:
         return set(lf.collect()["rid"])
     except pl.exceptions.PolarsError as e:
@@ -246,8 +247,9 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
     lines = pl.concat_str([_or_null(_col(c)) for c in a.lines], separator=" ",
                           ignore_nulls=True).fill_null("") if a.lines else pl.lit("")
     return (lf.with_columns(
-        rid=_col(m.record_id), rid_hash=_col(m.record_id).hash(), key=key, source=pl.lit(m.source_system.constant) if m.source_system.constant
-        else _col(m.source_system.column), lines=lines, town=_col(a.town), postcode=_col(a.postcode),
+        rid=_col(m.record_id), rid_hash=_col(m.record_id).hash(), key=key,
+        source=pl.lit(m.source_system.constant) if m.source_system.constant else _col(m.source_system.column),
+        lines=lines, town=_col(a.town), postcode=_col(a.postcode),
         dob=_date(p.dob) if p.dob else pl.lit(None, pl.String),
         record_date=_date(m.record_date) if m.record_date else pl.lit(None, pl.String),
         forename=_col(p.forename), middle=_col(p.middle), surname=_col(p.surname), sex=_or_null(_col(p.sex)))
@@ -273,7 +275,8 @@ def _record_line(m: Mapping, header: list[str]) -> pl.Expr:
         named = set(m.columns().values())
         extra += [pl.when(_col(c) != "").then(pl.lit(f"{c} ") + _col(c)) for c in header if c not in named]
     text = pl.concat_str(extra, separator=" ", ignore_nulls=True).fill_null("") if extra else ""
-    location = jt.flat(address=col("lines"), borough=col("town"), lat=None, lon=None, mid="l0", postcode=col("postcode"))
+    location = jt.flat(address=col("lines"), borough=col("town"), lat=None, lon=None, mid="l0",
+                       postcode=col("postcode"))
     person = jt.flat(dob=col("dob"), forename=col("forename"), mid="p0", middle=col("middle"), role="subject",
                      sex=col("sex"), surname=col("surname"))
     phone, vrm = _col(m.phone), _col(m.vehicle_vrm)
@@ -300,8 +303,8 @@ class _MayRepeat(Exception):
     """Two imported rows' ids hash alike: the import is run again knowing which ids repeat."""
 
 
-def _kept(src: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None, m: Mapping, acc: "_Accumulated",
-          progress: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
+def _kept(src: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None, m: Mapping,
+          acc: "_Accumulated", progress: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
     """The batches, less rows that fail a check or repeat an imported row's id: the first such
     row is an error naming the file, row and column, or, in skip mode, it is counted. With
     `repeated` None, no id is expected twice; the hashes of the ids kept are checked once, at the

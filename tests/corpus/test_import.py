@@ -144,8 +144,8 @@ def test_a_column_named_like_an_internal_one_is_kept_as_written(tmp_path):
 
 
 def test_repeated_ids_across_batches(tmp_path, monkeypatch):
-    """The rule holds however the file is cut into batches and slices: a row is a duplicate when an earlier
-    *imported* row had its id; a row skipped for another error does not claim the id."""
+    """The rule holds however the file is cut into batches and slices: a row is a duplicate when
+    an earlier *imported* row had its id; a row skipped for another error does not claim the id."""
     import bench.corpus.importer as importer
     monkeypatch.setattr(importer, "CHUNK", 2)
     monkeypatch.setattr(importer, "SLICE", 3)  # and read in slices of three rows

@@ -50,9 +50,12 @@ def test_import_then_queries_run_report(tmp_path):
     qs = tmp_path / "q.yaml"
     qs.write_text("schema_version: 1\nname: imp\nseed: 3\ntemplates:\n"
                   "  - {template: person_name_dob, id_prefix: p, count: 3, params: {min_records: 2}}\n"
+                  "  - {template: person_name_dob, id_prefix: n, count: 2, params: {min_records: 2, with_dob: false}}\n"
                   "  - {template: subject_access, id_prefix: s, count: 2}\n")
     inst = instantiate(qs, corpus)
     assert {len(inst.qrels[n.id]) for n in inst.needs} <= {2, 3, 4}
+    by_name = [n for n in inst.needs if n.id.startswith("n-")]
+    assert len(by_name) == 2 and all(n.person.dob is None and n.person.surname for n in by_name)
     d = instance_dir(corpus, "imp")
     write_instance(d, inst)
     res = run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=["crimint", "connect", "iip", "connect+iip"],

@@ -181,11 +181,37 @@ def _batches(src: Path, plain: Path, m: Mapping, header: list[str]) -> Iterator[
         for part in _slices(plain, m, header):
             yield from _rows(part, m, header).collect_batches(chunk_size=CHUNK)
     except pl.exceptions.PolarsError as e:
-        raise _unreadable(src, e) from None
+        raise _unreadable(src, plain, m.delimiter, e) from None
 
 
-def _unreadable(src: Path, e: Exception) -> PolebenchError:
-    return PolebenchError(f"{src}: cannot be read as {'JSON lines' if _is_jsonl(src) else 'CSV'}: {e}")
+def _unreadable(src: Path, plain: Path, delimiter: str, e: Exception) -> PolebenchError:
+    """polars' parse error, with the first row that breaks the format where a slow second reading
+    finds it (polars does not say where)."""
+    kind = "JSON lines" if _is_jsonl(src) else "CSV"
+    found = _first_bad_row(plain, delimiter)
+    if found:
+        return PolebenchError(f"{src}: row {found[0]}: cannot be read as {kind}: {found[1]}")
+    return PolebenchError(f"{src}: cannot be read as {kind}: {str(e).splitlines()[0]}")
+
+
+def _first_bad_row(path: Path, delimiter: str) -> tuple[int, str] | None:
+    """The first line that is not a JSON object, or the first CSV row whose number of fields
+    differs from the header's."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        if _is_jsonl(path):
+            for n, line in enumerate(f, 1):
+                try:
+                    if line.strip() and not isinstance(orjson.loads(line), dict):
+                        return n, "not a JSON object"
+                except orjson.JSONDecodeError as err:
+                    return n, f"not JSON ({err.msg})"
+            return None
+        rows = csv.reader(f, delimiter=delimiter)
+        width = len(next(rows, []))
+        for n, row in enumerate(rows, 2):
+            if row and len(row) != width:
+                return n, f"{len(row)} fields where the header has {width}"
+    return None
 
 
 def _repeated_ids(src: Path, plain: Path, m: Mapping, header: list[str]) -> set[str]:
@@ -198,7 +224,7 @@ def _repeated_ids(src: Path, plain: Path, m: Mapping, header: list[str]) -> set[
     try:
         return set(lf.collect()["rid"])
     except pl.exceptions.PolarsError as e:
-        raise _unreadable(src, e) from None
+        raise _unreadable(src, plain, m.delimiter, e) from None
 
 
 # ---- what each row contributes, as expressions -----------------------------------------------

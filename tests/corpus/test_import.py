@@ -79,6 +79,19 @@ def test_bad_rows_name_file_row_and_column(tmp_path, case, rows, header, expect)
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_file_polars_cannot_parse_names_its_first_bad_row(tmp_path):
+    ragged = _csv(tmp_path, ROWS + "rec-4-org,a,b,,1,x,,y,,,,surplus\n")
+    with pytest.raises(PolebenchError, match="row 11: cannot be read as CSV: 12 fields where the header has 11"):
+        import_records(ragged, MAPPING, "bad", tmp_path / "bad")
+    jl = tmp_path / "people.jsonl"
+    jl.write_text('{"rec_id": "rec-1-org", "given_name": "a", "surname": "b", "date_of_birth": "", '
+                  '"street_number": "", "address_1": "", "address_2": "", "suburb": "", "postcode": "", '
+                  '"phone_number": ""}\n{"rec_id": "rec-2-org", "given_\n')
+    with pytest.raises(PolebenchError, match="row 2: cannot be read as JSON lines: not JSON"):
+        import_records(jl, MAPPING, "bad", tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
 def test_missing_column_names_the_mapping_line(tmp_path):
     header = HEADER.replace("phone_number", "mobile")
     with pytest.raises(SpecError) as e:

@@ -96,9 +96,9 @@ def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], rep
             f.result()
         if not acc.records:
             raise PolebenchError(f"{src}: no record could be imported")
-        with _GzipLines(tmp / ENTITIES) as ef:
-            for d in acc.entities(m):
-                ef.write(d, "line")
+        with _HashedSink(tmp / ENTITIES) as ef:  # persons, then addresses: a gzip member each, made side by side
+            for member in writer.map(_gzip_member, acc.entities(m)):
+                ef.write(member)
     return acc, {RECORDS: rf.sha256, MENTIONS: tf.sha256, ENTITIES: ef.sha256}
 
 
@@ -286,9 +286,9 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
         .with_columns(address=pl.when("has_location").then(
             # an id per distinct written address: its 64-bit XXH3 hash, the same on every machine
             # and version (polars' own hash is not), and wide enough that a million addresses
-            # would share one with a chance of about 3 in 100 million
-            pl.lit("L") + pl.concat_str(["lines", "postcode"], separator="|").str.to_lowercase()
-            .nchash.xxh3_64().cast(pl.String)))
+            # would share one with a chance of about 3 in 100 million; kept as a number until
+            # written, as numbers group and de-duplicate faster than their text
+            pl.concat_str(["lines", "postcode"], separator="|").str.to_lowercase().nchash.xxh3_64()))
         .with_columns(record=_record_line(m, header), truth=_truth_line())
         .select("_row", "rid", "rid_hash", "error", "error_column", "record", "truth", "source", "has_location", "ent",
                 *PERSON_FIELDS, "lines", "town", "postcode"))
@@ -316,10 +316,15 @@ def _record_line(m: Mapping, header: list[str]) -> pl.Expr:
         if m.vehicle_vrm else [])
 
 
+def _address_id(address: pl.Expr) -> pl.Expr:
+    """The address entity's id, from its hash."""
+    return pl.lit("L") + address.cast(pl.String)
+
+
 def _truth_line() -> pl.Expr:
     mention = lambda entity, mid: jt.obj(entity=entity, kinds=["unlabelled"], mid=mid)  # noqa: E731
     mentions = jt.concat(["[", mention(pl.col("ent"), "p0"), pl.when("has_location").then(
-        pl.lit(",") + mention(pl.col("address"), "l0")).otherwise(pl.lit("")), "]"])
+        pl.lit(",") + mention(_address_id(pl.col("address")), "l0")).otherwise(pl.lit("")), "]"])
     return jt.obj(event=pl.lit("E") + pl.col("rid"), mentions=jt.Raw(mentions), rid=pl.col("rid"))
 
 
@@ -405,12 +410,12 @@ class _Accumulated:
         """The truth of each person and address, one `line` each: persons by id, then addresses
         in the order they were first written."""
         persons = _modes(pl.concat(self.people).lazy(), _mapped(m)).sort("ent").select(line=jt.obj(
-            address=pl.col("address"), alias=None, associates=[], community=-1,
+            address=_address_id(pl.col("address")), alias=None, associates=[], community=-1,
             dob=pl.col("dob").fill_null("1900-01-01"), forename=pl.col("forename").fill_null(""), id=pl.col("ent"),
             kind="person", middle=pl.col("middle").fill_null(""), moniker=None, nationality=None, phones=[],
             sex=pl.col("sex"), surname=pl.col("surname").fill_null(""), vehicles=[]))
         addresses = (pl.concat(self.addresses).lazy().unique("address", keep="first", maintain_order=True)
-                     .select(line=jt.obj(address=pl.col("lines"), borough=pl.col("town"), id=pl.col("address"),
+                     .select(line=jt.obj(address=pl.col("lines"), borough=pl.col("town"), id=_address_id(pl.col("address")),
                                          kind="address", lat=None, lon=None, postcode=pl.col("postcode"))))
         persons, addresses = pl.collect_all([persons, addresses])  # the two queries run side by side
         self.persons, self.address_entities = len(persons), len(addresses)
@@ -430,10 +435,11 @@ def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.LazyFrame:
     one query so that polars shares the scan and runs the fields in parallel. Persons are grouped
     by a categorical code rather than by their id's text."""
     rows = rows.with_columns(pl.col("ent").cast(pl.Categorical))
-    out = rows.select("ent").unique()
+    out, schema = rows.select("ent").unique(), rows.collect_schema()
     for f in fields:
         rank = pl.col("n").cast(pl.Int64) * (1 << 40) - pl.col("first").cast(pl.Int64)  # rows number < 2^40
-        mode = (rows.filter(pl.col(f).is_not_null() & (pl.col(f) != ""))
+        written = pl.col(f).is_not_null() & (pl.col(f) != "") if schema[f] == pl.String else pl.col(f).is_not_null()
+        mode = (rows.filter(written)
                 .group_by("ent", f).agg(n=pl.len(), first=pl.col("_row").min())
                 .group_by("ent").agg(pl.col(f).get(rank.arg_max())))
         out = out.join(mode, on="ent", how="left")
@@ -441,29 +447,21 @@ def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.LazyFrame:
     return out.with_columns(*missing, pl.col("ent").cast(pl.String))
 
 
-class _GzipLines:
-    """A corpus file: JSON lines compressed as one gzip stream (ISA-L, level 1, mtime 0, so the
-    same rows make the same bytes), its checksum taken as the bytes go to disk, not read back."""
+def _gzip(sink: "io.RawIOBase | _HashedSink") -> igzip.IGzipFile:
+    """ISA-L gzip at level 1 with mtime 0, so that the same rows make the same bytes."""
+    return igzip.IGzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0)
 
-    def __init__(self, path: Path):
-        self.sink = _HashedSink(path)
-        self.gz = igzip.IGzipFile(fileobj=self.sink, mode="wb", compresslevel=1, mtime=0)
 
-    def write(self, df: pl.DataFrame, column: str) -> None:
-        """The frame's text column, one line a row."""
-        jt.write_lines(df, column, self.gz)
-
-    def __enter__(self) -> "_GzipLines":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.gz.close()
-        self.sink.f.close()
-        self.sha256 = self.sink.h.hexdigest()
+def _gzip_member(df: pl.DataFrame) -> bytes:
+    """The frame's `line` column as one gzip member."""
+    buf = io.BytesIO()
+    with _gzip(buf) as gz:
+        jt.write_lines(df, "line", gz)
+    return buf.getvalue()
 
 
 class _HashedSink:
-    """Bytes to a file, hashed on their way."""
+    """Bytes to a file, hashed on their way rather than read back."""
 
     def __init__(self, path: Path):
         self.f, self.h = open(path, "wb"), hashlib.sha256()
@@ -475,3 +473,30 @@ class _HashedSink:
 
     def flush(self) -> None:
         self.f.flush()
+
+    def __enter__(self) -> "_HashedSink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.f.close()
+        self.sha256 = self.h.hexdigest()
+
+
+class _GzipLines:
+    """A corpus file of JSON lines, one gzip stream written as the batches come."""
+
+    def __init__(self, path: Path):
+        self.sink = _HashedSink(path)
+        self.gz = _gzip(self.sink)
+
+    def write(self, df: pl.DataFrame, column: str) -> None:
+        """The frame's text column, one line a row."""
+        jt.write_lines(df, column, self.gz)
+
+    def __enter__(self) -> "_GzipLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gz.close()
+        self.sink.__exit__(*exc)
+        self.sha256 = self.sink.sha256

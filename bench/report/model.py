@@ -105,10 +105,11 @@ def build(run_dir: Path) -> Report:
         if name == base:
             continue
         e = agg["profiles"][name]["extra_sift_hours_per_1000"]
-        word = "extra" if e["value"] >= 0 else "fewer"
+        # a saving is said as "fewer", its interval turned round to match
+        word, lo, hi = ("more", e["lo"], e["hi"]) if e["value"] >= 0 else ("fewer", -e["hi"], -e["lo"])
         rep.headlines.append(
             f"Sifting {rep.label(name)}'s results costs {abs(e['value']):,.0f} {word} analyst-hours per 1,000 searches "
-            f"than the baseline (95% CI {e['lo']:,.0f} to {e['hi']:,.0f}), at {spr:g} seconds per record.")
+            f"than the baseline (95% CI {lo:,.0f} to {hi:,.0f}), at {spr:g} seconds per record.")
     for name in rep.profiles:
         p = agg["profiles"][name]
         if p["queries_with_lost"]:

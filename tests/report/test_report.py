@@ -132,3 +132,17 @@ def test_bad_gates_name_the_line_and_field(run_dir, write, body, field):
     with pytest.raises(SpecError) as e:
         load_gates(_gates(write, body), run)
     assert "gates.yaml:3:" in str(e.value) and field in str(e.value)
+
+
+def test_a_sift_saving_is_said_as_fewer_hours_with_its_interval_in_order(run_dir, tmp_path):
+    import shutil
+    saved = tmp_path / "run"
+    shutil.copytree(run_dir, saved)
+    run = json.loads((saved / "run.json").read_text())
+    run["aggregates"]["profiles"]["connect"]["extra_sift_hours_per_1000"] = {"value": -120.0, "lo": -200.0, "hi": -40.0}
+    (saved / "run.json").write_text(json.dumps(run))
+    rep = build(saved)
+    line = next(h for h in rep.headlines if h.startswith(f"Sifting {rep.label('connect')}"))
+    assert "costs 120 fewer analyst-hours per 1,000 searches than the baseline (95% CI 40 to 200)" in line
+    more = next(h for h in rep.headlines if h.startswith(f"Sifting {rep.label('iip')}"))
+    assert " more analyst-hours " in more

@@ -81,3 +81,27 @@ def test_import_prints_where_the_records_came_from(tmp_path, capsys):
     assert main(["import", str(src), "--map", str(mapping), "--name", "t", "--out", str(tmp_path / "t")]) == 2
     assert "row 4: column date_of_birth" in capsys.readouterr().err
     assert Corpus(tmp_path / "t").manifest.counts["records"] == 2  # the earlier import is kept whole
+
+
+def test_imported_records_through_the_shipped_set_as_the_readme_says(tmp_path, capsys):
+    # 40 people, three rows each: the original, a surname typo, and one with no phone and a
+    # different house number; every fourth person's rows give no date of birth
+    rows = ["rec_id,given_name,surname,date_of_birth,street_number,address_1,address_2,suburb,postcode,phone_number"]
+    for e in range(40):
+        dob = "" if e % 4 == 3 else f"19{60 + e}0{e % 9 + 1}1{e % 9}"
+        sur = f"surname{e % 25}"
+        rows += [f"rec-{e}-org,name{e % 13},{sur},{dob},{e},street{e},,suburb{e % 5},E{e % 9} 1AB,0770090{e:04d}",
+                 f"rec-{e}-dup-1,name{e % 13},{sur[:-1]}x,{dob},{e},street{e},,suburb{e % 5},E{e % 9} 1AB,0770090{e:04d}",
+                 f"rec-{e}-dup-2,name{e % 13},{sur},{dob},{e + 1},street{e},,suburb{e % 5},E{e % 9} 1AB,"]
+    src = tmp_path / "people.csv"
+    src.write_text("\n".join(rows) + "\n")
+    corpus, res = tmp_path / "febrl", tmp_path / "results"
+    assert main(["import", str(src), "--map", str(ROOT / "corpora" / "import-example.yaml"), "--name", "febrl",
+                 "--out", str(corpus)]) == 0
+    assert main(["queries", str(ROOT / "queries" / "imported.yaml"), "--corpus", str(corpus)]) == 0
+    assert main(["run", "--corpus", str(corpus), "--queries", str(ROOT / "queries" / "imported.yaml"),
+                 "--results", str(res)]) == 0
+    (run_dir,) = [d for d in res.iterdir() if d.is_dir()]
+    assert main(["report", str(run_dir)]) == 0
+    md = (run_dir / "report.md").read_text()
+    assert "55 needs" in md and "SYNTHETIC" in md

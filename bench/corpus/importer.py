@@ -411,7 +411,7 @@ class _Accumulated:
         in the order they were first written."""
         persons = _modes(pl.concat(self.people).lazy(), _mapped(m)).sort("ent").select(line=jt.obj(
             address=_address_id(pl.col("address")), alias=None, associates=[], community=-1,
-            dob=pl.col("dob").fill_null("1900-01-01"), forename=pl.col("forename").fill_null(""), id=pl.col("ent"),
+            dob=pl.col("dob"), forename=pl.col("forename").fill_null(""), id=pl.col("ent"),
             kind="person", middle=pl.col("middle").fill_null(""), moniker=None, nationality=None, phones=[],
             sex=pl.col("sex"), surname=pl.col("surname").fill_null(""), vehicles=[]))
         addresses = (pl.concat(self.addresses).lazy().unique("address", keep="first", maintain_order=True)

@@ -34,6 +34,10 @@ def person_matches(p: dict, c: PersonCriteria) -> bool:
     if c.alias and _norm(c.alias) not in {_norm(" ".join(n)) for n in names[1:]} | (
             {_norm(p["moniker"])} if p.get("moniker") else set()):
         return False
+    if not p.get("dob"):  # an imported person whom no record gave a date of birth fits no date criterion
+        if c.dob or c.dob_from or c.dob_to or c.age_min is not None or c.age_max is not None:
+            return False
+        return not c.sex or c.sex == p["sex"]
     dob = dt.date.fromisoformat(p["dob"])
     if c.dob and abs((dob - c.dob).days) > c.dob_tolerance_days:
         return False

@@ -71,9 +71,14 @@ def _eligible_people(ctx: Context, min_records: int) -> list[dict]:
     return [p for p in ctx.truth.of_kind("person") if ctx.truth.record_count(p["id"]) >= min_records]
 
 
+def _true_dob(p: dict) -> dt.date | None:
+    """A true person's date of birth; None where no record of an imported person gave one."""
+    return dt.date.fromisoformat(p["dob"]) if p.get("dob") else None
+
+
 def _phrase_person(ctx: Context, p: dict, prm: PersonParams, phrasing: str) -> PersonCriteria:
     if phrasing == "true_details":
-        fore, sur, dob = p["forename"], p["surname"], dt.date.fromisoformat(p["dob"])
+        fore, sur, dob = p["forename"], p["surname"], _true_dob(p)
     else:
         w = ctx.written_person(p["id"])
         fore, sur = w["forename"] or None, w["surname"] or None
@@ -221,7 +226,7 @@ def associates(ctx: Context, n: int, prm: AssocParams, prefix: str) -> list[Need
             if any(ctx.truth.mentions.get(a) for a in p["associates"])]
     out = []
     for i, p in enumerate(ctx.pick(pool, n, "people with associates")):
-        of = PersonCriteria(forename=p["forename"], surname=p["surname"], dob=dt.date.fromisoformat(p["dob"]))
+        of = PersonCriteria(forename=p["forename"], surname=p["surname"], dob=_true_dob(p))
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="association",
                         targets=tuple(sorted(p["associates"])),
                         association=AssociationCriteria(of=of, hops=prm.hops),
@@ -240,7 +245,7 @@ def sar_need(p: dict, truth: TruthIndex, need_id: str, why: str = "") -> Need:
     addr = truth.entities.get(p.get("address") or "")
     return Need(id=need_id, kind="sar", subject_access=True, targets=(p["id"],),
                 person=PersonCriteria(forename=p["forename"] or None, surname=p["surname"],
-                                      dob=dt.date.fromisoformat(p["dob"]), alias=alias),
+                                      dob=_true_dob(p), alias=alias),
                 addresses=(f"{addr['address']}, {addr['postcode']}",) if addr else (),
                 description=f"Subject access request{f' ({why})' if why else ''}: every record held about the requester.")
 

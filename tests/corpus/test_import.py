@@ -186,3 +186,24 @@ def test_repeated_ids_across_batches(tmp_path, monkeypatch):
     later_bad = rows.replace("notadate", "") + "rec-4-a,a,b,19851340,1,x,,y,,,\n"
     with pytest.raises(PolebenchError, match="row 5: column rec_id: duplicate record id 'rec-1-a'"):
         import_records(_csv(tmp_path, later_bad), MAPPING, "f", tmp_path / "f")
+
+
+def test_a_person_no_row_gives_a_date_of_birth_has_none_in_the_truth_or_the_needs(tmp_path):
+    # Khan's rows give no date of birth: his truth must not invent one, nor may the needs about
+    # him ask for a date (a search for a made-up date would miss all his records)
+    rows = ROWS.replace("ali,khan,19780101", "ali,khan,").replace("ali,kahn,19780101", "ali,kahn,")
+    import_records(_csv(tmp_path, rows), MAPPING, "imported", tmp_path / "imported")
+    corpus = Corpus(tmp_path / "imported")
+    truth = {e["id"]: e for e in corpus.truth_entities() if e["kind"] == "person"}
+    assert truth["P3"]["dob"] is None and truth["P1"]["dob"] == "1985-03-04"
+    qs = tmp_path / "q.yaml"
+    qs.write_text("schema_version: 1\nname: imp\nseed: 3\ntemplates:\n"
+                  "  - {template: person_name_dob, id_prefix: p, count: 3,"
+                  " params: {min_records: 2, phrasing: {true_details: 1}}}\n"
+                  "  - {template: subject_access, id_prefix: s, count: 3}\n")
+    inst = instantiate(qs, corpus)
+    about_khan = [n for n in inst.needs if n.targets == ("P3",)]
+    assert len(about_khan) == 2 and all(n.person.dob is None and n.person.surname == "khan" for n in about_khan)
+    assert all(inst.qrels[n.id] for n in about_khan)  # his records are still judged relevant
+    others = [n for n in inst.needs if n.targets != ("P3",)]
+    assert others and all(n.person.dob for n in others)

@@ -12,7 +12,7 @@ from bench.queries.model import Need
 from bench.queries.truth import Mention, TruthIndex
 
 ROOT = Path(__file__).resolve().parents[2]
-SETS = ("person", "vehicle", "location", "association", "sar", "standard", "example-written")
+SETS = ("person", "vehicle", "location", "association", "sar", "standard", "example-written", "imported")
 
 
 def hand_truth() -> TruthIndex:
@@ -130,3 +130,11 @@ def test_engines_cannot_reach_the_truth():
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     for bad in ("truth/", "mentions.jsonl", "entities.jsonl", "qrels"):
                         assert bad not in node.value, (py, bad)
+
+
+def test_a_person_of_unknown_birth_date_fits_name_needs_but_no_date_need():
+    t = hand_truth()
+    t.entities["P2"]["dob"] = None  # as an imported person no record gave a date of birth
+    assert set(judge(need(person={"forename": "John", "surname": "Smith"}), t)) == {"R1", "R2", "R3", "R4"}
+    assert set(judge(need(person={"forename": "John", "surname": "Smith", "dob": "1971-11-30"}), t)) == set()
+    assert set(judge(need(person={"surname": "Smith", "age_min": 18}), t)) == {"R1", "R2", "R3"}

@@ -50,8 +50,11 @@ class Context:
                         for i, p in enumerate(ranked)}
 
     def written_person(self, pid: str) -> dict:
-        m = self.rng.choice(self.truth.mentions[pid])
-        return next(x for x in self.records[m.rid]["people"] if x["mid"] == m.mid)
+        """How one of the person's records wrote them: one that gives a name where any does (a
+        need is phrased with a name, and an imported row may give none)."""
+        written = [next(x for x in self.records[m.rid]["people"] if x["mid"] == m.mid)
+                   for m in self.truth.mentions[pid]]
+        return self.rng.choice([w for w in written if w["forename"] or w["surname"]] or written)
 
     def pick(self, pool: list, count: int, what: str) -> list:
         if len(pool) < count:
@@ -68,7 +71,9 @@ def _recorded_events(ctx: Context) -> list[dict]:
 
 
 def _eligible_people(ctx: Context, min_records: int) -> list[dict]:
-    return [p for p in ctx.truth.of_kind("person") if ctx.truth.record_count(p["id"]) >= min_records]
+    """People with enough records and a name to ask for them by (an imported person may have none)."""
+    return [p for p in ctx.truth.of_kind("person")
+            if ctx.truth.record_count(p["id"]) >= min_records and (p["forename"] or p["surname"])]
 
 
 def _true_dob(p: dict) -> dt.date | None:
@@ -77,12 +82,12 @@ def _true_dob(p: dict) -> dt.date | None:
 
 
 def _phrase_person(ctx: Context, p: dict, prm: PersonParams, phrasing: str) -> PersonCriteria:
-    if phrasing == "true_details":
-        fore, sur, dob = p["forename"], p["surname"], _true_dob(p)
-    else:
-        w = ctx.written_person(p["id"])
+    w = ctx.written_person(p["id"]) if phrasing == "as_written" else {}
+    if w.get("forename") or w.get("surname"):
         fore, sur = w["forename"] or None, w["surname"] or None
         dob = dt.date.fromisoformat(w["dob"]) if w["dob"] else None
+    else:  # true details, or no record of the person wrote a name
+        fore, sur, dob = p["forename"] or None, p["surname"] or None, _true_dob(p)
     if not prm.with_dob:
         dob = None
     return PersonCriteria(forename=fore, surname=sur, dob=dob,

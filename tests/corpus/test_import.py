@@ -207,3 +207,24 @@ def test_a_person_no_row_gives_a_date_of_birth_has_none_in_the_truth_or_the_need
     assert all(inst.qrels[n.id] for n in about_khan)  # his records are still judged relevant
     others = [n for n in inst.needs if n.targets != ("P3",)]
     assert others and all(n.person.dob for n in others)
+
+
+def test_needs_are_phrased_from_rows_that_give_a_name(tmp_path):
+    # one of Price's rows and both of a fourth person's rows give no name: needs about Price
+    # are phrased from a row that names her, and the nameless person is never a target
+    rows = ROWS.replace("rec-2-dup-1,jo,price,", "rec-2-dup-1,,,") + "rec-4-org,,,19700101,,,,,,,\nrec-4-dup-0,,,,,,,,,,\n"
+    import_records(_csv(tmp_path, rows), MAPPING, "imported", tmp_path / "imported")
+    corpus = Corpus(tmp_path / "imported")
+    assert {e["id"] for e in corpus.truth_entities() if e["kind"] == "person"} == {"P1", "P2", "P3", "P4"}
+    for seed in range(8):
+        qs = tmp_path / "q.yaml"
+        qs.write_text(f"schema_version: 1\nname: imp\nseed: {seed}\ntemplates:\n"
+                      "  - {template: person_name_dob, id_prefix: p, count: 3, params: {phrasing: {as_written: 1}}}\n"
+                      "  - {template: subject_access, id_prefix: s, count: 3}\n")
+        needs = instantiate(qs, corpus).needs
+        assert {n.targets for n in needs} == {("P1",), ("P2",), ("P3",)}
+        assert all(n.person.surname for n in needs if n.targets == ("P2",))
+    qs.write_text("schema_version: 1\nname: imp\nseed: 1\ntemplates:\n"
+                  "  - {template: subject_access, id_prefix: s, count: 4}\n")
+    with pytest.raises(SpecError, match="asks for 4 people but the corpus holds 3"):
+        instantiate(qs, corpus)

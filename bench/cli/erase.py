@@ -11,6 +11,7 @@ from bench.access.sar import sar_instance
 from bench.cli.common import console
 from bench.corpus.store import Corpus, write_json_atomic
 from bench.profiles.model import ProfileSet
+from bench.provenance import Provenance
 from bench.run import audit
 
 HELP = "erase a subject on a copy of the index as a profile's system would, and verify it is really gone"
@@ -41,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
     inst = sar_instance(corpus, subject=args.subject)
     rep = erase(corpus, inst, args.profile, profiles, backend=args.backend, url=args.opensearch_url)
     out = args.results / f"erase-{corpus.name}-{args.subject}-{args.profile}-{args.backend}.json"
-    write_json_atomic(out, {**dataclasses.asdict(rep), "verdict": rep.verdict, "synthetic": True})
+    write_json_atomic(out, {**dataclasses.asdict(rep), "verdict": rep.verdict, "synthetic": corpus.manifest.synthetic})
     audit.append(args.results / "audit.jsonl", "erase", operation="erasure", corpus=corpus.name,
                  subject=args.subject, profile=args.profile, deletion=rep.deletion, erased=len(rep.erased),
                  never_erased=len(rep.never_erased), present_after=rep.present_after,
                  still_findable={k: len(v) for k, v in rep.still_findable.items()}, verdict=rep.verdict)
-    console.print(f"subject {rep.subject} (SYNTHETIC): {rep.records_about_subject} records about them")
+    tag = Provenance.of(corpus.manifest.model_dump()).short
+    console.print(f"subject {rep.subject} ({tag}): {rep.records_about_subject} records about them")
     for s in rep.steps:
         console.print(f"  {s}")
     console.print(f"  never erased (missed by the SAR search): {len(rep.never_erased)}")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from bench.cli.common import console, progress_bar
 from bench.corpus.store import Corpus
+from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
 from bench.run.runner import RunSettings, run_benchmark
 
@@ -91,7 +92,7 @@ def _fmt(e: dict, pct: bool = False, digits: int = 2) -> str:
 
 def print_summary(run: dict) -> None:
     agg = run["aggregates"]
-    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} (SYNTHETIC) - "
+    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({Provenance.of(run['corpus']).short}) - "
                     f"means with 95% CI; baseline {agg['baseline']}")
     for col in ("profile", "volume", "inflation", "recall", "precision", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")

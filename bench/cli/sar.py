@@ -12,6 +12,7 @@ from bench.cli.common import console
 from bench.cli.report import write_reports
 from bench.cli.run import execute
 from bench.corpus.store import Corpus
+from bench.provenance import Provenance
 from bench.queries.instantiate import instance_dir, write_instance
 from bench.run import audit
 from bench.run.runner import RunSettings
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     audit.append(args.results / "audit.jsonl", "sar", operation="disclosure", run_id=result.run["run_id"],
                  corpus=corpus.name, subjects=len(inst.needs), profiles=profiles,
                  completeness={k: v["completeness"]["value"] for k, v in summary.items()})
-    t = Table(title=f"subject access on {corpus.name} (SYNTHETIC): means per request, 95% CI")
+    t = Table(title=f"subject access on {corpus.name} ({Provenance.of(result.run['corpus']).short}): "
+                    f"means per request, 95% CI")
     for col in ("profile", "complete", "records missed", "other people's records", "hours to compile"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, s in summary.items():

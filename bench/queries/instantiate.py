@@ -132,7 +132,7 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
         raise SpecError(problems)
     meta = {"format": INSTANCE_FORMAT, "query_set": loaded.qset.name, "source": str(Path(set_path)),
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
-            "corpus_checksum": corpus.checksum, "synthetic": True}
+            "corpus_checksum": corpus.checksum, "synthetic": corpus.manifest.synthetic}
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 
 

@@ -1,20 +1,21 @@
 """report.html: one self-contained file - styles inline, charts as inline SVG, no script, font
-or image fetched from anywhere - readable on screen and printed on A4, synthetic throughout."""
+or image fetched from anywhere - readable on screen and printed on A4, its data's provenance first."""
 
 from __future__ import annotations
 
 from html import escape as h
 
+from bench.access.sar import sar_summary
+from bench.provenance import Provenance
 from bench.report import charts
 from bench.report.markdown import MAIN_HEADER, main_rows
-from bench.access.sar import sar_summary
 from bench.report.model import BOARD_SOURCE, Report, definitions
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm; }
 body { font: 10.5pt/1.45 system-ui, -apple-system, 'Segoe UI', Arial, sans-serif; color: #1a1a1a;
        max-width: 1000px; margin: 0 auto; padding: 0 16px 48px; }
-.synthetic { background: #fff3cd; border: 1px solid #e0a526; padding: 6px 10px; font-weight: 600;
+.provenance { background: #fff3cd; border: 1px solid #e0a526; padding: 6px 10px; font-weight: 600;
              position: sticky; top: 0; z-index: 2; }
 .footer { position: fixed; bottom: 0; left: 0; right: 0; text-align: center; font-size: 8pt;
           color: #7a5a00; background: #fffbea; }
@@ -29,7 +30,7 @@ th { background: #eef1f6; } td.l, th.l { text-align: left; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; } .chart { flex: 1 1 440px; break-inside: avoid; }
 .chart svg { max-width: 100%; height: auto; }
 .bad { background: #fde2e1; } .lost { color: #a33; font-size: 8pt; }
-@media print { .synthetic { position: static; } h2 { break-after: avoid; } tr { break-inside: avoid; }
+@media print { .provenance { position: static; } h2 { break-after: avoid; } tr { break-inside: avoid; }
   .chart { flex-basis: 100%; } }
 """
 
@@ -110,7 +111,7 @@ def _why(rep: Report) -> str:
             lost = "; ".join(w["lost"]) or "nothing"
             parts.append(f"<p><b>{h(w['qid'])}</b>: recall {w['recall'] * 100:.0f}%, {w['missed_total']} relevant records "
                          f"missed. The plan could not express: {h(lost)}.</p><table><tr><th class='l'>record</th>"
-                         f"<th class='l'>source</th><th class='l'>as written (synthetic)</th><th class='l'>errors it carries</th>"
+                         f"<th class='l'>source</th><th class='l'>as written</th><th class='l'>errors it carries</th>"
                          f"</tr>{rows}</table>")
     return "\n".join(parts)
 
@@ -157,14 +158,24 @@ def _num1(v) -> str:
 def _method(rep: Report) -> str:
     run = rep.run
     c = run["corpus"]
-    parts = [f"<h3>Corpus (synthetic)</h3><p>{c['counts']['records']:,} records from "
-             f"{len(c['counts']['per_source'])} source systems; seed {h(str(c.get('seed')))}; checksum "
-             f"<code>{h(c['checksum'][:16])}</code>. Every mention was written down with errors drawn per source "
-             f"system at the rates below (probability per eligible mention).</p>"]
+    prov = Provenance.of(c)
+    if prov.origin != "generated":
+        skipped = c["counts"].get("skipped_rows", 0)
+        parts = [f"<h3>Corpus ({h(prov.records)})</h3><p>{c['counts']['records']:,} records imported from "
+                 f"{h(prov.origin)}{f' (licence: {h(prov.licence)})' if prov.licence else ''}"
+                 f"{f', {skipped:,} rows skipped' if skipped else ''}; source file checksum "
+                 f"<code>{h((c.get('source_file') or '?')[:16])}</code>; checksum <code>{h(c['checksum'][:16])}</code>. "
+                 f"Their errors are the ones their producer made; the generator's rates do not apply.</p>"]
+    else:
+        parts = [f"<h3>Corpus (synthetic)</h3><p>{c['counts']['records']:,} records from "
+                 f"{len(c['counts']['per_source'])} source systems; seed {h(str(c.get('seed')))}; checksum "
+                 f"<code>{h(c['checksum'][:16])}</code>. Every mention was written down with errors drawn per source "
+                 f"system at the rates below (probability per eligible mention).</p>"]
     kinds = sorted({k for r in c["rates"].values() for k in r})
     parts.append("<table><tr><th class='l'>source</th><th>records</th>" + "".join(f"<th>{h(k)}</th>" for k in kinds) + "</tr>")
-    for src, rates in sorted(c["rates"].items()):
-        parts.append(f"<tr><td class='l'>{h(src)}</td><td>{c['counts']['per_source'].get(src, 0):,}</td>"
+    for system in sorted(set(c["rates"]) | set(c["counts"]["per_source"])):
+        rates = c["rates"].get(system, {})
+        parts.append(f"<tr><td class='l'>{h(system)}</td><td>{c['counts']['per_source'].get(system, 0):,}</td>"
                      + "".join(f"<td>{rates.get(k, 0):g}</td>" for k in kinds) + "</tr>")
     parts.append("</table><h3>Profiles and their assumptions</h3>")
     for n in rep.profiles:
@@ -186,6 +197,7 @@ def _method(rep: Report) -> str:
 
 def render(rep: Report) -> str:
     run = rep.run
+    src = Provenance.of(run["corpus"])
     svgs = {name: fn(rep) for name, fn in charts.ALL.items()}
     chart_html = "".join(f"<div class='chart' id='chart-{k}'>{v}</div>" for k, v in svgs.items())
     headlines = "".join(f"<li>{h(x)}</li>" for x in rep.headlines)
@@ -195,16 +207,16 @@ def render(rep: Report) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>polebench report (SYNTHETIC DATA): {h(run['query_set']['query_set'])} on {h(run['corpus']['name'])}</title>
+<title>polebench report ({src.tag}): {h(run['query_set']['query_set'])} on {h(run['corpus']['name'])}</title>
 <style>{CSS}</style></head><body>
-<div class="synthetic">SYNTHETIC DATA — every person, vehicle, phone and place in this report was made up by
-the generator. Profiles model each system's search from marked assumptions.</div>
-<div class="footer">polebench · synthetic data · run {h(run['run_id'])}</div>
+<div class="provenance">{src.tag} — {h(src.sentence)} Profiles model each system's search from marked
+assumptions.</div>
+<div class="footer">polebench · {src.tag.lower()} · run {h(run['run_id'])}</div>
 <h1>How well does each system's search find what analysts need?</h1>
 <p class="meta">Run <code>{h(run['run_id'])}</code> · {h(run['created_at'])} · backend {h(run['backend'])} ·
 baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs from query set
 <code>{h(run['query_set']['query_set'])}</code> · corpus <code>{h(run['corpus']['name'])}</code>
-({run['corpus']['counts']['records']:,} synthetic records) · polebench {h(run['versions']['polebench'])}</p>
+({run['corpus']['counts']['records']:,} {src.records}) · polebench {h(run['versions']['polebench'])}</p>
 <h2>Headline findings</h2><ul class="headlines">{headlines}</ul>{verdict}{failed}
 <h2>Main table</h2>{_table(MAIN_HEADER, main_rows(rep))}
 <p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>

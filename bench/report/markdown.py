@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.access.sar import sar_summary
+from bench.provenance import Provenance
 from bench.report.model import Report
 
 
@@ -36,10 +37,10 @@ def main_table(rep: Report) -> list[str]:
 
 def render(rep: Report) -> str:
     run = rep.run
+    src = Provenance.of(run["corpus"])
     lines = [f"# polebench: {run['query_set']['query_set']} on {run['corpus']['name']}",
              "",
-             "> **SYNTHETIC DATA.** Every person, vehicle, phone and place in this run was made up by the "
-             "generator. The profiles model the systems' search from marked assumptions.",
+             f"> **{src.tag}.** {src.sentence} The profiles model the systems' search from marked assumptions.",
              "",
              f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline `{rep.baseline}` · "
              f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "

@@ -11,6 +11,7 @@ import orjson
 
 from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
+from bench.provenance import Provenance
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -123,7 +124,8 @@ def build(run_dir: Path) -> Report:
         ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
         rep.band_verdict = (
             f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
-            f"Measured here on synthetic data, the ratio is {ci_x(v)}: {pos} the estimated band"
+            f"Measured here on {'synthetic data' if Provenance.of(rep.run['corpus']).synthetic else 'imported records'}, "
+            f"the ratio is {ci_x(v)}: {pos} the estimated band"
             + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
             f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
             f"({BOARD_SOURCE}) is shown for comparison only.")

@@ -127,11 +127,13 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         rows, agg, timings = _summarise(outcomes, lists, inst, profiles.order, len(backend.rids), s)
         failed = sum(1 for r in rows if r["error"])
         run = {
-            "schema_version": 1, "run_id": run_id, "synthetic": True,
+            "schema_version": 1, "run_id": run_id, "synthetic": corpus.manifest.synthetic,
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions(), "inputs": inputs,
             "corpus": {"path": str(s.corpus), "name": corpus.name, "checksum": corpus.checksum,
                        "seed": corpus.manifest.seed, "origin": corpus.manifest.origin,
+                       "synthetic": corpus.manifest.synthetic, "licence": corpus.manifest.licence,
+                       "source_file": corpus.manifest.files.get("source_file"),
                        "counts": corpus.manifest.counts,
                        "corruption": {src: {k: v.model_dump() for k, v in kinds.items()}
                                       for src, kinds in corpus.manifest.corruption.items()},

@@ -228,3 +228,30 @@ def test_needs_are_phrased_from_rows_that_give_a_name(tmp_path):
                   "  - {template: subject_access, id_prefix: s, count: 4}\n")
     with pytest.raises(SpecError, match="asks for 4 people but the corpus holds 3"):
         instantiate(qs, corpus)
+
+
+def test_records_that_are_not_synthetic_are_never_called_synthetic(tmp_path):
+    text = MAPPING.read_text()
+    assert "synthetic: true" in text and "origin: Febrl-style" in text
+    m = tmp_path / "map.yaml"
+    m.write_text(text.replace("synthetic: true", "synthetic: false")
+                 .replace("origin: Febrl-style synthetic person records (example)", "origin: an anonymised extract"))
+    import_records(_csv(tmp_path), m, "extract", tmp_path / "extract")
+    corpus = Corpus(tmp_path / "extract")
+    qs = tmp_path / "q.yaml"
+    qs.write_text("schema_version: 1\nname: imp\nseed: 3\ntemplates:\n"
+                  "  - {template: person_name_dob, id_prefix: p, count: 3, params: {min_records: 2}}\n")
+    inst = instantiate(qs, corpus)
+    assert inst.meta["synthetic"] is False
+    d = instance_dir(corpus, "imp")
+    write_instance(d, inst)
+    res = run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=["crimint", "connect"],
+                                    results=tmp_path / "results"))
+    assert res.run["synthetic"] is False and res.run["corpus"]["source_file"] == corpus.manifest.files["source_file"]
+    from bench.cli.report import write_reports
+    html, md = (p.read_text() for p in write_reports(res.dir))
+    for text in (html, md):
+        assert "NOT SYNTHETIC" in text and "an anonymised extract" in text and "may be about real people" in text
+        assert "SYNTHETIC DATA" not in text and "made up" not in text
+        assert "synthetic" not in text.lower().replace("not synthetic", "")
+    assert "<td class='l'>intel</td><td>9</td>" in html and "rates do not apply" in html

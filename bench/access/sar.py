@@ -21,9 +21,10 @@ STRATA = ("common_name", "rare_name", "with_alias", "many_records")
 
 def choose_subjects(truth: TruthIndex, n: int, seed: int) -> list[tuple[dict, str]]:
     """N subjects, a quarter from each stratum (common names, rare names, with an alias, with many records)."""
-    people = [p for p in truth.of_kind("person") if truth.mentions.get(p["id"])]
+    # a requester gives their name; an imported person whom no row names cannot be one
+    people = [p for p in truth.of_kind("person") if truth.mentions.get(p["id"]) and (p["forename"] or p["surname"])]
     if not people:
-        raise PolebenchError("the corpus has no person with a record")
+        raise PolebenchError("the corpus has no named person with a record")
     freq = Counter(p["surname"] for p in people)
     counts = {p["id"]: truth.record_count(p["id"]) for p in people}
     many = sorted(counts.values())[int(len(counts) * 0.9)]
@@ -38,7 +39,7 @@ def choose_subjects(truth: TruthIndex, n: int, seed: int) -> list[tuple[dict, st
         stratum = STRATA[i % len(STRATA)]
         pool = [p for p in pools[stratum] if p["id"] not in seen] or [p for p in people if p["id"] not in seen]
         if not pool:
-            raise PolebenchError(f"asked for {n} subjects but the corpus has {len(seen)} people with records")
+            raise PolebenchError(f"asked for {n} subjects but the corpus has {len(seen)} named people with records")
         p = rng.choice(pool)
         seen.add(p["id"])
         out.append((p, stratum))
@@ -53,6 +54,9 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
             raise PolebenchError(f"unknown subject {subject!r}: not a person in corpus {corpus.name}")
         if not truth.mentions.get(subject):
             raise PolebenchError(f"subject {subject} has no records in corpus {corpus.name}: nothing to disclose")
+        if not (p["forename"] or p["surname"]):
+            raise PolebenchError(f"subject {subject} has no name in corpus {corpus.name} (no row of the imported "
+                                 f"file names them): a subject access request is made by name")
         chosen = [(p, "named")]
     else:
         chosen = choose_subjects(truth, subjects or 20, seed)

@@ -228,6 +228,10 @@ def test_needs_are_phrased_from_rows_that_give_a_name(tmp_path):
                   "  - {template: subject_access, id_prefix: s, count: 4}\n")
     with pytest.raises(SpecError, match="asks for 4 people but the corpus holds 3"):
         instantiate(qs, corpus)
+    from bench.access.sar import sar_instance
+    assert {n.targets for n in sar_instance(corpus, subjects=3).needs} == {("P1",), ("P2",), ("P3",)}
+    with pytest.raises(PolebenchError, match="subject P4 has no name"):
+        sar_instance(corpus, subject="P4")
 
 
 def test_records_that_are_not_synthetic_are_never_called_synthetic(tmp_path):

@@ -103,6 +103,18 @@ def _lookup(run: dict, g: Gate) -> float:
     return float(block)
 
 
+def _missing(run: dict, g: Gate) -> str:
+    """Why a gate's metric is not in the run: a breakdown cell exists only where a relevant record
+    carries that error or comes from that system (an imported corpus labels no errors)."""
+    parts = g.metric.split(".")
+    cells = run["aggregates"]["profiles"][g.profile].get("breakdown", {}).get(parts[1] if len(parts) > 2 else "")
+    if parts[0] == "breakdown" and cells is not None:
+        why = {"kind": f"no relevant record carries a {parts[2]!r} error",
+               "source": f"no relevant record comes from {parts[2]!r}"}.get(parts[1], "no such cell")
+        return f"this run has no {g.metric!r}: {why} (its {parts[1]} cells: {', '.join(sorted(cells)) or 'none'})"
+    return f"unknown metric {g.metric!r}"
+
+
 def load_gates(path: Path, run: dict) -> GatesFile:
     """Validate a gates file, and every gate against the run it will judge, all errors at once."""
     data, pos = load_yaml(path)
@@ -120,7 +132,7 @@ def load_gates(path: Path, run: dict) -> GatesFile:
         try:
             _lookup(run, g)
         except (KeyError, TypeError, ValueError):
-            problems.append((locate(path, pos, ("gates", i, "metric")), f"unknown metric {g.metric!r}"))
+            problems.append((locate(path, pos, ("gates", i, "metric")), _missing(run, g)))
     if problems:
         raise SpecError(problems)
     return gates

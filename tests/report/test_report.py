@@ -134,6 +134,16 @@ def test_bad_gates_name_the_line_and_field(run_dir, write, body, field):
     assert "gates.yaml:3:" in str(e.value) and field in str(e.value)
 
 
+def test_a_breakdown_cell_the_run_lacks_is_explained(run_dir, write):
+    # an imported corpus labels no errors, so its runs hold no "nickname" cell: say why, not "unknown"
+    run = json.loads((run_dir / "run.json").read_text())
+    del run["aggregates"]["profiles"]["crimint"]["breakdown"]["kind"]["nickname"]
+    with pytest.raises(SpecError) as e:
+        load_gates(_gates(write, "  - check: recall[nickname, crimint] >= 0.3\n"), run)
+    assert "no relevant record carries a 'nickname' error (its kind cells: " in str(e.value)
+    assert "phonetic" in str(e.value) and "unknown metric" not in str(e.value)
+
+
 def test_a_sift_saving_is_said_as_fewer_hours_with_its_interval_in_order(run_dir, tmp_path):
     import shutil
     saved = tmp_path / "run"

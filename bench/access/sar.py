@@ -72,7 +72,8 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     key = hashlib.sha256(f"{subject}|{subjects}|{seed}".encode()).hexdigest()[:8]
     name = f"sar-{subject.lower()}" if subject else f"sar-{len(chosen)}-s{seed}"
     meta = {"format": INSTANCE_FORMAT, "query_set": name, "source": f"polebench sar ({key})",
-            "set_checksum": key, "corpus": corpus.name, "corpus_checksum": corpus.checksum, "synthetic": corpus.manifest.synthetic,
+            "set_checksum": key, "corpus": corpus.name, "corpus_checksum": corpus.checksum,
+            "synthetic": corpus.manifest.synthetic,
             "subjects": {n.id: n.targets[0] for n in needs}}
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 

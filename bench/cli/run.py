@@ -92,7 +92,8 @@ def _fmt(e: dict, pct: bool = False, digits: int = 2) -> str:
 
 def print_summary(run: dict) -> None:
     agg = run["aggregates"]
-    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({Provenance.of(run['corpus']).short}) - "
+    tag = Provenance.of(run["corpus"]).short
+    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({tag}) - "
                     f"means with 95% CI; baseline {agg['baseline']}")
     for col in ("profile", "volume", "inflation", "recall", "precision", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")

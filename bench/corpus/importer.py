@@ -415,8 +415,9 @@ class _Accumulated:
             kind="person", middle=pl.col("middle").fill_null(""), moniker=None, nationality=None, phones=[],
             sex=pl.col("sex"), surname=pl.col("surname").fill_null(""), vehicles=[]))
         addresses = (pl.concat(self.addresses).lazy().unique("address", keep="first", maintain_order=True)
-                     .select(line=jt.obj(address=pl.col("lines"), borough=pl.col("town"), id=_address_id(pl.col("address")),
-                                         kind="address", lat=None, lon=None, postcode=pl.col("postcode"))))
+                     .select(line=jt.obj(address=pl.col("lines"), borough=pl.col("town"),
+                                         id=_address_id(pl.col("address")), kind="address", lat=None, lon=None,
+                                         postcode=pl.col("postcode"))))
         persons, addresses = pl.collect_all([persons, addresses])  # the two queries run side by side
         self.persons, self.address_entities = len(persons), len(addresses)
         return persons, addresses

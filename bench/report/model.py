@@ -122,10 +122,10 @@ def build(run_dir: Path) -> Report:
         v = agg["profiles"][UNION]["inflation"]["ratio_of_totals"]
         pos = band_position(v["value"])
         ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
+        data = "synthetic data" if Provenance.of(rep.run["corpus"]).synthetic else "imported records"
         rep.band_verdict = (
             f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
-            f"Measured here on {'synthetic data' if Provenance.of(rep.run['corpus']).synthetic else 'imported records'}, "
-            f"the ratio is {ci_x(v)}: {pos} the estimated band"
+            f"Measured here on {data}, the ratio is {ci_x(v)}: {pos} the estimated band"
             + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
             f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
             f"({BOARD_SOURCE}) is shown for comparison only.")

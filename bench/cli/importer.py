@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help=HELP, description=HELP + (
         ". The mapping YAML says which column is which POLE field and how to find each row's true "
         "entity (a column, or a regex over one); see corpora/import-example.yaml. Written fields are "
-        "kept as written; the result works with queries, run, report and every backend unchanged."))
+        "kept as written; the result works with queries, run, report and every backend unchanged, and "
+        "queries/imported.yaml asks what such a file can answer (people by name and date of birth, by "
+        "name alone, subject access)."))
     p.add_argument("source", type=Path, help="file.csv, file.jsonl or either .gz")
     p.add_argument("--map", type=Path, required=True, dest="mapping", help="mapping YAML")
     p.add_argument("--name", required=True, help="corpus name (folder corpora/<name> unless --out)")

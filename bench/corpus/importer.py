@@ -253,7 +253,8 @@ def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
                                  pl.lit(m.entity_id.regex))))
     checks.append((m.entity_id.column, pl.col("key") == "", pl.lit("empty entity id")))
     checks.append((m.source_system.column or "", ~pl.col("source").is_in(list(SOURCE_SYSTEMS)),
-                   pl.format("unknown source system '{}'", pl.col("source"))))
+                   pl.format("unknown source system '{}' (known: {}; map the file's own names with "
+                             "source_system.values)", pl.col("source"), pl.lit(", ".join(SOURCE_SYSTEMS)))))
     for parsed, col in (("dob", m.person.dob), ("record_date", m.record_date)):
         if col:
             checks.append((col.column, (_col(col.column) != "") & pl.col(parsed).is_null(),
@@ -274,7 +275,8 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
                           ignore_nulls=True).fill_null("") if a.lines else pl.lit("")
     return (lf.with_columns(
         rid=_col(m.record_id), rid_hash=_col(m.record_id).hash(), key=key,
-        source=pl.lit(m.source_system.constant) if m.source_system.constant else _col(m.source_system.column),
+        source=pl.lit(m.source_system.constant) if m.source_system.constant
+        else _col(m.source_system.column).replace(m.source_system.values),
         lines=lines, town=_col(a.town), postcode=_col(a.postcode),
         dob=_date(p.dob) if p.dob else pl.lit(None, pl.String),
         record_date=_date(m.record_date) if m.record_date else pl.lit(None, pl.String),

@@ -41,15 +41,22 @@ class EntityId(Strict):
 
 
 class SourceSystem(Strict):
+    """The system a record came from: a constant, or a column whose own names `values` may map
+    onto polebench's systems (profiles say which systems each modelled search can see)."""
+
     column: str | None = None
     constant: str | None = None
+    values: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one(self) -> "SourceSystem":
         if (self.column is None) == (self.constant is None):
             raise ValueError("give either column or constant")
-        if self.constant is not None and self.constant not in SOURCE_SYSTEMS:
-            raise ValueError(f"unknown source system {self.constant!r}; known: {', '.join(SOURCE_SYSTEMS)}")
+        if self.values and self.column is None:
+            raise ValueError("values maps a column's names: give column with it")
+        for v in ([self.constant] if self.constant is not None else []) + list(self.values.values()):
+            if v not in SOURCE_SYSTEMS:
+                raise ValueError(f"unknown source system {v!r}; known: {', '.join(SOURCE_SYSTEMS)}")
         return self
 
 

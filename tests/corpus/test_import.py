@@ -259,3 +259,21 @@ def test_records_that_are_not_synthetic_are_never_called_synthetic(tmp_path):
         assert "SYNTHETIC DATA" not in text and "made up" not in text
         assert "synthetic" not in text.lower().replace("not synthetic", "")
     assert "<td class='l'>intel</td><td>9</td>" in html and "rates do not apply" in html
+
+
+def test_a_files_own_system_names_are_mapped_onto_polebenchs(tmp_path, write):
+    # the note column stands in for the file's system column: CRIS is the Met's crime system
+    rows = ROWS.replace("seen at market", "CRIS")
+    rows = "".join(line + ("intel" if not line.endswith("CRIS") else "") + "\n" for line in rows.splitlines())
+    base = MAPPING.read_text().replace("unmapped: keep_as_text", "unmapped: drop")
+    m = write("map.yaml", base.replace("source_system: {constant: intel}",
+                                       "source_system: {column: note, values: {CRIS: crime}}"))
+    manifest, _, _ = import_records(_csv(tmp_path, rows), m, "systems", tmp_path / "systems")
+    assert manifest.counts["per_source"] == {"crime": 1, "intel": 8}
+    with pytest.raises(PolebenchError) as e:
+        import_records(_csv(tmp_path, rows.replace("CRIS", "PNC")), m, "systems", tmp_path / "systems")
+    assert "row 2: column note: unknown source system 'PNC'" in str(e.value) and "source_system.values" in str(e.value)
+    bad = write("bad.yaml", base.replace("source_system: {constant: intel}",
+                                         "source_system: {column: note, values: {CRIS: crimes}}"))
+    with pytest.raises(SpecError, match="bad.yaml:.*source_system.*unknown source system 'crimes'"):
+        import_records(_csv(tmp_path, rows), bad, "systems", tmp_path / "systems")

@@ -236,7 +236,8 @@ def _col(name: str | None) -> pl.Expr:
 
 def _date(col: DateColumn) -> pl.Expr:
     """ISO date, or null when the cell is empty or does not parse (told apart by _checks)."""
-    return _col(col.column).str.strptime(pl.Date, col.format, strict=False).dt.to_string("%Y-%m-%d")
+    return pl.coalesce([_col(col.column).str.strptime(pl.Date, f, strict=False) for f in col.formats]) \
+        .dt.to_string("%Y-%m-%d")
 
 
 def _or_null(expr: pl.Expr) -> pl.Expr:
@@ -258,7 +259,7 @@ def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
     for parsed, col in (("dob", m.person.dob), ("record_date", m.record_date)):
         if col:
             checks.append((col.column, (_col(col.column) != "") & pl.col(parsed).is_null(),
-                           pl.format("'{}' is not a date in the format {}", _col(col.column), pl.lit(col.format))))
+                           pl.format("'{}' is not a date in the format {}", _col(col.column), pl.lit(" or ".join(col.formats)))))
     return checks
 
 

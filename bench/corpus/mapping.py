@@ -18,8 +18,22 @@ class Strict(BaseModel):
 
 
 class DateColumn(Strict):
+    """A date column and its strftime format, or several formats tried in turn (the first that
+    parses a cell wins: list an ambiguous pair such as %d/%m/%Y and %m/%d/%Y in the order meant)."""
+
     column: str
-    format: str = "%Y-%m-%d"
+    format: str | list[str] = "%Y-%m-%d"
+
+    @field_validator("format")
+    @classmethod
+    def _some(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("give at least one format")
+        return v
+
+    @property
+    def formats(self) -> list[str]:
+        return [self.format] if isinstance(self.format, str) else list(self.format)
 
 
 class EntityId(Strict):

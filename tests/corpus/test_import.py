@@ -277,3 +277,15 @@ def test_a_files_own_system_names_are_mapped_onto_polebenchs(tmp_path, write):
                                          "source_system: {column: note, values: {CRIS: crimes}}"))
     with pytest.raises(SpecError, match="bad.yaml:.*source_system.*unknown source system 'crimes'"):
         import_records(_csv(tmp_path, rows), bad, "systems", tmp_path / "systems")
+
+
+def test_dates_written_in_several_formats(tmp_path, write):
+    rows = ROWS.replace("19850403", "04/03/1985").replace("prise,19920615", "prise,1992-06-15")
+    m = write("map.yaml", MAPPING.read_text().replace('format: "%Y%m%d"',
+                                                      'format: ["%Y%m%d", "%d/%m/%Y", "%Y-%m-%d"]'))
+    import_records(_csv(tmp_path, rows), m, "dates", tmp_path / "dates")
+    dobs = {r["rid"]: r["people"][0]["dob"] for r in Corpus(tmp_path / "dates").records()}
+    assert dobs["rec-1-dup-1"] == "1985-03-04" and dobs["rec-2-dup-0"] == "1992-06-15"
+    with pytest.raises(PolebenchError, match="row 2: column date_of_birth: '1985/03/04' is not a date in the format "
+                                             "%Y%m%d or %d/%m/%Y or %Y-%m-%d"):
+        import_records(_csv(tmp_path, rows.replace("19850304", "1985/03/04", 1)), m, "dates", tmp_path / "dates")

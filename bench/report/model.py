@@ -61,8 +61,12 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
 
 
 def x(v: float | None) -> str:
+    """A ratio: one decimal, none from 100, and two significant digits below 0.1 (a system that
+    returns a fiftieth of the baseline's volume is not "0.0×")."""
     if v is None or v != v:
         return "n/a"
+    if 0 < v < 0.1:
+        return f"{v:.2g}×"
     return f"{v:.1f}×" if v < 100 else f"{v:,.0f}×"
 
 

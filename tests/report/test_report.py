@@ -18,7 +18,7 @@ from bench.errors import SpecError
 from bench.gates.rules import evaluate, load_gates
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
 from bench.report import markdown
-from bench.report.model import band_position, build
+from bench.report.model import band_position, build, x
 from bench.run.runner import RunSettings, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,6 @@ def test_html_carries_the_headline_numbers(run_dir):
     run = json.loads((run_dir / "run.json").read_text())
     text = (run_dir / "report.html").read_text()
     union = run["aggregates"]["profiles"]["connect+iip"]
-    from bench.report.model import x
     assert x(union["inflation"]["ratio_of_totals"]["value"]) in text
     assert f"{run['aggregates']['profiles']['crimint']['mean']['recall']['value'] * 100:.0f}%" in text
     assert "4–6 times" in text and ("inside" in text or "above" in text or "below" in text)
@@ -80,6 +79,11 @@ def test_markdown_matches_the_run_summary(run_dir):
         assert f"| {rep.label(name)} | " in md
         assert f"{p['queries_with_lost']}/{p['queries']}" in md
     assert "SYNTHETIC DATA" in md
+
+
+def test_ratios_read_as_a_reader_would_say_them():
+    # a system returning a seventy-fifth of the baseline's volume must not read "0.0×"
+    assert [x(v) for v in (0.0, 0.0133, 0.5, 8.04, 281.3, None)] == ["0.0×", "0.013×", "0.5×", "8.0×", "281×", "n/a"]
 
 
 def test_band_position():

@@ -12,6 +12,8 @@ from bench.cli.common import console, progress_bar
 from bench.corpus.store import Corpus
 from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
+from bench.report.markdown import cell
+from bench.report.model import ratio
 from bench.run.runner import RunSettings, run_benchmark
 
 HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
@@ -83,13 +85,6 @@ def execute(settings: RunSettings):
     return result
 
 
-def _fmt(e: dict, pct: bool = False, digits: int = 2) -> str:
-    if e["value"] is None or e["value"] != e["value"]:
-        return "n/a"
-    f = (lambda x: f"{x * 100:.0f}%") if pct else (lambda x: f"{x:.{digits}f}")
-    return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
-
-
 def print_summary(run: dict) -> None:
     agg = run["aggregates"]
     tag = Provenance.of(run["corpus"]).short
@@ -98,9 +93,9 @@ def print_summary(run: dict) -> None:
     for col in ("profile", "volume", "inflation", "recall", "precision", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, p in agg["profiles"].items():
-        t.add_row(name, _fmt(p["mean"]["volume"], digits=0), _fmt(p["inflation"]["ratio_of_totals"], digits=1),
-                  _fmt(p["mean"]["recall"], True), _fmt(p["mean"]["precision"], True),
-                  _fmt(p["sift_hours_per_1000"], digits=0), f"{p['queries_with_lost']}/{p['queries']}")
+        t.add_row(name, cell(p["mean"]["volume"], fmt="{:.0f}"), cell(p["inflation"]["ratio_of_totals"], fmt=ratio),
+                  cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
+                  cell(p["sift_hours_per_1000"], fmt="{:.0f}"), f"{p['queries_with_lost']}/{p['queries']}")
     console.print(t)
     console.print("volume: mean records per need; inflation: total volume / baseline total volume; "
                   "sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from bench.access.sar import sar_summary
 from bench.provenance import Provenance
-from bench.report.model import Report
+from bench.report.model import Report, ratio
 
 
-def _e(e: dict, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+def cell(e: dict, scale: float = 1.0, fmt: str | Callable[[float], str] = "{:.2f}") -> str:
+    """An estimate with its interval: `value [lo, hi]`."""
     if e["value"] is None or e["value"] != e["value"]:
         return "n/a"
-    f = lambda v: fmt.format(v * scale)  # noqa: E731
+    f = (lambda v: fmt(v * scale)) if callable(fmt) else (lambda v: fmt.format(v * scale))  # noqa: E731
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
 
 
@@ -23,10 +26,10 @@ def main_rows(rep: Report) -> list[list[str]]:
     rows = []
     for n in rep.profiles:
         p = rep.agg["profiles"][n]
-        rows.append([rep.label(n), _e(p["mean"]["volume"], fmt="{:,.0f}"),
-                     _e(p["inflation"]["ratio_of_totals"], fmt="{:.1f}"), _e(p["inflation"]["median"], fmt="{:.1f}"),
-                     _e(p["mean"]["recall"], 100, "{:.0f}%"), _e(p["mean"]["precision"], 100, "{:.0f}%"),
-                     _e(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
+        rows.append([rep.label(n), cell(p["mean"]["volume"], fmt="{:,.0f}"),
+                     cell(p["inflation"]["ratio_of_totals"], fmt=ratio), cell(p["inflation"]["median"], fmt=ratio),
+                     cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
+                     cell(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
     return rows
 
 
@@ -56,8 +59,8 @@ def render(rep: Report) -> str:
                   "| profile | records found of those held | records missed | other people's records per request | hours per request |",
                   "|---|---:|---:|---:|---:|"]
         for n, v in sar.items():
-            lines.append(f"| {rep.label(n)} | {_e(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
-                         f"| {_e(v['false_inclusions'], fmt='{:,.1f}')} | {v['hours']['value']:.2f} |")
+            lines.append(f"| {rep.label(n)} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
+                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {v['hours']['value']:.2f} |")
     if run.get("failed"):
         lines += ["", f"**{run['failed']} searches failed**; see per_query.csv and rerun with `--resume`."]
     return "\n".join(lines) + "\n"

@@ -60,14 +60,19 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
     return run, rows
 
 
-def x(v: float | None) -> str:
+def ratio(v: float | None) -> str:
     """A ratio: one decimal, none from 100, and two significant digits below 0.1 (a system that
-    returns a fiftieth of the baseline's volume is not "0.0×")."""
+    returns a fiftieth of the baseline's volume is not "0.0")."""
     if v is None or v != v:
         return "n/a"
     if 0 < v < 0.1:
-        return f"{v:.2g}×"
-    return f"{v:.1f}×" if v < 100 else f"{v:,.0f}×"
+        return f"{v:.2g}"
+    return f"{v:.1f}" if v < 100 else f"{v:,.0f}"
+
+
+def x(v: float | None) -> str:
+    """A ratio said as "times": 8.0×."""
+    return "n/a" if v is None or v != v else ratio(v) + "×"
 
 
 def ci_x(e: dict) -> str:

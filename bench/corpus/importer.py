@@ -15,7 +15,7 @@ import functools
 import gzip
 import hashlib
 import io
-import itertools
+import mmap
 import shutil
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,7 +37,7 @@ from bench.errors import PolebenchError, SpecError
 from bench.specio import locate
 
 CHUNK = 20_000
-SLICE = 200_000  # rows of results polars may compute ahead of the writers (~150 MB of JSON text)
+SLICE = 16 << 20  # bytes of the file whose results polars may compute ahead of the writers
 SRC = "~"  # prefix of the file's own columns
 PERSON_FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 
@@ -140,21 +140,48 @@ def _scan(path: Path, m: Mapping, header: list[str]) -> pl.LazyFrame:
 
 
 def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]:
-    """The file, SLICE rows at a time: polars' streaming engine computes ahead of its reader
-    without limit, so a slice bounds what it can hold."""
-    if not _is_jsonl(path):
-        rows = pl.scan_csv(path, separator=m.delimiter, infer_schema=False).select(pl.len()).collect().item()
-        whole = _scan(path, m, header)
-        yield from (whole.slice(start, SLICE) for start in range(0, max(rows, 1), SLICE))
+    """The file, about SLICE bytes of rows at a time, each part's rows numbered from 0: polars'
+    streaming engine computes ahead of its reader without limit, so a part bounds what it can
+    hold. Parts are cut here at row ends, in one pass over the file: polars sliced by rows reads
+    the file from its start to each slice again, which grows with the square of its length."""
+    for part in _row_parts(path, csv_quotes=not _is_jsonl(path)):
+        if _is_jsonl(path):
+            lf = pl.scan_ndjson(io.BytesIO(part), schema=_json_schema(header))
+        else:
+            lf = pl.scan_csv(io.BytesIO(part), has_header=False, new_columns=header, separator=m.delimiter,
+                             infer_schema=False)
+        yield _strings(_numbered(lf, 0))
+
+
+def _row_parts(path: Path, csv_quotes: bool) -> Iterator[bytes]:
+    """The file's rows (a CSV's without its header) in parts of about SLICE bytes, each ending
+    at a row's end."""
+    size = path.stat().st_size
+    if not size:
         return
-    # JSON lines are cut by line here: polars would parse a file's earlier lines again to slice it
-    with open(path, "rb") as f:
-        for first in itertools.count(1, SLICE):
-            lines = list(itertools.islice(f, SLICE))
-            if not lines:
-                return
-            part = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_json_schema(header)).lazy()
-            yield _strings(_numbered(part, first))
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = _row_end(mm, 0, 0, csv_quotes) if csv_quotes else 0  # after the header
+        while start < size:
+            end = _row_end(mm, start, min(start + SLICE, size), csv_quotes)
+            yield mm[start:end]
+            start = end
+
+
+def _row_end(mm: mmap.mmap, start: int, at: int, csv_quotes: bool) -> int:
+    """Just past the newline that ends the row `at` falls in (rows counted from `start`), or the
+    end of the file. In a CSV, a newline ends a row where an even number of quote characters
+    comes before it from `start`: RFC 4180 doubles a quote written inside a quoted field, so an
+    odd count means the newline is inside one."""
+    nl = mm.find(b"\n", at)
+    counted, quotes = start, 0
+    while nl >= 0:
+        if csv_quotes:
+            quotes += mm[counted:nl].count(b'"')
+            counted = nl
+        if quotes % 2 == 0:
+            return nl + 1
+        nl = mm.find(b"\n", nl + 1)
+    return len(mm)
 
 
 def _json_schema(header: list[str]) -> dict[str, pl.DataType]:
@@ -177,9 +204,14 @@ def _strings(lf: pl.LazyFrame) -> pl.LazyFrame:
 def _batches(src: Path, plain: Path, m: Mapping, header: list[str]) -> Iterator[pl.DataFrame]:
     """What each row contributes (`_rows`), CHUNK rows at a time. A file polars cannot parse is
     named as given."""
+    first = 1 if _is_jsonl(plain) else 2  # the row number an editor shows (a CSV's header is row 1)
     try:
         for part in _slices(plain, m, header):
-            yield from _rows(part, m, header).collect_batches(chunk_size=CHUNK)
+            rows = 0
+            for df in _rows(part, m, header).collect_batches(chunk_size=CHUNK):
+                yield df.with_columns(pl.col("_row") + first)
+                rows += len(df)
+            first += rows
     except pl.exceptions.PolarsError as e:
         raise _unreadable(src, plain, m.delimiter, e) from None
 

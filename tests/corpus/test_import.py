@@ -164,7 +164,7 @@ def test_repeated_ids_across_batches(tmp_path, monkeypatch):
     an earlier *imported* row had its id; a row skipped for another error does not claim the id."""
     import bench.corpus.importer as importer
     monkeypatch.setattr(importer, "CHUNK", 2)
-    monkeypatch.setattr(importer, "SLICE", 3)  # and read in slices of three rows
+    monkeypatch.setattr(importer, "SLICE", 3)  # and read in parts of 3 bytes: a row each
     m = tmp_path / "map.yaml"
     m.write_text(MAPPING.read_text().replace("on_error: fail", "on_error: skip"))
     rows = ("rec-1-a,a,b,notadate,1,x,,y,,,\n"   # row 2: bad date, skipped
@@ -289,3 +289,23 @@ def test_dates_written_in_several_formats(tmp_path, write):
     with pytest.raises(PolebenchError, match="row 2: column date_of_birth: '1985/03/04' is not a date in the format "
                                              "%Y%m%d or %d/%m/%Y or %Y-%m-%d"):
         import_records(_csv(tmp_path, rows.replace("19850304", "1985/03/04", 1)), m, "dates", tmp_path / "dates")
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 7, 40, 1 << 20])
+def test_rows_are_whole_however_the_file_is_cut(tmp_path, monkeypatch, slice_bytes):
+    # the file is cut into parts at row ends; a quoted field may hold newlines, commas and
+    # doubled quotes, which no cut may split, and rows keep their numbers across parts
+    import bench.corpus.importer as importer
+    monkeypatch.setattr(importer, "SLICE", slice_bytes)
+    rows = ('rec-1-org,"ann\nmarie","o""neil, jr",19800101,1,"flat 2\nhigh st",,x,,,"said ""hi""\nthen left"\n'
+            'rec-1-dup,ann,o\'neil,,,,,,,,\n'
+            '"rec-2-\norg",bob,lee,,,,,,,,\n'
+            'rec-2-dup,bob,lee,19801313,,,,,,,\n')
+    with pytest.raises(PolebenchError, match="row 5: column date_of_birth: '19801313'"):
+        import_records(_csv(tmp_path, rows), MAPPING, "cut", tmp_path / "cut")
+    import_records(_csv(tmp_path, rows.replace("19801313", "")), MAPPING, "cut", tmp_path / "cut")
+    recs = _records(tmp_path / "cut")
+    assert set(recs) == {"rec-1-org", "rec-1-dup", "rec-2-\norg", "rec-2-dup"}
+    first = recs["rec-1-org"]
+    assert (first["people"][0]["forename"], first["people"][0]["surname"]) == ("ann\nmarie", 'o"neil, jr')
+    assert first["locations"][0]["address"] == "1 flat 2\nhigh st" and first["text"] == 'note said "hi"\nthen left'

@@ -121,7 +121,7 @@ def _is_jsonl(path: Path) -> bool:
 
 
 def _plain_copy(src: Path, work: Path) -> Path:
-    """A .gz source streamed to a plain copy in the work folder, for polars to scan and slice."""
+    """A .gz source streamed to a plain copy in the work folder, to be cut into parts and scanned."""
     if src.suffix != ".gz":
         return src
     plain = work / src.name.removesuffix(".gz")

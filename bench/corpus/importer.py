@@ -291,7 +291,8 @@ def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
     for parsed, col in (("dob", m.person.dob), ("record_date", m.record_date)):
         if col:
             checks.append((col.column, (_col(col.column) != "") & pl.col(parsed).is_null(),
-                           pl.format("'{}' is not a date in the format {}", _col(col.column), pl.lit(" or ".join(col.formats)))))
+                           pl.format("'{}' is not a date in the format {}", _col(col.column),
+                                     pl.lit(" or ".join(col.formats)))))
     return checks
 
 

@@ -3,7 +3,7 @@ corpus folder of exactly the format `generate` writes. Written fields are kept a
 is what a search system sees); only dates are parsed with the mapping's format, and only the
 truth is normalised.
 
-One lazy polars query turns the file, a slice at a time, into everything a row contributes (its
+One lazy polars query turns the file, a part at a time, into everything a row contributes (its
 checks, its record and truth lines as JSON text, what it says of its person and address), so
 polars' streaming engine does the per-row work on every core while this thread only decides which
 rows are kept and hands the lines to two writer threads."""
@@ -130,15 +130,6 @@ def _plain_copy(src: Path, work: Path) -> Path:
     return plain
 
 
-def _scan(path: Path, m: Mapping, header: list[str]) -> pl.LazyFrame:
-    """The whole file, as `_slices` gives each part of it."""
-    if _is_jsonl(path):
-        return _strings(_numbered(pl.scan_ndjson(path, schema=_json_schema(header)), 1))
-    # numbered and renamed by the reader itself, so that a slice is taken by the reader too
-    return _strings(pl.scan_csv(path, separator=m.delimiter, infer_schema=False, row_index_name="_row",
-                                row_index_offset=2, with_column_names=lambda cols: [SRC + c.strip() for c in cols]))
-
-
 def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]:
     """The file, about SLICE bytes of rows at a time, each part's rows numbered from 0: polars'
     streaming engine computes ahead of its reader without limit, so a part bounds what it can
@@ -150,7 +141,7 @@ def _slices(path: Path, m: Mapping, header: list[str]) -> Iterator[pl.LazyFrame]
         else:
             lf = pl.scan_csv(io.BytesIO(part), has_header=False, new_columns=header, separator=m.delimiter,
                              infer_schema=False)
-        yield _strings(_numbered(lf, 0))
+        yield _strings(_numbered(lf))
 
 
 def _row_parts(path: Path, csv_quotes: bool) -> Iterator[bytes]:
@@ -190,10 +181,10 @@ def _json_schema(header: list[str]) -> dict[str, pl.DataType]:
     return {c: pl.String() for c in header}
 
 
-def _numbered(lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
-    """`_row`, the row number an editor shows (a CSV's header is row 1), and the file's columns
-    renamed SRC + name, so that no column the import derives can shadow one of the file's."""
-    return lf.rename(lambda c: SRC + c.strip()).with_row_index("_row", offset=first_row)
+def _numbered(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """`_row`, the row's number within its part (`_batches` makes it the file's), and the file's
+    columns renamed SRC + name, so that no column the import derives can shadow one of the file's."""
+    return lf.rename(lambda c: SRC + c.strip()).with_row_index("_row")
 
 
 def _strings(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -247,16 +238,14 @@ def _first_bad_row(path: Path, delimiter: str) -> tuple[int, str] | None:
 
 
 def _repeated_ids(src: Path, plain: Path, m: Mapping, header: list[str]) -> set[str]:
-    """Record ids written on more than one row, from a pass over the id column alone: only rows
-    with one of these ids are then checked against the ids imported before them. Screened by
-    polars' in-process hash, then compared exactly."""
-    rid = _col(m.record_id)
-    lf = (_scan(plain, m, header).select(rid=rid)
-          .filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated()))
+    """Record ids written on more than one row, from a pass over the id column alone, read as the
+    import reads the file: only rows with one of these ids are then checked against the ids
+    imported before them. Screened by polars' in-process hash, then compared exactly."""
     try:
-        return set(lf.collect()["rid"])
+        ids = pl.concat([part.select(rid=_col(m.record_id)).collect() for part in _slices(plain, m, header)])
     except pl.exceptions.PolarsError as e:
         raise _unreadable(src, plain, m.delimiter, e) from None
+    return set(ids.filter(pl.col("rid").hash().is_duplicated()).filter(pl.col("rid").is_duplicated())["rid"])
 
 
 # ---- what each row contributes, as expressions -----------------------------------------------

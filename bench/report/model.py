@@ -72,7 +72,8 @@ def ratio(v: float | None) -> str:
 
 def x(v: float | None) -> str:
     """A ratio said as "times": 8.0×."""
-    return "n/a" if v is None or v != v else ratio(v) + "×"
+    r = ratio(v)
+    return r if r == "n/a" else r + "×"
 
 
 def ci_x(e: dict) -> str:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
+import os
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from bench import __version__
 from bench.errors import PolebenchError
+from bench.redact import redact
 
 # Stages in data-flow order; each module has add_parser() and a run(args) -> exit code.
 SUBCOMMANDS = ("generate", "importer", "queries", "run", "report", "gate", "sar", "erase", "sweep", "demo", "bench",
@@ -20,7 +26,11 @@ runs them through models of CRIMINT, CONNECT, IIP and CONNECT+IIP search on a re
 engine, and reports precision, recall, result volume, volume inflation, sift cost and
 lost capability. All data it makes is SYNTHETIC.
 
-Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 backend unavailable."""
+Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 backend unavailable, 4 a fault of
+polebench itself (its traceback is written to a file the message names), 130 interrupted."""
+
+# A crash must never read as "a gate failed" (1) or "bad input" (2): CI tells them apart.
+CRASH_EXIT = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PolebenchError as e:
-        print(f"polebench: error: {e}", file=sys.stderr)
+        print(f"polebench: error: {redact(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("polebench: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except Exception as e:  # a fault of ours: one line here, the whole traceback in a file
+        where = write_traceback()
+        print(redact(f"polebench: internal error: {type(e).__name__}: {e}")[:500]
+              + f" (full traceback: {where}; please report it)", file=sys.stderr)
+        return CRASH_EXIT
+
+
+def write_traceback() -> Path:
+    """The current exception's traceback in a file of its own, in the temp folder (the results
+    folder may be what failed)."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    fd, name = tempfile.mkstemp(prefix=f"polebench-crash-{stamp}-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"polebench {__version__}; argv: {redact(' '.join(sys.argv))}\n\n")
+        f.write(redact(traceback.format_exc()))
+    return Path(name)
 
 
 if __name__ == "__main__":

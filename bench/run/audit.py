@@ -12,6 +12,8 @@ import socket
 import sys
 from pathlib import Path
 
+from bench.redact import redact
+
 
 @functools.cache  # one process, one user; looked up for every search line otherwise
 def who() -> str:
@@ -25,7 +27,7 @@ def append(log: Path, event: str, **fields: object) -> None:
     """One JSON line per event, appended and flushed (O_APPEND: concurrent runs do not interleave)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     line = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "event": event,
-            "user": who(), "host": socket.gethostname(), "command": " ".join(sys.argv), **fields}
+            "user": who(), "host": socket.gethostname(), "command": redact(" ".join(sys.argv)), **fields}
     with open(log, "a", encoding="utf-8") as f:
         f.write(json.dumps(line, sort_keys=True, default=str) + "\n")
         f.flush()

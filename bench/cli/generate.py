@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", type=Path, help="corpus spec, e.g. corpora/ci.yaml")
     p.add_argument("--out", type=Path, help="output folder (default: the spec path without .yaml)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the output folder even if it holds something other than this corpus")
     p.set_defaults(func=run)
 
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     out = args.out or corpus_dir_for(args.spec)
     with progress_bar(f"generating {spec.name}", spec.records) as advance:
-        manifest = generate(spec, out, workers=args.workers, progress=advance)
+        manifest = generate(spec, out, workers=args.workers, progress=advance, force=args.force)
     print_summary(manifest, out)
     return 0
 

@@ -23,13 +23,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map", type=Path, required=True, dest="mapping", help="mapping YAML")
     p.add_argument("--name", required=True, help="corpus name (folder corpora/<name> unless --out)")
     p.add_argument("--out", type=Path, help="output folder (default: corpora/<name>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the output folder even if it holds something other than this corpus")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = args.out or Path("corpora") / args.name
     with progress_bar(f"importing {args.source.name}", None) as advance:
-        manifest, skipped, reasons = import_records(args.source, args.mapping, args.name, out, advance)
+        manifest, skipped, reasons = import_records(args.source, args.mapping, args.name, out, advance,
+                                                    force=args.force)
     print_summary(manifest, out)
     if skipped:
         console.print(f"[yellow]{skipped} rows skipped[/] (on_error: skip); first ones:")

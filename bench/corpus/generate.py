@@ -19,8 +19,8 @@ import bench
 from bench.corpus.pools import build_pools
 from bench.corpus.records import Clerk, RecordWriter, Tally
 from bench.corpus.spec import CORRUPTION_KINDS, CorpusSpec
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, gc_paused, gz_lines,
-                                sha256_file, write_json_atomic)
+from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, check_replaceable, gc_paused,
+                                gz_lines, sha256_file, write_json_atomic)
 from bench.errors import PolebenchError
 from bench.corpus.world import World, build_world
 from bench.specio import load_model
@@ -114,8 +114,10 @@ def _entities(world: World) -> list[dict]:
 
 
 def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
-             progress: Callable[[int], None] | None = None) -> Manifest:
-    """Write the corpus folder for `spec` at `out_dir` atomically and return its manifest."""
+             progress: Callable[[int], None] | None = None, force: bool = False) -> Manifest:
+    """Write the corpus folder for `spec` at `out_dir` atomically and return its manifest. What
+    `out_dir` holds is replaced only if it is a corpus of the same name (or `force`)."""
+    check_replaceable(out_dir, spec.name, force)
     with gc_paused():  # the forked workers inherit the pause
         return _generate(spec, out_dir, workers, progress)
 

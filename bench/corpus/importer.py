@@ -32,7 +32,8 @@ import bench
 from bench.corpus import jsontext as jt
 from bench.corpus.mapping import DateColumn, Mapping, load_mapping
 from bench.corpus.spec import SOURCE_SYSTEMS
-from bench.corpus.store import ENTITIES, MENTIONS, RECORDS, Manifest, atomic_dir, sha256_file, write_json_atomic
+from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Manifest, atomic_dir, check_name, check_replaceable,
+                                sha256_file, write_json_atomic)
 from bench.errors import PolebenchError, SpecError
 from bench.specio import locate
 
@@ -43,8 +44,12 @@ PERSON_FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 
 
 def import_records(src: Path, mapping_path: Path, name: str, out: Path,
-                   progress: Callable[[int], None] | None = None) -> tuple[Manifest, int, list[str]]:
-    """Write the corpus folder; return its manifest, rows skipped, and the first few skip reasons."""
+                   progress: Callable[[int], None] | None = None,
+                   force: bool = False) -> tuple[Manifest, int, list[str]]:
+    """Write the corpus folder; return its manifest, rows skipped, and the first few skip reasons.
+    What `out` holds is replaced only if it is a corpus of the same name (or `force`)."""
+    check_name(name, "--name")
+    check_replaceable(out, name, force)
     m, pos = load_mapping(mapping_path)
     if not src.is_file():
         raise PolebenchError(f"{src}: file not found")

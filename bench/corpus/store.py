@@ -7,6 +7,7 @@ import gc
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -32,12 +33,19 @@ class KindCount(BaseModel):
     applied: int
 
 
+# A corpus name names folders (corpora/<name>, results/<set>-<name>-...): no separators, no
+# leading dot, so that no name can steer a write outside its root.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+# What polebench writes into a corpus folder: the corpus, then indexes and query instances.
+CORPUS_ENTRIES = frozenset({MANIFEST, RECORDS, TRUTH_DIR, "index", "queries"})
+
+
 class Manifest(BaseModel):
     """manifest.json of a corpus folder."""
 
     model_config = ConfigDict(extra="forbid")
     schema_version: int = 1
-    name: str
+    name: str = Field(pattern=NAME_PATTERN)
     synthetic: bool
     generator: str
     generator_version: str
@@ -69,6 +77,37 @@ def gz_lines(rows: list[dict]) -> bytes:
     corpus is written once per spec and read by streaming; speed matters more than size."""
     payload = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows)
     return gzip.compress(payload, compresslevel=1, mtime=0)
+
+
+def check_name(name: str, what: str) -> str:
+    """A name that will name a folder: refused, saying why, if it could leave its root."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise PolebenchError(f"{what} {name!r}: a name is letters, digits, '.', '_', '+' and '-', starting "
+                             f"with a letter or digit (it names a folder, and may not lead out of it)")
+    return name
+
+
+def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") -> None:
+    """Before a corpus is written to `out`: refuse to replace a file, or a folder holding anything
+    but a polebench corpus of the same name (with --force, a folder of anything), so that no
+    command deletes what polebench did not write."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise PolebenchError(f"{option} {out}: is a file, not a folder; refusing to replace it")
+    entries = {e.name for e in out.iterdir()}
+    if not entries or force:
+        return
+    try:
+        ours = Manifest.model_validate_json((out / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        ours = None
+    if ours is None or not ours.generator.startswith("polebench") or not entries <= CORPUS_ENTRIES:
+        raise PolebenchError(f"{option} {out}: the folder holds files polebench did not write; refusing to "
+                             f"replace it (choose an empty or new folder, or add --force to replace it)")
+    if ours.name != name:
+        raise PolebenchError(f"{option} {out}: holds the corpus {ours.name!r}, not {name!r}; refusing to replace "
+                             f"it (choose another folder, or add --force to replace it)")
 
 
 @contextmanager

@@ -1,0 +1,119 @@
+"""Bad input, as a careless or a hostile user gives it (issue 21): every case gets one clear
+message naming the file or option and the field, a defined exit code, and leaves what was there
+before as it was. One table, one row per case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from bench.cli.main import main
+from bench.corpus.generate import generate, load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPING = ROOT / "corpora" / "import-example.yaml"
+PEOPLE = ("rec_id,given_name,surname,date_of_birth,street_number,address_1,address_2,suburb,postcode,phone_number\n"
+          "rec-1-org,william,smith,19850304,12,high street,,hackney,E8 1AB,\n"
+          "rec-1-dup-0,bill,smith,19850304,12,high st,,hackney,E8 1AB,\n")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A 2,000-record corpus, copied into each case's folder as `tiny/`."""
+    spec = (ROOT / "corpora" / "ci.yaml").read_text().replace("name: ci", "name: tiny") \
+        .replace("records: 20000", "records: 2000").replace("events: 9000", "events: 1000")
+    d = tmp_path_factory.mktemp("tiny")
+    (d / "tiny.yaml").write_text(spec)
+    generate(load_spec(d / "tiny.yaml"), d / "tiny")
+    return d
+
+
+@dataclass
+class Case:
+    id: str
+    setup: Callable[[Path], list[str]]  # writes what the case needs under its folder; returns argv
+    code: int
+    says: tuple[str, ...]  # the message names the file or option, and the field
+    kept: Callable[[Path], bool] = field(default=lambda d: True)  # what was there is still there
+
+
+def _results_with_audit(d: Path) -> None:
+    (d / "results").mkdir()
+    (d / "results" / "audit.jsonl").write_text('{"event": "run"}\n')
+
+
+def _import(d: Path, *extra: str) -> list[str]:
+    (d / "people.csv").write_text(PEOPLE)
+    return ["import", str(d / "people.csv"), "--map", str(MAPPING), *extra]
+
+
+def _user_folder(d: Path) -> list[str]:
+    (d / "mine").mkdir()
+    (d / "mine" / "thesis.txt").write_text("mine")
+    return ["generate", str(d / "tiny.yaml"), "--out", str(d / "mine")]
+
+
+def _manifest_name(d: Path, name: str) -> list[str]:
+    m = json.loads((d / "tiny" / "manifest.json").read_text())
+    m["name"] = name
+    (d / "tiny" / "manifest.json").write_text(json.dumps(m))
+    return ["run", "--corpus", str(d / "tiny"), "--queries", str(ROOT / "queries" / "example-written.yaml"),
+            "--results", str(d / "results")]
+
+
+CASES = [
+    Case("generate --out over a folder of the user's", _user_folder, 2, ("mine", "did not write", "--force"),
+         lambda d: (d / "mine" / "thesis.txt").read_text() == "mine"),
+    Case("generate --out over a file", lambda d: (d / "some.yaml").write_text("keep: me\n") and
+         ["generate", str(d / "tiny.yaml"), "--out", str(d / "some.yaml"), "--force"], 2, ("some.yaml", "is a file"),
+         lambda d: (d / "some.yaml").read_text() == "keep: me\n"),
+    Case("generate --out over a corpus of another name",
+         lambda d: ["generate", str(d / "tiny.yaml"), "--out", str(d / "tiny")] if (
+             d / "tiny.yaml").write_text((d / "tiny.yaml").read_text().replace("name: tiny", "name: other")) else [],
+         2, ("--out", "tiny", "'tiny', not 'other'"), lambda d: json.loads(
+             (d / "tiny" / "manifest.json").read_text())["name"] == "tiny"),
+    Case("import --name ../results", lambda d: _results_with_audit(d) or _import(d, "--name", "../results"),
+         2, ("--name", "'../results'"), lambda d: (d / "results" / "audit.jsonl").is_file()),
+    Case("import --name ../../tmp/x", lambda d: _import(d, "--name", "../../tmp/x"), 2, ("--name", "../../tmp/x"),
+         lambda d: not (d.parent.parent / "tmp" / "x").exists()),
+    Case("import --out over a folder of the user's",
+         lambda d: _user_folder(d) and _import(d, "--name", "t", "--out", str(d / "mine")), 2, ("mine", "did not write"),
+         lambda d: (d / "mine" / "thesis.txt").is_file()),
+    Case("a manifest name with path separators", lambda d: _manifest_name(d, "../../escaped"), 2,
+         ("manifest.json", "name", "pattern"), lambda d: not (d.parent / "escaped").exists()),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp_path, monkeypatch, capsys):
+    d = tmp_path / "case"
+    d.mkdir()
+    shutil.copy(tiny / "tiny.yaml", d / "tiny.yaml")
+    shutil.copytree(tiny / "tiny", d / "tiny")
+    monkeypatch.chdir(d)
+    argv = case.setup(d)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == case.code, err
+    assert len(err.strip().splitlines()) >= 1 and "Traceback" not in err
+    for s in case.says:
+        assert s in err, (s, err)
+    assert case.kept(d)
+
+
+def test_force_replaces_a_folder_of_the_users_as_asked(tiny, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "old.txt").write_text("x")
+    assert main(["generate", str(tiny / "tiny.yaml"), "--out", str(tmp_path / "mine"), "--force"]) == 0
+    assert not (tmp_path / "mine" / "old.txt").exists() and (tmp_path / "mine" / "manifest.json").is_file()
+
+
+def test_a_corpus_of_the_same_name_is_generated_again_in_place(tiny, tmp_path):
+    shutil.copytree(tiny / "tiny", tmp_path / "tiny")
+    (tmp_path / "tiny" / "index").mkdir()  # polebench's own: may go with the corpus
+    assert main(["generate", str(tiny / "tiny.yaml"), "--out", str(tmp_path / "tiny")]) == 0

@@ -75,11 +75,15 @@ class Backend(ABC):
         self.rids = np.asarray(self._prepare(progress))
 
     @final
+    @classmethod
+    def lacks(cls, plan: Plan) -> set[str]:
+        """The node kinds of a plan this backend cannot run (none for an empty plan)."""
+        return set() if plan.root is None else node_kinds(plan.root) - cls.SUPPORTS
+
+    @final
     def check(self, plan: Plan) -> None:
         """Capabilities as data: refuse a plan with a node this backend cannot run."""
-        if plan.root is None:
-            return
-        missing = node_kinds(plan.root) - self.SUPPORTS
+        missing = self.lacks(plan)
         if missing:
             raise BackendError(f"backend {self.NAME!r} cannot run plan nodes: {', '.join(sorted(missing))}")
 

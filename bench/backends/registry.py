@@ -23,7 +23,9 @@ def register(name: str, module: str, cls: str, install: str) -> None:
     BACKENDS[name] = (module, cls, install)
 
 
-def open_backend(name: str, corpus: Corpus, **options: object) -> Backend:
+def backend_class(name: str) -> type[Backend]:
+    """The class of a backend, its engine library imported: what it supports is known before
+    any index is built or any search made."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
     module, cls, install = BACKENDS[name]
@@ -31,4 +33,8 @@ def open_backend(name: str, corpus: Corpus, **options: object) -> Backend:
         mod = importlib.import_module(module)
     except ImportError as e:
         raise BackendError(f"backend {name!r} needs a library that is not installed ({e.name}): {install}") from e
-    return getattr(mod, cls)(corpus, **options)
+    return getattr(mod, cls)
+
+
+def open_backend(name: str, corpus: Corpus, **options: object) -> Backend:
+    return backend_class(name)(corpus, **options)

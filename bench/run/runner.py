@@ -22,7 +22,7 @@ import orjson
 
 import bench
 from bench.backends.base import Backend, Result
-from bench.backends.registry import open_backend
+from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
 from bench.errors import PolebenchError
 from bench.metrics.aggregate import aggregate
@@ -102,6 +102,7 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     profiles = ProfileSet(s.profiles)
     if s.baseline not in profiles.order:
         raise PolebenchError(f"baseline profile {s.baseline!r} is not among --profiles ({', '.join(profiles.order)})")
+    refuse_unsupported(s.backend, inst.needs, profiles)
     inputs = plan_inputs(s, corpus, inst, profiles)
     run_id = f"{inst.meta['query_set']}-{corpus.name}-{s.backend}-{run_key(inputs)}"
     out_dir = s.results / run_id
@@ -170,6 +171,29 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
                  searches=len(inst.needs) * len(profiles.order), failed=failed)
     return RunResult(out_dir, run, False, failed)
+
+
+def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) -> None:
+    """Refuse, before any index is built or search made, a backend that cannot run some
+    profile's plans: otherwise every such search fails one by one and the run ends with a table
+    of failures instead of a measurement."""
+    cls = backend_class(backend)
+    lacking: dict[str, tuple[set[str], int]] = {}
+    for name in profiles.order:
+        kinds: set[str] = set()
+        count = 0
+        for need in needs:
+            missing = cls.lacks(compile_need(need, profiles[name], profiles))
+            kinds |= missing
+            count += bool(missing)
+        if kinds:
+            lacking[name] = (kinds, count)
+    if lacking:
+        lines = [f"profile {name!r}: {count} of {len(needs)} needs compile to plan nodes backend {backend!r} "
+                 f"cannot run ({', '.join(sorted(kinds))})" for name, (kinds, count) in lacking.items()]
+        raise PolebenchError("\n".join(lines) + f"\nbackend {backend!r} runs only "
+                             f"{', '.join(sorted(cls.SUPPORTS))}; choose another --backend or leave these "
+                             f"profiles out of --profiles. Nothing was run.")
 
 
 @dataclass

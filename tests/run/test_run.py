@@ -129,3 +129,25 @@ def test_audit_line_per_run(finished):
     entry = json.loads(lines[-1])
     assert entry["event"] == "run" and entry["user"] and entry["corpus_checksum"]
     assert entry["profiles"] == PROFILES and entry["backend"] == "embedded"
+
+
+def test_a_backend_that_cannot_run_a_profile_is_refused_before_any_search(ci_corpus, instance, tmp_path, monkeypatch):
+    """bm25-ref runs free text only: a run asking it for CRIMINT-like plans used to search every
+    need, fail every search and exit 0. It is refused before an index is built or a search made,
+    naming the profile, the backend and the node kinds it lacks; IIP-like alone still runs."""
+    from bench.backends import base
+    from bench.errors import PolebenchError
+
+    def never(*args, **kw):
+        raise AssertionError("a search or an index build was attempted")
+    monkeypatch.setattr(base.Backend, "search", never)
+    monkeypatch.setattr(base.Backend, "prepare", never)
+    s = RunSettings(corpus=ci_corpus.root, instance=instance, profiles=["crimint", "iip"], backend="bm25-ref",
+                    results=tmp_path)
+    with pytest.raises(PolebenchError) as e:
+        run_benchmark(s)
+    msg = str(e.value)
+    assert e.value.exit_code in (2, 3)
+    assert "'crimint'" in msg and "'bm25-ref'" in msg and "Intersect" in msg and "Term" in msg
+    assert "'iip'" not in msg.split("\n")[0] and "profile 'iip'" not in msg
+    assert not list(tmp_path.iterdir())  # nothing written: no partial folder, no audit line

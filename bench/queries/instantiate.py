@@ -19,6 +19,7 @@ from bench.queries.judge import judge, resolve_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
 from bench.queries.truth import TruthIndex
+from bench.queries.vocabulary import Vocabulary
 from bench.specio import load_yaml, locate, validate
 
 
@@ -72,12 +73,24 @@ def file_checksum(loaded: Loaded) -> str:
     return h.hexdigest()
 
 
-def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Location]]:
-    out: list[tuple[Need, Location]] = []
+@dataclass(frozen=True)
+class Origin:
+    """Where a need was written: a file, and the key path of the need (or of its template)."""
+
+    path: Path
+    pos: dict
+    loc: tuple
+
+    def at(self, *sub: object) -> Location:
+        return locate(self.path, self.pos, self.loc + sub)
+
+
+def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Origin]]:
+    out: list[tuple[Need, Origin]] = []
     for child in loaded.children:
         out += _expand(child, ctx_for, truth)
     for i, need in enumerate(loaded.qset.queries):
-        out.append((need, locate(loaded.path, loaded.pos, ("queries", i))))
+        out.append((need, Origin(loaded.path, loaded.pos, ("queries", i))))
     ctx = ctx_for(loaded.qset.seed)
     for i, t in enumerate(loaded.qset.templates):
         fn, params_model = TEMPLATES[t.template]
@@ -86,7 +99,7 @@ def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Loca
         except TemplateError as e:
             loc = locate(loaded.path, loaded.pos, ("templates", i, e.field))
             raise SpecError([(loc, str(e))]) from None
-        where = locate(loaded.path, loaded.pos, ("templates", i))
+        where = Origin(loaded.path, loaded.pos, ("templates", i))
         out += [(n, where) for n in needs]
     return out
 
@@ -116,14 +129,19 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     qrels: dict[str, dict[str, int]] = {}
     details: dict[str, dict[str, dict]] = {}
     problems = []
+    vocabulary = Vocabulary(truth)
     for need, where in expanded:
         if need.id in qrels:
-            problems.append((where, f"duplicate query id {need.id!r}"))
+            problems.append((where.at(), f"duplicate query id {need.id!r}"))
+            continue
+        unknown = vocabulary.unknown(need)
+        if unknown:
+            problems += [(where.at(*u.loc), f"query {need.id!r}: {u.message()}") for u in unknown]
             continue
         rel = judge(need, truth)
         if not rel:
-            problems.append((where, f"query {need.id!r}: the corpus holds no record of what it describes "
-                                    f"(target not in corpus)"))
+            problems.append((where.at(), f"query {need.id!r}: the corpus holds no record of what it describes "
+                                         f"(target not in corpus)"))
             continue
         needs.append(need)
         qrels[need.id] = rel

@@ -101,6 +101,11 @@ BAD = {
                          ":6:", "templates[0].count", "asks for 99999"),
     "target not in corpus": ("queries:\n  - id: q1\n    description: x\n    person: {forename: Zebedee, surname: Qqqqq}\n",
                              ":4:", "queries[0]", "target not in corpus"),
+    "unknown event type": ("queries:\n  - id: q1\n    description: x\n    event:\n      types: [burglary, burgalry]\n",
+                           ":7:", "queries[0].event.types[1]",
+                           "unknown event type 'burgalry'; closest: 'burglary'; known: assault, burglary, drugs_supply"),
+    "unknown colour": ("queries:\n  - id: q1\n    description: x\n    vehicle: {vrm: 'AB*', colour: Grene}\n",
+                       ":6:", "queries[0].vehicle.colour", "unknown vehicle colour 'Grene'; closest: 'green'"),
     "unknown template": ("templates:\n  - template: telepathy\n    id_prefix: a\n    count: 1\n",
                          ":4:", "templates[0].template", "unknown template"),
 }

@@ -90,12 +90,14 @@ def print_summary(run: dict) -> None:
     tag = Provenance.of(run["corpus"]).short
     t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({tag}) - "
                     f"means with 95% CI; baseline {agg['baseline']}")
-    for col in ("profile", "volume", "inflation", "recall", "precision", "sift h/1000", "lost"):
+    for col in ("profile", "volume", "inflation", "recall", "precision", "empty", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, p in agg["profiles"].items():
         t.add_row(name, cell(p["mean"]["volume"], fmt="{:.0f}"), cell(p["inflation"]["ratio_of_totals"], fmt=ratio),
                   cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
+                  f"{p.get('returned_nothing', 0)}/{p['queries']}",
                   cell(p["sift_hours_per_1000"], fmt="{:.0f}"), f"{p['queries_with_lost']}/{p['queries']}")
     console.print(t)
     console.print("volume: mean records per need; inflation: total volume / baseline total volume; "
+                  "precision: over the needs that returned something; empty: needs that returned nothing; "
                   "sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")

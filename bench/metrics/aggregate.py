@@ -12,6 +12,8 @@ from bench.metrics.stats import adjust, mean_ci, means_ci, median_ci, paired_tes
 MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
                  "sift_records", "sift_hours", "false_inclusions")
 COMPARED = ("recall", "precision", "volume", "sift_hours")
+# Undefined for some needs (precision, where nothing was returned): averaged over the rest.
+DEFINED_ONLY = ("precision",)
 
 
 def _ok(rows: list[dict]) -> list[dict]:
@@ -35,11 +37,15 @@ def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
     ok = _ok(rows)
     lost = Counter(cap for r in ok for cap in r["lost_capabilities"])
     lat = [r["latency_ms"] for r in ok]
+    everywhere = [m for m in MEAN_MEASURES if m not in DEFINED_ONLY]
+    means = dict(zip(everywhere, (e.as_dict() for e in means_ci([[r[m] for r in ok] for m in everywhere], seed))))
+    for m in DEFINED_ONLY:  # over the needs where the measure is defined; n says how many
+        means[m] = mean_ci([r[m] for r in ok if r[m] is not None], seed).as_dict()
     out = {
         "queries": len(ok),
         "failed": len(rows) - len(ok),
-        "mean": dict(zip(MEAN_MEASURES, (e.as_dict() for e in means_ci(
-            [[r[m] for r in ok] for m in MEAN_MEASURES], seed)))),
+        "returned_nothing": sum(1 for r in ok if r["volume"] == 0),
+        "mean": {m: means[m] for m in MEAN_MEASURES},
         "volume_total": int(sum(r["volume"] for r in ok)),
         "missed_total": int(sum(r["missed"] for r in ok)),
         "relevant_total": int(sum(r["relevant"] for r in ok)),
@@ -78,8 +84,9 @@ def aggregate(rows: list[dict], profiles: list[str], baseline: str, seed: int = 
             continue
         ok = [r for r in _ok(by_profile[name]) if r["qid"] in base]
         for m in COMPARED:
-            a = [r[m] for r in ok]
-            b = [base[r["qid"]][m] for r in ok]
+            both = [r for r in ok if r[m] is not None and base[r["qid"]][m] is not None]
+            a = [r[m] for r in both]
+            b = [base[r["qid"]][m] for r in both]
             tests.append({"profile": name, "measure": m, "n": len(a),
                           "mean_diff": float(np.mean(np.subtract(a, b))) if a else float("nan"),
                           "p": paired_test(a, b, seed)})

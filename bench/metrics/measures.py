@@ -17,7 +17,9 @@ import numpy as np
 
 DEFINITIONS = {
     "volume": "records returned for the need: what the analyst must at least glance at",
-    "precision": "share of the returned records that are relevant",
+    "precision": "share of the returned records that are relevant; undefined for a need that returned "
+                 "nothing, and such needs are left out of the mean precision, as trec_eval's means leave "
+                 "out a query with no results (they still count, with recall 0, in the mean recall)",
     "recall": "share of the relevant records that were returned",
     "f1": "harmonic mean of precision and recall",
     "p_at_10": "share of the first 10 records that are relevant",
@@ -29,6 +31,8 @@ DEFINITIONS = {
     "sift_hours": "sift_records x seconds per record / 3600",
     "inflation": "volume / the baseline profile's volume for the same need (undefined when the baseline returns nothing)",
     "missed": "relevant records never returned",
+    "returned_nothing": "needs for which the profile returned no record at all (left out of the mean "
+                        "precision, counted in every other mean)",
     "false_inclusions": "records returned that are not about what the need describes (in a subject "
                         "access request: other people's records an analyst must exclude before disclosure)",
     "lost": "capabilities the profile could not express for this need (dropped or weakened)",
@@ -62,12 +66,14 @@ class Judgements:
         where, grade = self.rel[qid]
         n, found, nrel = len(rnums), len(hits), int(np.count_nonzero(grade > 0))
         s = int(hits[-1]) + 1 if found else n
-        p = found / n if n else 0.0
+        # Nothing returned: precision is 0/0, undefined, not 0 (trec_eval's means leave such a
+        # query out). Recall stays 0: finding nothing of what exists is the failure it measures.
+        p = found / n if n else None
         r = found / nrel if nrel else 0.0
         ideal = np.sort(grade)[::-1][:10].astype(np.float64)
         idcg = float(ideal @ _DISCOUNT[: len(ideal)])
         top = g[:10].astype(np.float64)
-        out = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        out = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p and p + r else 0.0,
                "p_at_10": int(np.count_nonzero(hits < 10)) / 10,
                "r_at_100": int(np.count_nonzero(hits < 100)) / nrel if nrel else 0.0,
                "ap": float(np.sum(np.arange(1, found + 1) / (hits + 1.0))) / nrel if nrel else 0.0,

@@ -17,8 +17,9 @@ def cell(e: dict, scale: float = 1.0, fmt: str | Callable[[float], str] = "{:.2f
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
 
 
-MAIN_HEADER = ("profile", "mean volume", "inflation (ratio of totals)", "median inflation", "recall", "precision",
-               "sift h / 1,000 searches", "needs with lost capability")
+MAIN_HEADER = ("profile", "mean volume", "inflation (ratio of totals)", "median inflation", "recall",
+               "precision (needs returning something)", "needs returning nothing", "sift h / 1,000 searches",
+               "needs with lost capability")
 
 
 def main_rows(rep: Report) -> list[list[str]]:
@@ -29,7 +30,7 @@ def main_rows(rep: Report) -> list[list[str]]:
         rows.append([rep.label(n), cell(p["mean"]["volume"], fmt="{:,.0f}"),
                      cell(p["inflation"]["ratio_of_totals"], fmt=ratio), cell(p["inflation"]["median"], fmt=ratio),
                      cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
-                     cell(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
+                     f"{p.get('returned_nothing', 0)}/{p['queries']}", cell(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
     return rows
 
 

@@ -110,8 +110,11 @@ def build(run_dir: Path) -> Report:
                if inf["undefined"] else "."))
     for name in rep.profiles:
         p = agg["profiles"][name]
+        empty = p.get("returned_nothing", 0)
         rep.headlines.append(f"{rep.label(name)} found {pct(p['mean']['recall'])} of the relevant records per need "
-                             f"at a precision of {pct(p['mean']['precision'])}.")
+                             f"at a precision of {pct(p['mean']['precision'])}"
+                             + (f" (over the {p['queries'] - empty} needs it returned something for; {empty} "
+                                f"returned nothing, which counts as recall 0)." if empty else "."))
     for name in rep.profiles:
         if name == base:
             continue

@@ -40,8 +40,27 @@ def test_hand_computed_case():
 
 
 def test_nothing_returned():
+    """Precision of an empty list is 0/0: undefined (None), not 0; recall is 0."""
     m = measure([])
-    assert m["volume"] == 0 and m["recall"] == 0 and m["precision"] == 0 and m["sift_records"] == 0
+    assert m["volume"] == 0 and m["recall"] == 0 and m["precision"] is None and m["sift_records"] == 0
+    assert m["f1"] == 0
+
+
+def test_mean_precision_leaves_out_needs_that_returned_nothing():
+    """Hand-computed: three needs; one returned nothing. Mean precision is over the two that
+    returned something ((1/2 + 1) / 2), mean recall over all three ((1/2 + 1 + 0) / 3), and the
+    empty one is counted apart."""
+    from bench.metrics.aggregate import aggregate
+    j = Judgements({"q1": {1: 1, 2: 1}, "q2": {3: 1}, "q3": {4: 1}}, 10)
+    rows = []
+    for q, ranked in (("q1", [1, 5]), ("q2", [3]), ("q3", [])):
+        m = j.measure(q, np.asarray(ranked, np.int64), 30.0)[0]
+        rows.append({**m, "profile": "p", "qid": q, "kind": "person", "error": None, "latency_ms": 1.0,
+                     "lost_capabilities": []})
+    block = aggregate(rows, ["p"], "p")["profiles"]["p"]
+    assert block["mean"]["precision"]["value"] == pytest.approx(0.75) and block["mean"]["precision"]["n"] == 2
+    assert block["mean"]["recall"]["value"] == pytest.approx(0.5) and block["mean"]["recall"]["n"] == 3
+    assert block["returned_nothing"] == 1 and block["queries"] == 3
 
 
 def test_nothing_relevant_returned_means_reading_everything():
@@ -96,8 +115,11 @@ def test_every_ranked_measure_is_trec_evals(data):
                 "ndcg_at_10": ir_measures.nDCG @ 10}
     qrels = {"q": {f"d{r}": g for r, g in rel.items()}}
     run = {"q": {f"d{r}": float(len(ranked) - i) for i, r in enumerate(ranked)}}
-    expected = {k: 0.0 for k in measures}  # trec_eval leaves out a query with nothing returned
+    expected = {k: 0.0 for k in measures}  # trec_eval -c: a query with nothing returned scores 0
     for v in ir_measures.iter_calc(list(measures.values()), qrels, run):
         expected[next(k for k, x in measures.items() if x == v.measure)] = v.value
+    if not ranked:  # ... except precision, undefined there, which trec_eval's default mean leaves out
+        assert m["precision"] is None
+        del expected["precision"]
     for k, v in expected.items():
         assert m[k] == pytest.approx(v, abs=1e-9), k

@@ -62,7 +62,12 @@ def test_measures_agree_with_ir_measures_on_the_exported_files(finished):
         run = list(ir_measures.read_trec_run(str(d / "runs" / f"{p}.run")))
         for m in ir_measures.iter_calc(list(measures.values()), qrels, run):
             name = next(k for k, v in measures.items() if v == m.measure)
-            assert float(rows[(p, m.query_id)][name]) == pytest.approx(m.value, abs=1e-9)
+            row = rows[(p, m.query_id)]
+            if name == "precision" and float(row["volume"]) == 0:
+                # undefined where nothing was returned; ir_measures, like trec_eval -c, says 0
+                assert row["precision"] == "" and m.value == 0
+                continue
+            assert float(row[name]) == pytest.approx(m.value, abs=1e-9)
             checked += 1
     assert checked > 1000
 

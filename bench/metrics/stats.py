@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Iterator
 
 import numpy as np
 from scipy import stats
@@ -37,14 +37,66 @@ class Estimate:
 NAN = Estimate(float("nan"), float("nan"), float("nan"), 0)
 
 
-@lru_cache(maxsize=16)
-def resample_counts(n: int, seed: int) -> np.ndarray:
-    """(N_BOOT, n) float matrix: how often each of n items is drawn in each bootstrap resample."""
-    rng = np.random.default_rng([seed, n])
-    draws = rng.integers(0, n, size=(N_BOOT, n)) + np.arange(N_BOOT)[:, None] * n
-    out = np.bincount(draws.ravel(), minlength=N_BOOT * n).reshape(N_BOOT, n).astype(np.float64)
-    out.flags.writeable = False
-    return out
+# Resamples (or sign flips) laid out at a time. BLAS's sums depend on how it splits a product:
+# OpenBLAS on two threads gives each half of the 2,000 resamples, so blocks of 1,000 add up in
+# the same order as the whole matrix did and every figure stays as it was, to the last bit
+# (blocks of 256 moved some by one unit in the last place).
+BLOCK = 1000
+STEP = 100  # rows drawn at a time while a block is filled (the random stream does not depend on it)
+CACHE_BYTES = 128 << 20  # resample matrices kept, compact, for the run's other intervals
+
+
+class _Compact:
+    """Matrices of small integers kept for reuse as int8, the least recently used dropped once
+    they pass the budget: a run asks for hundreds of intervals over a few sample sizes. A float64
+    matrix kept per size (2,000 x needs, and 5,000 x needs for a paired test) is what made a
+    run's memory grow with its needs (5,000 needs on the ci corpus: 1.19 GB at peak)."""
+
+    def __init__(self, budget: int):
+        self.budget, self.kept = budget, {}
+
+    def blocks(self, key: tuple, make) -> Iterator[np.ndarray]:
+        """The float64 row blocks `make()` yields, or the same from the kept copy."""
+        if key in self.kept:
+            m = self.kept.pop(key)
+            self.kept[key] = m  # most recently used last
+            for i in range(0, len(m), BLOCK):
+                yield m[i: i + BLOCK].astype(np.float64)
+            return
+        parts, small = [], True
+        for b in make():
+            small = small and b.min() >= -128 and b.max() <= 127 and \
+                sum(x.nbytes for x in parts) + b.size <= self.budget
+            parts = [*parts, b.astype(np.int8)] if small else []
+            yield b
+        if small:
+            size = sum(x.nbytes for x in parts)
+            while self.kept and sum(x.nbytes for x in self.kept.values()) + size > self.budget:
+                self.kept.pop(next(iter(self.kept)))
+            self.kept[key] = np.concatenate(parts)
+
+
+_CACHE = _Compact(CACHE_BYTES)
+
+
+def resample_blocks(n: int, seed: int) -> Iterator[np.ndarray]:
+    """The (N_BOOT, n) matrix of how often each of n items is drawn in each bootstrap resample,
+    BLOCK rows at a time (the same draws as laying it out whole)."""
+    def make() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng([seed, n])
+        for i in range(0, N_BOOT, BLOCK):
+            block = np.empty((min(BLOCK, N_BOOT - i), n))
+            for j in range(0, len(block), STEP):
+                rows = min(STEP, len(block) - j)
+                draws = rng.integers(0, n, size=(rows, n)) + np.arange(rows)[:, None] * n
+                block[j: j + rows] = np.bincount(draws.ravel(), minlength=rows * n).reshape(rows, n)
+            yield block
+    return _CACHE.blocks(("boot", n, seed), make)
+
+
+def _by_block(n: int, seed: int, f) -> np.ndarray:
+    """f applied to every block of resample counts, the results stacked as one matrix would give."""
+    return np.concatenate([f(w) for w in resample_blocks(n, seed)])
 
 
 def _interval(boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +119,7 @@ def means_ci(matrix, seed: int = 0) -> list[Estimate]:
     means = m.mean(axis=1)
     if n < 2:
         return [Estimate(float(v), float(v), float(v), n) for v in means]
-    lo, hi = _interval(resample_counts(n, seed) @ m.T / n)
+    lo, hi = _interval(_by_block(n, seed, lambda w: w @ m.T / n))
     constant = np.all(m == m[:, :1], axis=1)  # no spread to resample: the interval is the value
     return [Estimate(float(v), float(v if c else a), float(v if c else b), n)
             for v, a, b, c in zip(means, lo, hi, constant)]
@@ -86,10 +138,10 @@ def median_ci(values, seed: int = 0) -> Estimate:
     if n < 2 or x[0] == x[-1]:
         return Estimate(value, value, value, n)
     # The k-th smallest of a resample is the first sorted value whose cumulative count exceeds k.
-    cum = np.cumsum(resample_counts(n, seed), axis=1)
-    lower = x[np.argmax(cum > (n - 1) // 2, axis=1)]
-    upper = x[np.argmax(cum > n // 2, axis=1)]
-    lo, hi = _interval(((lower + upper) / 2)[:, None])
+    def middle(w: np.ndarray) -> np.ndarray:
+        cum = np.cumsum(w, axis=1)
+        return (x[np.argmax(cum > (n - 1) // 2, axis=1)] + x[np.argmax(cum > n // 2, axis=1)]) / 2
+    lo, hi = _interval(_by_block(n, seed, middle)[:, None])
     return Estimate(value, float(lo[0]), float(hi[0]), n)
 
 
@@ -101,10 +153,10 @@ def ratios_ci(num, den, seed: int = 0) -> list[Estimate]:
         return [Estimate(float("nan"), float("nan"), float("nan"), a.shape[-1]) for _ in range(len(a))]
     n = a.shape[1]
     tot_a, tot_b = a.sum(axis=1), b.sum(axis=1)
-    w = resample_counts(n, seed)
     with np.errstate(all="ignore"):
         values = np.where(tot_b > 0, tot_a / np.where(tot_b > 0, tot_b, 1), np.nan)
-        ra, rb = w @ a.T, w @ b.T
+        ra = _by_block(n, seed, lambda w: w @ a.T)
+        rb = _by_block(n, seed, lambda w: w @ b.T)
         boot = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.nan)
     lo, hi = _interval(boot) if n > 1 else (values, values)
     out = []
@@ -123,14 +175,20 @@ def ratio_of_totals_ci(num, den, seed: int = 0) -> Estimate:
     return ratios_ci([num], [den], seed)[0]
 
 
-@lru_cache(maxsize=64)
-def _signs(n: int, seed: int) -> tuple[np.ndarray, bool]:
-    """Sign flips for a paired randomisation test of n needs: every one of the 2^n when that is
-    no more than N_PERM (an exact test), else N_PERM random ones."""
+def _sign_blocks(n: int, seed: int) -> tuple[Iterator[np.ndarray], bool]:
+    """Sign flips for a paired randomisation test of n needs, BLOCK rows at a time: every one of
+    the 2^n when that is no more than N_PERM (an exact test), else N_PERM random ones."""
     if 2 ** n <= N_PERM:
-        return np.array(list(itertools.product((1.0, -1.0), repeat=n))), True
-    rng = np.random.default_rng([seed, n, 1])
-    return rng.choice((1.0, -1.0), size=(N_PERM, n)), False
+        return iter([np.array(list(itertools.product((1.0, -1.0), repeat=n)))]), True
+
+    def make() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng([seed, n, 1])
+        for i in range(0, N_PERM, BLOCK):
+            block = np.empty((min(BLOCK, N_PERM - i), n))
+            for j in range(0, len(block), STEP):
+                block[j: j + STEP] = rng.choice((1.0, -1.0), size=(len(block[j: j + STEP]), n))
+            yield block
+    return _CACHE.blocks(("signs", n, seed), make), False
 
 
 def paired_test(a, b, seed: int = 0) -> float:
@@ -140,8 +198,8 @@ def paired_test(a, b, seed: int = 0) -> float:
     n = len(d)
     if n < 2 or np.allclose(d, 0):
         return 1.0
-    signs, exact = _signs(n, seed)
-    null = signs @ d / n
+    blocks, exact = _sign_blocks(n, seed)
+    null = np.concatenate([s @ d / n for s in blocks])
     observed = d.mean()
     gamma = np.abs(np.finfo(float).eps * observed) * 10  # ties within rounding count as ties
     adjust = 0 if exact else 1

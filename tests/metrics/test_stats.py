@@ -90,3 +90,58 @@ def test_intervals_bracket_their_estimate_and_are_reproducible(xs, seed):
         assert e == f(xs, seed)
         assert e.lo <= e.value + 1e-6 * (1 + abs(e.value)) and e.value <= e.hi + 1e-6 * (1 + abs(e.value))
         assert min(xs) - 1e-6 <= e.lo and e.hi <= max(xs) + 1e-6
+
+
+def _whole_matrix_figures(values: np.ndarray, other: np.ndarray, seed: int) -> list[float]:
+    """The intervals and p-value as computed before resamples were laid out in blocks: one float
+    matrix of all 2,000 resamples (and all 5,000 sign flips), by hand from the same draws."""
+    from bench.metrics.stats import LEVEL, N_BOOT, N_PERM
+    n = len(values)
+    rng = np.random.default_rng([seed, n])
+    draws = rng.integers(0, n, size=(N_BOOT, n)) + np.arange(N_BOOT)[:, None] * n
+    w = np.bincount(draws.ravel(), minlength=N_BOOT * n).reshape(N_BOOT, n).astype(np.float64)
+    tail = (1 - LEVEL) / 2 * 100
+    m = np.vstack([values, other])
+    means = np.percentile(w @ m.T / n, [tail, 100 - tail], axis=0)
+    x = np.sort(values)
+    cum = np.cumsum(w, axis=1)
+    mid = (x[np.argmax(cum > (n - 1) // 2, axis=1)] + x[np.argmax(cum > n // 2, axis=1)]) / 2
+    medians = np.percentile(mid, [tail, 100 - tail])
+    ratios = np.percentile((w @ values) / (w @ other), [tail, 100 - tail])
+    signs = np.random.default_rng([seed, n, 1]).choice((1.0, -1.0), size=(N_PERM, n))
+    d = values - other
+    null = signs @ d / n
+    gamma = np.abs(np.finfo(float).eps * d.mean()) * 10
+    p = min(1.0, 2 * min((np.count_nonzero(null >= d.mean() - gamma) + 1) / (N_PERM + 1),
+                         (np.count_nonzero(null <= d.mean() + gamma) + 1) / (N_PERM + 1)))
+    return [*means.ravel(), *medians, *ratios, p]
+
+
+@pytest.mark.parametrize("n", [13, 130, 257, 1001, 2500])
+def test_blocks_of_resamples_give_the_whole_matrix_figures_exactly(n):
+    """A run's memory no longer grows with a matrix per sample size, and not one figure moves:
+    every interval and p-value equals the one-matrix computation bit for bit, first from fresh
+    draws and then from the kept copy."""
+    rng = np.random.default_rng(n)
+    values, other = rng.lognormal(1.0, 1.2, n), rng.lognormal(1.0, 1.0, n)
+    expected = _whole_matrix_figures(values, other, seed=3)
+    for _ in range(2):  # second time round the resamples come from the cache
+        a, b = means_ci([values, other], seed=3)
+        med = median_ci(values, seed=3)
+        r = ratio_of_totals_ci(values, other, seed=3)
+        got = [a.lo, b.lo, a.hi, b.hi, med.lo, med.hi, r.lo, r.hi, paired_test(values, other, seed=3)]
+        assert got == expected
+
+
+def test_kept_resamples_stay_within_their_budget(monkeypatch):
+    from bench.metrics import stats as s
+    cache = s._Compact(budget=3 * s.N_BOOT * 504)  # room for three such matrices
+    monkeypatch.setattr(s, "_CACHE", cache)
+    for n in (500, 501, 502, 503, 504):
+        mean_ci(np.arange(n, dtype=float), seed=1)
+    assert list(k[1] for k in cache.kept) == [502, 503, 504]  # the least recently used went first
+    assert sum(m.nbytes for m in cache.kept.values()) <= cache.budget
+    too_big = s._Compact(budget=10)
+    monkeypatch.setattr(s, "_CACHE", too_big)
+    assert mean_ci(np.arange(50, dtype=float), seed=1) == mean_ci(np.arange(50, dtype=float), seed=1)
+    assert not too_big.kept

@@ -27,7 +27,8 @@ engine, and reports precision, recall, result volume, volume inflation, sift cos
 lost capability. All data it makes is SYNTHETIC.
 
 Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 backend unavailable, 4 a fault of
-polebench itself (its traceback is written to a file the message names), 130 interrupted."""
+polebench itself (its traceback is written to a file the message names), 5 another
+polebench process is running the same run, 130 interrupted."""
 
 # A crash must never read as "a gate failed" (1) or "bad input" (2): CI tells them apart.
 CRASH_EXIT = 4

@@ -24,7 +24,7 @@ import bench
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
-from bench.errors import PolebenchError
+from bench.errors import PolebenchError, SpecError
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
@@ -34,7 +34,7 @@ from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import Instance
 from bench.queries.model import Need
 from bench.run import audit
-from bench.run.store import Partial, is_complete, run_key
+from bench.run.store import Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
@@ -105,9 +105,24 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     refuse_unsupported(s.backend, inst.needs, profiles)
     inputs = plan_inputs(s, corpus, inst, profiles)
     run_id = f"{inst.meta['query_set']}-{corpus.name}-{s.backend}-{run_key(inputs)}"
+    with run_lock(s.results, run_id):  # one process per run folder, from here to the audit line
+        return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress)
+
+
+def _finished(out_dir: Path) -> dict:
+    """A finished run's run.json; a damaged one is named, with how to start again."""
+    try:
+        return orjson.loads((out_dir / "run.json").read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise SpecError.single(out_dir / "run.json", "", f"not valid JSON ({e}); the run folder is damaged: "
+                               f"run again with --force to start the run again") from None
+
+
+def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet, inputs: dict, run_id: str,
+                progress: Progress | None) -> RunResult:
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
-        previous = orjson.loads((out_dir / "run.json").read_bytes())
+        previous = _finished(out_dir)
         if not (s.resume and previous.get("failed")):
             return RunResult(out_dir, previous, True, previous.get("failed", 0))
 
@@ -218,8 +233,9 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
     with contextlib.ExitStack() as stack:
         stack.callback(stream.close)
         writers = {}
+        ids = {n.id for n in inst.needs}
         for name in profiles.order:
-            out.outcomes[name], out.lists[name] = partial.load(name)
+            out.outcomes[name], out.lists[name] = partial.load(name, ids)
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
                 out.streamed.add(name)
                 stream.start(partial.dir / f"{name}.run")

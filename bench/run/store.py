@@ -5,20 +5,27 @@ nothing finished and --resume picks up where it stopped.
 Per profile the partial folder holds `<profile>.jsonl`, one line per finished search, and
 `<profile>.rnums`, the ranked record numbers of every search back to back (little-endian
 int32). A line names where its list starts and how long it is, and is written only after the
-list is flushed, so a line always points at a complete list; a line or list cut short by a kill
-is ignored and that search is redone."""
+list is flushed, so a line always points at a complete list, right after the one before it; a
+last line or list cut short by a kill is ignored and that search is redone. Anything else wrong
+(a torn line before the last, lists that overlap or leave gaps, a need recorded as found twice)
+means the folder was written by something else, or by two processes at once: a resume refuses
+it, naming the file and line. One process holds a run at a time (run_lock)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import orjson
 
-from bench.errors import PolebenchError
+from bench.errors import PolebenchError, SpecError
 
 PARTIAL_PREFIX = ".partial-"
 RNUM = np.dtype("<i4")
@@ -30,6 +37,94 @@ def run_key(inputs: dict) -> str:
 
 def is_complete(d: Path) -> bool:
     return (d / "run.json").is_file()
+
+
+class RunBusy(PolebenchError):
+    """Another process holds the run: nothing was read or written."""
+
+    exit_code = 5
+
+
+@contextmanager
+def run_lock(results_root: Path, run_id: str) -> Iterator[None]:
+    """Hold one run for this process: an OS lock on `.lock-<run id>` in the results root, which
+    the OS releases when the process ends, however it ends. The file stays (removing a lock
+    file that another process may just have opened would let two hold it)."""
+    results_root.mkdir(parents=True, exist_ok=True)
+    f = open(results_root / f".lock-{run_id}", "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip()
+            raise RunBusy(f"{results_root / run_id}: another polebench process{f' (pid {holder})' if holder else ''} "
+                          f"is running this run; wait for it to end, then run again (or --resume)") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+@dataclass
+class _Scanned:
+    """What a profile's partial files hold, checked: the latest row per need, where each list
+    starts, and how much of each file is whole (the rest is a torn tail to cut)."""
+
+    rows: dict[str, dict] = field(default_factory=dict)
+    at: dict[str, int] = field(default_factory=dict)
+    rows_bytes: int = 0
+    lists_len: int = 0  # in record numbers
+
+
+def _scan(rows_path: Path, lists_path: Path, known: set[str] | None) -> _Scanned:
+    out = _Scanned()
+    if not rows_path.is_file():
+        return out
+    data = rows_path.read_bytes()
+    n_rnums = lists_path.stat().st_size // RNUM.itemsize if lists_path.is_file() else 0
+    lines = data.split(b"\n")
+    whole = lines[:-1]  # the part after the last newline is a line torn by a kill, or empty
+    for i, line in enumerate(whole, 1):
+        last = i == len(whole)
+        row = _checked_row(rows_path, i, line)
+        start, n = row.pop("at"), row["returned"]
+        if start != out.lists_len:
+            raise _bad(rows_path, i, "at", f"list starts at {start}, where the one before ends at {out.lists_len}")
+        if start + n > n_rnums:
+            if last:  # its list was cut short by a kill: redo that search
+                break
+            raise _bad(rows_path, i, "at", f"list runs past the end of {lists_path.name}")
+        qid = row["qid"]
+        if known is not None and qid not in known:
+            raise _bad(rows_path, i, "qid", f"need {qid!r} is not in this run's query set")
+        if qid in out.rows and not out.rows[qid].get("error"):
+            raise _bad(rows_path, i, "qid", f"need {qid!r} was already recorded as searched")
+        out.rows[qid], out.at[qid] = row, start
+        out.lists_len = start + n
+        out.rows_bytes += len(line) + 1
+    return out
+
+
+def _checked_row(path: Path, line_no: int, line: bytes) -> dict:
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise _bad(path, line_no, "", f"not a whole JSON line ({e})") from None
+    if not isinstance(row, dict):
+        raise _bad(path, line_no, "", "not a JSON object")
+    for key, kind in (("qid", str), ("at", int), ("returned", int)):
+        if not isinstance(row.get(key), kind) or (kind is int and row[key] < 0):
+            raise _bad(path, line_no, key, "missing or not a valid value")
+    return row
+
+
+def _bad(path: Path, line_no: int, key: str, msg: str) -> SpecError:
+    return SpecError.single(path, key, msg + "; this run folder was not written by one polebench process "
+                            "alone: start again with --force", line=line_no)
 
 
 class Partial:
@@ -51,48 +146,38 @@ class Partial:
     def _lists(self, profile: str) -> Path:
         return self.dir / f"{profile}.rnums"
 
-    def load(self, profile: str) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
-        """The latest outcome per need and its ranked record numbers."""
-        rows: dict[str, dict] = {}
-        lists: dict[str, np.ndarray] = {}
-        f = self._rows(profile)
-        if not f.is_file():
-            return rows, lists
-        data = np.fromfile(self._lists(profile), RNUM) if self._lists(profile).is_file() else np.empty(0, RNUM)
-        for line in f.read_bytes().splitlines():
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            start, n = row.pop("at"), row["returned"]
-            if start + n > len(data):
-                continue
-            rows[row["qid"]] = row
-            lists[row["qid"]] = data[start: start + n].astype(np.int64)
-        return rows, lists
+    def load(self, profile: str, known: set[str] | None = None) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+        """The latest outcome per need and its ranked record numbers, checked (see _scan); `known`:
+        the needs of the run's query set."""
+        scanned = _scan(self._rows(profile), self._lists(profile), known)
+        if not scanned.rows:
+            return {}, {}
+        data = np.fromfile(self._lists(profile), RNUM, count=scanned.lists_len)
+        lists = {q: data[a: a + scanned.rows[q]["returned"]].astype(np.int64) for q, a in scanned.at.items()}
+        return scanned.rows, lists
 
     def writer(self, profile: str) -> "PartialWriter":
         return PartialWriter(self._rows(profile), self._lists(profile))
 
 
 class PartialWriter:
-    """Appends finished searches of one profile; a context manager."""
+    """Appends finished searches of one profile; a context manager. A torn tail left by a kill
+    is cut first, so that each list starts right where the one before ends."""
 
     def __init__(self, rows: Path, lists: Path):
-        if rows.is_file():  # drop a torn last line before appending
-            data = rows.read_bytes()
-            if data and not data.endswith(b"\n"):
-                rows.write_bytes(data[: data.rfind(b"\n") + 1])
-        if lists.is_file() and lists.stat().st_size % RNUM.itemsize:  # a list torn mid-number
-            with open(lists, "r+b") as f:
-                f.truncate(lists.stat().st_size // RNUM.itemsize * RNUM.itemsize)
+        scanned = _scan(rows, lists, None)
+        for path, keep in ((rows, scanned.rows_bytes), (lists, scanned.lists_len * RNUM.itemsize)):
+            if path.is_file() and path.stat().st_size != keep:
+                os.truncate(path, keep)
+        self.end = scanned.lists_len
         self.rows: BinaryIO = open(rows, "ab")
         self.lists: BinaryIO = open(lists, "ab")
 
     def add(self, row: dict, rnums: np.ndarray) -> None:
-        start = self.lists.tell() // RNUM.itemsize
+        start = self.end
         self.lists.write(np.asarray(rnums, RNUM).tobytes())
         self.lists.flush()
+        self.end += len(rnums)
         self.rows.write(orjson.dumps({**row, "at": start}) + b"\n")
         self.rows.flush()
 

@@ -156,3 +156,22 @@ def test_a_backend_that_cannot_run_a_profile_is_refused_before_any_search(ci_cor
     assert "'crimint'" in msg and "'bm25-ref'" in msg and "Intersect" in msg and "Term" in msg
     assert "'iip'" not in msg.split("\n")[0] and "profile 'iip'" not in msg
     assert not list(tmp_path.iterdir())  # nothing written: no partial folder, no audit line
+
+
+def test_a_run_held_by_another_process_is_refused_untouched(ci_corpus, instance, finished, tmp_path):
+    from bench.run.store import RunBusy, run_lock
+    with run_lock(tmp_path, finished.dir.name):
+        with pytest.raises(RunBusy, match="another polebench process"):
+            run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".lock-{finished.dir.name}"]
+
+
+def test_a_truncated_run_json_is_named_with_how_to_start_again(ci_corpus, instance, finished, tmp_path):
+    import shutil
+
+    from bench.errors import SpecError
+    shutil.copytree(finished.dir, tmp_path / finished.dir.name)
+    run_json = tmp_path / finished.dir.name / "run.json"
+    run_json.write_bytes(run_json.read_bytes()[:500])
+    with pytest.raises(SpecError, match=r"run\.json: not valid JSON .*--force"):
+        run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))

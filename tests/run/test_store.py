@@ -3,9 +3,16 @@ dropped and redone; everything finished before it is kept."""
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import signal
+import subprocess
+import sys
 
-from bench.run.store import Partial
+import numpy as np
+import pytest
+
+from bench.errors import SpecError
+from bench.run.store import Partial, RunBusy, run_lock
 
 
 def _fill(p: Partial, n: int) -> None:
@@ -30,3 +37,58 @@ def test_a_kill_mid_list_or_mid_line_loses_only_that_search(tmp_path):
     loaded, ranked = again.load("iip")
     assert set(loaded) == {"q0", "q1", "q2", "q3"}
     assert ranked["q3"].tolist() == [7, 8, 9, 6] and ranked["q1"].tolist() == [0, 10]
+
+
+def test_two_writers_at_once_are_caught_on_resume_naming_file_and_line(tmp_path):
+    # what two processes appending to one run folder leave: lists that overlap
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    with p.writer("iip") as a, p.writer("iip") as b:
+        a.add({"qid": "q0", "returned": 2, "error": None}, np.array([1, 2]))
+        b.add({"qid": "q1", "returned": 1, "error": None}, np.array([3]))
+    with pytest.raises(SpecError, match=r"iip\.jsonl:2: at: list starts at 0, where the one before ends at 2"):
+        p.load("iip")
+
+
+def test_a_need_recorded_as_found_twice_is_refused(tmp_path):
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    with p.writer("iip") as w:
+        w.add({"qid": "q0", "returned": 0, "error": "ConnectionError"}, np.array([], np.int64))
+        w.add({"qid": "q0", "returned": 1, "error": None}, np.array([5]))  # a retry: fine
+        w.add({"qid": "q0", "returned": 1, "error": None}, np.array([5]))
+    with pytest.raises(SpecError, match=r"iip\.jsonl:3: qid: need 'q0' was already recorded as searched"):
+        p.load("iip")
+    with pytest.raises(SpecError, match=r"iip\.jsonl:1: qid: need 'q0' is not in this run's query set"):
+        p.load("iip", known={"q1"})
+
+
+def test_a_torn_line_before_the_last_is_refused_not_skipped(tmp_path):
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    _fill(p, 3)
+    rows = p.dir / "iip.jsonl"
+    lines = rows.read_bytes().split(b"\n")
+    rows.write_bytes(b"\n".join([lines[0], lines[1][:9], *lines[2:]]))
+    with pytest.raises(SpecError, match=r"iip\.jsonl:2: not a whole JSON line"):
+        p.load("iip")
+
+
+def test_one_process_holds_a_run_and_the_os_frees_it_when_that_process_dies(tmp_path):
+    with run_lock(tmp_path, "r1"):
+        with pytest.raises(RunBusy, match=rf"pid {os.getpid()}"):
+            with run_lock(tmp_path, "r1"):
+                pass
+        with run_lock(tmp_path, "r2"):  # another run: not held
+            pass
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from bench.run.store import run_lock\n"
+                               f"with run_lock(Path({str(tmp_path)!r}), 'r1'):\n"
+                               "    print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunBusy, match=rf"pid {holder.pid}"):
+            with run_lock(tmp_path, "r1"):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with run_lock(tmp_path, "r1"):  # released by the kill
+        pass

@@ -89,6 +89,48 @@ CASES = [
 ]
 
 
+def _corrupt_manifest(d: Path, name: str, value: str | None) -> list[str]:
+    m = json.loads((d / "tiny" / "manifest.json").read_text())
+    if value is None:
+        del m["files"][name]
+    else:
+        m["files"][name] = value
+    (d / "tiny" / "manifest.json").write_text(json.dumps(m))
+    return _manifest_name(d, "tiny")
+
+
+def _edit_records(d: Path) -> list[str]:
+    f = d / "tiny" / "records.jsonl.gz"
+    data = bytearray(f.read_bytes())
+    data[-20] ^= 1
+    f.write_bytes(bytes(data))
+    return _manifest_name(d, "tiny")
+
+
+def _truncate(d: Path, name: str) -> list[str]:
+    f = d / "tiny" / name
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    return ["queries", str(ROOT / "queries" / "example-written.yaml"), "--corpus", str(d / "tiny")]
+
+
+CASES += [
+    Case("a truncated records.jsonl.gz", lambda d: _truncate(d, "records.jsonl.gz"), 2,
+         ("manifest.json", "files.records.jsonl.gz", "changed after it was written")),
+    Case("a truncated entities.jsonl.gz", lambda d: _truncate(d, "truth/entities.jsonl.gz"), 2,
+         ("manifest.json", "files.truth/entities.jsonl.gz", "changed after it was written")),
+    Case("a missing truth file", lambda d: (d / "tiny" / "truth" / "mentions.jsonl.gz").unlink() or
+         ["queries", str(ROOT / "queries" / "example-written.yaml"), "--corpus", str(d / "tiny")], 2,
+         ("truth/mentions.jsonl.gz", "missing")),
+    Case("the records checksum in the manifest zeroed", lambda d: _corrupt_manifest(d, "records.jsonl.gz", "0" * 64),
+         2, ("manifest.json", "files.records.jsonl.gz", "says SHA-256 0000")),
+    Case("the truth checksum missing from the manifest",
+         lambda d: _corrupt_manifest(d, "truth/mentions.jsonl.gz", None), 2,
+         ("manifest.json", "files.truth/mentions.jsonl.gz", "missing")),
+    Case("records changed after they were written", _edit_records, 2, ("manifest.json", "files.records.jsonl.gz",
+                                                                        "changed after it was written")),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp_path, monkeypatch, capsys):
     d = tmp_path / "case"
@@ -117,3 +159,15 @@ def test_a_corpus_of_the_same_name_is_generated_again_in_place(tiny, tmp_path):
     shutil.copytree(tiny / "tiny", tmp_path / "tiny")
     (tmp_path / "tiny" / "index").mkdir()  # polebench's own: may go with the corpus
     assert main(["generate", str(tiny / "tiny.yaml"), "--out", str(tmp_path / "tiny")]) == 0
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not gzip", lambda b: b"\0" * 64,
+                                    lambda b: __import__("gzip").compress(b'{"a": 1}\n{bad\n')],
+                         ids=["truncated", "not gzip", "NUL bytes", "bad JSON line"])
+def test_a_damaged_gzip_lines_file_is_named_not_a_traceback(damage, tmp_path):
+    from bench.corpus.store import gz_lines, iter_jsonl
+    from bench.errors import PolebenchError
+    f = tmp_path / "judgements.jsonl.gz"
+    f.write_bytes(damage(gz_lines([{"qid": f"q{i}", "x": "y" * 40} for i in range(3000)])))
+    with pytest.raises(PolebenchError, match=r"judgements\.jsonl\.gz: damaged"):
+        list(iter_jsonl(f))

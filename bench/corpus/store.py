@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
-from isal import igzip
+from isal import igzip, isal_zlib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.errors import PolebenchError, SpecError
@@ -159,7 +159,17 @@ def gc_paused() -> Iterator[None]:
 
 def iter_jsonl(path: Path) -> Iterator[dict]:
     """Rows of a gzip JSON-lines file. Read in 4 MB blocks and split: a line at a time through
-    GzipFile costs more than parsing the JSON. ISA-L inflates about 3x faster than zlib."""
+    GzipFile costs more than parsing the JSON. ISA-L inflates about 3x faster than zlib. A file
+    that is missing, cut short or not gzip is named, not a traceback."""
+    try:
+        yield from _jsonl_rows(path)
+    except FileNotFoundError:
+        raise PolebenchError(f"{path}: missing; the folder is incomplete: make it again") from None
+    except (OSError, EOFError, ValueError, isal_zlib.error) as e:  # ValueError: JSON
+        raise PolebenchError(f"{path}: damaged ({type(e).__name__}: {e}); make it again") from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[dict]:
     with igzip.open(path, "rb") as f:
         rest = b""
         while block := f.read(1 << 22):
@@ -170,6 +180,9 @@ def iter_jsonl(path: Path) -> Iterator[dict]:
                     yield orjson.loads(line)
         if rest.strip():
             yield orjson.loads(rest)
+
+
+_VERIFIED: set[tuple] = set()
 
 
 class Corpus:
@@ -194,6 +207,29 @@ class Corpus:
     @property
     def checksum(self) -> str:
         return self.manifest.checksum
+
+    def verify(self) -> None:
+        """Refuse a corpus whose files are not what its manifest says: a file missing, or its
+        SHA-256 not the one recorded. A full hash of every file, since it is cheap (SHA-256 runs
+        at about 1 GB/s with the CPU's SHA extensions: 0.08-0.2 s for the 44 MB of the
+        200k-record `default` corpus) and a size or a partial hash would miss an edited checksum."""
+        for name in (RECORDS, MENTIONS, ENTITIES):
+            path, claimed = self.root / name, self.manifest.files.get(name)
+            if claimed is None:
+                raise SpecError.single(self.root / MANIFEST, f"files.{name}", "missing: the manifest must give "
+                                       "the checksum of every corpus file")
+            if not path.is_file():
+                raise PolebenchError(f"{path}: missing; the corpus is incomplete: generate or import it again")
+            st = path.stat()
+            seen = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, claimed)
+            if seen in _VERIFIED:  # checked already in this process (queries, then run)
+                continue
+            actual = sha256_file(path)
+            if actual != claimed:
+                raise SpecError.single(self.root / MANIFEST, f"files.{name}", f"says SHA-256 {claimed[:16]}..., "
+                                       f"but {name} has {actual[:16]}...: the corpus was changed after it was "
+                                       f"written; generate or import it again")
+            _VERIFIED.add(seen)
 
     def records(self) -> Iterator[dict]:
         return iter_jsonl(self.root / RECORDS)

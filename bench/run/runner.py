@@ -95,6 +95,7 @@ def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
 
 def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
     corpus = Corpus(s.corpus)
+    corpus.verify()  # what the run reads, and the checksum it records, are the corpus's own
     inst = Instance.load(s.instance)
     if inst.meta["corpus_checksum"] != corpus.checksum:
         raise PolebenchError(f"{s.instance} was instantiated for another version of the corpus; "

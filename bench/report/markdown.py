@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Callable
 
 from bench.access.sar import sar_summary
@@ -15,6 +17,16 @@ def cell(e: dict, scale: float = 1.0, fmt: str | Callable[[float], str] = "{:.2f
         return "n/a"
     f = (lambda v: fmt(v * scale)) if callable(fmt) else (lambda v: fmt.format(v * scale))  # noqa: E731
     return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
+
+
+_MARKS = re.compile(r"([\\`*_\[\]|])")
+
+
+def md(text: str) -> str:
+    """Text that a user wrote (a profile's label, an import's origin and licence, sentences that
+    quote them) as Markdown shows it literally: HTML escaped as the HTML report escapes it, and
+    Markdown's own marks backslash-escaped, so that no label injects a tag, a link or a column."""
+    return _MARKS.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 MAIN_HEADER = ("profile", "mean volume", "inflation (ratio of totals)", "median inflation", "recall",
@@ -36,23 +48,23 @@ def main_rows(rep: Report) -> list[list[str]]:
 
 def main_table(rep: Report) -> list[str]:
     return (["| " + " | ".join(MAIN_HEADER) + " |", "|---" + "|---:" * (len(MAIN_HEADER) - 1) + "|"]
-            + ["| " + " | ".join(r) + " |" for r in main_rows(rep)])
+            + ["| " + " | ".join([md(r[0]), *r[1:]]) + " |" for r in main_rows(rep)])
 
 
 def render(rep: Report) -> str:
     run = rep.run
     src = Provenance.of(run["corpus"])
-    lines = [f"# polebench: {run['query_set']['query_set']} on {run['corpus']['name']}",
+    lines = [f"# polebench: {md(run['query_set']['query_set'])} on {md(run['corpus']['name'])}",
              "",
-             f"> **{src.tag}.** {src.sentence} The profiles model the systems' search from marked assumptions.",
+             f"> **{src.tag}.** {md(src.sentence)} The profiles model the systems' search from marked assumptions.",
              "",
              f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline `{rep.baseline}` · "
              f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "
              f"95% bootstrap confidence intervals in brackets.",
              "", "## Headline findings", ""]
-    lines += [f"- {h}" for h in rep.headlines]
+    lines += [f"- {md(h)}" for h in rep.headlines]
     if rep.band_verdict:
-        lines += ["", f"**Against the board papers:** {rep.band_verdict}"]
+        lines += ["", f"**Against the board papers:** {md(rep.band_verdict)}"]
     lines += ["", "## Main table", ""] + main_table(rep)
     sar = sar_summary(run)
     if sar:
@@ -60,7 +72,7 @@ def render(rep: Report) -> str:
                   "| profile | records found of those held | records missed | other people's records per request | hours per request |",
                   "|---|---:|---:|---:|---:|"]
         for n, v in sar.items():
-            lines.append(f"| {rep.label(n)} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
+            lines.append(f"| {md(rep.label(n))} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
                          f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {v['hours']['value']:.2f} |")
     if run.get("failed"):
         lines += ["", f"**{run['failed']} searches failed**; see per_query.csv and rerun with `--resume`."]

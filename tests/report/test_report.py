@@ -160,3 +160,20 @@ def test_a_sift_saving_is_said_as_fewer_hours_with_its_interval_in_order(run_dir
     assert "costs 120 fewer analyst-hours per 1,000 searches than the baseline (95% CI 40 to 200)" in line
     more = next(h for h in rep.headlines if h.startswith(f"Sifting {rep.label('iip')}"))
     assert " more analyst-hours " in more
+
+
+def test_markdown_shows_labels_and_origins_as_text_never_as_html(run_dir, tmp_path):
+    import shutil
+    saved = tmp_path / "run"
+    shutil.copytree(run_dir, saved)
+    run = json.loads((saved / "run.json").read_text())
+    run["profiles"]["iip"]["label"] = "IIP <script>alert(1)</script> | [x](javascript:y)"
+    run["corpus"].update(origin='<link href="https://evil.example/x.css" rel=stylesheet>', synthetic=False,
+                         licence="<b>CC</b>")
+    (saved / "run.json").write_text(json.dumps(run))
+    text = markdown.render(build(saved))
+    assert "<script" not in text and "<link" not in text and "<b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;link href=" in text
+    assert r"\[x\](javascript:y)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| IIP"))
+    assert row.count(" | ") == len(markdown.MAIN_HEADER) - 1  # the label's | does not add a column

@@ -9,28 +9,42 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bench.errors import Location, SpecError
 
 M = TypeVar("M", bound=BaseModel)
 Positions = dict[tuple, tuple[int, int]]
 
+# polebench's YAML files are a few KB; the round-trip parser that gives every key its line reads
+# about 50k values a second on a busy 2-core machine, so these caps bound a hostile file to
+# seconds, not hours (a 50 MB file of keys), and aliases nested to expand a few lines into
+# billions of values ("billion laughs") stop at the cap instead of exhausting memory.
+MAX_YAML_BYTES = 1 << 20
+MAX_VALUES = 200_000
 
-def _plain(node: Any, path: tuple, pos: Positions) -> Any:
+
+class _TooMany(Exception):
+    pass
+
+
+def _plain(node: Any, path: tuple, pos: Positions, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooMany
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
             line, col = node.lc.key(key)
             pos[path + (key,)] = (line + 1, col + 1)
-            out[key] = _plain(value, path + (key,), pos)
+            out[key] = _plain(value, path + (key,), pos, budget)
         return out
     if isinstance(node, CommentedSeq):
         out_list = []
         for i, value in enumerate(node):
             line, col = node.lc.item(i)
             pos[path + (i,)] = (line + 1, col + 1)
-            out_list.append(_plain(value, path + (i,), pos))
+            out_list.append(_plain(value, path + (i,), pos, budget))
         return out_list
     return node
 
@@ -40,19 +54,46 @@ def load_yaml(path: str | Path) -> tuple[Any, Positions]:
     path = Path(path)
     if not path.is_file():
         raise SpecError.single(path, "", "file not found")
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise SpecError.single(path, "", f"{path.stat().st_size:,} bytes; a polebench YAML file may hold at "
+                               f"most {MAX_YAML_BYTES:,} (use templates rather than writing out thousands of needs)")
     yaml = YAML(typ="rt")
     # Keep dates as text so that pydantic parses them and an impossible date gets a location.
     yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp",
                                      lambda c, n: c.construct_scalar(n))
     try:
-        node = yaml.load(path.read_text(encoding="utf-8"))
+        node = yaml.load(_text(path))
+        pos: Positions = {}
+        return _plain(node, (), pos, [MAX_VALUES]), pos
     except MarkedYAMLError as e:
         mark = e.problem_mark
         raise SpecError.single(path, "", f"not valid YAML: {e.problem}",
                                mark.line + 1 if mark else None,
                                mark.column + 1 if mark else None) from e
-    pos: Positions = {}
-    return _plain(node, (), pos), pos
+    except YAMLError as e:  # e.g. a character YAML does not allow
+        raise SpecError.single(path, "", f"not valid YAML: {e}".splitlines()[0]) from e
+    except _TooMany:
+        raise SpecError.single(path, "", f"holds more than {MAX_VALUES:,} values once its aliases are expanded "
+                               f"(aliases nested to multiply are refused)") from None
+    except RecursionError:
+        raise SpecError.single(path, "", "nested too deeply, or an alias refers to itself") from None
+
+
+def _text(path: Path) -> str:
+    """The file as UTF-8 text; a byte that is not UTF-8, or a NUL, named by line and column."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SpecError.single(path, "", f"not UTF-8 text (byte 0x{data[e.start]:02x}); save it as UTF-8",
+                               line, column) from None
+    if "\0" in text:
+        at = text.index("\0")
+        raise SpecError.single(path, "", "holds a NUL character; a YAML file is text",
+                               text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1)
+    return text
 
 
 def dotted(loc: tuple) -> str:

@@ -131,6 +131,26 @@ CASES += [
 ]
 
 
+def _yaml(d: Path, data: bytes) -> list[str]:
+    (d / "bad.yaml").write_bytes(data)
+    return ["generate", str(d / "bad.yaml")]
+
+
+LAUGHS = "\n".join(["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
+    f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]) + "\n"
+
+CASES += [
+    Case("YAML in Latin-1", lambda d: _yaml(d, b"name: ci\ndescription: caf\xe9\n"), 2,
+         ("bad.yaml:2:17", "not UTF-8")),
+    Case("YAML with a NUL", lambda d: _yaml(d, b"name: ci\nseed: 1\x00\n"), 2, ("bad.yaml:2:8", "NUL")),
+    Case("YAML with a control character", lambda d: _yaml(d, b"name: ci\nseed: \x07\n"), 2,
+         ("bad.yaml", "not valid YAML")),
+    Case("YAML billion laughs", lambda d: _yaml(d, LAUGHS.encode()), 2, ("bad.yaml", "aliases")),
+    Case("a huge YAML file", lambda d: _yaml(d, b"".join(b"k%d: %d\n" % (i, i) for i in range(200_000))), 2,
+         ("bad.yaml", "may hold at most")),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp_path, monkeypatch, capsys):
     d = tmp_path / "case"

@@ -45,7 +45,7 @@ def test_the_audit_log_never_holds_credentials(monkeypatch, tmp_path):
     assert "s3cret" not in json.dumps(line) and line["command"].endswith("http://***@h:9200")
 
 
-def test_credentials_in_the_opensearch_url_are_refused_without_echoing_them(ci_corpus, capsys):
+def test_credentials_in_the_engine_url_are_refused_without_echoing_them(ci_corpus, capsys):
     pytest.importorskip("opensearchpy")
     code = main(["run", "--corpus", str(ci_corpus.root), "--backend", "opensearch",
                  "--queries", str(ROOT / "queries" / "example-written.yaml"),

@@ -9,7 +9,7 @@ import re
 
 from bench import fields as F
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Lost, Node, Plan, Range,
-                         Regex, Scoped, Sequence, Term, Terms, Text)
+                         Regex, Scoped, Sequence, Term, Terms, Text, Union_)
 from bench.profiles.model import Profile, ProfileSet
 from bench.queries.model import Need, PersonCriteria
 
@@ -64,6 +64,9 @@ class _Compiler:
                 self.lose(crit, "nickname", "weakened", f"{crit}: no nickname equivalence (William/Bill)")
             if "initial" in spec.modes:
                 alts.append(Term("forename", n[:1]))
+        if not alts:  # e.g. wildcards only, and a whole name given
+            self.lose(crit, "exact", "dropped", f"{crit}: whole names cannot be searched here, only patterns; ignored")
+            return None
         return alts[0] if len(alts) == 1 else Any(tuple(alts))
 
     def dob(self, c: PersonCriteria) -> Clause | None:
@@ -77,6 +80,9 @@ class _Compiler:
             d = F.days(c.dob)
             if c.dob_tolerance_days and self.p.has(crit, "tolerance"):
                 clause: Clause = Range("dob", d - c.dob_tolerance_days, d + c.dob_tolerance_days)
+            elif not self.p.has(crit, "exact"):
+                self.lose(crit, "exact", "dropped", "date of birth: a single date cannot be searched here; ignored")
+                return None
             else:
                 if c.dob_tolerance_days:
                     self.lose(crit, "tolerance", "weakened",
@@ -99,14 +105,18 @@ class _Compiler:
             return None
         return Range("dob", F.days(lo) if lo else -10**6, F.days(hi) if hi else 10**6)
 
-    def person(self, c: PersonCriteria, extra_names: tuple[tuple[str | None, str | None], ...] = ()) -> Clause | None:
+    def person(self, c: PersonCriteria) -> Clause | None:
         names: list[Clause] = []
+        extra_names: tuple[tuple[str | None, str | None], ...] = ()
+        if c.alias and len(c.alias.split()) >= 2:  # an alias is searched as another name
+            fore, sur = c.alias.split(" ", 1)
+            extra_names = ((fore, sur),)
+        elif c.alias:
+            self.lose("person.alias", "alias", "dropped", "street name: no alias field in a structured nominal search")
         for fore, sur in ((c.forename, c.surname),) + extra_names:
             parts = [x for x in (self.name("surname", sur), self.name("forename", fore)) if x]
             if parts:
                 names.append(parts[0] if len(parts) == 1 else All(tuple(parts)))
-        if c.alias and len(c.alias.split()) == 1 and not extra_names:
-            self.lose("person.alias", "alias", "dropped", "street name: no alias field in a structured nominal search")
         clauses = [Any(tuple(names)) if len(names) > 1 else names[0]] if names else []
         d = self.dob(c)
         if d:
@@ -130,6 +140,9 @@ class _Compiler:
             return None
         if "*" in value or "?" in value:
             return self._wild(field, index_field, normed, field) or None
+        if not self.p.has(field, "exact"):
+            self.lose(field, "exact", "dropped", f"{field}: whole values cannot be searched here, only partial ones; ignored")
+            return None
         return Term(index_field, normed)
 
     def vehicle(self, need: Need) -> Clause | None:
@@ -141,6 +154,10 @@ class _Compiler:
             vrm = Any((vrm, mis))
         elif vrm:
             self.lose("vehicle.vrm", "misread", "weakened", "registration: look-alike characters (0/O, 1/I) not folded")
+        if vrm and self.p.has("vehicle.vrm", "fuzzy") and "*" not in v.vrm and "?" not in v.vrm:
+            spec = self.p.fields["vehicle.vrm"]
+            vrm = Any((*(vrm.clauses if isinstance(vrm, Any) else (vrm,)),
+                       Fuzzy("vrm", _norm_wild(v.vrm, upper=True), spec.fuzzy_distance or 1)))
         parts = [x for x in (vrm, self.keyword("vehicle.make", "make", v.make, F.norm(v.make)),
                              self.keyword("vehicle.colour", "colour", v.colour, F.norm(v.colour))) if x]
         return None if not parts else parts[0] if len(parts) == 1 else All(tuple(parts))
@@ -153,7 +170,7 @@ class _Compiler:
             else:
                 self.lose("location.point", "geo_radius", "dropped", "radius search not supported; place ignored")
         for field, idx, value, normed in (
-                ("location.postcode", "postcode", loc.postcode, F.vrm_norm(loc.postcode)),
+                ("location.postcode", "postcode", loc.postcode, _norm_wild(loc.postcode or "", upper=True)),
                 ("location.district", "district", loc.district, (loc.district or "").upper())):
             c = self.keyword(field, idx, value, normed)
             if c:
@@ -190,6 +207,7 @@ class _Compiler:
     def structured(self, need: Need) -> Node | None:
         parts: list[Node] = []
         if need.association:
+            self._include(need)
             seed = self.person(need.association.of)
             if seed and self.p.has("links", "link_hops"):
                 hops = need.association.hops
@@ -201,12 +219,10 @@ class _Compiler:
                 self.lose("links", "link_hops", "dropped", "links: associates cannot be traversed; "
                                                            "only the person's own records are searched")
                 parts.append(Scoped("person", seed))
+            else:
+                self.lose("links", "link_hops", "dropped", "links: nothing searchable about the person to start from")
         elif need.person:
-            extra = ()
-            if need.person.alias and len(need.person.alias.split()) >= 2:
-                f, s = need.person.alias.split(" ", 1)
-                extra = ((f, s),)
-            c = self.person(need.person, extra)
+            c = self.person(need.person)
             if c:
                 parts.append(Scoped("person", c))
         if need.vehicle:
@@ -221,9 +237,36 @@ class _Compiler:
             parts += self.location(need)
         if need.event:
             parts += self.event(need)
+        at = self.addresses(need)
         if not parts:
+            return at
+        root = parts[0] if len(parts) == 1 else Intersect(tuple(parts))
+        return Union_((root, at)) if at else root
+
+    def _include(self, need: Need) -> None:
+        include = need.association.include if need.association else "people"
+        if include != "people":
+            self.lose("association.include", "link_hops", "weakened",
+                      f"associates' {include}: links reach the associates' records, not their {include} as such")
+
+    def addresses(self, need: Need) -> Node | None:
+        """A requester's address as a second way to their records: records at that postcode naming
+        someone of their surname (the name, DOB or forename written differently there). An analyst
+        confirming identity by address, as a subject access search does (assumed)."""
+        if not need.addresses:
             return None
-        return parts[0] if len(parts) == 1 else Intersect(tuple(parts))
+        if "location.postcode" not in self.p.fields:
+            self.lose("addresses", "field_scope", "dropped", "addresses: postcodes are not searchable; the "
+                                                             "requester's address is not used")
+            return None
+        postcodes = tuple(dict.fromkeys(F.vrm_norm(a.rsplit(",", 1)[-1]) for a in need.addresses if "," in a))
+        surname = self.name("surname", need.person.surname) if need.person and need.person.surname else None
+        if not postcodes or not surname:
+            self.lose("addresses", "field_scope", "dropped",
+                      "addresses: no postcode after a comma, or no surname to look for there; not used")
+            return None
+        at = Term("postcode", postcodes[0]) if len(postcodes) == 1 else Terms("postcode", postcodes)
+        return Intersect((Scoped("person", surname), Scoped("location", at)))
 
     def free_text(self, need: Need) -> Node | None:
         """Everything becomes words in one free-text query: no fields, no ranges, no radius."""
@@ -232,6 +275,10 @@ class _Compiler:
         person = need.association.of if need.association else need.person
         if need.association:
             self.lose("links", "link_hops", "dropped", "links: no link traversal in free text; the person's words only")
+            self._include(need)
+        if need.addresses:
+            self.lose("addresses", "field_scope", "dropped", "addresses: one free-text query cannot say 'or at "
+                                                             "this address'; the requester's address is not used (assumed)")
         if person:
             words += [x for x in (person.forename, person.surname) if x]
             for part in ("surname", "forename"):
@@ -288,13 +335,21 @@ def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = Non
         if profiles is None:
             raise ValueError("compiling a union profile needs the ProfileSet holding its members")
         members = [compile_need(need, profiles[m], profiles) for m in profile.union_of]
-        # Lost by the union only if lost by every member; then as mildly as the mildest member.
-        common = set.intersection(*({(x.criterion, x.capability) for x in m.lost} for m in members))
+        # A capability on a criterion is lost by the union when every member lost it or dropped
+        # the criterion altogether (a member that ignores a date of birth has no DOB tolerance
+        # either); then as mildly as the mildest member lost it. Matching on capability alone let
+        # a criterion every member dropped, each for its own reason, vanish from the union's list.
+        caps = [{(x.criterion, x.capability) for x in m.lost} for m in members]
+        dropped = [{x.criterion for x in m.lost if x.effect == "dropped"} for m in members]
         best: dict[tuple[str, str], Lost] = {}
         for m in members:
             for x in m.lost:
                 key = (x.criterion, x.capability)
-                if key in common and (key not in best or (best[key].effect == "dropped" and x.effect == "weakened")):
+                if not all(key in c or x.criterion in d for c, d in zip(caps, dropped)):
+                    continue
+                if not all(x.criterion in d for d in dropped):  # some member searched it
+                    x = Lost(x.criterion, x.capability, "weakened", x.reason)
+                if key not in best or (best[key].effect == "dropped" and x.effect == "weakened"):
                     best[key] = x
         lost = tuple(best.values())
         live = tuple(m for m in members if m.root is not None)

@@ -32,6 +32,14 @@ FIELD_MODES: dict[str, frozenset[str]] = {
     "links": frozenset({"link_hops"}),
 }
 MODES = sorted(set().union(*FIELD_MODES.values()))
+# Properties that profiles once declared and no plan ever read: named, so that an old profile is
+# told what to write instead of only "unknown key".
+REMOVED = {
+    "default_operator": "removed: it changed no plan. A structured profile requires every criterion given; "
+                        "a free-text profile's operator is free_text.operator",
+    "scoped_by_entity": "removed: it changed no plan. A structured profile matches each criterion on its own "
+                        "entity (person, vehicle, phone, place); a free-text profile (kind: free_text) on whole records",
+}
 
 
 class Strict(BaseModel):
@@ -77,8 +85,6 @@ class Profile(Strict):
     description: str = ""
     kind: Literal["structured", "free_text", "union"]
     union_of: tuple[str, ...] = ()
-    scoped_by_entity: bool = True
-    default_operator: Literal["and", "or"] = "and"
     order: Literal["relevance", "date_desc"] = "date_desc"
     result_cap: int | None = Field(None, gt=0)
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
@@ -131,6 +137,9 @@ def load_profile(name_or_path: str) -> Profile:
                                    f"no such profile; shipped: {', '.join(shipped_names())}, or give a .yaml path")
     data, pos = load_yaml(path)
     problems = []
+    for key, why in REMOVED.items():
+        if isinstance(data, dict) and key in data:
+            problems.append((locate(path, pos, (key,)), why))
     fields = data.get("fields") if isinstance(data, dict) else None
     for name, spec in (fields or {}).items():
         if name not in FIELD_MODES:

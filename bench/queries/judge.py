@@ -58,7 +58,7 @@ def _event_ok(ev: dict, addr: dict, loc: LocationCriteria | None, evc: EventCrit
         if loc.point and haversine_m(loc.point.lat, loc.point.lon, addr["lat"], addr["lon"]) > loc.radius_m:
             return False
         pc = addr["postcode"].replace(" ", "").upper()
-        if loc.postcode and pc != loc.postcode.replace(" ", "").upper():
+        if loc.postcode and not fnmatch.fnmatchcase(pc, loc.postcode.replace(" ", "").upper()):
             return False
         if loc.district and addr["postcode"].split()[0].upper() != loc.district.upper():
             return False

@@ -34,6 +34,8 @@ class PersonCriteria(Strict):
     def _check(self) -> "PersonCriteria":
         if not any((self.forename, self.surname, self.alias)):
             raise ValueError("a person needs at least a forename, a surname or an alias")
+        if self.dob_tolerance_days and not self.dob:
+            raise ValueError("dob_tolerance_days needs a dob to be tolerant about")
         if self.dob_from and self.dob_to and self.dob_to < self.dob_from:
             raise ValueError("dob_to is before dob_from")
         if self.age_min is not None and self.age_max is not None and self.age_max < self.age_min:
@@ -124,6 +126,8 @@ class Need(Strict):
             raise ValueError("a need must have at least one criterion")
         if self.subject_access and not self.person:
             raise ValueError("subject_access needs person details")
+        if self.addresses and not self.person:
+            raise ValueError("addresses are a person's (a requester's): they need person details")
         return self
 
     def derived_kind(self) -> str:

@@ -54,11 +54,13 @@ def sar_run(corpus, tmp_path_factory):
 
 def test_sar_completeness_and_false_inclusions_match_a_hand_count(sar_run):
     s = sar_summary(sar_run.run)
-    # CRIMINT: nickname (Bill) and phonetic + transposition (Smyth, 04/03) found; no-DOB record missed.
-    assert s["crimint"]["completeness"]["value"] == pytest.approx(3 / 4)
+    # CRIMINT: nickname (Bill) and phonetic + transposition (Smyth, 04/03) found; the no-DOB record
+    # by the requester's address (E8 1AB, a Soundex Smith there). Mary Smith lives elsewhere.
+    assert s["crimint"]["completeness"]["value"] == pytest.approx(4 / 4)
     assert s["crimint"]["false_inclusions"]["value"] == 0
-    # CONNECT: exact name and DOB only.
-    assert s["connect"]["completeness"]["value"] == pytest.approx(1 / 4)
+    # CONNECT: exact name and DOB (rec-1-org), and exactly "smith" at E8 1AB (dup-0, dup-2); not Smyth.
+    assert s["connect"]["completeness"]["value"] == pytest.approx(3 / 4)
+    assert s["connect"]["false_inclusions"]["value"] == 0
     # IIP: every William and every Smith: all 4 of his, and 3 records of two other people.
     assert s["iip"]["completeness"]["value"] == 1
     assert s["iip"]["false_inclusions"]["value"] == 3
@@ -78,15 +80,17 @@ def test_hide_is_detected_and_purge_passes(corpus):
     inst = sar_instance(corpus, subject="P1")
     profiles = ProfileSet(PROFILES)
     hidden = erase(corpus, inst, "connect", profiles)  # CONNECT hides (papers)
-    assert hidden.deletion == "hide" and hidden.erased == ["rec-1-org"]
-    assert hidden.present_before == 1 and hidden.present_after == 1
+    # exact name and DOB, and exactly "smith" at the requester's postcode: not Smyth
+    assert hidden.deletion == "hide" and hidden.erased == ["rec-1-org", "rec-1-dup-0", "rec-1-dup-2"]
+    assert hidden.present_before == 3 and hidden.present_after == 3
     assert "hidden, not deleted" in hidden.verdict
-    assert set(hidden.never_erased) == {"rec-1-dup-0", "rec-1-dup-1", "rec-1-dup-2"}
+    assert hidden.never_erased == ["rec-1-dup-1"]  # what the SAR search missed is never erased
+    assert hidden.still_findable["iip"] == ["rec-1-dup-1"] and hidden.still_findable["connect"] == []
     purged = erase(corpus, inst, "crimint", profiles)
-    assert purged.deletion == "purge" and len(purged.erased) == 3
-    assert purged.present_before == 3 and purged.present_after == 0
-    assert purged.still_findable["crimint"] == [] and purged.still_findable["iip"] == ["rec-1-dup-2"]
-    assert purged.verdict.startswith("purged what was found")
+    assert purged.deletion == "purge" and len(purged.erased) == 4
+    assert purged.present_before == 4 and purged.present_after == 0
+    assert purged.still_findable["crimint"] == [] and purged.still_findable["iip"] == []
+    assert purged.verdict.startswith("purged: every record")
 
 
 def test_erasure_never_touches_the_shared_index(corpus):
@@ -109,7 +113,8 @@ def test_hide_and_purge_on_a_real_opensearch_node(corpus, opensearch_url):
     inst = sar_instance(corpus, subject="P1")
     profiles = ProfileSet(PROFILES)
     hidden = erase(corpus, inst, "connect", profiles, backend="opensearch", url=opensearch_url)
-    assert hidden.erased == ["rec-1-org"] and hidden.present_after == 1 and "hidden" in hidden.verdict
+    assert hidden.erased == ["rec-1-org", "rec-1-dup-0", "rec-1-dup-2"] and hidden.present_after == 3
+    assert "hidden" in hidden.verdict and hidden.still_findable["iip"] == ["rec-1-dup-1"]
     purged = erase(corpus, inst, "crimint", profiles, backend="opensearch", url=opensearch_url)
-    assert len(purged.erased) == 3 and purged.present_after == 0
-    assert purged.still_findable["iip"] == ["rec-1-dup-2"]
+    assert len(purged.erased) == 4 and purged.present_after == 0
+    assert purged.still_findable["iip"] == []

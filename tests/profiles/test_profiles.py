@@ -35,8 +35,10 @@ EXPECTED = {
     ("iip", "person"): {("scope", "field_scope", "weakened"), ("person.dob", "field_scope", "dropped"),
                         ("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
                         ("person.forename", "nickname", "weakened")},
+    # CONNECT searches the DOB exactly and IIP not at all: the union has no tolerance or transposition
     ("connect+iip", "person"): {("person.surname", "phonetic", "weakened"), ("person.forename", "phonetic", "weakened"),
-                                ("person.forename", "nickname", "weakened")},
+                                ("person.forename", "nickname", "weakened"), ("person.dob", "tolerance", "weakened"),
+                                ("person.dob", "transposition", "weakened")},
     ("crimint", "vehicle"): set(),
     ("connect", "vehicle"): {("vehicle.vrm", "wildcard", "dropped")},
     ("iip", "vehicle"): {("scope", "field_scope", "weakened"), ("vehicle.vrm", "wildcard", "weakened")},

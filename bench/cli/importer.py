@@ -34,8 +34,11 @@ def run(args: argparse.Namespace) -> int:
         manifest, skipped, reasons = import_records(args.source, args.mapping, args.name, out, advance,
                                                     force=args.force)
     print_summary(manifest, out)
-    if skipped:
-        console.print(f"[yellow]{skipped} rows skipped[/] (on_error: skip); first ones:")
+    blanked = manifest.counts.get("blanked_fields", 0)
+    if skipped or blanked:
+        said = [f"{skipped} rows skipped (on_error: skip)"] if skipped else []
+        said += [f"{blanked} fields left blank in rows kept (on_error: blank)"] if blanked else []
+        console.print(f"[yellow]{'; '.join(said)}[/]; first ones:")
         for r in reasons:
             console.print(f"  {r}")
     return 0

@@ -46,7 +46,8 @@ PERSON_FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                    progress: Callable[[int], None] | None = None,
                    force: bool = False) -> tuple[Manifest, int, list[str]]:
-    """Write the corpus folder; return its manifest, rows skipped, and the first few skip reasons.
+    """Write the corpus folder; return its manifest, rows skipped, and the first few rows skipped
+    or fields left blank, with why (the manifest counts both: skipped_rows, blanked_fields).
     What `out` holds is replaced only if it is a corpus of the same name (or `force`)."""
     check_name(name, "--name")
     check_replaceable(out, name, force)
@@ -74,12 +75,13 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
             name=name, synthetic=m.synthetic, generator="polebench import", generator_version=bench.__version__,
             origin=m.origin, seed=None, licence=m.licence, spec={**spec, "source_file": src.name},
             spec_checksum=hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest(),
-            counts={"records": acc.records, "skipped_rows": acc.skipped, "per_source": dict(sorted(acc.per_source.items())),
+            counts={"records": acc.records, "skipped_rows": acc.skipped, "blanked_fields": acc.blanked,
+                    "per_source": dict(sorted(acc.per_source.items())),
                     "mentions": {"locations": acc.locations, "people": acc.records},
                     "entities": {"people": acc.persons, "addresses": acc.address_entities}},
             files={**files, "source_file": source_hash.result()})
         write_json_atomic(tmp / "manifest.json", manifest.model_dump(mode="json"))
-    return manifest, acc.skipped, acc.reasons
+    return manifest, acc.skipped, acc.reasons + acc.blank_reasons
 
 
 def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[str] | None,
@@ -271,7 +273,8 @@ def _or_null(expr: pl.Expr) -> pl.Expr:
 
 
 def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
-    """Row checks in the order they are reported: (column, failing when, message)."""
+    """Row checks in the order they are reported: (column, failing when, message). Under
+    `on_error: blank` a field check (_field_checks) leaves its field empty instead."""
     checks: list[tuple[str, pl.Expr, pl.Expr]] = [
         (m.record_id, pl.col("rid") == "", pl.lit("empty record id"))]
     if m.entity_id.regex:
@@ -282,6 +285,13 @@ def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
     checks.append((m.source_system.column or "", ~pl.col("source").is_in(list(SOURCE_SYSTEMS)),
                    pl.format("unknown source system '{}' (known: {}; map the file's own names with "
                              "source_system.values)", pl.col("source"), pl.lit(", ".join(SOURCE_SYSTEMS)))))
+    return checks + ([] if m.on_error == "blank" else _field_checks(m))
+
+
+def _field_checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """Checks of one field whose failure leaves a usable row: the field parses to null, which is
+    how a record holds a field nobody could read."""
+    checks = []
     for parsed, col in (("dob", m.person.dob), ("record_date", m.record_date)):
         if col:
             checks.append((col.column, (_col(col.column) != "") & pl.col(parsed).is_null(),
@@ -299,6 +309,7 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
     if m.entity_id.regex:
         key = key.str.extract(m.entity_id.regex, 1)
     checks = _checks(m)
+    blanks = _field_checks(m) if m.on_error == "blank" else []
     lines = pl.concat_str([_or_null(_col(c)) for c in a.lines], separator=" ",
                           ignore_nulls=True).fill_null("") if a.lines else pl.lit("")
     return (lf.with_columns(
@@ -312,6 +323,10 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
         .with_columns(
             error_column=pl.coalesce([pl.when(bad).then(pl.lit(col)) for col, bad, _ in checks]),
             error=pl.coalesce([pl.when(bad).then(msg) for _, bad, msg in checks]),
+            blanked=pl.sum_horizontal([bad.cast(pl.Int32) for _, bad, _ in blanks]) if blanks else pl.lit(0),
+            blank_column=pl.coalesce([pl.when(bad).then(pl.lit(col)) for col, bad, _ in blanks])
+            if blanks else pl.lit(None, pl.String),
+            blank=pl.coalesce([pl.when(bad).then(msg) for _, bad, msg in blanks]) if blanks else pl.lit(None, pl.String),
             ent=pl.lit("P") + pl.col("key"), has_location=(pl.col("lines") != "") | (pl.col("postcode") != ""))
         .with_columns(address=pl.when("has_location").then(
             # an id per distinct written address: its 64-bit XXH3 hash, the same on every machine
@@ -320,7 +335,8 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
             # written, as numbers group and de-duplicate faster than their text
             pl.concat_str(["lines", "postcode"], separator="|").str.to_lowercase().nchash.xxh3_64()))
         .with_columns(record=_record_line(m, header), truth=_truth_line())
-        .select("_row", "rid", "rid_hash", "error", "error_column", "record", "truth", "source", "has_location", "ent",
+        .select("_row", "rid", "rid_hash", "error", "error_column", "blanked", "blank_column", "blank",
+                "record", "truth", "source", "has_location", "ent",
                 *PERSON_FIELDS, "lines", "town", "postcode"))
 
 
@@ -383,12 +399,18 @@ def _kept(src: Path, rows: Callable[[], Iterator[pl.DataFrame]], repeated: set[s
         if len(bad):
             where = [f"{src}: row {r}: column {c}: {e}" for r, c, e in
                      bad.select("_row", "error_column", "error").head(5).iter_rows()]
-            if m.on_error == "fail":
+            if m.on_error != "skip":  # under blank, what is left is a row no field can mend
                 _check_no_repeat(hashes)
                 raise PolebenchError(where[0])
             acc.skipped += len(bad)
             acc.reasons += where[: 5 - len(acc.reasons)]
             df = df.filter(pl.col("error").is_null())
+        if m.on_error == "blank":
+            blanked = df.filter(pl.col("blanked") > 0)
+            acc.blanked += int(blanked["blanked"].sum())
+            acc.blank_reasons += [f"{src}: row {r}: column {c}: {e}; left blank" for r, c, e in
+                                  blanked.select("_row", "blank_column", "blank").head(5).iter_rows()
+                                  ][: 5 - len(acc.blank_reasons)]
         if len(df):
             yield df
     _check_no_repeat(hashes)
@@ -423,6 +445,8 @@ class _Accumulated:
     locations: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    blanked: int = 0  # fields left empty under on_error: blank
+    blank_reasons: list[str] = field(default_factory=list)
     per_source: Counter = field(default_factory=Counter)
     people: list[pl.DataFrame] = field(default_factory=list)
     addresses: list[pl.DataFrame] = field(default_factory=list)

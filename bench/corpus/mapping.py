@@ -106,7 +106,9 @@ class Mapping(Strict):
     vehicle_vrm: str | None = None
     text: tuple[str, ...] = Field((), description="columns joined into the record's free text")
     unmapped: Literal["keep_as_text", "drop"] = "keep_as_text"
-    on_error: Literal["fail", "skip"] = "fail"
+    on_error: Literal["fail", "skip", "blank"] = Field("fail", description=(
+        "a row that fails a check: fail the import, skip the row, or (blank) keep a row whose only "
+        "faults are unreadable fields, with those fields empty; a row without a usable id still fails"))
 
     def columns(self) -> dict[tuple, str]:
         """Every column the mapping names, keyed by where in the mapping it is named."""

@@ -161,9 +161,11 @@ def _method(rep: Report) -> str:
     prov = Provenance.of(c)
     if prov.origin != "generated":
         skipped = c["counts"].get("skipped_rows", 0)
+        blanked = c["counts"].get("blanked_fields", 0)
         parts = [f"<h3>Corpus ({h(prov.records)})</h3><p>{c['counts']['records']:,} records imported from "
                  f"{h(prov.origin)}{f' (licence: {h(prov.licence)})' if prov.licence else ''}"
-                 f"{f', {skipped:,} rows skipped' if skipped else ''}; source file checksum "
+                 f"{f', {skipped:,} rows skipped' if skipped else ''}"
+                 f"{f', {blanked:,} unreadable fields left blank in the rows kept' if blanked else ''}; source file checksum "
                  f"<code>{h((c.get('source_file') or '?')[:16])}</code>; checksum <code>{h(c['checksum'][:16])}</code>. "
                  f"Their errors are the ones their producer made; the generator's rates do not apply.</p>"]
     else:

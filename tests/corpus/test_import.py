@@ -107,6 +107,28 @@ def test_skip_mode_counts_and_shows_the_first_rows(tmp_path):
     assert skipped == 2 and manifest.counts["records"] == 9 and "row 11" in reasons[0]
 
 
+def test_blank_mode_keeps_the_row_with_the_field_empty_and_counts_it(tmp_path):
+    """A date of 19551192, as real extracts have: under on_error: blank the row is kept with no
+    date of birth, as a search system would hold it, its person keeps their truth from the other
+    rows, and the blanked field is counted and shown. A row without a usable id still fails."""
+    m = tmp_path / "map.yaml"
+    m.write_text(MAPPING.read_text().replace("on_error: fail", "on_error: blank"))
+    rows = ROWS.replace("rec-1-dup-1,william,smyth,19850403", "rec-1-dup-1,william,smyth,19551192")
+    manifest, skipped, reasons = import_records(_csv(tmp_path, rows), m, "blank", tmp_path / "blank")
+    assert skipped == 0 and manifest.counts["records"] == 9 and manifest.counts["blanked_fields"] == 1
+    assert reasons == [f"{tmp_path / 'people.csv'}: row 4: column date_of_birth: '19551192' is not a date "
+                       f"in the format %Y%m%d; left blank"]
+    rec = _records(tmp_path / "blank")["rec-1-dup-1"]
+    assert rec["people"][0]["dob"] is None and rec["people"][0]["surname"] == "smyth"
+    truth = {e["id"]: e for e in Corpus(tmp_path / "blank").truth_entities() if e["kind"] == "person"}
+    assert truth["P1"]["dob"] == "1985-03-04"
+    with pytest.raises(PolebenchError, match="row 11: column rec_id: empty record id"):
+        import_records(_csv(tmp_path, rows + ",a,b,,1,x,,y,,,\n"), m, "blank2", tmp_path / "blank2")
+    # the same file under on_error: fail names the field and stops
+    with pytest.raises(PolebenchError, match="row 4: column date_of_birth: '19551192' is not a date"):
+        import_records(_csv(tmp_path, rows), MAPPING, "failed", tmp_path / "failed")
+
+
 def test_unmapped_required_column_in_mapping(tmp_path, write):
     m = write("map.yaml", MAPPING.read_text().replace("  surname: surname\n", ""))
     with pytest.raises(SpecError, match=r"person.surname"):

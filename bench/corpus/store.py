@@ -3,6 +3,7 @@ temporary folder and moved into place only when complete; read back as a stream.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import gzip
 import hashlib
@@ -110,22 +111,89 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
                              f"it (choose another folder, or add --force to replace it)")
 
 
+OWNER = ".polebench-owner"  # in a folder being written: held locked by the writing process
+
+
+def _own(folder: Path) -> int:
+    """Mark `folder` as being written by this process: an exclusive lock on a marker file, which
+    the OS releases when the process dies however it dies (kill -9 included). Returns the fd."""
+    fd = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, orjson.dumps({"writer": "polebench", "pid": os.getpid()}))
+    return fd
+
+
+def abandoned(folder: Path) -> bool:
+    """True when `folder` carries polebench's owner marker and no live process holds it."""
+    try:
+        fd = os.open(folder / OWNER, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # no marker: not a folder polebench is writing, or not one at all
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def clean_abandoned(parent: Path, name: str = "*") -> list[Path]:
+    """Remove what killed writers left in `parent`: temporary folders of atomic_dir whose owner
+    died (only those with polebench's marker), and a replaced output kept aside while its
+    successor was moved in, put back if the successor never arrived."""
+    removed: list[Path] = []
+    if not parent.is_dir():
+        return removed
+    for tmp in parent.glob(f".{name}.partial-*"):
+        if tmp.is_dir() and not tmp.is_symlink() and abandoned(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    for old in parent.glob(f".{name}.old-*"):
+        m = re.fullmatch(r"\.(.+)\.old-(\d+)", old.name)
+        if not m or not old.is_dir() or old.is_symlink() or _alive(int(m[2])):
+            continue
+        final = old.with_name(m[1])
+        if final.exists() or final.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:  # killed between moving the old output aside and the new one in: the old comes back
+            old.rename(final)
+        removed.append(old)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success replace `final` with it, else remove it."""
+    """Yield a temporary sibling folder; on success replace `final` with it, else remove it.
+    Whatever an earlier writer killed on the way left beside `final` is cleaned first."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_abandoned(final.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    os.chmod(tmp, 0o755)
+    owner = _own(tmp)
     try:
+        os.chmod(tmp, 0o755)
         yield tmp
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         if final.exists():
             final.rename(old)
+        os.unlink(tmp / OWNER)  # still locked through the fd until the folder is in place
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(owner)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

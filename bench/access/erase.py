@@ -1,23 +1,31 @@
-"""Verified erasure on a real engine. On a *copy* of the embedded (tantivy) index: find the
+"""Verified erasure on a real engine. On a *copy* of the index (tantivy or OpenSearch): find the
 subject's records with the profile's own SAR search, delete them the way the profile's system
 does (`hide`: tombstones, content kept in the segments; `purge`: the segments rewritten without
 them), then check independently, from truth, (a) which of the subject's records any profile can
 still find, (b) which its SAR search missed and so were never erased, and (c) whether the erased
 records are still physically in the index (tantivy's doc_freq counts deleted-but-unmerged
-documents)."""
+documents).
+
+A copy holds the subject's records, so it must not outlive the erasure: it is made inside a
+work folder of its own (corpus/index/.erase-*), marked as this process's (a lock the OS drops when
+the process dies), that records which OpenSearch copies exist before they are made. An erasure
+killed at any point leaves only such a folder; the next erasure on the corpus, or `polebench
+erase --cleanup`, finds it abandoned and removes it with the copies it lists. The shared index is
+never written: a complete OpenSearch index is read-only from the moment it is built, which is
+what lets a clone be taken without blocking and unblocking it."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from bench.backends.embedded import EmbeddedBackend
-from bench.corpus.store import Corpus
+from bench.corpus.store import Corpus, abandoned, own, write_json_atomic
 from bench.errors import PolebenchError
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
@@ -49,15 +57,37 @@ class ErasureReport:
 PURGE_WAIT_S = 120.0
 
 
+WORK_PREFIX = ".erase-"
+WORK_FILE = "work.json"  # what the erasure has made outside its folder: the OpenSearch copies
+
+
+class _Work:
+    """The erasure's own folder under corpus/index, held by this process while it works."""
+
+    def __init__(self, corpus: Corpus):
+        root = corpus.root / "index"
+        root.mkdir(parents=True, exist_ok=True)
+        cleanup(corpus)  # what killed erasures left: the subject's records must not linger
+        self.dir = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=root))
+        self.owner = own(self.dir)
+        self.token = self.dir.name[len(WORK_PREFIX):]  # lower-case letters, digits, _: an index name's
+
+    def record(self, **made: object) -> None:
+        write_json_atomic(self.dir / WORK_FILE, made)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.close(self.owner)
+
+
 class _TantivyCopy:
     """A copy of the embedded index: tombstone deletes; a purge rewrites the segments."""
 
-    def __init__(self, corpus: Corpus, url: str | None = None):
+    def __init__(self, corpus: Corpus, work: _Work, url: str | None = None):
         shared = EmbeddedBackend(corpus)
         shared.prepare()
-        self.work = Path(tempfile.mkdtemp(prefix="polebench-erase-"))
-        shutil.copytree(shared._index_dir(), self.work / "index")  # never the shared index in place
-        self.backend = EmbeddedBackend(corpus, index_dir=self.work / "index")
+        shutil.copytree(shared._index_dir(), work.dir / "index")  # never the shared index in place
+        self.backend = EmbeddedBackend(corpus, index_dir=work.dir / "index")
         self.backend.prepare()
 
     def present(self, rnums: list[int]) -> int:
@@ -80,24 +110,22 @@ class _TantivyCopy:
         return "segments rewritten without them (purge)"
 
     def close(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        pass  # the copy is in the work folder
 
 
 class _OpenSearchCopy:
     """Clones of the OpenSearch indexes: deletes are soft; a purge must outlast history retention."""
 
-    def __init__(self, corpus: Corpus, url: str | None):
+    def __init__(self, corpus: Corpus, work: _Work, url: str | None):
         from bench.backends.opensearch import OpenSearchBackend
         shared = OpenSearchBackend(corpus, url=url)
+        self.backend = OpenSearchBackend(corpus, url=url, index_suffix=f"-erase-{work.token}")
+        work.record(url=shared.url, indexes=sorted(self.backend.index.values()))  # before they exist
         shared.prepare()
-        self.backend = OpenSearchBackend(corpus, url=url, index_suffix=f"-erase-{uuid.uuid4().hex[:8]}")
         self.c = c = shared.client
-        for kind, src in shared.index.items():  # clone: the shared indexes are never changed
-            c.indices.put_settings(index=src, body={"index.blocks.write": True})
-            try:
-                c.indices.clone(index=src, target=self.backend.index[kind], params={"wait_for_active_shards": "1"})
-            finally:
-                c.indices.put_settings(index=src, body={"index.blocks.write": False})
+        for kind, src in shared.index.items():
+            shared.read_only(src)  # already so if built by this version; a clone needs it
+            c.indices.clone(index=src, target=self.backend.index[kind], params={"wait_for_active_shards": "1"})
             c.indices.put_settings(index=self.backend.index[kind], body={"index.blocks.write": False})
         self.backend.prepare()
 
@@ -136,8 +164,7 @@ class _OpenSearchCopy:
             time.sleep(2)
 
     def close(self) -> None:
-        for name in self.backend.index.values():
-            self.c.indices.delete(index=name, params={"ignore_unavailable": "true"})
+        _delete_indexes(self.c, list(self.backend.index.values()))
 
 
 COPIES = {"embedded": _TantivyCopy, "opensearch": _OpenSearchCopy}
@@ -151,8 +178,10 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
         raise PolebenchError(f"profile {profile_name!r} declares no deletion rule (deletion: purge | hide)")
     need = inst.needs[0]
     truth_rids = set(inst.qrels[need.id])
-    copy = COPIES[backend](corpus, url)
+    work = _Work(corpus)
+    copy = None
     try:
+        copy = COPIES[backend](corpus, work, url)
         b = copy.backend
         rep = ErasureReport(need.targets[0], profile_name, profile.deletion, len(truth_rids), [], [], {}, 0, 0)
         res = b.search(compile_need(need, profile, profiles))
@@ -173,4 +202,47 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
         rep.never_erased = sorted(truth_rids - set(rep.erased))
         return rep
     finally:
-        copy.close()
+        if copy is not None:
+            copy.close()
+        work.close()
+
+
+def _delete_indexes(client, names: list[str]) -> None:
+    for name in names:
+        client.indices.delete(index=name, params={"ignore_unavailable": "true"})
+
+
+def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list[str]:
+    """Remove what erasures killed on the way left: work folders under corpus/index whose owner
+    is dead, and the OpenSearch copies each lists. With `sweep`, also erasure copies of this
+    corpus on the node at `url` that no work folder here claims (left by a polebench that kept
+    no record of them). Returns what was removed, one line each; a folder whose copies could
+    not be deleted is kept so that a later cleanup can try again."""
+    done: list[str] = []
+    root = corpus.root / "index"
+    claimed: set[str] = set()
+    for d in sorted(root.glob(f"{WORK_PREFIX}*")) if root.is_dir() else []:
+        try:
+            made = json.loads((d / WORK_FILE).read_text())
+        except (OSError, ValueError):  # killed before it made anything outside its folder
+            made = {}
+        claimed |= set(made.get("indexes", []))
+        if not d.is_dir() or d.is_symlink() or not abandoned(d):
+            continue
+        if made.get("indexes"):
+            from bench.backends.opensearch import OpenSearchBackend
+            client = OpenSearchBackend(corpus, url=made["url"]).client
+            _delete_indexes(client, made["indexes"])
+            done += [f"deleted OpenSearch index {name} (a copy left by a killed erasure)" for name in made["indexes"]]
+        shutil.rmtree(d, ignore_errors=True)
+        done.append(f"removed {d} (the work folder of a killed erasure)")
+    if sweep:
+        from bench.backends.opensearch import OpenSearchBackend
+        shared = OpenSearchBackend(corpus, url=url)
+        stems = {name + "-erase-" for name in shared.index.values()}
+        found = shared.client.indices.get(index=",".join(f"{s}*" for s in sorted(stems)),
+                                          params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+        left = sorted(n for n in found if n not in claimed and any(n.startswith(s) for s in stems))
+        _delete_indexes(shared.client, left)
+        done += [f"deleted OpenSearch index {name} (an erasure copy no erasure here claims)" for name in left]
+    return done

@@ -190,9 +190,16 @@ class OpenSearchBackend(Backend):
             self._call("mark complete", self.client.indices.put_mapping, index=name,
                        body={"_meta": {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
                                        "complete": True}})
+            self.read_only(name)
         with atomic_dir(self._cache_dir()) as tmp:
             save_record_table(tmp, rids, dates)
             (tmp / "meta.json").write_text(json.dumps({"corpus_checksum": self.corpus.checksum}))
+
+    def read_only(self, name: str) -> None:
+        """A complete index is never written again (a rebuild deletes it first). Blocking writes
+        says so, and lets an erasure clone it (a clone needs its source blocked) without ever
+        changing it: an erasure killed mid-clone used to leave the shared index blocked."""
+        self._call("block writes", self.client.indices.put_settings, index=name, body={"index.blocks.write": True})
 
     # ---- search
 

@@ -114,7 +114,7 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
 OWNER = ".polebench-owner"  # in a folder being written: held locked by the writing process
 
 
-def _own(folder: Path) -> int:
+def own(folder: Path) -> int:
     """Mark `folder` as being written by this process: an exclusive lock on a marker file, which
     the OS releases when the process dies however it dies (kill -9 included). Returns the fd."""
     fd = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644)
@@ -179,7 +179,7 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_abandoned(final.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    owner = _own(tmp)
+    owner = own(tmp)
     try:
         os.chmod(tmp, 0o755)
         yield tmp

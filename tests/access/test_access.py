@@ -5,14 +5,17 @@ audit line per search."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.access.erase import erase
+from bench.access.erase import WORK_FILE, cleanup, erase
 from bench.access.sar import sar_instance, sar_summary
 from bench.corpus.importer import import_records
-from bench.corpus.store import Corpus
+from bench.corpus.store import Corpus, own
 from bench.errors import PolebenchError
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import instance_dir, write_instance
@@ -118,3 +121,95 @@ def test_hide_and_purge_on_a_real_opensearch_node(corpus, opensearch_url):
     purged = erase(corpus, inst, "crimint", profiles, backend="opensearch", url=opensearch_url)
     assert len(purged.erased) == 4 and purged.present_after == 0
     assert purged.still_findable["iip"] == []
+
+
+KILLED_ERASE = """
+import os, signal, sys
+from bench.access import erase as E
+from bench.access.sar import sar_instance
+from bench.corpus.store import Corpus
+from bench.profiles.model import ProfileSet
+corpus = Corpus(sys.argv[1])
+def die(self, rnums):  # kill -9 with the copy made and nothing yet deleted from it
+    print("copy made", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+getattr(E, sys.argv[2]).delete = die
+E.erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(["crimint"]),
+        backend=sys.argv[3], url=sys.argv[4] if len(sys.argv) > 4 else None)
+"""
+
+
+def _killed_erase(corpus: Corpus, backend: str = "embedded", url: str | None = None) -> Path:
+    """An erasure killed -9 half way; returns the work folder it left."""
+    cls = {"embedded": "_TantivyCopy", "opensearch": "_OpenSearchCopy"}[backend]
+    p = subprocess.run([sys.executable, "-c", KILLED_ERASE, str(corpus.root), cls, backend, *([url] if url else [])],
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
+    assert p.returncode == -9 and "copy made" in p.stdout, p.stderr
+    left = list((corpus.root / "index").glob(".erase-*"))
+    assert len(left) == 1
+    return left[0]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli.main", *args], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_killed_erasure_leaves_only_its_work_folder_and_the_next_one_removes_it(corpus, tmp_path):
+    left = _killed_erase(corpus)
+    assert (left / "index").is_dir()  # a full copy, the subject's records still in it
+    erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(PROFILES))
+    assert not list((corpus.root / "index").glob(".erase-*"))
+
+
+def test_erase_cleanup_removes_what_a_killed_erasure_left_and_nothing_live(corpus, tmp_path):
+    left = _killed_erase(corpus)
+    live = corpus.root / "index" / ".erase-live"  # an erasure still running (this process holds it)
+    live.mkdir()
+    fd = own(live)
+    try:
+        r = _cli("erase", "--corpus", str(corpus.root), "--cleanup", "--results", str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert f"removed {left}" in r.stdout.replace("\n", "") and not left.exists()
+        assert live.is_dir()
+        assert _cli("erase", "--corpus", str(corpus.root), "--cleanup").stdout.startswith("nothing")
+    finally:
+        os.close(fd)
+    assert cleanup(corpus) == [f"removed {live} (the work folder of a killed erasure)"]
+
+
+def test_erase_without_a_subject_is_refused(corpus):
+    r = _cli("erase", "--corpus", str(corpus.root), "--profile", "crimint")
+    assert r.returncode == 2 and "--subject" in r.stderr and "--cleanup" in r.stderr
+
+
+def test_a_killed_erasure_on_opensearch_never_touches_the_shared_index(corpus, opensearch_url, tmp_path):
+    """Killed with the copies made: the shared indexes are as they were (read-only since they
+    were built, so nothing had to block them), the copies are listed in the work folder, and
+    --cleanup deletes them; with --backend opensearch it also deletes erasure copies of this
+    corpus no work folder claims (what an older polebench left), and nothing else."""
+    from bench.backends.opensearch import OpenSearchBackend
+    shared = OpenSearchBackend(corpus, url=opensearch_url)
+    shared.prepare()
+    c = shared.client
+
+    def state() -> dict:
+        return {n: (c.indices.get_settings(index=n)[n]["settings"]["index"].get("blocks"),
+                    c.count(index=n)["count"]) for n in shared.index.values()}
+    before = state()
+    assert all(b == {"write": "true"} for b, _ in before.values())
+    left = _killed_erase(corpus, "opensearch", opensearch_url)
+    copies = json.loads((left / WORK_FILE).read_text())["indexes"]
+    assert all(c.indices.exists(index=n) for n in copies) and state() == before
+    orphan = shared.index["record"] + "-erase-older"
+    c.indices.create(index=orphan)
+    other = "polebench-not-an-erasure-copy"
+    c.indices.create(index=other)
+    try:
+        r = _cli("erase", "--corpus", str(corpus.root), "--cleanup", "--backend", "opensearch",
+                 "--opensearch-url", opensearch_url, "--results", str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert not any(c.indices.exists(index=n) for n in [*copies, orphan]) and not left.exists()
+        assert c.indices.exists(index=other) and state() == before
+    finally:
+        c.indices.delete(index=[other, orphan], params={"ignore_unavailable": "true"})

@@ -148,3 +148,46 @@ def test_corpus_reader_rejects_non_corpus(tmp_path):
     from bench.errors import PolebenchError
     with pytest.raises(PolebenchError, match="not a corpus folder"):
         Corpus(tmp_path)
+
+
+def test_surnames_follow_the_sources_ranks(ci_corpus):
+    """The commonest generated surnames are the source's commonest (Faker en_GB's ONS-derived
+    weights): before minority lists kept their alphabetical order as a rank, Achison came first."""
+    from collections import Counter
+
+    from faker.providers.person.en_GB import Provider as GB
+    source = [n for n, _ in sorted(GB.last_names.items(), key=lambda x: -x[1])]
+    counts = Counter(e["surname"] for e in ci_corpus.truth_entities() if e["kind"] == "person")
+    top10 = [n for n, _ in counts.most_common(10)]
+    assert top10[0] == source[0] == "Smith"
+    assert set(top10) <= set(source[:25]), top10
+
+
+def test_pool_weights_keep_source_order_and_give_unranked_lists_no_rank():
+    import numpy as np
+
+    from faker.providers.person.en_GB import Provider as GB
+    from bench.corpus.pools import build_pools, minority_surnames, rank_weights
+    pools = build_pools(7)
+    w = dict(zip(pools.surnames, pools.surname_p))
+    gb = sorted(GB.last_names.items(), key=lambda x: -x[1])
+    assert [w[n] for n, _ in gb] == sorted((w[n] for n, _ in gb), reverse=True)
+    extra = minority_surnames(set(GB.last_names))
+    assert "Achison" in extra and len({w[n] for n in extra}) == 1  # equal weights: no rank known
+    assert w["Achison"] < w[gb[99][0]]
+    assert len(set(rank_weights(["Aaron", "Adam", "Zed"]))) == 1  # alphabetical: no rank
+    assert rank_weights(["Jakub", "Jan", "Adam"])[0] > rank_weights(["Jakub", "Jan", "Adam"])[2]
+    assert np.isclose(sum(pools.forename_p["M"]), 1)
+
+
+def test_london_street_names_use_british_descriptors(ci_corpus):
+    """Street names end in a descriptor from the cited table (Road, Close, Street ...), at
+    about its share; none of Faker's US suffixes (Stream, Underpass, Fort)."""
+    from collections import Counter
+
+    from bench.corpus.pools import street_types
+    kinds, share = street_types()
+    ends = Counter(e["address"].rsplit(" ", 1)[-1] for e in ci_corpus.truth_entities() if e["kind"] == "address")
+    assert set(ends) <= set(kinds), set(ends) - set(kinds)
+    assert ends.most_common(1)[0][0] == "Road"
+    assert {"Stream", "Underpass", "Fort"}.isdisjoint(ends)

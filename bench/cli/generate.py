@@ -54,14 +54,16 @@ def print_summary(m: Manifest, out: Path) -> None:
     t.add_column("kind")
     t.add_column("applied", justify="right")
     t.add_column("eligible", justify="right")
+    t.add_column("hidden later", justify="right")
     kinds: dict[str, list[int]] = {}
     for per in m.corruption.values():
         for k, c in per.items():
-            kinds.setdefault(k, [0, 0])
+            kinds.setdefault(k, [0, 0, 0])
             kinds[k][0] += c.applied
             kinds[k][1] += c.eligible
-    for k, (a, e) in kinds.items():
-        t.add_row(k, f"{a:,}", f"{e:,}")
+            kinds[k][2] += c.hidden
+    for k, (a, e, hid) in kinds.items():
+        t.add_row(k, f"{a:,}", f"{e:,}", f"{hid:,}")
     if kinds:  # an imported corpus has no corruption of ours: its errors came with it
         console.print(t)
     if "entities" in m.counts:

@@ -111,12 +111,17 @@ def initials(rng: random.Random, value: str) -> str | None:
     return value[0].upper() if len(value) > 1 else None
 
 
-def hyphen_variant(rng: random.Random, value: str) -> str | None:
-    """A double-barrelled surname written without the hyphen, joined, or as one half."""
+def hyphen_forms(value: str) -> tuple[str, ...]:
+    """How a double-barrelled surname may be written: without the hyphen, joined, or as one half."""
     if "-" not in value:
-        return None
+        return ()
     a, b = value.split("-", 1)
-    return rng.choice((f"{a} {b}", f"{a}{b.lower()}", a, b))
+    return (f"{a} {b}", f"{a}{b.lower()}", a, b)
+
+
+def hyphen_variant(rng: random.Random, value: str) -> str | None:
+    forms = hyphen_forms(value)
+    return rng.choice(forms) if forms else None
 
 
 def dob_transposed(rng: random.Random, value: dt.date) -> dt.date | None:

@@ -162,7 +162,8 @@ def _generate(spec: CorpusSpec, out_dir: Path, workers: int | None,
 
 def _manifest(spec: CorpusSpec, world: World, tally: Tally, counts: Counter, tmp: Path) -> Manifest:
     corruption = {
-        s: {k: {"eligible": tally.eligible[(s, k)], "applied": tally.applied[(s, k)]}
+        s: {k: {"eligible": tally.eligible[(s, k)], "applied": tally.applied[(s, k)],
+                "hidden": tally.hidden[(s, k)]}
             for k in CORRUPTION_KINDS if tally.eligible[(s, k)]}
         for s in sorted(spec.sources)}
     return Manifest(

@@ -24,15 +24,18 @@ RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custod
 
 
 class Tally:
-    """Per source system and kind: mentions where the kind could apply, and where it did."""
+    """Per source system and kind: mentions where the kind could apply, where it did, and
+    where a later kind then overwrote it (so the text as written no longer shows it)."""
 
     def __init__(self) -> None:
         self.eligible: Counter = Counter()
         self.applied: Counter = Counter()
+        self.hidden: Counter = Counter()
 
     def merge(self, other: "Tally") -> None:
         self.eligible.update(other.eligible)
         self.applied.update(other.applied)
+        self.hidden.update(other.hidden)
 
 
 class Clerk:
@@ -57,26 +60,49 @@ class Clerk:
         kinds.append(kind)
         return out
 
+    def _unlabel(self, kinds: list[str], *stale: str) -> None:
+        """A later corruption overwrote what these did: the text as finally written no longer
+        shows them: they are no longer labels, and are counted as hidden."""
+        for kind in stale:
+            if kind in kinds:
+                kinds.remove(kind)
+                self.tally.hidden[(self.source, kind)] += 1
+
     def person(self, p: Person) -> tuple[dict, list[str]]:
         kinds: list[str] = []
         fore, sur = p.forename, p.surname
         if p.alias:
             alias = self._try("alias", (fore, sur), lambda r, v: p.alias, kinds)
             fore, sur = alias
+            if p.alias == (p.forename, p.surname):  # an alias drawn the same as the true name
+                self._unlabel(kinds, "alias")
+        pre_nick = fore
         fore = self._try("nickname", fore, corrupt.nickname, kinds)
         part = self.rng.random() < 0.6  # phonetic/typo hit the surname 60% of the time
-        if part:
-            sur = self._try("phonetic", sur, corrupt.phonetic, kinds)
-            sur = self._try("typo", sur, corrupt.typo, kinds)
-        else:
-            fore = self._try("phonetic", fore, corrupt.phonetic, kinds)
-            fore = self._try("typo", fore, corrupt.typo, kinds)
+        steps: list[tuple[str, str]] = []  # (kind, the value before it) on the part they hit
+        for kind, fn in (("phonetic", corrupt.phonetic), ("typo", corrupt.typo)):
+            before = sur if part else fore
+            after = self._try(kind, before, fn, kinds)
+            if after != before:
+                steps.append((kind, before))
+            sur, fore = (after, fore) if part else (sur, after)
         sur = self._try("hyphen_variant", sur, corrupt.hyphen_variant, kinds)
+        if "hyphen_variant" in kinds and part:  # the half kept may not hold the earlier change
+            self._unlabel(kinds, *(k for k, before in steps if sur in corrupt.hyphen_forms(before)))
         fore = self._try("initials", fore, corrupt.initials, kinds)
+        if "initials" in kinds:  # only the first letter is left, which spelling errors never touch
+            if not part:
+                self._unlabel(kinds, *(k for k, before in steps if before[:1].upper() == fore))
+            if pre_nick[:1].upper() == fore:
+                self._unlabel(kinds, "nickname")
         fore, sur = self._try("name_swap", (fore, sur), lambda r, v: (v[1], v[0]), kinds)
+        if fore == sur:
+            self._unlabel(kinds, "name_swap")
         dob = self._try("dob_transposed", p.dob, corrupt.dob_transposed, kinds)
         dob = self._try("dob_off_year", dob, corrupt.dob_off_year, kinds)
         dob = self._try("dob_missing", dob, lambda r, v: "", kinds)
+        if not dob:
+            self._unlabel(kinds, "dob_transposed", "dob_off_year")
         middle, sex = p.middle, p.sex
         if self._try("missing_field", True, lambda r, v: False, kinds) is False:
             middle, sex = "", None
@@ -85,8 +111,11 @@ class Clerk:
 
     def vehicle(self, vrm: str, make: str, model: str, colour: str) -> tuple[dict, list[str]]:
         kinds: list[str] = []
+        true = vrm.replace(" ", "")
         vrm = self._try("vrm_misread", vrm, corrupt.vrm_misread, kinds)
         vrm = self._try("vrm_partial", vrm, corrupt.vrm_partial, kinds)
+        if "vrm_partial" in kinds and true.startswith(vrm.replace(" ", "")):
+            self._unlabel(kinds, "vrm_misread")  # the misread character was cut off
         if self._try("missing_field", True, lambda r, v: False, kinds) is False:
             make, model = "", ""
         return {"vrm": vrm, "make": make, "model": model, "colour": colour}, kinds

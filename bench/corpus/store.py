@@ -32,6 +32,7 @@ class KindCount(BaseModel):
     model_config = ConfigDict(extra="forbid")
     eligible: int
     applied: int
+    hidden: int = 0  # applied, then overwritten by a later kind: not in the truth's labels
 
 
 # A corpus name names folders (corpora/<name>, results/<set>-<name>-...): no separators, no

@@ -20,7 +20,7 @@ _MISREAD_CANON = str.maketrans({"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"
 # field name -> kind: keyword (exact term), int (range-able integer), text (analysed words),
 # float (stored coordinate). Multi-valued where a document can carry several.
 FIELDS: dict[str, str] = {
-    "scope": "keyword", "rnum": "int", "date": "int",
+    "scope": "keyword", "rnum": "int", "date": "int", "event_date": "int",
     "source": "keyword", "offence": "keyword",
     "forename": "keyword", "surname": "keyword", "forename_nick": "keyword", "initial": "keyword",
     **{f"{part}_{algo}": "keyword" for part in ("forename", "surname") for algo in PHONETIC},
@@ -33,7 +33,7 @@ FIELDS: dict[str, str] = {
 
 
 # Fields held by record documents; all others are held by mention documents.
-RECORD_FIELDS = ("source", "offence", "narrative", "all_text")
+RECORD_FIELDS = ("event_date", "source", "offence", "narrative", "all_text")
 RECORD_NAMES = ["rnum", "date", *RECORD_FIELDS]
 MENTION_NAMES = [n for n in FIELDS if n not in RECORD_FIELDS]
 WORD = re.compile(r"[a-z0-9]+")  # what tantivy's `default` tokenizer keeps, lower-cased
@@ -110,6 +110,7 @@ def person_key(p: dict) -> str:
 def flatten(rec: dict) -> str:
     """Everything a record holds, as words: what a free-text platform indexes."""
     parts = [rec.get("source", ""), rec.get("type", ""), rec.get("offence", ""), rec.get("date", ""),
+             rec.get("event_date") or "",
              rec.get("text", ""), rec.get("grading", "")]
     for p in rec.get("people", ()):
         parts += [p.get("forename") or "", p.get("middle") or "", p.get("surname") or "", p.get("dob") or ""]
@@ -128,8 +129,13 @@ def docs_for_record(rec: dict, rnum: int) -> list[dict]:
 
 
 def record_doc(rec: dict, rnum: int) -> dict:
-    return {"rnum": rnum, "date": days(rec["date"]), "scope": "record", "source": rec["source"],
-            "offence": rec.get("offence") or "", "narrative": rec.get("text", ""), "all_text": flatten(rec)}
+    """`date`: when the record was written; `event_date`: when the event happened as the record
+    gives it (absent where it gives none, and in imported records, which know no events)."""
+    d = {"rnum": rnum, "date": days(rec["date"]), "scope": "record", "source": rec["source"],
+         "offence": rec.get("offence") or "", "narrative": rec.get("text", ""), "all_text": flatten(rec)}
+    if rec.get("event_date"):
+        d["event_date"] = days(rec["event_date"])
+    return d
 
 
 def mention_docs(rec: dict, rnum: int) -> list[dict]:

@@ -35,7 +35,9 @@ def test_pipeline_generate_queries_run_report_gate(tmp_path):
     env_py = [sys.executable, "-m", "bench.cli.main"]
     def call(*args):
         r = subprocess.run(env_py + list(args), cwd=tmp_path, capture_output=True, text=True,
-                           env={"CI": "true", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+                           env={"CI": "true", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                # the tree under test, not whichever one the venv installed
+                                "PYTHONPATH": str(ROOT)})
         assert r.returncode == 0, r.stderr
         return r.stdout
     assert "records per source system" in call("generate", "smoke.yaml")

@@ -25,7 +25,7 @@ from bench.errors import BackendError
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
 
-INDEX_VERSION = 3  # bump when the index layout changes: old indexes are then rebuilt
+INDEX_VERSION = 4  # bump when the index layout changes: old indexes are then rebuilt
 
 
 def _schema(names: list[str]) -> tantivy.Schema:

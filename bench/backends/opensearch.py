@@ -25,7 +25,7 @@ from bench.redact import has_credentials, redact
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 PAGE = 10_000
 ANALYSIS = {"analyzer": {"polebench_words": {"type": "custom", "tokenizer": "polebench_alnum",
                                              "filter": ["lowercase"]}},

@@ -138,6 +138,14 @@ def dob_off_year(rng: random.Random, value: dt.date) -> dt.date | None:
         return value.replace(year=year, day=28)
 
 
+EVENT_DATE_SHIFT_DAYS = 7  # assumed: a date of occurrence mistyped or misremembered by up to a week
+
+
+def event_date_off(rng: random.Random, value: dt.date) -> dt.date:
+    """The event's date written a few days out, either way."""
+    return value + dt.timedelta(days=rng.choice((-1, 1)) * rng.randint(1, EVENT_DATE_SHIFT_DAYS))
+
+
 MISREAD = {"0": "O", "O": "0", "1": "I", "I": "1", "8": "B", "B": "8", "5": "S", "S": "5",
            "2": "Z", "Z": "2"}
 

@@ -23,6 +23,9 @@ RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custod
                 "stop_search": "stop_and_search", "property": "property_record"}
 
 
+MO_WRITTEN_BY = ("intel", "crime")  # the narratives that give the modus operandi (see _narrative)
+
+
 class Tally:
     """Per source system and kind: mentions where the kind could apply, where it did, and
     where a later kind then overwrote it (so the text as written no longer shows it)."""
@@ -120,6 +123,15 @@ class Clerk:
             make, model = "", ""
         return {"vrm": vrm, "make": make, "model": model, "colour": colour}, kinds
 
+    def event_date(self, d: dt.date) -> tuple[str | None, list[str]]:
+        """The date of the event as the record gives it, apart from the date it was written."""
+        kinds: list[str] = []
+        out = self._try("event_date_off", d, corrupt.event_date_off, kinds)
+        out = self._try("event_date_missing", out, lambda r, v: "", kinds)
+        if not out:
+            self._unlabel(kinds, "event_date_off")
+        return (out.isoformat() if out else None), kinds
+
     def phone(self, number: str) -> tuple[dict, list[str]]:
         kinds: list[str] = []
         return {"number": self._try("typo", number, corrupt.typo, kinds)}, kinds
@@ -150,7 +162,10 @@ class RecordWriter:
                                "synthetic": True}
         truth: dict[str, Any] = {"rid": rid, "event": event.id, "mentions": []}
         lag = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property": 10}[source]
+        # Two dates, as police records hold them: when the record was written, and when the
+        # event happened as the record gives it (with errors of its own).
         rec["date"] = (event.date + dt.timedelta(days=self.rng.randint(0, lag))).isoformat()
+        rec["event_date"], record_kinds = clerk.event_date(event.date)
         people = self._people_for(source, event)
         rec["people"] = []
         for i, (pidx, role) in enumerate(people):
@@ -172,6 +187,12 @@ class RecordWriter:
         rec["locations"] = [{"mid": "l0", **m}]
         truth["mentions"].append({"mid": "l0", "entity": a.id, "kinds": kinds})
         rec["offence"] = event.type if source != "intel" or self.rng.random() < 0.7 else ""
+        # Record-level facts the judge knows and a search may not see, labelled like corruptions.
+        if not rec["offence"]:
+            record_kinds.append("offence_missing")
+        if source not in MO_WRITTEN_BY:
+            record_kinds.append("mo_not_recorded")
+        truth["record_kinds"] = record_kinds
         rec["objects"] = [{"kind": "weapon", "description": event.weapon}] if event.weapon else []
         rec["text"] = self._narrative(source, rec, event)
         if source == "intel":

@@ -12,7 +12,7 @@ Rate = float
 CORRUPTION_KINDS = (
     "typo", "phonetic", "nickname", "initials", "name_swap", "hyphen_variant", "alias",
     "dob_transposed", "dob_off_year", "dob_missing", "vrm_partial", "vrm_misread",
-    "postcode_variant", "missing_field",
+    "postcode_variant", "missing_field", "event_date_off", "event_date_missing",
 )
 SOURCE_SYSTEMS = ("intel", "crime", "custody", "stop_search", "property")
 AREAS = ("greater_london",)
@@ -39,6 +39,8 @@ class Corruption(Strict):
     vrm_misread: Rate = Field(0.0, ge=0, le=1)
     postcode_variant: Rate = Field(0.0, ge=0, le=1)
     missing_field: Rate = Field(0.0, ge=0, le=1)
+    event_date_off: Rate = Field(0.0, ge=0, le=1, description="the event's date written days out")
+    event_date_missing: Rate = Field(0.0, ge=0, le=1, description="no date of the event written")
 
     def scaled(self, factor: float) -> "Corruption":
         return Corruption(**{k: min(1.0, v * factor) for k, v in self.model_dump().items()})

@@ -191,7 +191,13 @@ class _Compiler:
                 self.lose("event.type", "field_scope", "dropped", "offence type: not searchable; ignored")
         if e.date_from or e.date_to:
             if self.p.has("event.date", "range"):
-                out.append(Scoped("record", Range("date", F.days(e.date_from) if e.date_from else -10**6,
+                # A need's window is when the event happened (as the judge reads it); a system
+                # that searches the date records were written misses events written up later.
+                field = "event_date" if self.p.fields["event.date"].date_of == "event" else "date"
+                if field == "date":
+                    self.lose("event.date", "event_date", "weakened", "date window: searches the date records "
+                              "were written, not when the event happened; later write-ups missed")
+                out.append(Scoped("record", Range(field, F.days(e.date_from) if e.date_from else -10**6,
                                                   F.days(e.date_to) if e.date_to else 10**6)))
             else:
                 self.lose("event.date", "range", "dropped", "date window: not supported; ignored")

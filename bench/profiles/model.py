@@ -51,6 +51,9 @@ class FieldSpec(Strict):
     phonetic: Literal["soundex", "metaphone", "nysiis"] | None = None
     fuzzy_distance: int | None = Field(None, ge=1, le=2)
     max_hops: int | None = Field(None, ge=1, le=3)
+    date_of: Literal["event", "record"] | None = Field(
+        None, description="event.date only: which date a date window searches - when the event "
+                          "happened as the record gives it, or when the record was written")
 
     @field_validator("modes")
     @classmethod
@@ -104,6 +107,9 @@ class Profile(Strict):
             if bad:
                 raise ValueError(f"{name}: mode {bad[0]!r} does not apply; allowed: "
                                  f"{', '.join(sorted(FIELD_MODES[name]))}")
+            if (spec.date_of is None) == (name == "event.date"):
+                raise ValueError("event.date needs `date_of: event|record` (which date a date window searches)"
+                                 if name == "event.date" else f"{name}: date_of applies to event.date only")
         return v
 
     @model_validator(mode="after")

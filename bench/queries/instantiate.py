@@ -190,6 +190,15 @@ def _written(rec: dict, mid: str) -> str:
     return ""
 
 
+def _record_kinds_asked(need: Need) -> set[str]:
+    """The record-level kinds that can hide a record from this need: those about what it asks."""
+    e = need.event
+    if not e:
+        return set()
+    return ({"event_date_off", "event_date_missing"} if e.date_from or e.date_to else set()) | (
+        {"offence_missing"} if e.types else set()) | ({"mo_not_recorded"} if e.terms else set())
+
+
 def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict],
              rnum_of: dict[str, int]) -> dict[str, dict]:
     """For each relevant record: its record number, the corruption kinds on the mention that
@@ -203,6 +212,9 @@ def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[s
             if m.rid in out:
                 out[m.rid]["kinds"].update(m.kinds)
                 out[m.rid]["written"].append(_written(records[m.rid], m.mid))
+    asked = _record_kinds_asked(need)
+    for rid in out:
+        out[rid]["kinds"].update(k for k in truth.record_kinds.get(rid, ()) if k in asked)
     return {rid: {"rnum": rnum_of[rid], "kinds": sorted(d["kinds"]), "source": d["source"],
                   "written": "; ".join(d["written"])} for rid, d in out.items()}
 

@@ -27,6 +27,9 @@ class TruthIndex:
     mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
     record_event: dict[str, str] = field(default_factory=dict)
     event_records: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # record id -> what the record as a whole got wrong or left out about its event
+    # (event_date_off, event_date_missing, offence_missing, mo_not_recorded); few records have any
+    record_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
@@ -36,6 +39,8 @@ class TruthIndex:
                 rid = row["rid"]
                 t.record_event[rid] = row["event"]
                 t.event_records[row["event"]].append(rid)
+                if row.get("record_kinds"):
+                    t.record_kinds[rid] = tuple(row["record_kinds"])
                 for m in row["mentions"]:
                     t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
         return t

@@ -14,6 +14,7 @@ import pytest
 
 from bench.access.erase import WORK_FILE, cleanup, erase
 from bench.access.sar import sar_instance, sar_summary
+from bench.backends.embedded import INDEX_VERSION
 from bench.corpus.importer import import_records
 from bench.corpus.store import Corpus, own
 from bench.errors import PolebenchError
@@ -97,7 +98,7 @@ def test_hide_is_detected_and_purge_passes(corpus):
 
 
 def test_erasure_never_touches_the_shared_index(corpus):
-    idx = corpus.root / "index" / "embedded-v3" / "record"
+    idx = corpus.root / "index" / f"embedded-v{INDEX_VERSION}" / "record"
     before = sorted((p.name, p.stat().st_size) for p in idx.iterdir())
     erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(PROFILES))
     assert sorted((p.name, p.stat().st_size) for p in idx.iterdir()) == before

@@ -101,6 +101,19 @@ def test_crimint_geo_radius_finds_what_connect_cannot_express(engine, profiles, 
     assert _hits(engine, profiles, "connect", need) == []
 
 
+def test_a_date_window_means_when_the_event_happened(engine, profiles, written):
+    """A record written up days after its event is found by a window around the event's own
+    date: the CRIMINT-like profile searches the date of occurrence the record gives."""
+    rows, ents = written
+    rec, truth = next((r, t) for r, t in rows if r["date"] > ents[t["event"]]["date"] and not t["record_kinds"]
+                      and not t["mentions"][-1]["kinds"] and r["locations"][0]["lat"] is not None)
+    ev = ents[truth["event"]]
+    loc = rec["locations"][0]
+    need = Need(id="t", description="t", location={"point": {"lat": loc["lat"], "lon": loc["lon"]}, "radius_m": 50},
+                event={"types": [ev["type"]], "date_from": ev["date"], "date_to": ev["date"]})
+    assert rec["rid"] in _hits(engine, profiles, "crimint", need)
+
+
 def test_crimint_links_reach_associates(engine, profiles, written):
     rows, ents = written
     rec, truth = next((r, t) for r, t in rows if len(r["people"]) >= 2 and r["people"][0]["dob"] and r["source"] == "crime"

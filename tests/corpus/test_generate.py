@@ -77,9 +77,8 @@ def test_truth_kinds_agree_with_the_tally(ci_corpus):
     from collections import Counter
     seen = Counter()
     for rec, truth in zip(ci_corpus.records(), ci_corpus.truth_mentions()):
-        for m in truth["mentions"]:
-            for k in m["kinds"]:
-                seen[(rec["source"], k)] += 1
+        for k in [k for m in truth["mentions"] for k in m["kinds"]] + truth["record_kinds"]:
+            seen[(rec["source"], k)] += 1
     for source, kinds in ci_corpus.manifest.corruption.items():
         for kind, c in kinds.items():
             assert seen[(source, kind)] == c.applied - c.hidden
@@ -191,3 +190,21 @@ def test_london_street_names_use_british_descriptors(ci_corpus):
     assert set(ends) <= set(kinds), set(ends) - set(kinds)
     assert ends.most_common(1)[0][0] == "Road"
     assert {"Stream", "Underpass", "Fort"}.isdisjoint(ends)
+
+
+def test_records_hold_the_date_written_and_the_event_date_with_its_errors(ci_corpus):
+    """Each record holds when it was written (never before the event) and the event's date as
+    it gives it; where that differs from the true date, or is missing, the truth says so."""
+    events = {e["id"]: e["date"] for e in ci_corpus.truth_entities() if e["kind"] == "event"}
+    later = off = missing = 0
+    for rec, truth in zip(ci_corpus.records(), ci_corpus.truth_mentions()):
+        true = events[truth["event"]]
+        assert rec["date"] >= true
+        later += rec["date"] > true
+        kinds = set(truth["record_kinds"])
+        assert ("event_date_missing" in kinds) == (rec["event_date"] is None)
+        assert ("event_date_off" in kinds) == (rec["event_date"] not in (None, true))
+        off += "event_date_off" in kinds
+        missing += "event_date_missing" in kinds
+        assert ("offence_missing" in kinds) == (rec["offence"] == "")
+    assert later > 5000 and 200 < off < 2000 and 100 < missing < 2000, (later, off, missing)

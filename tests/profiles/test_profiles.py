@@ -93,6 +93,7 @@ def test_user_profile_from_a_path_needs_no_code(write):
     ("fields:\n  person.surname: {modes: [exact, telepathic]}\n", 5, "fields.person.surname.modes[1]", "does not apply"),
     ("result_cap: -5\n", 4, "result_cap", "greater than 0"),
     ("fields:\n  person.surname: {modes: [phonetic]}\n", 5, "fields.person.surname", "needs `phonetic"),
+    ("fields:\n  event.date: {modes: [range]}\n", 5, "fields", "needs `date_of"),
 ])
 def test_bad_profile_names_file_line_and_field(write, body, line, field, msg):
     path = write("bad.yaml", f"schema_version: 1\nname: bad\nlabel: Bad\nkind: structured\n{body}".replace(
@@ -107,3 +108,22 @@ def test_bad_profile_names_file_line_and_field(write, body, line, field, msg):
 def test_unknown_profile_name():
     with pytest.raises(SpecError, match="no such profile"):
         load_profile("palantir")
+
+
+def test_which_date_a_window_searches_is_a_profile_property(write):
+    """A need's window is when the event happened. A profile searching the date of occurrence
+    ranges over `event_date`; one searching the date records were written ranges over `date`
+    and lists the window as weakened."""
+    from bench.plans import Range, Scoped
+    need = NEEDS["location"]
+
+    def ranges(plan):
+        return [p.clause for p in plan.root.parts if isinstance(p, Scoped) and isinstance(p.clause, Range)]
+    assert [r.field for r in ranges(compile_need(need, ALL["crimint"], ALL))] == ["event_date"]
+    path = write("written.yaml", "schema_version: 1\nname: written\nlabel: W\nkind: structured\nfields:\n"
+                                 "  location.point: {modes: [geo_radius]}\n  event.type: {modes: [exact]}\n"
+                                 "  event.date: {modes: [range], date_of: record}\n")
+    ps = ProfileSet([str(path)])
+    plan = compile_need(need, ps["written"], ps)
+    assert [r.field for r in ranges(plan)] == ["date"]
+    assert ("event.date", "event_date", "weakened") in {(x.criterion, x.capability, x.effect) for x in plan.lost}

@@ -52,9 +52,18 @@ class Source(Strict):
 
 
 class Communities(Strict):
+    """Who offends with whom: a stochastic block model (Holland, Laskey & Leinhardt 1983,
+    'Stochastic blockmodels: first steps', Social Networks 5:109-137) with planted groups
+    (Condon & Karp 2001): ties are dense inside a group and sparse between groups, so a few
+    members bridge to other groups and a second hop reaches people the first does not.
+    Every number here is assumed; co-offending studies (Reiss 1988; Sarnecki 2001) describe
+    small dense groups joined by few ties, without giving these parameters."""
+
     size_min: int = Field(3, ge=2)
     size_max: int = Field(8, ge=2)
     share_in_community: float = Field(0.6, ge=0, le=1)
+    p_within: float = Field(0.6, gt=0, le=1, description="probability of a tie between two members of a group")
+    ties_between: float = Field(0.4, ge=0, le=20, description="mean ties a group member has outside the group")
 
     @model_validator(mode="after")
     def _order(self) -> "Communities":

@@ -163,21 +163,59 @@ def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: in
 
 
 def _communities(spec: CorpusSpec, people: list[Person], rng: np.random.Generator) -> int:
-    """Groups that offend together; members are each other's associates and often share an address."""
+    """Groups that offend together, and the ties of a stochastic block model over them (see
+    Communities): each pair inside a group tied with probability p_within, pairs in different
+    groups with the probability that gives each member `ties_between` outside ties on average.
+    Members of a group often share an address."""
     c = spec.communities
     members = rng.permutation(len(people))[: int(len(people) * c.share_in_community)]
-    start, cid = 0, 0
+    block = np.full(len(people), -1)
+    start, cid, edges = 0, 0, []
     while start < len(members):
         size = int(rng.integers(c.size_min, c.size_max + 1))
-        group = [int(x) for x in members[start:start + size]]
+        group = members[start:start + size]
+        block[group] = cid
         for p in group:
-            people[p].community = cid
-            people[p].associates = [q for q in group if q != p]
-        if len(group) > 1 and rng.random() < 0.5:
-            people[group[1]].address = people[group[0]].address
+            people[int(p)].community = cid
+        if len(group) > 1:
+            i, j = np.triu_indices(len(group), 1)
+            tie = rng.random(len(i)) < c.p_within
+            edges.append(np.stack([group[i[tie]], group[j[tie]]], 1))
+            if rng.random() < 0.5:
+                people[int(group[1])].address = people[int(group[0])].address
         start += size
         cid += 1
+    edges.append(_between_group_ties(members, block, c.ties_between, rng))
+    pairs = np.concatenate(edges) if edges else np.empty((0, 2), np.int64)
+    adj: dict[int, set[int]] = {}
+    for a, b in pairs.tolist():
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
+    for p, near in adj.items():
+        people[p].associates = sorted(near)
     return cid
+
+
+def _between_group_ties(members: np.ndarray, block: np.ndarray, mean_ties: float,
+                        rng: np.random.Generator) -> np.ndarray:
+    """The sparse part of the block model: every pair of members of different groups tied
+    independently with one probability p. Drawn as the binomial number of such ties, then that
+    many distinct pairs uniformly (the same thing as a coin per pair, without 10^9 coins)."""
+    n = len(members)
+    if n < 2 or mean_ties <= 0:
+        return np.empty((0, 2), np.int64)
+    sizes = np.bincount(block[members])
+    pairs_between = (n * (n - 1) - int((sizes * (sizes - 1)).sum())) // 2
+    p = min(1.0, mean_ties * n / 2 / max(1, pairs_between))
+    want = int(rng.binomial(pairs_between, p))
+    got: set[tuple[int, int]] = set()
+    while len(got) < want:
+        a = members[rng.integers(n, size=2 * (want - len(got)) + 8)]
+        b = members[rng.integers(n, size=len(a))]
+        for x, y in zip(a.tolist(), b.tolist()):
+            if block[x] != block[y] and len(got) < want:
+                got.add((min(x, y), max(x, y)))
+    return np.array(sorted(got), np.int64).reshape(-1, 2)
 
 
 def build_world(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> World:
@@ -206,10 +244,6 @@ def build_world(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> Wor
 
 
 def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
-    by_comm: dict[int, list[int]] = {}
-    loners = []
-    for i, p in enumerate(people):
-        (by_comm.setdefault(p.community, []) if p.community >= 0 else loners).append(i)
     types = list(vocab.EVENT_TYPES)
     span = (spec.dates.end - spec.dates.start).days
     # Prolific offenders: a Zipf-like activity weight so a few people have many records.
@@ -237,10 +271,9 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
         lead = int(leads[e])
         p = people[lead]
         group = [lead]
-        if p.community >= 0 and u[0, e] < 0.6:
-            mates = [q for q in by_comm[p.community] if q != lead]
-            k = r.randint(0, min(3, len(mates)))
-            group += r.sample(mates, k)
+        if p.associates and u[0, e] < 0.6:  # offends with some of those they are tied to
+            k = r.randint(0, min(3, len(p.associates)))
+            group += r.sample(p.associates, k)
         t = types[etype[e]]
         mo_pool = vocab.EVENT_TYPES[t]
         mo = (mo_pool[mo_a[e]], mo_pool[mo_b[e]])

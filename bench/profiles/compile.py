@@ -213,20 +213,22 @@ class _Compiler:
     def structured(self, need: Need) -> Node | None:
         parts: list[Node] = []
         if need.association:
-            self._include(need)
             seed = self.person(need.association.of)
             if seed and self.p.has("links", "link_hops"):
                 hops = need.association.hops
                 max_hops = self.p.fields["links"].max_hops or 1
                 if hops > max_hops:
                     self.lose("links", "link_hops", "weakened", f"links: {hops} hops asked, {max_hops} possible")
-                parts.append(Linked(Scoped("person", seed), min(hops, max_hops), ("person_key",)))
+                parts.append(self.held(need.association.include,
+                                       Linked(Scoped("person", seed), min(hops, max_hops), ("person_key",))))
             elif seed:
                 self.lose("links", "link_hops", "dropped", "links: associates cannot be traversed; "
                                                            "only the person's own records are searched")
+                self.lose_include(need)
                 parts.append(Scoped("person", seed))
             else:
                 self.lose("links", "link_hops", "dropped", "links: nothing searchable about the person to start from")
+                self.lose_include(need)
         elif need.person:
             c = self.person(need.person)
             if c:
@@ -249,12 +251,6 @@ class _Compiler:
         root = parts[0] if len(parts) == 1 else Intersect(tuple(parts))
         return Union_((root, at)) if at else root
 
-    def _include(self, need: Need) -> None:
-        include = need.association.include if need.association else "people"
-        if include != "people":
-            self.lose("association.include", "link_hops", "weakened",
-                      f"associates' {include}: links reach the associates' records, not their {include} as such")
-
     def addresses(self, need: Need) -> Node | None:
         """A requester's address as a second way to their records: records at that postcode naming
         someone of their surname (the name, DOB or forename written differently there). An analyst
@@ -274,6 +270,29 @@ class _Compiler:
         at = Term("postcode", postcodes[0]) if len(postcodes) == 1 else Terms("postcode", postcodes)
         return Intersect((Scoped("person", surname), Scoped("location", at)))
 
+    # What associates hold: links as recorded run person to person, so the associates' vehicles
+    # and phones are those written in the associates' own records. A system that linked objects
+    # would also find the records of those objects without them.
+    HELD = {"vehicles": ("vehicle", Regex("vrm", ".+")), "phones": ("phone", Regex("phone", ".+"))}
+
+    def held(self, include: str, linked: Linked) -> Node:
+        if include == "people":
+            return linked
+        if include == "addresses":
+            self.lose("association.include", "link_objects", "weakened", "links: the associates' home addresses "
+                      "are not linked in the records; the associates' own records are searched instead")
+            return linked
+        self.lose("association.include", "link_objects", "weakened", f"links: the associates' {include} as "
+                  f"their own records give them; records of those {include} without them are missed")
+        scope, any_value = self.HELD[include]
+        return Intersect((linked, Scoped(scope, any_value)))
+
+    def lose_include(self, need: Need) -> None:
+        include = need.association.include if need.association else "people"
+        if include != "people":
+            self.lose("association.include", "link_hops", "dropped",
+                      f"links: the associates' {include} cannot be reached; the person's own records instead")
+
     def free_text(self, need: Need) -> Node | None:
         """Everything becomes words in one free-text query: no fields, no ranges, no radius."""
         words: list[str] = []
@@ -281,7 +300,7 @@ class _Compiler:
         person = need.association.of if need.association else need.person
         if need.association:
             self.lose("links", "link_hops", "dropped", "links: no link traversal in free text; the person's words only")
-            self._include(need)
+            self.lose_include(need)
         if need.addresses:
             self.lose("addresses", "field_scope", "dropped", "addresses: one free-text query cannot say 'or at "
                                                              "this address'; the requester's address is not used (assumed)")

@@ -89,14 +89,36 @@ def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: Even
     return [t.ids[i] for i in np.flatnonzero(keep)]
 
 
+def within_hops(truth: TruthIndex, people: list[str], hops: int) -> set[str]:
+    """The people up to `hops` true ties away from any of `people`, not those people."""
+    seen, frontier = set(people), set(people)
+    for _ in range(hops):
+        frontier = {a for p in frontier for a in truth.entities[p]["associates"]} - seen
+        seen |= frontier
+    return seen - set(people)
+
+
+def association_targets(truth: TruthIndex, people: list[str], hops: int, include: str) -> tuple[str, ...]:
+    """What an association need is about: the associates themselves, or their vehicles, phones or
+    home addresses (never the person's own, unless an associate holds them too)."""
+    near = sorted(within_hops(truth, people, hops))
+    if include == "people":
+        return tuple(near)
+    if include == "addresses":
+        held = {truth.entities[p]["address"] for p in near}
+    else:
+        held = {x for p in near for x in truth.entities[p][include]}
+    return tuple(sorted(held))
+
+
 def resolve_targets(need: Need, truth: TruthIndex) -> tuple[str, ...]:
     """The true entities a need is about: named by a template, or every true entity that fits."""
     if need.targets:
         return need.targets
     if need.association:
-        people = [e for e in truth.of_kind("person") if person_matches(e, need.association.of)]
-        key = {"people": "associates", "vehicles": "vehicles", "phones": "phones"}[need.association.include]
-        return tuple(sorted({a for p in people for a in p[key]}))
+        a = need.association
+        people = [e["id"] for e in truth.of_kind("person") if person_matches(e, a.of)]
+        return association_targets(truth, people, a.hops, a.include)
     out: list[str] = []
     if need.person:
         out += [e["id"] for e in truth.of_kind("person") if person_matches(e, need.person)]

@@ -98,9 +98,12 @@ class EventCriteria(Strict):
 
 
 class AssociationCriteria(Strict):
+    """The people a person is tied to, up to `hops` ties away (not the person), or what those
+    people hold: their vehicles, phones or home addresses (not the person's own)."""
+
     of: PersonCriteria
     hops: int = Field(1, ge=1, le=3)
-    include: Literal["people", "vehicles", "phones"] = "people"
+    include: Literal["people", "vehicles", "phones", "addresses"] = "people"
 
 
 class Need(Strict):

@@ -11,6 +11,7 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bench.queries.judge import association_targets
 from bench.queries.model import (AssociationCriteria, EventCriteria, LocationCriteria, Need,
                                  PersonCriteria, PhoneCriteria, Point, VehicleCriteria)
 from bench.queries.truth import TruthIndex
@@ -223,19 +224,24 @@ def mo_terms(ctx: Context, n: int, prm: MoParams, prefix: str) -> list[Need]:
 
 class AssocParams(Params):
     hops: int = Field(1, ge=1, le=3)
+    include: Literal["people", "vehicles", "phones", "addresses"] = "people"
 
 
 def associates(ctx: Context, n: int, prm: AssocParams, prefix: str) -> list[Need]:
-    """The associates of a known person (who they offend with)."""
-    pool = [p for p in _eligible_people(ctx, 2)
-            if any(ctx.truth.mentions.get(a) for a in p["associates"])]
+    """The associates of a known person (who they offend with, up to `hops` ties away), or what
+    those associates hold; targets as the judge resolves them for that one person."""
+    def targets(p: dict) -> tuple[str, ...]:
+        return association_targets(ctx.truth, [p["id"]], prm.hops, prm.include)
+    pool = [p for p in _eligible_people(ctx, 2) if p["associates"]
+            and any(ctx.truth.mentions.get(t) for t in targets(p))]
+    what = "people" if prm.include == "people" else f"{prm.include} of the people"
     out = []
-    for i, p in enumerate(ctx.pick(pool, n, "people with associates")):
+    for i, p in enumerate(ctx.pick(pool, n, f"people whose associates' {prm.include} are recorded")):
         of = PersonCriteria(forename=p["forename"], surname=p["surname"], dob=_true_dob(p))
-        out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="association",
-                        targets=tuple(sorted(p["associates"])),
-                        association=AssociationCriteria(of=of, hops=prm.hops),
-                        description=f"Find the records of the people a known person offends with ({prm.hops} hop)."))
+        out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="association", targets=targets(p),
+                        association=AssociationCriteria(of=of, hops=prm.hops, include=prm.include),
+                        description=f"Find the records of the {what} a known person offends with "
+                                    f"({prm.hops} hop{'s' if prm.hops > 1 else ''})."))
     return out
 
 

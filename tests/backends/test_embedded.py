@@ -128,6 +128,27 @@ def test_crimint_links_reach_associates(engine, profiles, written):
     assert any(x.capability == "link_hops" for x in compile_need(need, profiles["connect"]).lost)
 
 
+def test_crimint_second_hop_and_associates_vehicles(engine, profiles, ci_corpus):
+    """Two hops reach records one hop does not (the network has bridges); asking for the
+    associates' vehicles returns only their records that hold a vehicle."""
+    import datetime as dt
+    people = [e for e in ci_corpus.truth_entities() if e["kind"] == "person" and e["associates"]]
+    grew = 0
+    for e in people[:40]:
+        of = {"forename": e["forename"], "surname": e["surname"], "dob": dt.date.fromisoformat(e["dob"])}
+        one, two, veh = (set(_hits(engine, profiles, "crimint", Need(id="t", description="t", association={
+            "of": of, "hops": h, "include": inc}))) for h, inc in ((1, "people"), (2, "people"), (1, "vehicles")))
+        assert one <= two and veh <= one
+        grew += len(two) > len(one)
+        with_vehicle = {r["rid"] for r in _records(ci_corpus, veh) if r["vehicles"]}
+        assert veh == with_vehicle
+    assert grew >= 10
+
+
+def _records(corpus, rids: set[str]) -> list[dict]:
+    return [r for r in corpus.records() if r["rid"] in rids]
+
+
 def test_iip_returns_more_than_crimint_for_a_common_name(engine, profiles, ci_corpus):
     from collections import Counter
     people = [e for e in ci_corpus.truth_entities() if e["kind"] == "person"]

@@ -208,3 +208,32 @@ def test_records_hold_the_date_written_and_the_event_date_with_its_errors(ci_cor
         missing += "event_date_missing" in kinds
         assert ("offence_missing" in kinds) == (rec["offence"] == "")
     assert later > 5000 and 200 < off < 2000 and 100 < missing < 2000, (later, off, missing)
+
+
+def test_associates_form_a_sparse_clustered_network_where_hop_two_reaches_further(ci_corpus):
+    """The block model's ties: few per person, dense inside groups (clustering far above the
+    density), and bridges between groups, so for most people with associates the two-hop set
+    holds people the one-hop set does not (with closed groups it never did)."""
+    people = {e["id"]: set(e["associates"]) for e in ci_corpus.truth_entities() if e["kind"] == "person"}
+    assert all(b in people and a in people[b] for a, near in people.items() for b in near)  # symmetric
+    tied = [p for p, near in people.items() if near]
+    one = [len(people[p]) for p in tied]
+    two = [len(set().union(people[p], *(people[a] for a in people[p])) - {p}) for p in tied]
+    assert sum(b > a for a, b in zip(one, two)) > 0.8 * len(tied)
+    assert 2 < sum(one) / len(one) < 8  # sparse: a handful of ties each
+    density = sum(one) / (len(people) * (len(people) - 1))
+    triangles = [sum(c in people[b] for b in people[p] for c in people[p] if b < c) / (len(people[p]) * (len(people[p]) - 1) / 2)
+                 for p in tied if len(people[p]) > 1]
+    assert sum(triangles) / len(triangles) > 100 * density
+
+
+def test_the_network_is_seeded_and_reproducible():
+    import numpy as np
+
+    from bench.corpus.pools import build_pools
+    from bench.corpus.world import build_world
+    spec = load_spec(ROOT / "corpora" / "ci.yaml").model_copy(update={"people": 600, "events": 50, "vehicles": 10,
+                                                                       "phones": 10, "addresses": 50})
+    ties = [[p.associates for p in build_world(spec, build_pools(spec.seed), np.random.default_rng(spec.seed)).people]
+            for _ in range(2)]
+    assert ties[0] == ties[1] and sum(map(len, ties[0])) > 0

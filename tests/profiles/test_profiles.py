@@ -127,3 +127,22 @@ def test_which_date_a_window_searches_is_a_profile_property(write):
     plan = compile_need(need, ps["written"], ps)
     assert [r.field for r in ranges(plan)] == ["date"]
     assert ("event.date", "event_date", "weakened") in {(x.criterion, x.capability, x.effect) for x in plan.lost}
+
+
+def test_association_hops_and_include_change_the_plan_or_are_listed_lost():
+    """`hops` and `include` reach the plan (CRIMINT-like: hops followed, the associates' vehicles
+    asked of their records) or the lost list (CONNECT-like, IIP-like, and their union)."""
+    from bench.plans import Intersect, Linked
+
+    def a(hops=1, include="people"):
+        return Need(id="a", description="d", association={"of": {"forename": "Ann", "surname": "Lee"},
+                                                            "hops": hops, "include": include})
+    plans = {(h, i): compile_need(a(h, i), ALL["crimint"], ALL) for h in (1, 2) for i in ("people", "vehicles")}
+    assert len({p.root for p in plans.values()}) == 4
+    assert isinstance(plans[(2, "people")].root, Linked) and plans[(2, "people")].root.hops == 2
+    assert isinstance(plans[(1, "vehicles")].root, Intersect)
+    assert ("association.include", "link_objects", "weakened") in lost("crimint", a(include="vehicles"))
+    assert ("association.include", "link_objects", "weakened") in lost("crimint", a(include="addresses"))
+    for p in ("connect", "iip", "connect+iip"):
+        assert ("association.include", "link_hops", "dropped") in lost(p, a(include="phones"))
+        assert ("association.include", "link_hops", "dropped") not in lost(p, a())

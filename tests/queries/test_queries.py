@@ -143,3 +143,31 @@ def test_a_person_of_unknown_birth_date_fits_name_needs_but_no_date_need():
     assert set(judge(need(person={"forename": "John", "surname": "Smith"}), t)) == {"R1", "R2", "R3", "R4"}
     assert set(judge(need(person={"forename": "John", "surname": "Smith", "dob": "1971-11-30"}), t)) == set()
     assert set(judge(need(person={"surname": "Smith", "age_min": 18}), t)) == {"R1", "R2", "R3"}
+
+
+def chain_truth() -> TruthIndex:
+    """Ann - Bob - Cat tied in a chain; Ann drives V0, Bob drives V1, Cat lives at L2."""
+    def person(pid, name, near, vehicles=(), address="L1"):
+        return {"kind": "person", "id": pid, "forename": name, "middle": "", "surname": "Lee", "dob": "1990-01-01",
+                "sex": "F", "alias": None, "moniker": None, "associates": list(near), "vehicles": list(vehicles),
+                "phones": [], "address": address}
+    ents = {"P1": person("P1", "Ann", ["P2"], ["V0"]), "P2": person("P2", "Bob", ["P1", "P3"], ["V1"]),
+            "P3": person("P3", "Cat", ["P2"], address="L2")}
+    t = TruthIndex(ents)
+    for rid, ments in (("R1", [("p0", "P1"), ("v0", "V0")]), ("R2", [("p0", "P2"), ("v0", "V1")]),
+                       ("R3", [("p0", "P3"), ("l0", "L2")]), ("R4", [("v0", "V1")]), ("R5", [("l0", "L2")])):
+        t.record_event[rid] = "E1"
+        for mid, ent in ments:
+            t.mentions[ent].append(Mention(rid, mid, ()))
+    return t
+
+
+@pytest.mark.parametrize("hops, include, expected", [
+    (1, "people", {"R2"}),                 # Bob's record
+    (2, "people", {"R2", "R3"}),           # and Cat's, one tie further
+    (1, "vehicles", {"R2", "R4"}),         # Bob's vehicle V1, not Ann's own V0
+    (2, "addresses", {"R5", "R3"}),        # Bob's home L1 has no record; Cat's L2 has two
+])
+def test_association_judged_by_hops_and_what_the_associates_hold(hops, include, expected):
+    n = need(association={"of": {"forename": "Ann", "surname": "Lee"}, "hops": hops, "include": include})
+    assert set(judge(n, chain_truth())) == expected

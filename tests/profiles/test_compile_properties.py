@@ -268,6 +268,7 @@ PARAM_VARIANTS: dict[str, tuple[str, tuple[str, ...], list[Any]]] = {
     "phonetic": ("person.surname", ("exact", "phonetic"), ["soundex", "metaphone", "nysiis"]),
     "fuzzy_distance": ("person.surname", ("exact", "fuzzy"), [1, 2]),
     "max_hops": ("links", ("link_hops",), [1, 2, 3]),
+    "date_of": ("event.date", ("range",), ["event", "record"]),
 }
 
 

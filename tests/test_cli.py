@@ -41,7 +41,9 @@ def test_pipeline_generate_queries_run_report_gate(tmp_path):
         assert r.returncode == 0, r.stderr
         return r.stdout
     assert "records per source system" in call("generate", "smoke.yaml")
-    assert "relevant records per query" in call("queries", str(ROOT / "queries" / "standard.yaml"), "--corpus", "smoke")
+    out = call("queries", str(ROOT / "queries" / "standard.yaml"), "--corpus", "smoke", "--coverage")
+    assert "relevant records per query" in out and "capabilities exercised" in out
+    assert "person.forename" in out and "nickname" in out
     out = call("demo", "--spec", "smoke.yaml", "--queries", str(ROOT / "queries" / "standard.yaml"))
     assert "report:" in out and "SYNTHETIC" in out
     run_dir = next((tmp_path / "results").glob("standard-smoke-embedded-*"))

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from bench.queries.judge import association_targets
 from bench.queries.model import (AssociationCriteria, EventCriteria, LocationCriteria, Need,
                                  PersonCriteria, PhoneCriteria, Point, VehicleCriteria)
+from bench.corpus.corrupt import nicknames_of
+from bench.fields import swapped
+from bench.queries.judge import REFERENCE_DATE
 from bench.queries.truth import TruthIndex
 
 
@@ -123,24 +126,101 @@ def person_name_dob(ctx: Context, n: int, prm: PersonParams, prefix: str) -> lis
     return out
 
 
-class AliasParams(Params):
+class MinRecordsParams(Params):
+    """Only how many records a target must have (a need about one record says little about search)."""
+
     min_records: int = Field(2, ge=1)
 
 
-def person_alias(ctx: Context, n: int, prm: AliasParams, prefix: str) -> list[Need]:
-    """People the analyst knows only by an alias or street name."""
-    pool = [p for p in _eligible_people(ctx, prm.min_records) if p.get("alias") or p.get("moniker")]
+def _person_needs(ctx: Context, n: int, pool: list[dict], what: str, prefix: str,
+                  phrase: Callable[[dict], tuple[PersonCriteria, str]]) -> list[Need]:
+    """N people sampled from a pool, each phrased as (criteria, description)."""
     out = []
-    for i, p in enumerate(ctx.pick(pool, n, "people with an alias or street name")):
-        if p.get("alias"):
-            crit = PersonCriteria(forename=p["alias"][0], surname=p["alias"][1])
-            how = "an alias"
-        else:
-            crit = PersonCriteria(alias=p["moniker"], surname=p["surname"])
-            how = "a street name and surname"
+    for i, p in enumerate(ctx.pick(pool, n, what)):
+        crit, description = phrase(p)
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="person", targets=(p["id"],), person=crit,
-                        description=f"Find the records of a person known to the analyst by {how}."))
+                        description=description))
     return out
+
+
+def person_alias(ctx: Context, n: int, prm: MinRecordsParams, prefix: str) -> list[Need]:
+    """People the analyst knows only by an alias or street name."""
+    def phrase(p: dict) -> tuple[PersonCriteria, str]:
+        if p.get("alias"):
+            return (PersonCriteria(forename=p["alias"][0], surname=p["alias"][1]),
+                    "Find the records of a person known to the analyst by an alias.")
+        return (PersonCriteria(alias=p["moniker"], surname=p["surname"]),
+                "Find the records of a person known to the analyst by a street name and surname.")
+    pool = [p for p in _eligible_people(ctx, prm.min_records) if p.get("alias") or p.get("moniker")]
+    return _person_needs(ctx, n, pool, "people with an alias or street name", prefix, phrase)
+
+
+class NicknameParams(Params):
+    dob_tolerance_days: int = Field(366, ge=0, le=3660, description="'born about' a year: the middle of the "
+                                                                   "true year of birth, give or take this")
+    min_records: int = Field(2, ge=1)
+
+
+def person_nickname(ctx: Context, n: int, prm: NicknameParams, prefix: str) -> list[Need]:
+    """A person the analyst knows by a nickname of their forename and a year of birth: "Billy
+    Jones, born about 1990", where every record may say William."""
+    def phrase(p: dict) -> tuple[PersonCriteria, str]:
+        about = _true_dob(p).replace(month=7, day=1)
+        return (PersonCriteria(forename=ctx.rng.choice(nicknames_of(p["forename"])), surname=p["surname"],
+                               dob=about, dob_tolerance_days=prm.dob_tolerance_days),
+                f"Find the records of a person known to the analyst only by a nickname and surname, "
+                f"born about {about.year}.")
+    pool = [p for p in _eligible_people(ctx, prm.min_records)
+            if p["forename"] and p["surname"] and p.get("dob") and nicknames_of(p["forename"])]
+    return _person_needs(ctx, n, pool, "people whose forename has a nickname", prefix, phrase)
+
+
+def person_dob_swapped(ctx: Context, n: int, prm: MinRecordsParams, prefix: str) -> list[Need]:
+    """A person known by their true name and a date of birth with day and month swapped (the
+    analyst read 04/03 as 3 April): found only where a search folds the transposition."""
+    def phrase(p: dict) -> tuple[PersonCriteria, str]:
+        return (PersonCriteria(forename=p["forename"], surname=p["surname"], dob=swapped(_true_dob(p))),
+                "Find the records of a person known by name and a date of birth written with day and month swapped.")
+    pool = [p for p in _eligible_people(ctx, prm.min_records)
+            if p["forename"] and p["surname"] and p.get("dob") and swapped(_true_dob(p))]
+    return _person_needs(ctx, n, pool, "people with a date of birth whose day and month can be swapped", prefix, phrase)
+
+
+class PartialNameParams(Params):
+    forename_letters: int = Field(1, ge=1, le=5)
+    surname_letters: int = Field(3, ge=1, le=8)
+    min_records: int = Field(2, ge=1)
+
+
+def person_partial_name(ctx: Context, n: int, prm: PartialNameParams, prefix: str) -> list[Need]:
+    """A person known by the first letters of their names and their date of birth ("J* Smi*, born
+    4 March 1985"), from a half-legible note or a caller's spelling."""
+    def phrase(p: dict) -> tuple[PersonCriteria, str]:
+        return (PersonCriteria(forename=p["forename"][: prm.forename_letters] + "*",
+                               surname=p["surname"][: prm.surname_letters] + "*", dob=_true_dob(p)),
+                "Find the records of a person known by the first letters of their names and their date of birth.")
+    pool = [p for p in _eligible_people(ctx, prm.min_records)
+            if len(p["forename"] or "") > prm.forename_letters and len(p["surname"] or "") > prm.surname_letters
+            and p.get("dob")]
+    return _person_needs(ctx, n, pool, "people with names longer than the letters kept", prefix, phrase)
+
+
+class DescriptionParams(Params):
+    age_band: int = Field(5, ge=1, le=30, description="years either side of the true age")
+    min_records: int = Field(2, ge=1)
+
+
+def person_description(ctx: Context, n: int, prm: DescriptionParams, prefix: str) -> list[Need]:
+    """A person known by surname, sex and an age band ("a man of about 35 called Jones"), as a
+    witness describes a suspect."""
+    def phrase(p: dict) -> tuple[PersonCriteria, str]:
+        age = int((REFERENCE_DATE - _true_dob(p)).days // 365.25)
+        return (PersonCriteria(surname=p["surname"], sex=p["sex"], age_min=max(0, age - prm.age_band),
+                               age_max=min(120, age + prm.age_band)),
+                f"Find the records of a {'man' if p['sex'] == 'M' else 'woman'} known by surname and an age "
+                f"of about {age}.")
+    pool = [p for p in _eligible_people(ctx, prm.min_records) if p["surname"] and p.get("dob") and p.get("sex")]
+    return _person_needs(ctx, n, pool, "people with a surname, sex and date of birth", prefix, phrase)
 
 
 class VehicleParams(Params):
@@ -159,6 +239,38 @@ def vehicle_vrm(ctx: Context, n: int, prm: VehicleParams, prefix: str) -> list[N
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="vehicle", targets=(v["id"],),
                         vehicle=VehicleCriteria(vrm=vrm, colour=v["colour"] if form != "full" else None),
                         description=f"Find records of a {v['colour']} vehicle from a {form} registration mark."))
+    return out
+
+
+class MisreadParams(Params):
+    misread_share: float = Field(0.5, ge=0, le=1, description="share of marks with one visible character "
+                                                               "written as its look-alike (0/O, 1/I, 8/B, 5/S, 2/Z)")
+    min_records: int = Field(2, ge=1)
+
+
+LOOK_ALIKE = {"0": "O", "O": "0", "1": "I", "I": "1", "8": "B", "B": "8", "5": "S", "S": "5", "2": "Z", "Z": "2"}
+
+
+def vehicle_misread(ctx: Context, n: int, prm: MisreadParams, prefix: str) -> list[Need]:
+    """A witness's mark with the middle unread ("LK?? ?BC") and, for some, one character read as
+    its look-alike (an O for a 0), with the make and colour."""
+    pool = [v for v in ctx.truth.of_kind("vehicle") if ctx.truth.record_count(v["id"]) >= prm.min_records]
+    out = []
+    for i, v in enumerate(ctx.pick(pool, n, "vehicles with enough records")):
+        chars = list(v["vrm"])
+        places = [j for j, ch in enumerate(chars) if ch != " "]
+        for j in places[2:-2]:  # the first two and last two characters seen, the rest not
+            chars[j] = "?"
+        seen = [j for j in places[:2] + places[-2:] if chars[j] in LOOK_ALIKE]
+        misread = bool(seen) and ctx.rng.random() < prm.misread_share
+        if misread:
+            j = ctx.rng.choice(seen)
+            chars[j] = LOOK_ALIKE[chars[j]]
+        mark = "".join(chars)
+        out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="vehicle", targets=(v["id"],),
+                        vehicle=VehicleCriteria(vrm=mark, make=v["make"], colour=v["colour"]),
+                        description=f"Find records of a {v['colour']} {v['make']} seen as '{mark}'"
+                                    f"{' (one character possibly misread)' if misread else ''}."))
     return out
 
 
@@ -182,8 +294,29 @@ def phone_number(ctx: Context, n: int, prm: PhoneParams, prefix: str) -> list[Ne
 class LocationParams(Params):
     radius_m: float = Field(400, gt=0, le=20_000)
     window_days: int = Field(14, ge=0, le=3650)
-    by: Literal["point", "postcode_district"] = "point"
+    by: Literal["point", "postcode_district", "postcode", "postcode_sector", "street"] = "point"
     with_type: bool = True
+
+
+def _place(a: dict, prm: LocationParams) -> tuple[LocationCriteria, str]:
+    """The incident's place as the analyst knows it, and how that reads in a description."""
+    pc = a["postcode"]
+    if prm.by == "point":
+        return (LocationCriteria(point=Point(lat=a["lat"], lon=a["lon"]), radius_m=prm.radius_m),
+                f"within {prm.radius_m:.0f} m of a point")
+    if prm.by == "postcode":
+        return LocationCriteria(postcode=pc), "at a postcode"
+    if prm.by == "postcode_sector":  # NW1 2AB -> NW1 2*: the sector, as a caller half-remembers it
+        return LocationCriteria(postcode=pc.split()[0] + " " + pc.split()[1][:1] + "*"), "in a postcode sector"
+    if prm.by == "street":
+        return LocationCriteria(street=_street(a["address"])), "in a street"
+    return LocationCriteria(district=pc.split()[0]), "in a postcode district"
+
+
+def _street(address: str) -> str:
+    """'12 Camden Road' -> 'Camden Road': the street without its house number."""
+    words = address.split()
+    return " ".join(words[1:]) if len(words) > 1 and any(ch.isdigit() for ch in words[0]) else address
 
 
 def location_window(ctx: Context, n: int, prm: LocationParams, prefix: str) -> list[Need]:
@@ -194,10 +327,8 @@ def location_window(ctx: Context, n: int, prm: LocationParams, prefix: str) -> l
         a = ctx.truth.entities[ev["address"]]
         d = dt.date.fromisoformat(ev["date"])
         w = dt.timedelta(days=prm.window_days)
-        loc = (LocationCriteria(point=Point(lat=a["lat"], lon=a["lon"]), radius_m=prm.radius_m)
-               if prm.by == "point" else LocationCriteria(district=a["postcode"].split()[0]))
+        loc, where = _place(a, prm)
         evc = EventCriteria(types=(ev["type"],) if prm.with_type else (), date_from=d - w, date_to=d + w)
-        where = f"within {prm.radius_m:.0f} m of a point" if prm.by == "point" else "in a postcode district"
         out.append(Need(id=f"{prefix}-{i + 1:03d}", kind="location", location=loc, event=evc,
                         description=f"Find {ev['type'].replace('_', ' ') if prm.with_type else 'all'} "
                                     f"incidents {where} within ±{prm.window_days} days."))
@@ -269,8 +400,13 @@ def subject_access(ctx: Context, n: int, prm: SarParams, prefix: str) -> list[Ne
 
 TEMPLATES: dict[str, tuple[Callable, type[Params]]] = {
     "person_name_dob": (person_name_dob, PersonParams),
-    "person_alias": (person_alias, AliasParams),
+    "person_alias": (person_alias, MinRecordsParams),
+    "person_nickname": (person_nickname, NicknameParams),
+    "person_dob_swapped": (person_dob_swapped, MinRecordsParams),
+    "person_partial_name": (person_partial_name, PartialNameParams),
+    "person_description": (person_description, DescriptionParams),
     "vehicle_vrm": (vehicle_vrm, VehicleParams),
+    "vehicle_misread": (vehicle_misread, MisreadParams),
     "phone_number": (phone_number, PhoneParams),
     "location_window": (location_window, LocationParams),
     "mo_terms": (mo_terms, MoParams),

@@ -7,13 +7,17 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from bench.metrics.stats import adjust, mean_ci, means_ci, median_ci, paired_test, ratio_of_totals_ci
+from bench.metrics.stats import Estimate, adjust, mean_ci, means_ci, median_ci, paired_test, ratio_of_totals_ci
 
 MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
-                 "sift_records", "sift_hours", "false_inclusions")
-COMPARED = ("recall", "precision", "volume", "sift_hours")
+                 "examined", "recall_at_stop", "sift_hours", "rbp", "searches", "false_inclusions")
+# Undefined for some needs ("never" reached, no relevant record returned): a median over the
+# needs where defined, and how many are not.
+SOMETIMES_UNDEFINED = ("esl", "effort_r80", "effort_r95")
 # Undefined for some needs (precision, where nothing was returned): averaged over the rest.
 DEFINED_ONLY = ("precision",)
+COMPARED = ("recall", "precision", "volume", "examined", "recall_at_stop", "sift_hours")
+CARRIERS = 3  # needs named as carrying most of a profile's total volume
 
 
 def _ok(rows: list[dict]) -> list[dict]:
@@ -24,13 +28,39 @@ def _inflation(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
     pairs = [(r["volume"], base[r["qid"]]["volume"]) for r in rows if r["qid"] in base]
     defined = [v / b for v, b in pairs if b > 0]
     pct = np.percentile(defined, [10, 25, 50, 75, 90]).tolist() if defined else [float("nan")] * 5
+    # The geometric mean needs both lists non-empty: a ratio of 0 or infinity has no logarithm.
+    logs = [np.log(v / b) for v, b in pairs if b > 0 and v > 0]
+    total = sum(v for v, _ in pairs)
+    carriers = sorted(((r["volume"], r["qid"]) for r in rows if r["qid"] in base), reverse=True)[:CARRIERS]
     return {
         "median": median_ci(defined, seed).as_dict(),
         "mean": mean_ci(defined, seed).as_dict(),
+        "geometric_mean": _exp(mean_ci(logs, seed)),
         "ratio_of_totals": ratio_of_totals_ci([v for v, _ in pairs], [b for _, b in pairs], seed).as_dict(),
         "undefined": sum(1 for _, b in pairs if b == 0),
         "distribution": dict(zip(("p10", "p25", "p50", "p75", "p90"), pct)),
+        "carriers": [{"qid": q, "volume": v, "share": v / total if total else None} for v, q in carriers],
     }
+
+
+def _exp(e: Estimate) -> dict:
+    return {"value": float(np.exp(e.value)), "lo": float(np.exp(e.lo)), "hi": float(np.exp(e.hi)), "n": e.n}
+
+
+def _effort(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
+    """Records examined against the baseline's for the same needs, and the measures that are
+    undefined for some needs, as medians with how many are undefined ("never")."""
+    pairs = [(r["examined"], base[r["qid"]]["examined"]) for r in rows if r["qid"] in base]
+    found = [(r["recall_at_stop"] * r["relevant"], base[r["qid"]]["recall_at_stop"] * base[r["qid"]]["relevant"])
+             for r in rows if r["qid"] in base]
+    out: dict = {"examined_ratio_of_totals": ratio_of_totals_ci([a for a, _ in pairs], [b for _, b in pairs], seed).as_dict(),
+                 "found_ratio_of_totals": ratio_of_totals_ci([a for a, _ in found], [b for _, b in found], seed).as_dict(),
+                 "examined_total": float(sum(r["examined"] for r in rows)),
+                 "searches_total": float(sum(r.get("searches", 1) for r in rows))}
+    for m in SOMETIMES_UNDEFINED:
+        vals = [r[m] for r in rows if r.get(m) is not None]
+        out[m] = {"median": median_ci(vals, seed).as_dict(), "never": len(rows) - len(vals)}
+    return out
 
 
 def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
@@ -54,6 +84,7 @@ def _block(rows: list[dict], base: dict[str, dict], seed: int) -> dict:
         "latency_ms": {"p50": float(np.percentile(lat, 50)) if lat else float("nan"),
                        "p95": float(np.percentile(lat, 95)) if lat else float("nan")},
         "inflation": _inflation(ok, base, seed),
+        "effort": _effort(ok, base, seed),
     }
     out["sift_hours_per_1000"] = {k: v * 1000 if isinstance(v, float) else v
                                   for k, v in out["mean"]["sift_hours"].items()}

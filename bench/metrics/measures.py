@@ -13,7 +13,12 @@ own sort (score descending) reproduces exactly the order the analyst saw."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
+
+from bench.analyst.model import Purpose, Reader
+from bench.analyst.reader import Listed, measures as reader_measures
 
 DEFINITIONS = {
     "volume": "records returned for the need: what the analyst must at least glance at",
@@ -26,9 +31,19 @@ DEFINITIONS = {
     "r_at_100": "share of the relevant records found in the first 100",
     "ap": "average precision over the presented order (trec_eval's map)",
     "ndcg_at_10": "graded gain of the first 10 records, normalised (trec_eval's ndcg_cut_10)",
-    "sift_records": "records read, in presented order, until the last relevant one returned "
-                    "(the whole list when none is relevant)",
-    "sift_hours": "sift_records x seconds per record / 3600",
+    "examined": "records the modelled analyst reads before stopping, in presented order, a page at a time: "
+                "an identification need stops at the first relevant record, an 'everything about' need after "
+                "a run of pages with nothing relevant or at the read cap, a subject access request reads all "
+                "(bench/analyst/behaviour.yaml: every parameter and its source)",
+    "recall_at_stop": "share of the relevant records the analyst has found when they stop reading",
+    "sift_hours": "examined x seconds per record / 3600",
+    "esl": "Cooper's expected search length: non-relevant records read before the first relevant one "
+           "(undefined when the list holds none)",
+    "rbp": "rank-biased precision at the reader's persistence p (Moffat and Zobel 2008)",
+    "effort_r80": "records read, in presented order, to reach recall 0.8 ('never' when the list cannot)",
+    "effort_r95": "records read, in presented order, to reach recall 0.95 ('never' when the list cannot)",
+    "searches": "searches the analyst issued for the need (more than one when they narrowed a search "
+                "that returned too much)",
     "inflation": "volume / the baseline profile's volume for the same need (undefined when the baseline returns nothing)",
     "missed": "relevant records never returned",
     "returned_nothing": "needs for which the profile returned no record at all (left out of the mean "
@@ -59,13 +74,14 @@ class Judgements:
         finally:
             self._grade[where] = 0
 
-    def measure(self, qid: str, rnums: np.ndarray, seconds_per_record: float) -> tuple[dict[str, float], np.ndarray]:
-        """All per-query measures of one ranked list, and the relevant records it returned."""
+    def measure(self, qid: str, rnums: np.ndarray, seconds_per_record: float, purpose: Purpose,
+                reader: Reader) -> tuple[dict[str, float | None], np.ndarray, Listed]:
+        """All per-query measures of one ranked list under one reader, the relevant records it
+        returned, and what the reader model needs of the list (to read it again under others)."""
         g = self.grades(qid, rnums)
         hits = np.flatnonzero(g > 0)
         where, grade = self.rel[qid]
         n, found, nrel = len(rnums), len(hits), int(np.count_nonzero(grade > 0))
-        s = int(hits[-1]) + 1 if found else n
         # Nothing returned: precision is 0/0, undefined, not 0 (trec_eval's means leave such a
         # query out). Recall stays 0: finding nothing of what exists is the failure it measures.
         p = found / n if n else None
@@ -80,8 +96,10 @@ class Judgements:
                "ndcg_at_10": float(top @ _DISCOUNT[: len(top)]) / idcg if idcg > 0 else 0.0,
                "volume": float(n), "relevant": float(nrel), "found": float(found),
                "missed": float(nrel - found), "false_inclusions": float(n - found),
-               "sift_records": float(s), "sift_hours": s * seconds_per_record / 3600.0}
-        return out, rnums[hits]
+               }
+        listed = Listed(hits, rnums[hits], n, nrel, purpose, zlib.crc32(qid.encode()))
+        out.update(reader_measures(listed, reader, seconds_per_record))
+        return out, rnums[hits], listed
 
 
 def inflation(volume: float, baseline_volume: float) -> float | None:

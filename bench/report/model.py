@@ -55,7 +55,7 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
         rows = list(csv.DictReader(fh))
     for r in rows:
         for k, v in r.items():
-            if k not in ("profile", "qid", "kind", "lost_capabilities", "missed_by_kind", "error") and v not in ("", None):
+            if k not in ("profile", "qid", "kind", "purpose", "lost_capabilities", "missed_by_kind", "error") and v not in ("", None):
                 r[k] = float(v)
     return run, rows
 

@@ -21,6 +21,8 @@ import numpy as np
 import orjson
 
 import bench
+from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
+from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
@@ -37,9 +39,11 @@ from bench.run import audit
 from bench.run.store import Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
-CSV_COLUMNS = ("profile", "qid", "kind", "volume", "total", "relevant", "found", "missed", "precision",
-               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "sift_records", "sift_hours", "false_inclusions",
+CSV_COLUMNS = ("profile", "qid", "kind", "purpose", "volume", "total", "relevant", "found", "missed", "precision",
+               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "examined", "recall_at_stop", "sift_hours",
+               "esl", "rbp", "effort_r80", "effort_r95", "searches", "false_inclusions",
                "inflation", "latency_ms", "lost", "lost_capabilities", "missed_by_kind", "error")
+GAIN_BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)  # records read
 LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
 
 
@@ -56,6 +60,7 @@ class RunSettings:
     force: bool = False
     seed: int = 0
     backend_options: dict = field(default_factory=dict)
+    behaviour: Path | None = None  # the analyst's reading behaviour; None: the shipped one
 
 
 @dataclass
@@ -90,7 +95,8 @@ def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
             "profiles": {n: _profile_checksum(profiles, n) for n in profiles.order},
             "profile_order": profiles.order,
         "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
-            "seed": s.seed, "version": bench.__version__}
+            "seed": s.seed, "version": bench.__version__,
+            "behaviour": behaviour_checksum(load_behaviour(s.behaviour))}
 
 
 def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
@@ -278,9 +284,19 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, 
     t1 = time.perf_counter()
     judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
                              for q in inst.qrels}, n_records)
-    rows, found = _measure(outcomes, lists, judgements, inst, order, s)
+    behaviour = load_behaviour(s.behaviour)
+    rows, found, listed = _measure(outcomes, lists, judgements, inst, order, s, behaviour)
     timings = {"measure_s": time.perf_counter() - t1}
     agg = aggregate(rows, order, s.baseline, s.seed)
+    agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
+                        "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
+                        "samples": behaviour.samples, "sources": behaviour.sources,
+                        "profiles": over_behaviours(listed, s.baseline, behaviour.sample(s.seed))}
+    for name in order:
+        agg["profiles"][name]["gain_curve"] = {"budgets": list(GAIN_BUDGETS),
+                                               "recall": gain_curve(listed[name], GAIN_BUDGETS)}
+        w, unreached = wss(listed[name], n_records)
+        agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
     ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in order}
     bd = breakdown(found=found, lists={p: {q: lists[p][q] for q in ok[p]} for p in order},
                    details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
@@ -319,19 +335,24 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
 
 def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]],
              judgements: Judgements, inst: Instance, order: list[str],
-             s: RunSettings) -> tuple[list[dict], dict[str, dict[str, set[int]]]]:
-    """One row per (profile, need) as per_query.csv holds it, and per profile and need the
-    record numbers of the relevant records returned."""
+             s: RunSettings, behaviour: Behaviour
+             ) -> tuple[list[dict], dict[str, dict[str, set[int]]], dict[str, list[Listed]]]:
+    """One row per (profile, need) as per_query.csv holds it; per profile and need the record
+    numbers of the relevant records returned; per profile what the reader model needs of each list."""
     per: dict[str, dict[str, dict]] = {}
     found: dict[str, dict[str, set[int]]] = {}
+    listed: dict[str, list[Listed]] = {}
+    purpose = {n.id: behaviour.purpose(n.derived_kind()) for n in inst.needs}
     for name in order:
-        per[name], found[name] = {}, {}
+        per[name], found[name], listed[name] = {}, {}, []
         for q, o in outcomes[name].items():
             if o["error"]:
                 continue
-            m, hit = judgements.measure(q, lists[name][q], s.seconds_per_record)
-            per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"]))}
+            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], behaviour.central)
+            per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"])),
+                            "searches": float(o.get("searches", 1)), "purpose": purpose[q]}
             found[name][q] = set(hit.tolist())
+            listed[name].append(lst)
     base = per.get(s.baseline, {})
     rows: list[dict] = []
     for name in order:
@@ -344,7 +365,7 @@ def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np
                 row.update(m, total=o["total"], lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
                            inflation=inflation(m["volume"], base[need.id]["volume"]) if need.id in base else None)
             rows.append(row)
-    return rows, found
+    return rows, found, listed
 
 
 def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Instance, order: list[str],

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import numpy as np
 
+from bench.analyst.model import Reader
 from bench.metrics.measures import Judgements, inflation
 from bench.metrics.stats import mean_ci, paired_test, ratio_of_totals_ci
 
@@ -16,12 +17,16 @@ a, b, z, x, y, w = range(6)
 JUDGED = Judgements({"q1": {a: 1, b: 2, z: 1}}, n_records=6)
 
 
-def measure(ranked, seconds_per_record=30.0):
-    return JUDGED.measure("q1", np.asarray(ranked, np.int64), seconds_per_record)[0]
+# pages of two records; gives up after one page with nothing relevant
+READER = Reader(page_size=2, empty_pages=1, read_cap=100, persistence=0.5, miss_rate=0.0)
 
 
-def sift(ranked):
-    return measure(ranked)["sift_records"]
+def measure(ranked, seconds_per_record=30.0, purpose="everything"):
+    return JUDGED.measure("q1", np.asarray(ranked, np.int64), seconds_per_record, purpose, READER)[0]
+
+
+def examined(ranked, purpose="everything"):
+    return measure(ranked, purpose=purpose)["examined"]
 
 
 def test_hand_computed_case():
@@ -36,13 +41,18 @@ def test_hand_computed_case():
     dcg = 1 / math.log2(2) + 2 / math.log2(4)
     idcg = 2 / math.log2(2) + 1 / math.log2(3) + 1 / math.log2(4)
     assert m["ndcg_at_10"] == pytest.approx(dcg / idcg)
-    assert m["sift_records"] == 3 and m["sift_hours"] == pytest.approx(3 * 36 / 3600)
+    # pages [a x] [b y]: both hold something relevant, the list ends: all 4 read
+    assert m["examined"] == 4 and m["sift_hours"] == pytest.approx(4 * 36 / 3600)
+    assert m["recall_at_stop"] == pytest.approx(2 / 3)
+    assert m["esl"] == 0 and m["rbp"] == pytest.approx(0.5 * (1 + 0.5 ** 2))
+    assert m["effort_r80"] is None  # 3 of 3 needed, the list holds 2
+    assert measure([x, a, b, z])["effort_r80"] == 4 and measure([x, a, b, z])["esl"] == 1
 
 
 def test_nothing_returned():
     """Precision of an empty list is 0/0: undefined (None), not 0; recall is 0."""
     m = measure([])
-    assert m["volume"] == 0 and m["recall"] == 0 and m["precision"] is None and m["sift_records"] == 0
+    assert m["volume"] == 0 and m["recall"] == 0 and m["precision"] is None and m["examined"] == 0
     assert m["f1"] == 0
 
 
@@ -54,7 +64,7 @@ def test_mean_precision_leaves_out_needs_that_returned_nothing():
     j = Judgements({"q1": {1: 1, 2: 1}, "q2": {3: 1}, "q3": {4: 1}}, 10)
     rows = []
     for q, ranked in (("q1", [1, 5]), ("q2", [3]), ("q3", [])):
-        m = j.measure(q, np.asarray(ranked, np.int64), 30.0)[0]
+        m = j.measure(q, np.asarray(ranked, np.int64), 30.0, "everything", READER)[0]
         rows.append({**m, "profile": "p", "qid": q, "kind": "person", "error": None, "latency_ms": 1.0,
                      "lost_capabilities": []})
     block = aggregate(rows, ["p"], "p")["profiles"]["p"]
@@ -63,13 +73,16 @@ def test_mean_precision_leaves_out_needs_that_returned_nothing():
     assert block["returned_nothing"] == 1 and block["queries"] == 3
 
 
-def test_nothing_relevant_returned_means_reading_everything():
-    assert sift([x, y, w]) == 3
-
-
-def test_sift_with_relevant_last_and_first():
-    assert sift([a, x, y]) == 1
-    assert sift([x, y, b]) == 3
+def test_a_reader_does_not_know_where_the_last_relevant_record_is():
+    # The old oracle read [a x y] to a (1 record); a real reader reads on to see the page out,
+    # then one page with nothing relevant before giving up.
+    assert examined([a, x, y, w, x, y]) == 4
+    # ... and never reaches a relevant record behind an empty page
+    assert examined([x, y, b]) == 2
+    # an identification need stops at the first relevant record
+    assert examined([x, y, b], purpose="identify") == 3
+    # a subject access request reads everything
+    assert examined([a, x, y, w, x, y], purpose="read_all") == 6
 
 
 def test_inflation_rule():
@@ -109,7 +122,7 @@ def test_every_ranked_measure_is_trec_evals(data):
     n = 300
     rel = data.draw(st.dictionaries(st.integers(0, n - 1), st.integers(1, 3), min_size=1, max_size=40))
     ranked = data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=150))
-    m = Judgements({"q": rel}, n).measure("q", np.asarray(ranked, np.int64), 30.0)[0]
+    m = Judgements({"q": rel}, n).measure("q", np.asarray(ranked, np.int64), 30.0, "everything", READER)[0]
     measures = {"precision": ir_measures.SetP, "recall": ir_measures.SetR, "f1": ir_measures.SetF,
                 "p_at_10": ir_measures.P @ 10, "r_at_100": ir_measures.R @ 100, "ap": ir_measures.AP,
                 "ndcg_at_10": ir_measures.nDCG @ 10}

@@ -1,0 +1,168 @@
+"""How far an analyst reads a result list, and the effort measures that follow from it.
+
+A real reader sees each record's relevance only as they read it: they cannot know when the
+last relevant record has gone by. So every stop rule here reads the list in presented order, a
+page at a time, and decides from what has been read so far:
+
+- identify: stop at the first relevant record (or at the read cap, having found nothing);
+- everything: stop after `empty_pages` pages in a row with nothing relevant, or at the read cap;
+- read_all: read every record returned (a subject access request must be complete).
+
+Everything is computed from the 0-based positions of the relevant records in the list (`hits`),
+so a reader costs O(relevant records), whatever the list's length."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.analyst.model import Purpose, Reader
+
+
+@dataclass(frozen=True)
+class Reading:
+    examined: int  # records read before stopping
+    found: int  # relevant records recognised among them
+
+
+def _uniform(records: np.ndarray, key: int) -> np.ndarray:
+    """A fixed draw in [0, 1) for each (need, record): splitmix64 of the record number and the
+    need's key. The same record is missed alike on every profile (comparisons stay paired), and
+    a higher miss rate misses a superset of what a lower one misses."""
+    with np.errstate(over="ignore"):
+        z = records.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def recognised(hits: np.ndarray, records: np.ndarray, miss_rate: float, key: int) -> np.ndarray:
+    """The relevant records a reader recognises: each is missed with probability miss_rate.
+    hits: their positions in the list; records: their record numbers."""
+    if miss_rate <= 0 or not len(hits):
+        return hits
+    return hits[_uniform(records, key) >= miss_rate]
+
+
+def read(hits: np.ndarray, n: int, purpose: Purpose, r: Reader) -> Reading:
+    """Where a reader of a list of n records with relevant records at `hits` (sorted, 0-based,
+    as the reader recognises them) stops."""
+    if purpose == "read_all":
+        return Reading(n, len(hits))
+    cap = min(n, r.read_cap)
+    seen = hits[hits < cap]
+    if purpose == "identify":
+        return Reading(int(seen[0]) + 1, 1) if len(seen) else Reading(cap, 0)
+    s, k = r.page_size, r.empty_pages
+    last_page = -1  # the last page read that held something relevant
+    stop = None
+    for page in np.unique(seen // s).tolist():
+        if page - last_page - 1 >= k:  # k empty pages in a row before this one: the reader left
+            stop = last_page + k
+            break
+        last_page = page
+    if stop is None:
+        stop = last_page + k
+    examined = min(cap, (stop + 1) * s)
+    return Reading(examined, int(np.count_nonzero(seen < examined)))
+
+
+def rbp(hits: np.ndarray, p: float) -> float:
+    """Rank-biased precision (Moffat and Zobel 2008): (1 - p) * sum over relevant ranks i of p^(i-1)."""
+    return float((1 - p) * np.sum(np.power(p, hits.astype(np.float64))))
+
+
+def esl(hits: np.ndarray) -> float | None:
+    """Cooper's (1968) expected search length for one wanted record, on a strict ordering: the
+    non-relevant records read before the first relevant one. None: the list holds none."""
+    return float(hits[0]) if len(hits) else None
+
+
+def effort_to_recall(hits: np.ndarray, n_relevant: int, level: float) -> float | None:
+    """Records read, in presented order, until `level` of the relevant records are found. None
+    ("never") when the list does not hold that many."""
+    if n_relevant <= 0:
+        return None
+    need = math.ceil(level * n_relevant - 1e-9)
+    return float(hits[need - 1]) + 1 if len(hits) >= need else None
+
+
+def measures(x: "Listed", r: Reader, seconds_per_record: float) -> dict[str, float | None]:
+    """The analyst-effort measures of one list under one reader."""
+    hits, n_relevant = x.hits, x.n_relevant
+    reading = read(recognised(hits, x.records, r.miss_rate, x.key), x.n, x.purpose, r)
+    return {"examined": float(reading.examined),
+            "recall_at_stop": reading.found / n_relevant if n_relevant else 0.0,
+            "sift_hours": reading.examined * seconds_per_record / 3600.0,
+            "esl": esl(hits), "rbp": rbp(hits, r.persistence),
+            "effort_r80": effort_to_recall(hits, n_relevant, 0.8),
+            "effort_r95": effort_to_recall(hits, n_relevant, 0.95)}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What the reader model needs of one (profile, need) list."""
+
+    hits: np.ndarray  # 0-based positions of the relevant records, ascending
+    records: np.ndarray  # their record numbers
+    n: int  # the list's length
+    n_relevant: int  # relevant records for the need in the corpus
+    purpose: Purpose
+    key: int  # the need's, for the reader's misses
+
+
+def total_examined(lists: list[Listed], r: Reader) -> float:
+    return float(sum(read(recognised(x.hits, x.records, r.miss_rate, x.key), x.n, x.purpose, r).examined
+                     for x in lists))
+
+
+def gain_curve(lists: list[Listed], budgets: tuple[int, ...]) -> list[float]:
+    """Mean recall over needs after reading the first b records, for each budget b (the gain
+    curve of TREC Total Recall, averaged over needs with relevant records)."""
+    with_rel = [x for x in lists if x.n_relevant]
+    if not with_rel:
+        return [float("nan")] * len(budgets)
+    return [float(np.mean([np.count_nonzero(x.hits < b) / x.n_relevant for x in with_rel])) for b in budgets]
+
+
+def wss(lists: list[Listed], corpus_size: int, level: float = 0.95) -> tuple[float | None, int]:
+    """Work saved over sampling at a recall level (Cohen et al. 2006), averaged over the needs
+    whose list reaches that level, and how many do not: 1 - read/N - (1 - level)."""
+    vals = []
+    for x in lists:
+        e = effort_to_recall(x.hits, x.n_relevant, level)
+        if e is not None:
+            vals.append(1 - e / corpus_size - (1 - level))
+    return (float(np.mean(vals)) if vals else None), sum(1 for x in lists if x.n_relevant) - len(vals)
+
+
+def found_total(lists: list[Listed], r: Reader) -> float:
+    return float(sum(read(recognised(x.hits, x.records, r.miss_rate, x.key), x.n, x.purpose, r).found
+                     for x in lists))
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    v = np.asarray([x for x in values if x == x], dtype=np.float64)
+    if not len(v):
+        return {"median": None, "p10": None, "p90": None, "n": 0}
+    p10, p50, p90 = np.percentile(v, [10, 50, 90]).tolist()
+    return {"median": p50, "p10": p10, "p90": p90, "n": int(len(v))}
+
+
+def over_behaviours(lists: dict[str, list[Listed]], baseline: str, readers: list[Reader]) -> dict[str, dict]:
+    """Per profile, over the sampled readers: records examined and relevant records found, each as
+    a ratio of the baseline's totals under the same reader (median and 10-90% range). Both
+    profiles are read by the same reader in each draw, so each ratio compares like with like."""
+    out: dict[str, dict] = {}
+    base = lists.get(baseline, [])
+    for name, ls in lists.items():
+        ex, fd = [], []
+        for r in readers:
+            be, bf = total_examined(base, r), found_total(base, r)
+            ex.append(total_examined(ls, r) / be if be else float("nan"))
+            fd.append(found_total(ls, r) / bf if bf else float("nan"))
+        out[name] = {"examined_ratio": _spread(ex), "found_ratio": _spread(fd)}
+    return out

@@ -1,0 +1,114 @@
+"""The modelled reader on lists of known grades: stop rules, effort measures against their
+published formulas, and rules that must hold for every list."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.analyst.model import Reader, load_behaviour
+from bench.analyst.reader import (Listed, effort_to_recall, esl, gain_curve, over_behaviours, rbp, read,
+                                  recognised, total_examined, wss)
+
+
+def reader(**kw):
+    base = dict(page_size=10, empty_pages=2, read_cap=200, persistence=0.8, miss_rate=0.0)
+    return Reader(**{**base, **kw})
+
+
+def at(*positions):
+    return np.asarray(positions, np.int64)
+
+
+def test_everything_reader_stops_after_empty_pages():
+    # relevant at 3 (page 0) and 15 (page 1); pages 2 and 3 hold nothing: stop after page 3
+    r = read(at(3, 15, 95), 100, "everything", reader())
+    assert (r.examined, r.found) == (40, 2)  # 95 lies beyond two empty pages: never reached
+    # one empty page is enough for an impatient reader
+    assert read(at(3, 15, 95), 100, "everything", reader(empty_pages=1)).examined == 30
+
+
+def test_the_read_cap_and_the_list_end_bound_reading():
+    assert read(at(*range(0, 500, 5)), 500, "everything", reader(read_cap=120)).examined == 120
+    assert read(at(1), 7, "everything", reader()).examined == 7
+
+
+def test_nothing_relevant_costs_the_empty_pages_only():
+    assert read(at(), 1000, "everything", reader()).examined == 20
+    assert read(at(), 1000, "identify", reader()).examined == 200  # looks up to the cap for a match
+    assert read(at(), 1000, "read_all", reader()).examined == 1000
+
+
+def test_identify_and_read_all():
+    assert read(at(7, 9), 50, "identify", reader()) == read(at(7), 50, "identify", reader())
+    assert read(at(7, 9), 50, "identify", reader()).examined == 8
+    assert read(at(7, 9), 5000, "read_all", reader()).examined == 5000
+
+
+def test_published_formulas():
+    hits = at(0, 2, 5)  # ranks 1, 3, 6
+    assert rbp(hits, 0.8) == pytest.approx(0.2 * (1 + 0.8 ** 2 + 0.8 ** 5))
+    assert esl(at(4, 9)) == 4 and esl(at()) is None
+    assert effort_to_recall(hits, 4, 0.8) is None  # 4 relevant, 3 returned: 0.8 needs 4
+    assert effort_to_recall(hits, 3, 0.8) == 6 and effort_to_recall(hits, 5, 0.5) == 6
+
+
+def test_gain_curve_and_wss():
+    lists = [Listed(at(0, 9), at(1, 2), 10, 2, "everything", 1), Listed(at(), at(), 5, 4, "everything", 2)]
+    assert gain_curve(lists, (1, 10)) == [pytest.approx(0.25), pytest.approx(0.5)]
+    # the first reaches 95% at 10 records of a 1,000-record corpus; the second never
+    assert wss(lists, 1000) == (pytest.approx(1 - 10 / 1000 - 0.05), 1)
+
+
+def test_misses_are_paired_and_nested():
+    records = np.arange(1000, 1400)
+    hits = np.arange(400)
+    low, high = recognised(hits, records, 0.05, 7), recognised(hits, records, 0.13, 7)
+    assert set(high) <= set(low) and 0 < len(hits) - len(low) < len(hits) - len(high)
+    assert list(recognised(hits, records, 0.0, 7)) == list(hits)
+
+
+lists_st = st.lists(st.tuples(st.lists(st.integers(0, 2000), unique=True, max_size=30), st.integers(1, 2000),
+                              st.sampled_from(["identify", "everything", "read_all"])), min_size=1, max_size=8)
+
+
+def _listed(raw):
+    out = []
+    for i, (hits, n, purpose) in enumerate(raw):
+        h = np.asarray(sorted(x for x in hits if x < n), np.int64)
+        out.append(Listed(h, h + 10_000, n, max(1, len(h)), purpose, i))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(lists_st, st.integers(1, 5), st.integers(1, 400), st.integers(1, 400), st.integers(1, 50))
+def test_effort_is_monotone_in_patience_and_cap(raw, k, cap1, cap2, page):
+    ls = _listed(raw)
+    lo_cap, hi_cap = sorted((cap1, cap2))
+    assert total_examined(ls, reader(read_cap=lo_cap, page_size=page)) <= \
+        total_examined(ls, reader(read_cap=hi_cap, page_size=page))
+    assert total_examined(ls, reader(empty_pages=k, page_size=page)) <= \
+        total_examined(ls, reader(empty_pages=k + 1, page_size=page))
+    for x in ls:  # never more than the list; identify and read_all get to a first relevant record within the cap
+        e = read(x.hits, x.n, x.purpose, reader(page_size=page)).examined
+        assert e <= x.n
+        if x.purpose != "everything" and len(x.hits) and x.hits[0] < 200:
+            assert e >= x.hits[0] + 1
+
+
+def test_shipped_behaviour_loads_and_samples_within_its_ranges():
+    b = load_behaviour()
+    readers = b.sample(0)
+    assert len(readers) == b.samples and readers == b.sample(0)
+    assert {r.page_size for r in readers} <= {10, 20, 50}
+    assert all(50 <= r.read_cap <= 500 and 0.7 <= r.persistence <= 0.9 for r in readers)
+    assert b.purpose("vehicle") == "identify" and b.purpose("sar") == "read_all" and b.purpose("combined") == "everything"
+
+
+def test_over_behaviours_compares_like_with_like():
+    base = [Listed(at(0), at(5), 10, 1, "everything", 1)]
+    twice = [Listed(at(0), at(5), 10, 1, "everything", 1), Listed(at(0), at(6), 10, 1, "everything", 2)]
+    out = over_behaviours({"b": base, "p": twice}, "b", load_behaviour().sample(0)[:20])
+    assert out["b"]["examined_ratio"]["median"] == 1
+    assert out["p"]["examined_ratio"] == {"median": 2.0, "p10": 2.0, "p90": 2.0, "n": 20}
+    assert out["p"]["found_ratio"]["median"] == 2.0

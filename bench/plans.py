@@ -131,6 +131,10 @@ class Plan:
     order: Literal["relevance", "date_desc", "given"]
     cap: int | None
     lost: tuple[Lost, ...] = ()
+    # An analyst who gets more than `narrow_above` records back searches again with `narrower`
+    # (the same need with the next criterion they know added); None: they read what came back.
+    narrower: "Plan | None" = None
+    narrow_above: int | None = None
 
 
 def has_text(c: Clause) -> bool:

@@ -54,6 +54,7 @@ class Result:
     scores: np.ndarray
     total: int
     names: np.ndarray = field(repr=False, compare=False)  # record id by record number
+    searches: int = 1  # searches issued to get this list (narrowing adds some)
 
     @property
     def rids(self) -> list[str]:
@@ -77,8 +78,14 @@ class Backend(ABC):
     @final
     @classmethod
     def lacks(cls, plan: Plan) -> set[str]:
-        """The node kinds of a plan this backend cannot run (none for an empty plan)."""
-        return set() if plan.root is None else node_kinds(plan.root) - cls.SUPPORTS
+        """The node kinds of a plan, and of the narrower plans it may go on to, that this backend
+        cannot run (none for an empty plan)."""
+        kinds: set[str] = set()
+        step: Plan | None = plan
+        while step is not None and step.root is not None:
+            kinds |= node_kinds(step.root)
+            step = step.narrower
+        return kinds - cls.SUPPORTS
 
     @final
     def check(self, plan: Plan) -> None:
@@ -96,20 +103,31 @@ class Backend(ABC):
         their lists are merged as they are rather than searched for a second time."""
         self.check(plan)
         if plan.root is None:
-            return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids)
-        rnums, scores = self._ordered(plan, known or {})
+            return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids, 0)
+        rnums, scores, searches = self._session(plan, known or {})
         total = len(rnums)
         if plan.cap is not None:
             rnums, scores = rnums[: plan.cap], scores[: plan.cap]
-        return Result(rnums, scores, total, self.rids)
+        return Result(rnums, scores, total, self.rids, searches)
 
-    def _ordered(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray]:
+    def _session(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int]:
+        """The analyst's searches for one plan: as formulated, then narrowed (the plan's next
+        formulation) while a search returns more than the plan's threshold; the last list is read."""
+        rnums, scores, searches = self._ordered(plan, known)
+        while plan.narrower is not None and plan.narrow_above is not None and len(rnums) > plan.narrow_above:
+            plan = plan.narrower
+            rnums, scores, more = self._ordered(plan, known)
+            searches += more
+        return rnums, scores, searches
+
+    def _ordered(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int]:
         if isinstance(plan.root, Sequence):
-            parts = [(known[sub].rnums, known[sub].scores) if sub in known else self._ordered(sub, known)
-                     for sub in plan.root.plans]
+            parts = [(known[sub].rnums, known[sub].scores, known[sub].searches) if sub in known
+                     else self._session(sub, known) for sub in plan.root.plans]
+            searches = sum(n for _, _, n in parts)
             # each member system shows at most its own result cap
             parts = [(r[: sub.cap], sc[: sub.cap]) if sub.cap else (r, sc)
-                     for (r, sc), sub in zip(parts, plan.root.plans)]
+                     for (r, sc, _), sub in zip(parts, plan.root.plans)]
             seen = np.zeros(len(self.rids), bool)  # a record's first appearance wins
             out_r, out_s = [], []
             for r, sc in parts:
@@ -118,15 +136,15 @@ class Backend(ABC):
                 out_s.append(sc[fresh])
                 seen[r] = True
             if not out_r:
-                return np.empty(0, np.int64), np.empty(0, np.float64)
-            return np.concatenate(out_r), np.concatenate(out_s)
+                return np.empty(0, np.int64), np.empty(0, np.float64), searches
+            return np.concatenate(out_r), np.concatenate(out_s), searches
         h = self._execute(plan.root)
         # Ties are broken by record number on every backend, so orders are comparable.
         key = h.scores if plan.order == "relevance" else h.dates
         if _descending_then_ascending(key, h.rnums):  # often so already, as the engine ranked them
-            return h.rnums, h.scores
+            return h.rnums, h.scores, 1
         order = np.lexsort((h.rnums, -key))
-        return h.rnums[order], h.scores[order]
+        return h.rnums[order], h.scores[order], 1
 
     def _execute(self, node: Node) -> Hits:
         if isinstance(node, Scoped):

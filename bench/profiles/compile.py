@@ -294,8 +294,26 @@ class _Compiler:
                       f"links: the associates' {include} cannot be reached; the person's own records instead")
 
     def free_text(self, need: Need) -> Node | None:
-        """Everything becomes words in one free-text query: no fields, no ranges, no radius."""
-        words: list[str] = []
+        """Everything becomes words: no fields, no ranges, no radius. The strategy decides how
+        the words of each criterion are combined (see profiles.model.FreeText)."""
+        groups = self._word_groups(need)
+        ft = self.p.free_text
+        words = [w for g in groups for alt in g for w in alt]
+        if not words:
+            return None
+        if ft.strategy == "naive":
+            return Scoped("record", Text(ft.field, " ".join(words), "or"))
+        return _all_of(ft.field, groups)
+
+    def formulations(self, need: Need) -> list[Node]:
+        """incremental: the first criterion, then each next one added, narrowest last."""
+        groups = self._word_groups(need)
+        return [_all_of(self.p.free_text.field, groups[:i]) for i in range(1, len(groups) + 1)]
+
+    def _word_groups(self, need: Need) -> list[list[list[str]]]:
+        """The need's criteria as the analyst would type them, in the order they know them
+        (who, what, where, what happened): each a list of alternatives, each a list of words."""
+        groups: list[list[list[str]]] = []
         self.lose("scope", "field_scope", "weakened", "no field or entity scope: words match anywhere in a record")
         person = need.association.of if need.association else need.person
         if need.association:
@@ -305,7 +323,8 @@ class _Compiler:
             self.lose("addresses", "field_scope", "dropped", "addresses: one free-text query cannot say 'or at "
                                                              "this address'; the requester's address is not used (assumed)")
         if person:
-            words += [x for x in (person.forename, person.surname) if x]
+            name = [x for x in (person.forename, person.surname) if x]
+            alts = [name] if name else []
             for part in ("surname", "forename"):
                 if getattr(person, part):
                     self.lose(f"person.{part}", "phonetic", "weakened",
@@ -313,7 +332,9 @@ class _Compiler:
             if person.forename:
                 self.lose("person.forename", "nickname", "weakened", "person.forename: no nickname equivalence (William/Bill)")
             if person.alias:
-                words += person.alias.split()
+                alts.append(person.alias.split())
+            if alts:
+                groups.append(alts)
             if person.dob or person.dob_from or person.dob_to or person.age_min or person.age_max:
                 self.lose("person.dob", "field_scope", "dropped", "date of birth: no DOB field in free text; ignored")
             if person.sex:
@@ -321,22 +342,22 @@ class _Compiler:
         if need.vehicle:
             for name, value in (("vehicle.vrm", need.vehicle.vrm), ("vehicle.make", need.vehicle.make),
                                 ("vehicle.colour", need.vehicle.colour)):
-                if value:
-                    words += self._visible_words(name, value)
-        if need.phone:
-            words += self._visible_words("phone.number", need.phone.number)
+                if value and (w := self._visible_words(name, value)):
+                    groups.append([w])
+        if need.phone and (w := self._visible_words("phone.number", need.phone.number)):
+            groups.append([w])
         if need.location:
             loc = need.location
             if loc.point:
                 self.lose("location.point", "geo_radius", "dropped", "radius search: places are only words; ignored")
-            words += [x for x in (loc.postcode, loc.district, loc.street) if x]
+            groups += [[x.split()] for x in (loc.postcode, loc.district, loc.street) if x]
         if need.event:
-            words += [t.replace("_", " ") for t in need.event.types] + list(need.event.terms)
+            if need.event.types:
+                groups.append([t.split("_") for t in need.event.types])
+            groups += [[t.split()] for t in need.event.terms]
             if need.event.date_from or need.event.date_to:
                 self.lose("event.date", "range", "dropped", "date window: dates are only words; ignored")
-        text = " ".join(words).strip()
-        ft = self.p.free_text
-        return Scoped("record", Text(ft.field, text, ft.operator)) if text else None
+        return groups
 
     def _visible_words(self, crit: str, value: str) -> list[str]:
         if "*" in value or "?" in value:
@@ -348,6 +369,15 @@ def _norm_wild(value: str, upper: bool = False, digits: bool = False) -> str:
     keep = r"[^0-9*?]" if digits else r"[^A-Za-z0-9*?]"
     out = re.sub(keep, "", value)
     return out.upper() if upper else out.lower()
+
+
+def _all_of(field: str, groups: list[list[list[str]]]) -> Scoped:
+    """Every criterion must match: the words of one alternative ANDed, alternatives ORed."""
+    clauses: list[Clause] = []
+    for alts in groups:
+        texts = [Text(field, " ".join(words), "and") for words in alts]
+        clauses.append(texts[0] if len(texts) == 1 else Any(tuple(texts)))
+    return Scoped("record", clauses[0] if len(clauses) == 1 else All(tuple(clauses)))
 
 
 def _wild_regex(value: str) -> str:
@@ -383,4 +413,10 @@ def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = Non
     c = _Compiler(profile)
     root = c.free_text(need) if profile.kind == "free_text" else c.structured(need)
     lost = tuple(dict.fromkeys(c.lost))  # keep order, drop repeats
+    ft = profile.free_text
+    if profile.kind == "free_text" and ft.strategy == "incremental" and root is not None:
+        plan = None  # built narrowest first, so each step can point at the next
+        for node in reversed(c.formulations(need)):
+            plan = Plan(node, profile.order, profile.result_cap, lost, plan, ft.narrow_above if plan else None)
+        return plan
     return Plan(root, profile.order, profile.result_cap, lost)

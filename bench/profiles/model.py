@@ -36,7 +36,7 @@ MODES = sorted(set().union(*FIELD_MODES.values()))
 # told what to write instead of only "unknown key".
 REMOVED = {
     "default_operator": "removed: it changed no plan. A structured profile requires every criterion given; "
-                        "a free-text profile's operator is free_text.operator",
+                        "how a free-text profile's users combine words is free_text.strategy",
     "scoped_by_entity": "removed: it changed no plan. A structured profile matches each criterion on its own "
                         "entity (person, vehicle, phone, place); a free-text profile (kind: free_text) on whole records",
 }
@@ -75,8 +75,24 @@ class FieldSpec(Strict):
 
 
 class FreeText(Strict):
+    """How the profile's users turn a need into a free-text search (the formulation).
+
+    naive: every word the analyst knows ORed, one search, every hit returned - an upper bound on
+      volume, labelled so wherever it appears;
+    all_criteria: every criterion must match (its words ANDed), variants the analyst knows of one
+      criterion (an alias, several offence types) ORed among themselves; one search;
+    incremental: the first criterion alone (a name, a plate), then, while a search returns more
+      than `narrow_above` records, the next criterion added and searched again."""
+
     field: Literal["all_text", "narrative"] = "all_text"
-    operator: Literal["and", "or"] = "or"
+    strategy: Literal["naive", "all_criteria", "incremental"] = "all_criteria"
+    narrow_above: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _narrowing(self) -> "FreeText":
+        if (self.strategy == "incremental") != (self.narrow_above is not None):
+            raise ValueError("`narrow_above` goes with `strategy: incremental`, and only with it")
+        return self
 
 
 class Profile(Strict):

@@ -41,4 +41,4 @@ def search_entry(profile: str, backend: str, need, row: dict) -> dict:
             "operation": "consultation", "user": who(), "profile": profile, "backend": backend,
             "need": need.id, "query": need.model_dump(mode="json", exclude_defaults=True,
                                                       exclude={"id", "description", "targets", "kind"}),
-            "returned": row["returned"], "error": row["error"]}
+            "returned": row["returned"], "searches": row.get("searches", 1), "error": row["error"]}

@@ -319,13 +319,13 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
     `search_ms` is this call's own time."""
     row = {"qid": need.id, "kind": need.derived_kind(),
            "lost": [dict(vars(x)) for x in plan.lost], "returned": 0, "total": 0,
-           "latency_ms": 0.0, "search_ms": 0.0, "error": None}
+           "latency_ms": 0.0, "search_ms": 0.0, "searches": 0, "error": None}
     res = None
     members = plan.root.plans if isinstance(plan.root, Sequence) else ()
     t = time.perf_counter()
     try:
         res = backend.search(plan, known)
-        row.update(returned=len(res.rnums), total=res.total)
+        row.update(returned=len(res.rnums), total=res.total, searches=res.searches)
     except Exception as e:  # recorded, and the run goes on; --resume retries it
         row["error"] = f"{type(e).__name__}: {e}"
     row["search_ms"] = (time.perf_counter() - t) * 1000

@@ -15,7 +15,7 @@ class Strict(BaseModel):
 
 
 class ProfileAxis(Strict):
-    """Vary one property of one profile, e.g. profile: iip, property: free_text.operator, values: [and, or]."""
+    """Vary one property of one profile, e.g. profile: iip, property: free_text.strategy, values: [naive]."""
 
     profile: str
     property: str

@@ -286,7 +286,9 @@ TOP_VARIANTS: dict[str, Callable[[], list[Profile]]] = {
     "order": lambda: [SHIPPED["crimint"], SHIPPED["crimint"].model_copy(update={"order": "relevance"})],
     "result_cap": lambda: [SHIPPED["crimint"], SHIPPED["crimint"].model_copy(update={"result_cap": 100})],
     "fields": lambda: [SHIPPED["crimint"], SHIPPED["connect"].model_copy(update={"name": "crimint"})],
-    "free_text": lambda: [SHIPPED["iip"], SHIPPED["iip"].model_copy(update={"free_text": FreeText(operator="and")}),
+    "free_text": lambda: [SHIPPED["iip"], SHIPPED["iip"].model_copy(update={"free_text": FreeText(strategy="naive")}),
+                          SHIPPED["iip"].model_copy(update={"free_text": FreeText(strategy="incremental", narrow_above=10)}),
+                          SHIPPED["iip"].model_copy(update={"free_text": FreeText(strategy="incremental", narrow_above=20)}),
                           SHIPPED["iip"].model_copy(update={"free_text": FreeText(field="narrative")})],
 }
 
@@ -295,7 +297,7 @@ def test_every_profile_property_changes_some_plan_or_is_named_with_its_reader():
     """A profile property that shapes no plan and is read by nothing else is a dead knob
     (`default_operator` and `scoped_by_entity` were: set in every shipped profile, read by none)."""
     assert set(Profile.model_fields) == set(TOP_VARIANTS) | set(NOT_PLAN)
-    assert set(FreeText.model_fields) == {"field", "operator"}
+    assert set(FreeText.model_fields) == {"field", "strategy", "narrow_above"}
     for prop, variants in TOP_VARIANTS.items():
         plans = [tuple(_plans(p)) for p in variants()]
         assert len(set(plans)) == len(plans), prop

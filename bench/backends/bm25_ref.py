@@ -14,7 +14,7 @@ from rank_bm25 import BM25Okapi
 from bench import fields as F
 from bench.backends.base import Backend, Hits
 from bench.errors import BackendError
-from bench.plans import Scoped, Text
+from bench.plans import All, Any, Scoped, Text
 
 MAX_RECORDS = 200_000
 
@@ -29,7 +29,7 @@ class TantivyLikeBM25(BM25Okapi):
 
 class Bm25RefBackend(Backend):
     NAME = "bm25-ref"
-    SUPPORTS = frozenset({"Scoped", "Text", "Sequence"})
+    SUPPORTS = frozenset({"Scoped", "Text", "All", "Any", "Sequence"})
 
     def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
         rids, docs, dates = [], [], []
@@ -45,17 +45,28 @@ class Bm25RefBackend(Backend):
         return rids
 
     def _scoped(self, node: Scoped) -> Hits:
-        c = node.clause
-        if node.scope != "record" or not isinstance(c, Text) or c.field != "all_text":
+        if node.scope != "record":
+            raise BackendError("bm25-ref runs free-text plans over all_text only")
+        keep, scores = self._match(node.clause)
+        idx = np.nonzero(keep)[0]
+        return Hits(idx.astype(np.int64), scores[idx], self.dates[idx])
+
+    def _match(self, c) -> tuple[np.ndarray, np.ndarray]:
+        """Which records a clause matches, and their scores: a Boolean query's, the sum of the
+        scores of the parts that match (as tantivy and Lucene score Must and Should clauses)."""
+        if isinstance(c, (All, Any)):
+            parts = [self._match(x) for x in c.clauses]
+            keeps = np.vstack([k for k, _ in parts])
+            keep = keeps.all(axis=0) if isinstance(c, All) else keeps.any(axis=0)
+            return keep, np.sum([np.where(k, sc, 0.0) for k, sc in parts], axis=0)
+        if not isinstance(c, Text) or c.field != "all_text":
             raise BackendError("bm25-ref runs free-text plans over all_text only")
         words = F.query_words(c.text)
         if not words:
-            return Hits.empty()
-        scores = self.bm25.get_scores(words)
+            return np.zeros(len(self.docs), bool), np.zeros(len(self.docs))
         test = all if c.operator == "and" else any
         keep = np.fromiter((test(w in d for w in words) for d in self.docs), bool, len(self.docs))
-        idx = np.nonzero(keep)[0]
-        return Hits(idx.astype(np.int64), scores[idx], self.dates[idx])
+        return keep, np.asarray(self.bm25.get_scores(words), dtype=np.float64)
 
     def _co_mentioned(self, rnums, exclude, field):  # pragma: no cover - Linked is not supported
         raise BackendError("bm25-ref has no link traversal")

@@ -65,7 +65,7 @@ def test_mean_precision_leaves_out_needs_that_returned_nothing():
     rows = []
     for q, ranked in (("q1", [1, 5]), ("q2", [3]), ("q3", [])):
         m = j.measure(q, np.asarray(ranked, np.int64), 30.0, "everything", READER)[0]
-        rows.append({**m, "profile": "p", "qid": q, "kind": "person", "error": None, "latency_ms": 1.0,
+        rows.append({**m, "profile": "p", "qid": q, "kind": "person", "error": None, "latency_ms": 1.0, "searches": 1.0,
                      "lost_capabilities": []})
     block = aggregate(rows, ["p"], "p")["profiles"]["p"]
     assert block["mean"]["precision"]["value"] == pytest.approx(0.75) and block["mean"]["precision"]["n"] == 2

@@ -27,12 +27,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+DEFAULT_PROFILES = "crimint,connect,iip,connect+iip,iip-naive,connect+iip-naive"
+
+
 def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) -> None:
     p.add_argument("--corpus", type=Path, required=corpus_required, help="corpus folder, e.g. corpora/ci")
     p.add_argument("--queries", type=Path, default=Path("queries/standard.yaml"),
                    help="query set YAML (instantiated against the corpus if not yet; default: %(default)s)")
-    p.add_argument("--profiles", default="crimint,connect,iip,connect+iip",
-                   help="comma-separated shipped profile names or profile YAML paths (default: %(default)s)")
+    p.add_argument("--profiles", default=DEFAULT_PROFILES,
+                   help="comma-separated shipped profile names or profile YAML paths (default: %(default)s; "
+                        "the -naive ones search IIP with every word ORed: upper bounds, labelled so)")
     p.add_argument("--backend", default="embedded",
                    help="embedded (default, in process), opensearch, or bm25-ref (small corpora, free text only)")
     p.add_argument("--opensearch-url", help="OpenSearch address (default: $POLEBENCH_OPENSEARCH_URL or "
@@ -41,6 +45,9 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
     p.add_argument("--seconds-per-record", type=float, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
+    p.add_argument("--behaviour", type=Path, default=None,
+                   help="how the modelled analyst reads a result list: a YAML like bench/analyst/behaviour.yaml "
+                        "(the default), each parameter with its source; the headline's range is drawn from its ranges")
     p.add_argument("--results", type=Path, default=Path("results"), help="results root (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="rerun even if a finished run exists")
@@ -61,7 +68,7 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
                        profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
-                       resume=args.resume, force=args.force, seed=args.seed,
+                       resume=args.resume, force=args.force, seed=args.seed, behaviour=args.behaviour,
                        backend_options={"url": args.opensearch_url} if args.opensearch_url else {})
 
 
@@ -90,14 +97,14 @@ def print_summary(run: dict) -> None:
     tag = Provenance.of(run["corpus"]).short
     t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({tag}) - "
                     f"means with 95% CI; baseline {agg['baseline']}")
-    for col in ("profile", "volume", "inflation", "recall", "precision", "empty", "sift h/1000", "lost"):
+    for col in ("profile", "volume", "inflation", "recall", "precision", "empty", "read", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, p in agg["profiles"].items():
         t.add_row(name, cell(p["mean"]["volume"], fmt="{:.0f}"), cell(p["inflation"]["ratio_of_totals"], fmt=ratio),
                   cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
-                  f"{p.get('returned_nothing', 0)}/{p['queries']}",
+                  f"{p.get('returned_nothing', 0)}/{p['queries']}", cell(p["mean"]["examined"], fmt="{:.0f}"),
                   cell(p["sift_hours_per_1000"], fmt="{:.0f}"), f"{p['queries_with_lost']}/{p['queries']}")
     console.print(t)
     console.print("volume: mean records per need; inflation: total volume / baseline total volume; "
                   "precision: over the needs that returned something; empty: needs that returned nothing; "
-                  "sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")
+                  "read: mean records the modelled analyst reads before stopping; sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")

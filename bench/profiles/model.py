@@ -198,5 +198,11 @@ class ProfileSet:
     def __getitem__(self, name: str) -> Profile:
         return self.by_name[name]
 
+    def upper_bound(self, name: str) -> bool:
+        """Does the profile search free text with every word ORed (itself or a union member)?
+        Its volume is then an upper bound, and reports say so."""
+        p = self.by_name[name]
+        return bool(p.free_text and p.free_text.strategy == "naive") or any(self.upper_bound(m) for m in p.union_of)
+
     def selected(self) -> list[Profile]:
         return [self.by_name[n] for n in self.order]

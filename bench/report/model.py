@@ -42,6 +42,9 @@ class Report:
     def baseline(self) -> str:
         return self.agg["baseline"]
 
+    def upper_bound(self, name: str) -> bool:
+        return bool(self.run["profiles"].get(name, {}).get("upper_bound"))
+
     def label(self, name: str) -> str:
         return self.run["profiles"].get(name, {}).get("label", name)
 
@@ -98,6 +101,7 @@ def build(run_dir: Path) -> Report:
     agg, base = rep.agg, rep.baseline
     n = run["query_set"]["queries"]
     spr = run["seconds_per_record"]
+    rep.headlines += lead(rep)
     for name in rep.profiles:
         if name == base:
             continue
@@ -144,6 +148,48 @@ def build(run_dir: Path) -> Report:
             f"({BOARD_SOURCE}) is shown for comparison only.")
     rep.worst = worst_first(rep)
     return rep
+
+
+def _range(d: dict, fmt) -> str:
+    return f"range {fmt(d['p10'])}–{fmt(d['p90'])}" if d.get("median") is not None else "no range"
+
+
+def _pct_of(v: float | None) -> str:
+    return "n/a" if v is None or v != v else f"{v * 100:.0f}%"
+
+
+def lead(rep: Report) -> list[str]:
+    """The headline an officer reads first: effort and what is found, under the modelled analyst,
+    over the range of documented reading behaviours; then returned volume, central and bound."""
+    agg, base = rep.agg, rep.baseline
+    beh = agg.get("behaviour")
+    central = [n for n in rep.profiles if n != base and not rep.upper_bound(n)]
+    if not beh or not central:
+        return []
+    target = UNION if UNION in central else central[-1]
+    p, spread = agg["profiles"][target], beh["profiles"][target]
+    e, f = p["effort"], spread["found_ratio"]
+    ex = spread["examined_ratio"]
+    out = [f"To find what they were looking for, an analyst using {rep.label(target)} reads "
+           f"{x(ex['median'])} as many records as on the legacy system ({rep.label(base)}) "
+           f"({_range(ex, x)} over {beh['samples']} reading behaviours; at the central behaviour "
+           f"{ci_x(e['examined_ratio_of_totals'])} over needs), and finds {_pct_of(f['median'])} of what the "
+           f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e['found_ratio_of_totals']['value'])})."]
+    inf = p["inflation"]
+    bound = f"{target}-naive"
+    words = (f"Returned volume: {ci_x(inf['ratio_of_totals'])} under the same behaviour")
+    if bound in agg["profiles"] and rep.upper_bound(bound):
+        words += (f"; {ci_x(agg['profiles'][bound]['inflation']['ratio_of_totals'])} if every word is ORed "
+                  f"and every hit read ({rep.label(bound)}: an upper bound, not a behaviour)")
+    words += (f". Per need, the median ratio is {x(inf['median']['value'])} and the geometric mean "
+              f"{x(inf['geometric_mean']['value'])}")
+    carriers = [c for c in inf.get("carriers", []) if c.get("share")]
+    if carriers:
+        share = sum(c["share"] for c in carriers)
+        words += (f"; {len(carriers)} needs ({', '.join(c['qid'] for c in carriers)}) carry "
+                  f"{share * 100:.0f}% of its total volume")
+    out.append(words + ".")
+    return out
 
 
 def worst_first(rep: Report) -> list[dict]:

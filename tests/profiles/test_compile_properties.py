@@ -157,7 +157,7 @@ def _set(d: dict, path: tuple, value: Any) -> dict:
 
 
 def _plan_key(plan) -> tuple:
-    return (plan.root, plan.order, plan.cap)
+    return (plan.root, plan.order, plan.cap, plan.narrower, plan.narrow_above)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

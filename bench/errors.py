@@ -49,6 +49,15 @@ class BackendError(PolebenchError):
     exit_code = 3
 
 
+class Unreachable(BackendError):
+    """The engine did not answer at all (connection refused, reset, timed out): not one search's
+    problem, so a run stops after a few of these in a row rather than retrying every search."""
+
+
+class Incomplete(PolebenchError):
+    """A run with failed searches, asked for figures as if it were complete."""
+
+
 class GateFailed(PolebenchError):
     """A CI gate threshold was crossed."""
 

@@ -50,3 +50,23 @@ def opensearch_url(tmp_path_factory):
         yield info.url
     finally:
         node.stop(state=state)
+
+
+@pytest.fixture
+def failing_search(monkeypatch):
+    """install(when, exc): Backend.search raises `exc` on the calls n (from 1) where when(n);
+    returns the call counter. Undone after the test."""
+    from bench.backends import base
+    real = base.Backend.search
+
+    def install(when, exc: Exception = RuntimeError("engine hiccup")) -> dict:
+        calls = {"n": 0}
+
+        def search(self, plan, *args):
+            calls["n"] += 1
+            if when(calls["n"]):
+                raise exc
+            return real(self, plan, *args)
+        monkeypatch.setattr(base.Backend, "search", search)
+        return calls
+    return install

@@ -52,3 +52,12 @@ def test_credentials_in_the_engine_url_are_refused_without_echoing_them(ci_corpu
                  "--opensearch-url", "http://admin:s3cret@127.0.0.1:1"])
     err = capsys.readouterr().err
     assert code == 2 and "s3cret" not in err and "POLEBENCH_OPENSEARCH_PASSWORD" in err
+
+
+def test_a_run_with_failed_searches_exits_3_and_its_table_says_incomplete(ci_corpus, tmp_path, failing_search,
+                                                                          capsys):
+    failing_search(lambda n: n == 2)
+    code = main(["run", "--corpus", str(ci_corpus.root), "--queries", str(ROOT / "queries" / "example-written.yaml"),
+                 "--results", str(tmp_path)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 3 and "INCOMPLETE RUN: 1 search failed" in out and "--resume" in out

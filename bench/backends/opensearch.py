@@ -20,7 +20,7 @@ from bench import fields as F
 from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
                                  within_radius)
 from bench.corpus.store import atomic_dir
-from bench.errors import BackendError, PolebenchError
+from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.redact import has_credentials, redact
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
@@ -133,7 +133,7 @@ class OpenSearchBackend(Backend):
                 return fn(*args, **kw)
             except OSConnectionError as e:
                 if attempt == last:
-                    raise BackendError(f"opensearch at {self.url} is not reachable ({what}): start it with "
+                    raise Unreachable(f"opensearch at {self.url} is not reachable ({what}): start it with "
                                        f"`docker compose up -d` or `polebench opensearch-node start`") from e
             except TransportError as e:
                 if e.status_code not in TRANSIENT or attempt == last:

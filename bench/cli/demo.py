@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.cli.common import console, corpus_dir_for, progress_bar
 from bench.cli.generate import print_summary as corpus_summary
 from bench.cli.report import write_reports
-from bench.cli.run import add_run_arguments, execute, print_summary, settings_from
+from bench.cli.run import add_run_arguments, complete, execute, print_summary, settings_from
 from bench.corpus.generate import current_corpus, generate, load_spec
 from bench.corpus.store import Corpus
 
@@ -42,6 +42,7 @@ def ensure_corpus(spec_path: Path) -> Corpus:
 def run(args: argparse.Namespace) -> int:
     corpus = ensure_corpus(args.spec)
     result = execute(settings_from(args, corpus))
+    complete(result)
     html, md = write_reports(result.dir)
     print_summary(result.run)
     console.print(f"\nreport: {html}\nsummary: {md}")

@@ -13,6 +13,7 @@ from bench.errors import GateFailed
 from bench.gates import junit
 from bench.gates.rules import evaluate, load_gates
 from bench.report.model import load_run
+from bench.run.incomplete import require_complete
 
 HELP = "check a finished run against gate thresholds; exit 1 if any fails; write JUnit XML"
 
@@ -23,15 +24,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gates", type=Path, required=True, help="gates YAML, e.g. gates.example.yaml")
     p.add_argument("--previous", type=Path, help="an earlier run folder, for max_increase / max_decrease gates")
     p.add_argument("--junit", type=Path, help="JUnit XML path (default: <run_dir>/junit.xml)")
+    p.add_argument("--partial", action="store_true",
+                   help="gate a run whose searches did not all succeed, on the needs it completed (refused otherwise)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     current, _ = load_run(args.run_dir)
+    require_complete(current, args.run_dir, args.partial, "gate")
     previous = load_run(args.previous)[0] if args.previous else None
+    if previous is not None:
+        require_complete(previous, args.previous, args.partial, "gate")
     gates = load_gates(args.gates, current)
     outcomes = evaluate(gates, current, previous)
-    junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current['run_id']}")
+    junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current['run_id']}"
+                + (" (PARTIAL: an incomplete run)" if current.get("failed") else ""))
     t = Table(title=f"gates ({args.gates})")
     for col in ("gate", "status", "detail"):
         t.add_column(col)

@@ -20,11 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ". The HTML loads nothing from any network: styles and charts are inline."))
     p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
     p.add_argument("--sweep", type=Path, help="a results/sweep-<name>-<key> folder: adds a 'how robust is this?' section")
+    p.add_argument("--partial", action="store_true",
+                   help="report a run whose searches did not all succeed, marked incomplete (refused otherwise)")
     p.set_defaults(func=run)
 
 
-def write_reports(run_dir: Path, sweep: Path | None = None) -> tuple[Path, Path]:
-    rep = build(run_dir)
+def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = False) -> tuple[Path, Path]:
+    rep = build(run_dir, partial)
     if sweep is not None:
         section = sweep / "section.html"
         if not section.is_file():
@@ -42,6 +44,6 @@ def write_reports(run_dir: Path, sweep: Path | None = None) -> tuple[Path, Path]
 
 
 def run(args: argparse.Namespace) -> int:
-    html_path, md_path = write_reports(args.run_dir, args.sweep)
+    html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial)
     console.print(f"wrote {html_path}\nwrote {md_path}")
     return 0

@@ -6,14 +6,17 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from bench.cli.common import console, progress_bar
 from bench.corpus.store import Corpus
+from bench.errors import BackendError
 from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
 from bench.report.markdown import cell
 from bench.report.model import ratio
+from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
 
 HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
     result = execute(settings_from(args, corpus))
     print_summary(result.run)
-    return 0
+    return BackendError.exit_code if result.failed else 0
 
 
 def execute(settings: RunSettings):
@@ -86,17 +89,22 @@ def execute(settings: RunSettings):
         result = run_benchmark(settings, progress)
     if result.reused:
         console.print(f"already finished: {result.dir} (use --force to run again)")
-    if result.failed:
-        console.print(f"[yellow]{result.failed} searches failed; see per_query.csv, rerun with --resume[/]")
     console.print(f"results: {result.dir}")
     return result
+
+
+def complete(result) -> None:
+    """For the commands that go on to report a run: stop at an incomplete one."""
+    if result.failed:
+        raise BackendError(f"{result.dir}: {incomplete_note(result.run)}")
 
 
 def print_summary(run: dict) -> None:
     agg = run["aggregates"]
     tag = Provenance.of(run["corpus"]).short
-    t = Table(title=f"{run['query_set']['query_set']} on {run['corpus']['name']} ({tag}) - "
-                    f"means with 95% CI; baseline {agg['baseline']}")
+    note = incomplete_note(run)
+    t = Table(title=("INCOMPLETE - " if note else "") + f"{run['query_set']['query_set']} on {run['corpus']['name']} "
+                    f"({tag}) - means with 95% CI; baseline {agg['baseline']}")
     for col in ("profile", "volume", "inflation", "recall", "precision", "empty", "read", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, p in agg["profiles"].items():
@@ -105,6 +113,8 @@ def print_summary(run: dict) -> None:
                   f"{p.get('returned_nothing', 0)}/{p['queries']}", cell(p["mean"]["examined"], fmt="{:.0f}"),
                   cell(p["sift_hours_per_1000"], fmt="{:.0f}"), f"{p['queries_with_lost']}/{p['queries']}")
     console.print(t)
+    if note:
+        console.print(f"[bold yellow]{escape(note)}[/]")
     console.print("volume: mean records per need; inflation: total volume / baseline total volume; "
                   "precision: over the needs that returned something; empty: needs that returned nothing; "
                   "read: mean records the modelled analyst reads before stopping; sift h/1000: analyst-hours per 1,000 searches; lost: needs where a capability was lost")

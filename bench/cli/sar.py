@@ -10,7 +10,7 @@ from rich.table import Table
 from bench.access.sar import sar_instance, sar_summary
 from bench.cli.common import console
 from bench.cli.report import write_reports
-from bench.cli.run import execute
+from bench.cli.run import complete, execute
 from bench.corpus.store import Corpus
 from bench.provenance import Provenance
 from bench.queries.instantiate import instance_dir, write_instance
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     result = execute(RunSettings(corpus=corpus.root, instance=d, profiles=profiles, backend=args.backend,
                                  baseline=profiles[0], results=args.results,
                                  seconds_per_record=args.seconds_per_record))
+    complete(result)
     html, md = write_reports(result.dir)
     summary = sar_summary(result.run)
     audit.append(args.results / "audit.jsonl", "sar", operation="disclosure", run_id=result.run["run_id"],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+from bench.errors import PolebenchError
 from bench.gates.rules import Outcome
 
 
@@ -21,6 +22,9 @@ def write(path: Path, outcomes: list[Outcome], suite_name: str) -> None:
         suite.add_testcase(case)
     xml = JUnitXml()
     xml.add_testsuite(suite)
+    if path.is_dir():
+        raise PolebenchError(f"--junit {path}: is a folder; give the path of the XML file to write")
+    path.parent.mkdir(parents=True, exist_ok=True)  # a CI job's report folder may not exist yet
     tmp = path.with_name(f".{path.name}.tmp")
     xml.write(str(tmp), pretty=True)
     tmp.replace(path)

@@ -100,7 +100,9 @@ def _lookup(run: dict, g: Gate) -> float:
         block = block[part]
     if isinstance(block, dict):
         block = block[g.bound]
-    return float(block)
+    # undefined over the needs it covers (none completed, or none returned anything): a gate on it
+    # cannot pass, and says nan rather than calling the metric unknown
+    return float("nan") if block is None else float(block)
 
 
 def _missing(run: dict, g: Gate) -> str:

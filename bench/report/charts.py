@@ -35,7 +35,15 @@ def _short(rep: Report, name: str) -> str:
     return "\n".join(textwrap.wrap(rep.label(name), 18))
 
 
+def _val(e: dict) -> float:
+    """An estimate's value, NaN (drawn as nothing) where undefined: a profile none of whose
+    needs completed, in a report asked for with --partial."""
+    return float("nan") if e["value"] is None else e["value"]
+
+
 def _err(e: dict) -> tuple[float, float]:
+    if any(e[k] is None for k in ("value", "lo", "hi")):
+        return 0.0, 0.0
     return max(0.0, e["value"] - e["lo"]), max(0.0, e["hi"] - e["value"])
 
 
@@ -43,7 +51,7 @@ def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bo
     names = rep.profiles
     vals = [get(rep.agg["profiles"][n]) for n in names]
     fig, ax = plt.subplots(figsize=(6.2, 2.8))
-    y = [v["value"] for v in vals]
+    y = [_val(v) for v in vals]
     yerr = np.array([_err(v) for v in vals]).T
     ax.bar([_short(rep, n) for n in names], y, yerr=yerr, capsize=4, color=COLOURS[: len(names)])
     if band:
@@ -74,7 +82,7 @@ def precision_recall(rep: Report) -> str:
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
     for i, n in enumerate(rep.profiles):
         m = rep.agg["profiles"][n]["mean"]
-        ax.errorbar(m["recall"]["value"], m["precision"]["value"],
+        ax.errorbar(_val(m["recall"]), _val(m["precision"]),
                     xerr=np.array([_err(m["recall"])]).T, yerr=np.array([_err(m["precision"])]).T,
                     fmt="o", color=COLOURS[i % len(COLOURS)], capsize=3, label=rep.label(n))
     ax.set_xlim(0, 1.02)
@@ -96,7 +104,7 @@ def inflation_by_kind(rep: Report) -> str:
         vals = [blocks[k]["inflation"]["median"] if k in blocks else {"value": np.nan, "lo": np.nan, "hi": np.nan}
                 for k in kinds]
         xs = np.arange(len(kinds)) + i * width
-        ax.bar(xs, [max(v["value"], 1e-2) if v["value"] == v["value"] else 0 for v in vals], width,
+        ax.bar(xs, [max(_val(v), 1e-2) if _val(v) == _val(v) else 0 for v in vals], width,
                label=rep.label(n), color=COLOURS[(rep.profiles.index(n)) % len(COLOURS)])
     ax.axhspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board estimate 4–6×")
     ax.axhline(1, color="black", lw=0.6)

@@ -8,7 +8,7 @@ from html import escape as h
 from bench.access.sar import sar_summary
 from bench.provenance import Provenance
 from bench.report import charts
-from bench.report.markdown import MAIN_HEADER, main_rows
+from bench.report.markdown import MAIN_HEADER, fixed, main_rows
 from bench.report.model import BOARD_SOURCE, Report, definitions
 
 CSS = """
@@ -136,7 +136,7 @@ def _access(rep: Report) -> str:
                          f"<td>{_pct(c['value'])} ({_pct(c['lo'])}–{_pct(c['hi'])})</td>"
                          f"<td>{v['missed_total']} of {v['relevant_total']}</td>"
                          f"<td>{_num1(f['value'])} ({_num1(f['lo'])}–{_num1(f['hi'])})</td>"
-                         f"<td>{v['hours']['value']:.2f}</td></tr>")
+                         f"<td>{fixed(v['hours']['value'])}</td></tr>")
         parts.append("</table>")
     parts.append("<h3>Logging against the Data Protection Act 2018, s62</h3><p>Which processing operations each "
                  "modelled system logs, as its profile declares (assumptions, marked in the method section). "
@@ -190,8 +190,8 @@ def _method(rep: Report) -> str:
                  "concerns what the need describes, however it was written. Confidence intervals: 95% percentile "
                  f"bootstrap over needs (seed {run['bootstrap_seed']}). Comparisons with the baseline: paired randomisation "
                  "tests, Benjamini–Hochberg corrected.</p>")
-    rows = "".join(f"<tr><td class='l'>{h(t['profile'])}</td><td class='l'>{h(t['measure'])}</td><td>{t['mean_diff']:+,.3f}</td>"
-                   f"<td>{t['p']:.4f}</td><td>{t['p_adjusted']:.4f}</td></tr>" for t in rep.agg["comparisons"])
+    rows = "".join(f"<tr><td class='l'>{h(t['profile'])}</td><td class='l'>{h(t['measure'])}</td><td>{fixed(t['mean_diff'], '{:+,.3f}')}</td>"
+                   f"<td>{fixed(t['p'], '{:.4f}')}</td><td>{fixed(t['p_adjusted'], '{:.4f}')}</td></tr>" for t in rep.agg["comparisons"])
     parts.append("<table><tr><th class='l'>profile</th><th class='l'>measure</th><th>mean difference vs baseline</th>"
                  f"<th>p</th><th>p (BH)</th></tr>{rows}</table>")
     return "\n".join(parts)
@@ -204,8 +204,7 @@ def render(rep: Report) -> str:
     chart_html = "".join(f"<div class='chart' id='chart-{k}'>{v}</div>" for k, v in svgs.items())
     headlines = "".join(f"<li>{h(x)}</li>" for x in rep.headlines)
     verdict = f"<p class='verdict'>{h(rep.band_verdict)}</p>" if rep.band_verdict else ""
-    failed = (f"<p class='bad'>{run['failed']} searches failed; see per_query.csv and rerun with --resume.</p>"
-              if run.get("failed") else "")
+    incomplete = f"<p class='bad'><strong>{h(rep.incomplete)}</strong></p>" if rep.incomplete else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -219,7 +218,8 @@ assumptions.</div>
 baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs from query set
 <code>{h(run['query_set']['query_set'])}</code> · corpus <code>{h(run['corpus']['name'])}</code>
 ({run['corpus']['counts']['records']:,} {src.records}) · polebench {h(run['versions']['polebench'])}</p>
-<h2>Headline findings</h2><ul class="headlines">{headlines}</ul>{verdict}{failed}
+{incomplete}<h2>Headline findings{" (partial: from an incomplete run)" if rep.incomplete else ""}</h2>
+<ul class="headlines">{headlines}</ul>{verdict}
 <h2>Main table</h2>{_table(MAIN_HEADER, main_rows(rep))}
 <p class="meta">Reference band: {h(BOARD_SOURCE)}.</p>
 <h2>Charts</h2><div class="charts">{chart_html}</div>

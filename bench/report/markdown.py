@@ -29,6 +29,11 @@ def md(text: str) -> str:
     return _MARKS.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
+def fixed(v: float | None, fmt: str = "{:.2f}") -> str:
+    """A number, or n/a where it is undefined (no need of the kind completed)."""
+    return "n/a" if v is None or v != v else fmt.format(v)
+
+
 MAIN_HEADER = ("profile", "mean volume", "inflation (ratio of totals)", "median inflation", "recall",
                "precision (needs returning something)", "needs returning nothing", "sift h / 1,000 searches",
                "needs with lost capability")
@@ -61,7 +66,10 @@ def render(rep: Report) -> str:
              f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline `{rep.baseline}` · "
              f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "
              f"95% bootstrap confidence intervals in brackets.",
-             "", "## Headline findings", ""]
+             ""]
+    if rep.incomplete:
+        lines += [f"> **{md(rep.incomplete)}**", ""]
+    lines += ["## Headline findings" + (" (partial: from an incomplete run)" if rep.incomplete else ""), ""]
     lines += [f"- {md(h)}" for h in rep.headlines]
     if rep.band_verdict:
         lines += ["", f"**Against the board papers:** {md(rep.band_verdict)}"]
@@ -73,7 +81,5 @@ def render(rep: Report) -> str:
                   "|---|---:|---:|---:|---:|"]
         for n, v in sar.items():
             lines.append(f"| {md(rep.label(n))} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
-                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {v['hours']['value']:.2f} |")
-    if run.get("failed"):
-        lines += ["", f"**{run['failed']} searches failed**; see per_query.csv and rerun with `--resume`."]
+                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {fixed(v['hours']['value'])} |")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ import orjson
 from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
 from bench.provenance import Provenance
+from bench.run.incomplete import incomplete_note, require_complete
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -29,6 +30,7 @@ class Report:
     band_verdict: str = ""
     worst: list[dict] = field(default_factory=list)
     robustness: str = ""  # a sweep's section (trusted HTML made by bench.sweep.report), if given
+    incomplete: str = ""  # said before any figure when searches failed (a report asked for with --partial)
 
     @property
     def agg(self) -> dict:
@@ -95,9 +97,11 @@ def band_position(value: float, lo: float = BOARD_ESTIMATE[0], hi: float = BOARD
     return "inside" if lo <= value <= hi else "below" if value < lo else "above"
 
 
-def build(run_dir: Path) -> Report:
+def build(run_dir: Path, partial: bool = False) -> Report:
+    """The report's data; refused for an incomplete run unless `partial` (then marked so)."""
     run, rows = load_run(run_dir)
-    rep = Report(run, rows)
+    require_complete(run, run_dir, partial, "report")
+    rep = Report(run, rows, incomplete=incomplete_note(run))
     agg, base = rep.agg, rep.baseline
     n = run["query_set"]["queries"]
     spr = run["seconds_per_record"]
@@ -123,6 +127,8 @@ def build(run_dir: Path) -> Report:
         if name == base:
             continue
         e = agg["profiles"][name]["extra_sift_hours_per_1000"]
+        if e["value"] is None or e["value"] != e["value"]:  # no need both it and the baseline completed
+            continue
         # a saving is said as "fewer", its interval turned round to match
         word, lo, hi = ("more", e["lo"], e["hi"]) if e["value"] >= 0 else ("fewer", -e["hi"], -e["lo"])
         rep.headlines.append(

@@ -26,7 +26,7 @@ from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
-from bench.errors import PolebenchError, SpecError
+from bench.errors import PolebenchError, SpecError, Unreachable
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
@@ -35,6 +35,7 @@ from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import Instance
 from bench.queries.model import Need
+from bench.redact import redact
 from bench.run import audit
 from bench.run.store import Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
@@ -44,6 +45,10 @@ CSV_COLUMNS = ("profile", "qid", "kind", "purpose", "volume", "total", "relevant
                "esl", "rbp", "effort_r80", "effort_r95", "searches", "false_inclusions",
                "inflation", "latency_ms", "lost", "lost_capabilities", "missed_by_kind", "error")
 GAIN_BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)  # records read
+# Searches in a row that could not reach the engine at all before the run stops (each recorded;
+# --resume takes up from there). One or two may be a blip that the backend's own retries did not
+# outlast; three in a row, each after those retries, is an engine that is down.
+BREAKER_FAILURES = 3
 LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
 
 
@@ -235,6 +240,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
     (for --resume), logged, and its run lines handed to a writer thread."""
     t_loop = time.perf_counter()
     out = _Searched({}, {}, set())
+    down = 0  # searches in a row that could not reach the engine
     done: dict[str, set[str]] = {}
     advance: dict[str, Callable[[int], None]] = {}
     stream = RunStream(runs)
@@ -263,7 +269,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
                 t_c = time.perf_counter()
                 plan = compile_need(need, profiles[name], profiles)
                 out.compile_s += time.perf_counter() - t_c
-                row, res = _search_one(backend, need, plan, known, took)
+                row, res, err = _search_one(backend, need, plan, known, took)
                 rnums = res.rnums if res is not None else np.empty(0, np.int64)
                 if res is not None:
                     known[plan], took[plan] = res, row["latency_ms"]
@@ -275,8 +281,18 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
                 log.write(orjson.dumps(audit.search_entry(name, backend_name, need, row)) + b"\n")
                 log.flush()
                 advance[name](1)
+                down = down + 1 if isinstance(err, Unreachable) else 0
+                if down >= BREAKER_FAILURES:
+                    raise _stopped(err, out, len(inst.needs) * len(profiles.order))
     out.loop_s = time.perf_counter() - t_loop
     return out
+
+
+def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
+    done = sum(1 for rows in out.outcomes.values() for r in rows.values() if not r["error"])
+    return Unreachable(f"stopped after {BREAKER_FAILURES} searches in a row could not reach the engine ({err}); "
+                       f"{done} of {searches} searches are done and kept: when the engine is back, run the same "
+                       f"command with --resume. No results were written.")
 
 
 def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]], inst: Instance,
@@ -314,24 +330,25 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, 
 
 
 def _search_one(backend: Backend, need: Need, plan: Plan,
-                known: dict[Plan, Result], took: dict[Plan, float]) -> tuple[dict, Result | None]:
+                known: dict[Plan, Result], took: dict[Plan, float]) -> tuple[dict, Result | None, Exception | None]:
     """One search, recorded as a row. `latency_ms` is what getting this profile's list costs:
     for a union profile, its members' searches (made once, shared) plus merging them;
     `search_ms` is this call's own time."""
     row = {"qid": need.id, "kind": need.derived_kind(),
            "lost": [dict(vars(x)) for x in plan.lost], "returned": 0, "total": 0,
            "latency_ms": 0.0, "search_ms": 0.0, "searches": 0, "error": None}
-    res = None
+    res, err = None, None
     members = plan.root.plans if isinstance(plan.root, Sequence) else ()
     t = time.perf_counter()
     try:
         res = backend.search(plan, known)
         row.update(returned=len(res.rnums), total=res.total, searches=res.searches)
     except Exception as e:  # recorded, and the run goes on; --resume retries it
-        row["error"] = f"{type(e).__name__}: {e}"
+        err = e
+        row["error"] = redact(f"{type(e).__name__}: {e}")
     row["search_ms"] = (time.perf_counter() - t) * 1000
     row["latency_ms"] = row["search_ms"] + sum(took[m] for m in members if m in known)
-    return row, res
+    return row, res, err
 
 
 def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]],

@@ -18,9 +18,10 @@ from ruamel.yaml import YAML
 from bench.backends.registry import open_backend
 from bench.corpus.generate import current_corpus, generate, load_spec, spec_checksum
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
-from bench.errors import PolebenchError
+from bench.errors import BackendError, PolebenchError
 from bench.profiles.model import load_profile
 from bench.queries.instantiate import ensure_instance, file_checksum, instance_dir, load_query_set
+from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
 from bench.specio import load_yaml, validate
 from bench.sweep.cells import Cell, check, plan_cells, variant
@@ -61,6 +62,8 @@ def _prepare_corpus(spec_json: dict, root: str, queries: str) -> str:
 def _run_cell(corpus_dir: str, instance: str, profiles: list[str], baseline: str, results: str, seed: int) -> dict:
     res = run_benchmark(RunSettings(corpus=Path(corpus_dir), instance=Path(instance), profiles=profiles,
                                     baseline=baseline, results=Path(results), seed=seed, resume=True))
+    if res.failed:  # a cell's figures from some of its needs would be drawn as if from all
+        raise BackendError(f"{res.dir}: {incomplete_note(res.run)}")
     return res.run
 
 

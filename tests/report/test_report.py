@@ -177,3 +177,71 @@ def test_markdown_shows_labels_and_origins_as_text_never_as_html(run_dir, tmp_pa
     assert r"\[x\](javascript:y)" in text
     row = next(line for line in text.splitlines() if line.startswith("| IIP"))
     assert row.count(" | ") == len(markdown.MAIN_HEADER) - 1  # the label's | does not add a column
+
+
+@pytest.fixture(scope="module")
+def incomplete_dirs(ci_corpus, tmp_path_factory):
+    """Two runs whose searches did not all succeed: every seventh failed, and every one failed."""
+    from bench.backends import base
+    inst = instance_dir(ci_corpus, "standard")
+    real = base.Backend.search
+    out = {}
+    for every in (7, 1):
+        calls = {"n": 0}
+
+        def flaky(self, plan, *args):
+            calls["n"] += 1
+            if calls["n"] % every == 0:
+                raise RuntimeError("engine hiccup")
+            return real(self, plan, *args)
+        base.Backend.search = flaky
+        try:
+            out[every] = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst, profiles=["crimint", "connect", "iip", "connect+iip"],
+                                                   results=tmp_path_factory.mktemp("results"))).dir
+        finally:
+            base.Backend.search = real
+    return out
+
+
+@pytest.mark.parametrize("every", [7, 1], ids=["some failed", "all failed"])
+def test_an_incomplete_run_is_never_reported_or_gated_as_complete(incomplete_dirs, every, capsys, tmp_path):
+    d = incomplete_dirs[every]
+    run = json.loads((d / "run.json").read_text())
+    n = run["query_set"]["queries"]
+    missing = run["aggregates"]["profiles"]["crimint"]["failed"]
+    assert 0 < missing <= n and (missing == n) == (every == 1)
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert "INCOMPLETE RUN" in err and f"of {n}" in err and "--partial" in err and "--resume" in err
+    assert not (d / "report.md").exists()
+    assert main(["gate", str(d), "--gates", str(ROOT / "gates.example.yaml")]) == 2
+    assert "INCOMPLETE RUN" in capsys.readouterr().err and not (d / "junit.xml").exists()
+    assert main(["report", str(d), "--partial"]) == 0
+    md = (d / "report.md").read_text()
+    head = md[: md.index("## Headline findings")]
+    assert "INCOMPLETE RUN" in head and f"{missing} of {n}" in head
+    assert "## Headline findings (partial: from an incomplete run)" in md
+    assert "INCOMPLETE RUN" in (d / "report.html").read_text()
+    if every == 7:  # with every search failed, the error-kind cells the example gates name do not exist
+        assert main(["gate", str(d), "--gates", str(ROOT / "gates.example.yaml"), "--partial", "--junit",
+                     str(tmp_path / "new" / "folder" / "junit.xml")]) in (0, 1)
+        assert "PARTIAL" in (tmp_path / "new" / "folder" / "junit.xml").read_text()
+
+
+def test_the_run_table_says_what_is_missing_and_exits_non_zero(incomplete_dirs, capsys):
+    from bench.cli.run import print_summary
+    run = json.loads((incomplete_dirs[7] / "run.json").read_text())
+    print_summary(run)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "INCOMPLETE" in out and f"of {run['query_set']['queries']}" in out
+
+
+def test_a_gate_on_an_undefined_measure_fails_saying_nan(run_dir, write):
+    from bench.report.model import load_run
+    run, _ = load_run(run_dir)
+    run = copy.deepcopy(run)
+    run["aggregates"]["profiles"]["iip"]["mean"]["precision"] = {"value": None, "lo": None, "hi": None, "n": 0}
+    gates = load_gates(write("g.yaml", "schema_version: 1\ngates:\n  - {name: p, profile: iip, metric: precision, "
+                                       "op: '>=', value: 0.1}\n"), run)
+    (o,) = evaluate(gates, run, None)
+    assert o.status == "failed" and "= nan" in o.message

@@ -175,3 +175,21 @@ def test_a_truncated_run_json_is_named_with_how_to_start_again(ci_corpus, instan
     run_json.write_bytes(run_json.read_bytes()[:500])
     with pytest.raises(SpecError, match=r"run\.json: not valid JSON .*--force"):
         run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+
+
+def test_a_dead_engine_stops_the_run_early_and_resume_gives_the_same_results(ci_corpus, instance, finished, tmp_path,
+                                                                           monkeypatch, failing_search):
+    from bench.backends import base
+    from bench.errors import Unreachable
+    from bench.run.runner import BREAKER_FAILURES
+    real = base.Backend.search
+    # the node is killed after 100 searches
+    calls = failing_search(lambda n: n > 100, Unreachable("opensearch at http://127.0.0.1:9 is not reachable (search)"))
+    with pytest.raises(Unreachable, match=r"stopped after 3 searches in a row .* 100 of \d+ searches are done .*"
+                                          r"--resume"):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    assert calls["n"] == 100 + BREAKER_FAILURES
+    assert not list(tmp_path.glob("standard-*")), "no results from an incomplete run"
+    monkeypatch.setattr(base.Backend, "search", real)
+    resumed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+    assert resumed.failed == 0 and _comparable(resumed.dir) == _comparable(finished.dir)

@@ -151,6 +151,66 @@ CASES += [
 ]
 
 
+def _import_file(d: Path, name: str, data: bytes) -> list[str]:
+    (d / name).write_bytes(data)
+    return ["import", str(d / name), "--map", str(MAPPING), "--name", "t", "--out", str(d / "t")]
+
+
+def _gz(data: bytes) -> bytes:
+    import gzip
+    return gzip.compress(data, mtime=0)
+
+
+def _spec(d: Path, old: str, new: str) -> list[str]:
+    (d / "tiny.yaml").write_text((d / "tiny.yaml").read_text().replace(old, new))
+    return ["generate", str(d / "tiny.yaml"), "--out", str(d / "new")]
+
+
+def _written(d: Path, body: str) -> list[str]:
+    (d / "set.yaml").write_text("schema_version: 1\nname: mine\n" + body)
+    return ["queries", str(d / "set.yaml"), "--corpus", str(d / "tiny")]
+
+
+ROWS = PEOPLE.encode()
+BIG = ROWS + b"".join(b"rec-%d-org,ann,jones,19800101,1,a street,,hackney,E8 1AB,\n" % i for i in range(2, 30000))
+RUN = ["run", "--queries", str(ROOT / "queries" / "example-written.yaml")]
+CASES += [
+    Case("import a Latin-1 file", lambda d: _import_file(d, "p.csv", ROWS.replace(b"william", b"andr\xe9")), 2,
+         ("p.csv", "invalid utf-8")),
+    Case("import a Latin-1 header", lambda d: _import_file(d, "p.csv", b"r\xe9c_id," + ROWS), 2,
+         ("p.csv:1:2", "not UTF-8")),
+    Case("import a UTF-16 file", lambda d: _import_file(d, "p.csv", PEOPLE.encode("utf-16")), 2, ("p.csv", "UTF-16")),
+    Case("import a binary file", lambda d: _import_file(d, "p.csv", bytes(range(256)) * 8), 2, ("p.csv:1", "NUL")),
+    Case("import a bad first JSON line", lambda d: _import_file(d, "p.jsonl", b'{"rec_id": "rec-1-org", \n'), 2,
+         ("p.jsonl:1", "not JSON")),
+    Case("import an array first JSON line", lambda d: _import_file(d, "p.jsonl", b'["rec_id", "surname"]\n'), 2,
+         ("p.jsonl:1", "JSON list, not an object")),
+    Case("import a truncated .gz (header whole)", lambda d: _import_file(d, "p.csv.gz", _gz(BIG)[:20000]), 2,
+         ("p.csv.gz", "not a whole gzip file")),
+    Case("import a truncated .gz", lambda d: _import_file(d, "p.csv.gz", _gz(ROWS)[:30]), 2,
+         ("p.csv.gz", "not a whole gzip file")),
+    Case("import a fake .gz", lambda d: _import_file(d, "p.csv.gz", ROWS), 2, ("p.csv.gz", "not a whole gzip file")),
+    Case("import a NUL byte in a value", lambda d: _import_file(d, "p.csv", ROWS.replace(b"bill", b"bi\0ll")), 2,
+         ("p.csv", "row 3", "given_name", "NUL")),
+    Case("records: 10^12", lambda d: _spec(d, "records: 2000", "records: 1000000000000"), 2,
+         ("tiny.yaml:13", "records", "less than or equal")),
+    Case("an empty queries: []", lambda d: _written(d, "queries: []\n"), 2, ("set.yaml", "queries", "no needs")),
+    Case("sar --subjects -3", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subjects", "-3"], 2,
+         ("--subjects", "at least 1")),
+    Case("sar --subjects 0", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subjects", "0"], 2,
+         ("--subjects", "at least 1")),
+    Case("sar --subject ../../x", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subject", "../../x"], 2,
+         ("unknown subject", "../../x")),
+    Case("--seconds-per-record -5", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seconds-per-record", "-5"], 2,
+         ("--seconds-per-record", "above 0")),
+    Case("--seconds-per-record nan", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seconds-per-record", "nan"], 2,
+         ("--seconds-per-record", "finite")),
+    Case("run --seed -1", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seed", "-1"], 2, ("--seed", "at least 0")),
+    Case("an unknown --backend", lambda d: RUN + ["--corpus", str(d / "tiny"), "--backend", "elastic"], 2,
+         ("--backend", "'elastic'", "known: embedded")),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp_path, monkeypatch, capsys):
     d = tmp_path / "case"
@@ -159,7 +219,10 @@ def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp
     shutil.copytree(tiny / "tiny", d / "tiny")
     monkeypatch.chdir(d)
     argv = case.setup(d)
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as e:  # an option argparse refuses
+        code = e.code
     err = capsys.readouterr().err
     assert code == case.code, err
     assert len(err.strip().splitlines()) >= 1 and "Traceback" not in err

@@ -7,7 +7,7 @@ import importlib
 
 from bench.backends.base import Backend
 from bench.corpus.store import Corpus
-from bench.errors import BackendError
+from bench.errors import BackendError, PolebenchError
 
 BACKENDS: dict[str, tuple[str, str, str]] = {
     # name: (module, class, how to install its engine)
@@ -26,8 +26,8 @@ def register(name: str, module: str, cls: str, install: str) -> None:
 def backend_class(name: str) -> type[Backend]:
     """The class of a backend, its engine library imported: what it supports is known before
     any index is built or any search made."""
-    if name not in BACKENDS:
-        raise BackendError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    if name not in BACKENDS:  # a misspelt option (exit 2), not an engine that is down (3)
+        raise PolebenchError(f"--backend {name!r}: unknown backend; known: {', '.join(BACKENDS)}")
     module, cls, install = BACKENDS[name]
     try:
         mod = importlib.import_module(module)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,38 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         if not _shared["open"]:
             p.stop()
             _shared["progress"] = None
+
+
+def _whole(text: str, least: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{text} must be at least {least}")
+    return n
+
+
+def positive_int(text: str) -> int:
+    """An option's count: a whole number of at least 1 (argparse names the option and exits 2)."""
+    return _whole(text, 1)
+
+
+def seed_int(text: str) -> int:
+    """A seed: a whole number of at least 0, as numpy's generators take."""
+    return _whole(text, 0)
+
+
+def positive_float(text: str) -> float:
+    """An option's amount: a finite number above 0 (nan, inf and negatives would turn every
+    figure derived from it into nonsense without an error)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return v
 
 
 def corpus_dir_for(spec_path: Path) -> Path:

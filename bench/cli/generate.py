@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bench.cli.common import console, corpus_dir_for, progress_bar
+from bench.cli.common import console, corpus_dir_for, positive_int, progress_bar
 from bench.corpus.generate import generate, load_spec
 from bench.corpus.store import Manifest
 
@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "an interrupted run leaves nothing half-written. Same spec and seed give byte-identical files."))
     p.add_argument("spec", type=Path, help="corpus spec, e.g. corpora/ci.yaml")
     p.add_argument("--out", type=Path, help="output folder (default: the spec path without .yaml)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     p.add_argument("--force", action="store_true",
                    help="replace the output folder even if it holds something other than this corpus")
     p.set_defaults(func=run)

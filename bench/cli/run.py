@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from bench.cli.common import console, progress_bar
+from bench.cli.common import console, positive_float, progress_bar, seed_int
 from bench.corpus.store import Corpus
 from bench.errors import BackendError
 from bench.provenance import Provenance
@@ -46,7 +46,7 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
                                             "http://127.0.0.1:9200); credentials come from "
                                             "POLEBENCH_OPENSEARCH_USER / _PASSWORD / _CA, never from options")
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
-    p.add_argument("--seconds-per-record", type=float, default=30.0,
+    p.add_argument("--seconds-per-record", type=positive_float, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
     p.add_argument("--behaviour", type=Path, default=None,
                    help="how the modelled analyst reads a result list: a YAML like bench/analyst/behaviour.yaml "
@@ -54,7 +54,7 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
     p.add_argument("--results", type=Path, default=Path("results"), help="results root (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="rerun even if a finished run exists")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap and permutation seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="bootstrap and permutation seed (default: %(default)s)")
 
 
 def prepared_instance(queries: Path, corpus: Corpus) -> Path:

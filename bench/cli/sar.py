@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.access.sar import sar_instance, sar_summary
-from bench.cli.common import console
+from bench.cli.common import console, positive_float, positive_int, seed_int
 from bench.cli.report import write_reports
 from bench.cli.run import complete, execute
 from bench.corpus.store import Corpus
@@ -27,12 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--profiles", default="crimint,connect,iip,connect+iip")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--subjects", type=int, default=20, help="how many subjects to sample (default: %(default)s)")
+    g.add_argument("--subjects", type=positive_int, default=20, help="how many subjects to sample (default: %(default)s)")
     g.add_argument("--subject", help="one subject's true entity id, e.g. P0000008")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--backend", default="embedded")
     p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--seconds-per-record", type=float, default=30.0)
+    p.add_argument("--seconds-per-record", type=positive_float, default=30.0)
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.cli.common import console, progress_bar
+from bench.cli.common import console, positive_int, progress_bar
 from bench.sweep.runner import run_sweep
 
 HELP = "run the same needs over a grid of corpora and profile variants; write CSV, charts and a summary"
@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "See sweeps/example.yaml."))
     p.add_argument("sweep", type=Path, help="sweep YAML, e.g. sweeps/example.yaml")
     p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--workers", type=int, help="parallel cells (default: all cores)")
+    p.add_argument("--workers", type=positive_int, help="parallel cells (default: all cores)")
     p.set_defaults(func=run)
 
 

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import orjson
 import polars as pl
 import polars_hash  # noqa: F401  (registers the stable `nchash` namespace on expressions)
-from isal import igzip
+from isal import igzip, isal_zlib
 
 import bench
 from bench.corpus import jsontext as jt
@@ -112,15 +112,41 @@ def _write(src: Path, tmp: Path, rows: Callable[[], Iterator[pl.DataFrame]], rep
 # ---- reading ---------------------------------------------------------------------------------
 
 def _header(path: Path, delimiter: str) -> list[str]:
-    """The column names: a CSV's first line, or the keys of a JSONL file's first record."""
+    """The column names: a CSV's first line, or the keys of a JSONL file's first record. A file
+    that is not gzip where its name says so, not UTF-8 text, or whose first record is not a JSON
+    object is named here, before anything is written."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
-        if _is_jsonl(path):
-            first = f.readline()
-            if not first.strip():
-                raise PolebenchError(f"{path}: empty file")
-            return list(orjson.loads(first))
-        return [h.strip() for h in next(csv.reader(f, delimiter=delimiter), [])]
+    try:
+        with opener(path, "rb") as f:
+            first = f.readline(1 << 20)
+    except (OSError, EOFError) as e:  # BadGzipFile is an OSError
+        raise PolebenchError(f"{path}: not a whole gzip file ({e})") from None
+    if not first.strip():
+        raise PolebenchError(f"{path}: empty file")
+    text = _utf8_line(path, first)
+    if _is_jsonl(path):
+        try:
+            record = orjson.loads(text)
+        except orjson.JSONDecodeError as e:
+            raise PolebenchError(f"{path}:1: the first line is not JSON ({e})") from None
+        if not isinstance(record, dict):
+            raise PolebenchError(f"{path}:1: the first line is a JSON {type(record).__name__}, not an object "
+                                 f"whose keys name the columns")
+        return list(record)
+    return [h.strip() for h in next(csv.reader([text], delimiter=delimiter), [])]
+
+
+def _utf8_line(path: Path, line: bytes) -> str:
+    if line.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PolebenchError(f"{path}: UTF-16 text; save it as UTF-8")
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise PolebenchError(f"{path}:1:{e.start + 1}: not UTF-8 text (byte 0x{line[e.start]:02x}); save it as UTF-8 "
+                             f"(a Latin-1 file: iconv -f latin1 -t utf-8)") from None
+    if "\0" in text:
+        raise PolebenchError(f"{path}:1:{text.index(chr(0)) + 1}: a NUL byte; this is not a text file")
+    return text
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -132,8 +158,11 @@ def _plain_copy(src: Path, work: Path) -> Path:
     if src.suffix != ".gz":
         return src
     plain = work / src.name.removesuffix(".gz")
-    with igzip.open(src, "rb") as f, open(plain, "wb") as dst:
-        shutil.copyfileobj(f, dst, 1 << 22)
+    try:
+        with igzip.open(src, "rb") as f, open(plain, "wb") as dst:
+            shutil.copyfileobj(f, dst, 1 << 22)
+    except (EOFError, gzip.BadGzipFile, isal_zlib.error) as e:
+        raise PolebenchError(f"{src}: not a whole gzip file ({e})") from None
     return plain
 
 
@@ -272,11 +301,13 @@ def _or_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr != "").then(expr)
 
 
-def _checks(m: Mapping) -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _checks(m: Mapping, header: list[str]) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """Row checks in the order they are reported: (column, failing when, message). Under
     `on_error: blank` a field check (_field_checks) leaves its field empty instead."""
+    # a NUL is no character of any name or address: a binary file, or a broken export
     checks: list[tuple[str, pl.Expr, pl.Expr]] = [
-        (m.record_id, pl.col("rid") == "", pl.lit("empty record id"))]
+        (c, _col(c).str.contains("\x00", literal=True), pl.lit("holds a NUL byte")) for c in header]
+    checks.append((m.record_id, pl.col("rid") == "", pl.lit("empty record id")))
     if m.entity_id.regex:
         checks.append((m.entity_id.column, pl.col("key").is_null(),
                        pl.format("entity id cannot be derived from '{}' with {}", _col(m.entity_id.column),
@@ -308,7 +339,7 @@ def _rows(lf: pl.LazyFrame, m: Mapping, header: list[str]) -> pl.LazyFrame:
     key = _col(m.entity_id.column)
     if m.entity_id.regex:
         key = key.str.extract(m.entity_id.regex, 1)
-    checks = _checks(m)
+    checks = _checks(m, header)
     blanks = _field_checks(m) if m.on_error == "blank" else []
     lines = pl.concat_str([_or_null(_col(c)) for c in a.lines], separator=" ",
                           ignore_nulls=True).fill_null("") if a.lines else pl.lit("")

@@ -83,6 +83,12 @@ class DateRange(Strict):
         return self
 
 
+# Sizes a machine can generate (the 1M-record `large` corpus takes 37 s on 2 cores); beyond them,
+# a typo (records: 10^12) asked numpy for terabytes and failed deep inside the generator.
+MAX_RECORDS = 20_000_000
+MAX_ENTITIES = 10_000_000
+
+
 class CorpusSpec(Strict):
     """A corpus spec. Example: corpora/ci.yaml (loaded by the tests)."""
 
@@ -91,12 +97,12 @@ class CorpusSpec(Strict):
     description: str = ""
     seed: int = Field(ge=0)
     area: str = "greater_london"
-    people: int = Field(gt=0)
-    vehicles: int = Field(ge=0)
-    phones: int = Field(ge=0)
-    addresses: int = Field(gt=0)
-    events: int = Field(gt=0)
-    records: int = Field(gt=0)
+    people: int = Field(gt=0, le=MAX_ENTITIES)
+    vehicles: int = Field(ge=0, le=MAX_ENTITIES)
+    phones: int = Field(ge=0, le=MAX_ENTITIES)
+    addresses: int = Field(gt=0, le=MAX_ENTITIES)
+    events: int = Field(gt=0, le=MAX_ENTITIES)
+    records: int = Field(gt=0, le=MAX_RECORDS)
     alias_share: float = Field(0.15, ge=0, le=1, description="people who have an alias")
     moniker_share: float = Field(0.1, ge=0, le=1, description="people with a street nickname")
     double_barrelled_share: float = Field(0.03, ge=0, le=1)

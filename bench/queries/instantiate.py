@@ -149,6 +149,9 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
         details[need.id] = describe(need, rel, truth, records, rnum_of)
     if problems:
         raise SpecError(problems)
+    if not needs:  # every figure of a run would be a mean over nothing
+        raise SpecError.single(set_path, "queries", "the set holds no needs (its queries, templates and included "
+                               "sets are all empty): there is nothing to measure")
     meta = {"format": INSTANCE_FORMAT, "query_set": loaded.qset.name, "source": str(Path(set_path)),
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": corpus.manifest.synthetic}

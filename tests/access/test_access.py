@@ -220,3 +220,12 @@ def test_a_killed_erasure_on_opensearch_never_touches_the_shared_index(corpus, o
         assert c.indices.exists(index=other) and state() == before
     finally:
         c.indices.delete(index=[other, orphan], params={"ignore_unavailable": "true"})
+
+
+def test_the_readme_erase_example_names_a_subject_with_records(ci_corpus):
+    import re
+
+    from bench.queries.truth import TruthIndex
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (subject,) = re.findall(r"erase --corpus corpora/ci --subject (\S+)", readme)
+    assert TruthIndex.load(ci_corpus).mentions.get(subject), f"{subject} has no records on the ci corpus"

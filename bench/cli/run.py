@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.cli.common import console, positive_float, progress_bar, seed_int
+from bench.backends.registry import backend_class
 from bench.corpus.store import Corpus
 from bench.errors import BackendError
 from bench.provenance import Provenance
@@ -67,6 +68,7 @@ def prepared_instance(queries: Path, corpus: Corpus) -> Path:
 
 
 def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
+    backend_class(args.backend)  # a misspelt --backend is named before the query set is instantiated
     return RunSettings(corpus=corpus.root, instance=prepared_instance(args.queries, corpus),
                        profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
                        backend=args.backend, baseline=args.baseline,

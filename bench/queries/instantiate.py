@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, iter_jsonl, write_json_atomic
 from bench.errors import Location, SpecError
-from bench.queries.judge import judge, resolve_targets
+from bench.queries.judge import judge, resolve_targets, unrecorded_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
 from bench.queries.truth import TruthIndex
@@ -23,7 +23,7 @@ from bench.queries.vocabulary import Vocabulary
 from bench.specio import load_yaml, locate, validate
 
 
-INSTANCE_FORMAT = 3  # bump when the instance folder's files change: old ones are made again
+INSTANCE_FORMAT = 4  # bump when the instance folder's files change: old ones are made again
 
 
 @dataclass
@@ -205,16 +205,24 @@ def _record_kinds_asked(need: Need) -> set[str]:
 def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict],
              rnum_of: dict[str, int]) -> dict[str, dict]:
     """For each relevant record: its record number, the corruption kinds on the mention that
-    makes it relevant, its source system and how it was written."""
+    makes it relevant (and what the record as a whole lacks that the need asks for), its source
+    system and how it was written."""
     out: dict[str, dict] = {rid: {"kinds": set(), "source": records[rid]["source"], "written": []} for rid in rel}
     entities = resolve_targets(need, truth) if any((need.person, need.vehicle, need.phone, need.association)) else ()
     if not entities:  # a place-and-time need: the record's place mention
         entities = tuple({truth.entities[truth.record_event[rid]]["address"] for rid in rel})
+    unlinked = unrecorded_targets(need, truth)
+    linked_rids: set[str] = set()
     for ent in entities:
         for m in truth.mentions.get(ent, ()):
             if m.rid in out:
                 out[m.rid]["kinds"].update(m.kinds)
                 out[m.rid]["written"].append(_written(records[m.rid], m.mid))
+                if ent not in unlinked:
+                    linked_rids.add(m.rid)
+    if need.association:  # relevant only through ties no record shows
+        for rid in set(out) - linked_rids:
+            out[rid]["kinds"].add("link_not_recorded")
     asked = _record_kinds_asked(need)
     for rid in out:
         out[rid]["kinds"].update(k for k in truth.record_kinds.get(rid, ()) if k in asked)

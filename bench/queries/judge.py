@@ -98,6 +98,30 @@ def within_hops(truth: TruthIndex, people: list[str], hops: int) -> set[str]:
     return seen - set(people)
 
 
+def unrecorded_targets(need: Need, truth: TruthIndex) -> set[str]:
+    """The targets of an association need that no chain of records links to the person within
+    its hops: associates never written in a record with the chain before them, or objects none of
+    whose holders is so linked. Their records are relevant, and no link search can reach them."""
+    a = need.association
+    if not a:
+        return set()
+    people = [e["id"] for e in truth.of_kind("person") if person_matches(e, a.of)]
+    seen, frontier = set(people), set(people)
+    for _ in range(a.hops):
+        frontier = {b for p in frontier for b in truth.recorded_ties.get(p, ())} - seen
+        seen |= frontier
+    linked = seen - set(people)
+    targets = set(need.targets or association_targets(truth, people, a.hops, a.include))
+    if a.include == "people":
+        return targets - linked
+    key = "address" if a.include == "addresses" else a.include
+    reached = set()
+    for p in linked & within_hops(truth, people, a.hops):
+        held = truth.entities[p][key]
+        reached |= {held} if isinstance(held, str) else set(held)
+    return targets - reached
+
+
 def association_targets(truth: TruthIndex, people: list[str], hops: int, include: str) -> tuple[str, ...]:
     """What an association need is about: the associates themselves, or their vehicles, phones or
     home addresses (never the person's own, unless an associate holds them too)."""

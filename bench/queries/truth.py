@@ -65,6 +65,21 @@ class TruthIndex:
         return {e: len({m.rid for m in ms}) for e, ms in self.mentions.items()}
 
     @functools.cached_property
+    def recorded_ties(self) -> dict[str, set[str]]:
+        """person -> the people written in the same records: the links a system can see, which
+        are not all of the true ties (a tie no record shows cannot be followed)."""
+        by_record: dict[str, set[str]] = defaultdict(set)
+        for e, ms in self.mentions.items():
+            if self.entities.get(e, {}).get("kind") == "person":
+                for m in ms:
+                    by_record[m.rid].add(e)
+        ties: dict[str, set[str]] = defaultdict(set)
+        for people in by_record.values():
+            for p in people:
+                ties[p] |= people - {p}
+        return ties
+
+    @functools.cached_property
     def events(self) -> "EventTable":
         return EventTable.build(self)
 

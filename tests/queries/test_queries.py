@@ -171,3 +171,19 @@ def chain_truth() -> TruthIndex:
 def test_association_judged_by_hops_and_what_the_associates_hold(hops, include, expected):
     n = need(association={"of": {"forename": "Ann", "surname": "Lee"}, "hops": hops, "include": include})
     assert set(judge(n, chain_truth())) == expected
+
+
+def test_association_records_reached_only_through_unrecorded_ties_are_labelled():
+    """Ann and Bob are tied but no record names them together: Bob's records are relevant, and
+    the breakdown names why a link search misses them rather than filing them under clean."""
+    from bench.queries.instantiate import describe
+    t = chain_truth()
+    n = need(association={"of": {"forename": "Ann", "surname": "Lee"}, "hops": 2})
+    rel = judge(n, t)
+    records = {rid: {"source": "intel", "people": [], "vehicles": [], "phones": [], "locations": []} for rid in rel}
+    kinds = {rid: d["kinds"] for rid, d in describe(n, rel, t, records, {r: i for i, r in enumerate(rel)}).items()}
+    assert kinds == {"R2": ["link_not_recorded"], "R3": ["link_not_recorded"]}
+    t.mentions["P1"].append(Mention("R2", "p1", ()))  # a record names Ann with Bob: Bob is linked
+    t.__dict__.pop("recorded_ties", None)
+    kinds = {rid: d["kinds"] for rid, d in describe(n, judge(n, t), t, records, {r: i for i, r in enumerate(rel)}).items()}
+    assert kinds == {"R2": [], "R3": ["link_not_recorded"]}

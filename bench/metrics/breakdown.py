@@ -6,6 +6,7 @@ missed records of the worst needs, as they were written. Reads the query stage's
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def corruption_cells(d: dict) -> list[str]:
     return ["clean"] if not kinds else list(kinds) + (["combined"] if len(kinds) > 1 else [])
 
 
-def breakdown(found: dict[str, dict[str, set[int]]], lists: dict[str, dict[str, np.ndarray]],
+def breakdown(found: dict[str, dict[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
               details: dict[str, dict[str, dict]], subjects: np.ndarray, kinds_of: dict[str, str],
               lost: dict[str, dict[str, list[dict]]], baseline: str) -> dict:
     """found[profile][qid] = record numbers of the relevant records returned; lists[profile][qid]
@@ -86,7 +87,7 @@ def breakdown(found: dict[str, dict[str, set[int]]], lists: dict[str, dict[str, 
     return out
 
 
-def _entity_view(lists: dict[str, np.ndarray], found: dict[str, set[int]], subjects: np.ndarray,
+def _entity_view(lists: Mapping[str, np.ndarray], found: dict[str, set[int]], subjects: np.ndarray,
                  qids: list[str]) -> dict:
     """Person needs: is the person found at all; how many different true people head the
     returned records (the John Smiths to tell apart); records returned per true person."""

@@ -37,7 +37,7 @@ from bench.queries.instantiate import Instance
 from bench.queries.model import Need
 from bench.redact import redact
 from bench.run import audit
-from bench.run.store import Partial, is_complete, run_key, run_lock
+from bench.run.store import Lists, Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = ("profile", "qid", "kind", "purpose", "volume", "total", "relevant", "found", "missed", "precision",
@@ -227,7 +227,7 @@ def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) ->
 @dataclass
 class _Searched:
     outcomes: dict[str, dict[str, dict]]  # profile -> need -> row
-    lists: dict[str, dict[str, np.ndarray]]  # profile -> need -> ranked record numbers
+    lists: dict[str, Lists]  # profile -> need -> ranked record numbers, read from disk when asked
     streamed: set[str]  # profiles whose run file was written as their searches finished
     engine_s: float = 0.0
     compile_s: float = 0.0
@@ -273,9 +273,9 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
                 rnums = res.rnums if res is not None else np.empty(0, np.int64)
                 if res is not None:
                     known[plan], took[plan] = res, row["latency_ms"]
-                out.outcomes[name][need.id], out.lists[name][need.id] = row, rnums
+                out.outcomes[name][need.id] = row
+                out.lists[name].at[need.id] = (writers[name].add(row, rnums), len(rnums))
                 out.engine_s += row["search_ms"] / 1000
-                writers[name].add(row, rnums)
                 if name in out.streamed and not row["error"]:
                     stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
                 log.write(orjson.dumps(audit.search_entry(name, backend_name, need, row)) + b"\n")
@@ -295,7 +295,7 @@ def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
                        f"command with --resume. No results were written.")
 
 
-def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]], inst: Instance,
+def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], inst: Instance,
                order: list[str], n_records: int, s: RunSettings) -> tuple[list[dict], dict, dict[str, float]]:
     """Per-query rows, the aggregates with the error breakdown, and how long each took."""
     t1 = time.perf_counter()
@@ -315,7 +315,7 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, 
         w, unreached = wss(listed[name], n_records)
         agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
     ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in order}
-    bd = breakdown(found=found, lists={p: {q: lists[p][q] for q in ok[p]} for p in order},
+    bd = breakdown(found=found, lists=lists,  # read there only for the needs in `found`
                    details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
                    lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in order}, baseline=s.baseline)
     for name in order:
@@ -351,7 +351,7 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
     return row, res, err
 
 
-def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, dict[str, np.ndarray]],
+def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
              judgements: Judgements, inst: Instance, order: list[str],
              s: RunSettings, behaviour: Behaviour
              ) -> tuple[list[dict], dict[str, dict[str, set[int]]], dict[str, list[Listed]]]:
@@ -401,7 +401,7 @@ def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Insta
             os.replace(streamed[name], tmp / "runs" / f"{name}.run")
         else:  # resumed: lines from before and after the interruption, in need order
             done = [n.id for n in inst.needs if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
-            runs.write(tmp / "runs" / f"{name}.run", name, [(q, lists[name][q]) for q in done])
+            runs.write(tmp / "runs" / f"{name}.run", name, ((q, lists[name][q]) for q in done))
         # the ranked lists themselves are in runs/<profile>.run
         (tmp / "outcomes" / f"{name}.jsonl.gz").write_bytes(
             gz_lines([outcomes[name][n.id] for n in inst.needs if n.id in outcomes[name]]))

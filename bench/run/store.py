@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,18 +147,39 @@ class Partial:
     def _lists(self, profile: str) -> Path:
         return self.dir / f"{profile}.rnums"
 
-    def load(self, profile: str, known: set[str] | None = None) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
-        """The latest outcome per need and its ranked record numbers, checked (see _scan); `known`:
-        the needs of the run's query set."""
+    def load(self, profile: str, known: set[str] | None = None) -> tuple[dict[str, dict], "Lists"]:
+        """The latest outcome per need and its ranked record numbers (read from disk when asked
+        for), checked (see _scan); `known`: the needs of the run's query set."""
         scanned = _scan(self._rows(profile), self._lists(profile), known)
-        if not scanned.rows:
-            return {}, {}
-        data = np.fromfile(self._lists(profile), RNUM, count=scanned.lists_len)
-        lists = {q: data[a: a + scanned.rows[q]["returned"]].astype(np.int64) for q, a in scanned.at.items()}
+        lists = Lists(self._lists(profile))
+        for q, a in scanned.at.items():
+            lists.at[q] = (a, scanned.rows[q]["returned"])
         return scanned.rows, lists
 
     def writer(self, profile: str) -> "PartialWriter":
         return PartialWriter(self._rows(profile), self._lists(profile))
+
+
+class Lists(Mapping):
+    """Need -> ranked record numbers, kept in the profile's .rnums file and read one list at a
+    time when asked for: a run holds where each list is, not the lists (a free-text profile
+    returns thousands of records a need, so holding them made a run's memory grow with its
+    needs)."""
+
+    def __init__(self, path: Path):
+        self.path, self.at = path, {}  # need -> (start, length) in record numbers
+
+    def __getitem__(self, qid: str) -> np.ndarray:
+        start, n = self.at[qid]
+        if not n:
+            return np.empty(0, np.int64)
+        return np.fromfile(self.path, RNUM, count=n, offset=start * RNUM.itemsize).astype(np.int64)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.at)
+
+    def __len__(self) -> int:
+        return len(self.at)
 
 
 class PartialWriter:
@@ -173,13 +195,15 @@ class PartialWriter:
         self.rows: BinaryIO = open(rows, "ab")
         self.lists: BinaryIO = open(lists, "ab")
 
-    def add(self, row: dict, rnums: np.ndarray) -> None:
+    def add(self, row: dict, rnums: np.ndarray) -> int:
+        """Where the list starts, in record numbers."""
         start = self.end
         self.lists.write(np.asarray(rnums, RNUM).tobytes())
         self.lists.flush()
         self.end += len(rnums)
         self.rows.write(orjson.dumps({**row, "at": start}) + b"\n")
         self.rows.flush()
+        return start
 
     def __enter__(self) -> "PartialWriter":
         return self

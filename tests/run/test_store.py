@@ -92,3 +92,20 @@ def test_one_process_holds_a_run_and_the_os_frees_it_when_that_process_dies(tmp_
         holder.wait()
     with run_lock(tmp_path, "r1"):  # released by the kill
         pass
+
+
+def test_a_runs_lists_stay_on_disk_and_are_read_one_at_a_time(tmp_path):
+    """A run holds where each ranked list is, not the lists (a free-text profile returns
+    thousands of records a need): each is read from the .rnums file when asked for."""
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    with p.writer("iip") as w:
+        starts = [w.add({"qid": q, "returned": len(a), "error": None}, np.array(a, np.int64))
+                  for q, a in (("q0", [5, 3]), ("empty", []), ("q1", [9, 1, 4]))]
+    assert starts == [0, 2, 2]
+    _, ranked = p.load("iip")
+    assert dict(ranked.at) == {"q0": (0, 2), "empty": (2, 0), "q1": (2, 3)}
+    assert ranked["q1"].tolist() == [9, 1, 4] and ranked["empty"].tolist() == [] and len(ranked) == 3
+    data = np.fromfile(p.dir / "iip.rnums", "<i4")
+    data[2] = 7
+    data.tofile(p.dir / "iip.rnums")
+    assert ranked["q1"].tolist() == [7, 1, 4]  # read now, from the file

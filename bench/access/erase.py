@@ -7,7 +7,7 @@ records are still physically in the index (tantivy's doc_freq counts deleted-but
 documents).
 
 A copy holds the subject's records, so it must not outlive the erasure: it is made inside a
-work folder of its own (corpus/index/.erase-*), marked as this process's (a lock the OS drops when
+work folder of its own (corpus/index/.erase-*), claimed by this process (a lock the OS drops when
 the process dies), that records which OpenSearch copies exist before they are made. An erasure
 killed at any point leaves only such a folder; the next erasure on the corpus, or `polebench
 erase --cleanup`, finds it abandoned and removes it with the copies it lists. The shared index is
@@ -17,15 +17,13 @@ what lets a clone be taken without blocking and unblocking it."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.backends.embedded import EmbeddedBackend
-from bench.corpus.store import Corpus, abandoned, own, write_json_atomic
+from bench.corpus.store import Corpus, claim, clean_claims, release, write_json_atomic
 from bench.errors import PolebenchError
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
@@ -68,8 +66,7 @@ class _Work:
         root = corpus.root / "index"
         root.mkdir(parents=True, exist_ok=True)
         cleanup(corpus)  # what killed erasures left: the subject's records must not linger
-        self.dir = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=root))
-        self.owner = own(self.dir)
+        self.dir, self.owner = claim(root, WORK_PREFIX)
         self.token = self.dir.name[len(WORK_PREFIX):]  # lower-case letters, digits, _: an index name's
 
     def record(self, **made: object) -> None:
@@ -77,7 +74,7 @@ class _Work:
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-        os.close(self.owner)
+        release(self.dir, self.owner)
 
 
 class _TantivyCopy:
@@ -212,6 +209,14 @@ def _delete_indexes(client, names: list[str]) -> None:
         client.indices.delete(index=name, params={"ignore_unavailable": "true"})
 
 
+def _made(work: Path) -> dict:
+    """What an erasure recorded it made outside its folder; nothing if it was killed first."""
+    try:
+        return json.loads((work / WORK_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list[str]:
     """Remove what erasures killed on the way left: work folders under corpus/index whose owner
     is dead, and the OpenSearch copies each lists. With `sweep`, also erasure copies of this
@@ -220,22 +225,19 @@ def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list
     not be deleted is kept so that a later cleanup can try again."""
     done: list[str] = []
     root = corpus.root / "index"
-    claimed: set[str] = set()
-    for d in sorted(root.glob(f"{WORK_PREFIX}*")) if root.is_dir() else []:
-        try:
-            made = json.loads((d / WORK_FILE).read_text())
-        except (OSError, ValueError):  # killed before it made anything outside its folder
-            made = {}
-        claimed |= set(made.get("indexes", []))
-        if not d.is_dir() or d.is_symlink() or not abandoned(d):
-            continue
+    claimed = {name for d in root.glob(f"{WORK_PREFIX}*") if d.is_dir() for name in _made(d).get("indexes", [])} \
+        if root.is_dir() else set()
+
+    def remove(d: Path) -> None:
+        made = _made(d)
         if made.get("indexes"):
             from bench.backends.opensearch import OpenSearchBackend
-            client = OpenSearchBackend(corpus, url=made["url"]).client
-            _delete_indexes(client, made["indexes"])
-            done += [f"deleted OpenSearch index {name} (a copy left by a killed erasure)" for name in made["indexes"]]
+            _delete_indexes(OpenSearchBackend(corpus, url=made["url"]).client, made["indexes"])
+            done.extend(f"deleted OpenSearch index {name} (a copy left by a killed erasure)"
+                        for name in made["indexes"])
         shutil.rmtree(d, ignore_errors=True)
         done.append(f"removed {d} (the work folder of a killed erasure)")
+    clean_claims(root, f"{WORK_PREFIX}*", remove)
     if sweep:
         from bench.backends.opensearch import OpenSearchBackend
         shared = OpenSearchBackend(corpus, url=url)

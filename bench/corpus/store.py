@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 from isal import igzip, isal_zlib
@@ -112,45 +112,76 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
                              f"it (choose another folder, or add --force to replace it)")
 
 
-OWNER = ".polebench-owner"  # in a folder being written: held locked by the writing process
+OWNER = ".owner"  # beside a folder being written, named after it, held locked by its writer
 
 
-def own(folder: Path) -> int:
-    """Mark `folder` as being written by this process: an exclusive lock on a marker file, which
-    the OS releases when the process dies however it dies (kill -9 included). Returns the fd."""
-    fd = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, orjson.dumps({"writer": "polebench", "pid": os.getpid()}))
-    return fd
+def claim(parent: Path, prefix: str) -> tuple[Path, int]:
+    """A new folder `<prefix><random>` in `parent`, and beside it `<folder>.owner`, held locked
+    by this process (the OS drops the lock when the process dies, kill -9 included). The owner
+    file comes first, so that there is no moment at which a folder exists that a later command
+    could not tell is polebench's and abandoned. Returns the folder and the lock's fd."""
+    while True:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=OWNER, dir=parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, orjson.dumps({"writer": "polebench", "pid": os.getpid()}))
+        folder = Path(name[: -len(OWNER)])
+        if _still_there(Path(name), fd):  # a cleaner may have taken it between creation and lock
+            try:
+                folder.mkdir()
+                return folder, fd
+            except FileExistsError:
+                os.unlink(name)
+        os.close(fd)
 
 
-def abandoned(folder: Path) -> bool:
-    """True when `folder` carries polebench's owner marker and no live process holds it."""
+def _still_there(owner: Path, fd: int) -> bool:
     try:
-        fd = os.open(folder / OWNER, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:  # no marker: not a folder polebench is writing, or not one at all
+        return os.stat(owner).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
         return False
+
+
+def release(folder: Path, fd: int) -> None:
+    """The end of a claim: the owner file goes (the folder is the caller's), then the lock."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+        os.unlink(f"{folder}{OWNER}")
     finally:
         os.close(fd)
-    return True
+
+
+def clean_claims(parent: Path, pattern: str, remove: Callable[[Path], None]) -> list[Path]:
+    """For every owner file matching `pattern` in `parent` that no live process holds: `remove`
+    its folder (if there is one), then the owner file. A folder without an owner file is not
+    polebench's to remove, and one whose owner still runs is left alone. If `remove` fails the
+    owner file stays, so that a later command tries again."""
+    removed: list[Path] = []
+    for owner in sorted(parent.glob(pattern + OWNER)) if parent.is_dir() else []:
+        try:
+            fd = os.open(owner, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # another cleaner got there first
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not _still_there(owner, fd):
+                continue
+            folder = Path(str(owner)[: -len(OWNER)])
+            if folder.is_dir() and not folder.is_symlink():
+                remove(folder)
+                removed.append(folder)
+            owner.unlink()
+        except BlockingIOError:  # its writer is alive
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 def clean_abandoned(parent: Path, name: str = "*") -> list[Path]:
     """Remove what killed writers left in `parent`: temporary folders of atomic_dir whose owner
-    died (only those with polebench's marker), and a replaced output kept aside while its
-    successor was moved in, put back if the successor never arrived."""
-    removed: list[Path] = []
-    if not parent.is_dir():
-        return removed
-    for tmp in parent.glob(f".{name}.partial-*"):
-        if tmp.is_dir() and not tmp.is_symlink() and abandoned(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-            removed.append(tmp)
-    for old in parent.glob(f".{name}.old-*"):
+    died, and a replaced output kept aside while its successor was moved in, put back if the
+    successor never arrived."""
+    removed = clean_claims(parent, f".{name}.partial-*", lambda d: shutil.rmtree(d, ignore_errors=True))
+    for old in parent.glob(f".{name}.old-*") if parent.is_dir() else []:
         m = re.fullmatch(r"\.(.+)\.old-(\d+)", old.name)
         if not m or not old.is_dir() or old.is_symlink() or _alive(int(m[2])):
             continue
@@ -179,22 +210,20 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     Whatever an earlier writer killed on the way left beside `final` is cleaned first."""
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_abandoned(final.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    owner = own(tmp)
+    tmp, owner = claim(final.parent, f".{final.name}.partial-")
     try:
         os.chmod(tmp, 0o755)
         yield tmp
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         if final.exists():
             final.rename(old)
-        os.unlink(tmp / OWNER)  # still locked through the fd until the folder is in place
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        os.close(owner)
+        release(tmp, owner)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -16,7 +16,7 @@ from bench.access.erase import WORK_FILE, cleanup, erase
 from bench.access.sar import sar_instance, sar_summary
 from bench.backends.embedded import INDEX_VERSION
 from bench.corpus.importer import import_records
-from bench.corpus.store import Corpus, own
+from bench.corpus.store import Corpus, claim
 from bench.errors import PolebenchError
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import instance_dir, write_instance
@@ -152,8 +152,8 @@ def _killed_erase(corpus: Corpus, backend: str = "embedded", url: str | None = N
     p = subprocess.run([sys.executable, "-c", KILLED_ERASE, str(corpus.root), cls, backend, *([url] if url else [])],
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
     assert p.returncode == -9 and "copy made" in p.stdout, p.stderr
-    left = list((corpus.root / "index").glob(".erase-*"))
-    assert len(left) == 1
+    left = sorted((corpus.root / "index").glob(".erase-*"))
+    assert len(left) == 2 and left[1].name == left[0].name + ".owner"  # the folder, and who held it
     return left[0]
 
 
@@ -171,9 +171,7 @@ def test_a_killed_erasure_leaves_only_its_work_folder_and_the_next_one_removes_i
 
 def test_erase_cleanup_removes_what_a_killed_erasure_left_and_nothing_live(corpus, tmp_path):
     left = _killed_erase(corpus)
-    live = corpus.root / "index" / ".erase-live"  # an erasure still running (this process holds it)
-    live.mkdir()
-    fd = own(live)
+    live, fd = claim(corpus.root / "index", ".erase-")  # an erasure still running (this process)
     try:
         r = _cli("erase", "--corpus", str(corpus.root), "--cleanup", "--results", str(tmp_path))
         assert r.returncode == 0, r.stderr

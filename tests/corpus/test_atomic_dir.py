@@ -44,12 +44,12 @@ def test_a_killed_writers_partial_folder_is_removed_by_the_next_writer(tmp_path)
     p, tmp = _writer(final)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    assert tmp.is_dir() and (tmp / OWNER).is_file()  # what kill -9 leaves
+    assert tmp.is_dir() and Path(f"{tmp}{OWNER}").is_file()  # what kill -9 leaves
     with atomic_dir(final) as new:
         (new / "done").write_text("y")
     assert not tmp.exists()
     assert sorted(x.name for x in tmp_path.iterdir()) == ["corpus"]
-    assert sorted(x.name for x in final.iterdir()) == ["done"]  # the marker is not left in the output
+    assert sorted(x.name for x in final.iterdir()) == ["done"]
 
 
 def test_a_live_writers_folder_and_unmarked_folders_are_left_alone(tmp_path):
@@ -103,3 +103,13 @@ def test_a_killed_generate_leaves_nothing_after_the_next_one(tmp_path):
     assert list(tmp_path.glob(".ci.partial-*")), "generate finished before it could be killed"
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     assert sorted(x.name for x in tmp_path.iterdir()) == ["ci"]
+
+
+def test_a_writer_killed_before_its_folder_existed_leaves_only_an_owner_file_which_goes(tmp_path):
+    """The owner file is made first: a kill before the folder exists leaves that file alone,
+    unlocked, and the next writer removes it."""
+    lone = tmp_path / f".corpus.partial-x1y2z3{OWNER}"
+    lone.write_text('{"writer": "polebench"}')
+    with atomic_dir(tmp_path / "corpus") as new:
+        (new / "f").write_text("1")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["corpus"]

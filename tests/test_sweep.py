@@ -31,6 +31,8 @@ axes:
   corruption_scale: [0, 1]
   profile:
     - {profile: iip, property: free_text.strategy, values: [naive]}
+  behaviour:
+    - {parameter: read_cap, values: [10]}
 """
 
 
@@ -58,7 +60,12 @@ def test_prediction_without_corruption_exact_and_tolerant_find_the_same(sweep_fi
     assert float(rows[("corruption_scale", "1.0", "connect")]["recall"]) < float(rows[("corruption_scale", "1.0", "crimint")]["recall"])
     # every word ORed returns more than the shipped all-criteria formulation
     assert float(rows[("iip:free_text.strategy", "naive", "iip")]["ratio"]) > float(rows[("base", "", "iip")]["ratio"])
+    # how far the analyst reads changes what they read, never what the systems return
+    for p in ("crimint", "connect", "iip", "connect+iip"):
+        assert rows[("behaviour.read_cap", "10", p)]["ratio"] == rows[("base", "", p)]["ratio"]
+    assert rows[("behaviour.read_cap", "10", "iip")]["examined_ratio"] != rows[("base", "", "iip")]["examined_ratio"]
     assert (res.dir / "tornado.svg").is_file() and (res.dir / "corruption_scale.svg").is_file()
+    assert (res.dir / "tornado_effort.svg").is_file()
     assert "http" not in (res.dir / "section.html").read_text()
 
 
@@ -82,6 +89,7 @@ def test_deterministic_and_cached(sweep_file, tmp_path):
     ("  profile:\n    - {profile: iip, property: free_text.colour, values: [x]}\n", "axes.profile[0].property", "unknown property"),
     ("  profile:\n    - {profile: connect, property: result_cap, values: [-5]}\n", "axes.profile[0].values[0]", "invalid profile"),
     ("  corruption_kind: [gremlins]\n", "axes.corruption_kind", "unknown corruption kind"),
+    ("  behaviour:\n    - {parameter: persistence, values: [1.5]}\n", "axes.behaviour[0].values[0]", "invalid reader"),
 ])
 def test_bad_axes_are_located_before_any_cell_runs(sweep_file, tmp_path, axes, field, msg):
     text = SWEEP[: SWEEP.index("axes:")] + "axes:\n" + axes

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bench.analyst.model import Behaviour, Reader, load_behaviour
 from bench.corpus.generate import spec_checksum
 from bench.corpus.spec import CorpusSpec
 from bench.errors import SpecError
@@ -27,6 +28,7 @@ class Cell:
     factors: dict[str, Any]               # axis -> value ("base" for the base cell)
     spec: CorpusSpec
     profile_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # profile -> {property: value}
+    behaviour_overrides: dict[str, Any] = field(default_factory=dict)  # reader parameter -> value
 
     @property
     def corpus_key(self) -> str:
@@ -92,7 +94,8 @@ def check(sweep: Sweep, path: Path, pos: dict) -> None:
     for name in ("size", "corruption_scale", "corruption_kind", "surname_skew"):
         if name in axes.model_fields_set and not getattr(axes, name):
             problems.append((locate(path, pos, ("axes", name)), "empty axis"))
-    if not any(getattr(axes, a) for a in ("size", "corruption_scale", "corruption_kind", "surname_skew", "profile")):
+    if not any(getattr(axes, a) for a in ("size", "corruption_scale", "corruption_kind", "surname_skew", "profile",
+                                          "behaviour")):
         problems.append((locate(path, pos, ("axes",)), "no axis to vary"))
     for i, ax in enumerate(axes.profile):
         if ax.profile not in sweep.profiles:
@@ -110,8 +113,30 @@ def check(sweep: Sweep, path: Path, pos: dict) -> None:
             except ValidationError as e:
                 problems.append((locate(path, pos, ("axes", "profile", i, "values", j)),
                                  f"value makes an invalid profile: {e.errors()[0]['msg']}"))
+    central = load_behaviour().central
+    for i, bx in enumerate(axes.behaviour):
+        for j, v in enumerate(bx.values):
+            try:
+                Reader(**{**central.model_dump(), bx.parameter: _reader_value(bx.parameter, v)})
+            except ValidationError as e:
+                problems.append((locate(path, pos, ("axes", "behaviour", i, "values", j)),
+                                 f"value makes an invalid reader: {e.errors()[0]['msg']}"))
     if problems:
         raise SpecError(problems)
+
+
+BEHAVIOUR = "behaviour."  # axis-name prefix of a reader parameter
+
+
+def _reader_value(parameter: str, v: float) -> float | int:
+    return int(v) if parameter in ("page_size", "empty_pages", "read_cap") and float(v).is_integer() else v
+
+
+def behaviour_variant(overrides: dict[str, Any]) -> Behaviour:
+    """The shipped behaviour with some of its central reader's parameters changed."""
+    b = load_behaviour()
+    central = b.central.model_dump() | {k: _reader_value(k, v) for k, v in overrides.items()}
+    return b.model_copy(update={"central": Reader(**central)})
 
 
 def plan_cells(sweep: Sweep, base: CorpusSpec) -> list[Cell]:
@@ -122,6 +147,8 @@ def plan_cells(sweep: Sweep, base: CorpusSpec) -> list[Cell]:
             axes.append((name, vals))
     for ax in sweep.axes.profile:
         axes.append((f"{ax.profile}:{ax.property}", list(ax.values)))
+    for bx in sweep.axes.behaviour:
+        axes.append((BEHAVIOUR + bx.parameter, list(bx.values)))
     combos: list[dict[str, Any]] = [{}]
     if sweep.design == "full_grid":
         combos = [dict(zip([a for a, _ in axes], vs)) for vs in itertools.product(*[v for _, v in axes])]
@@ -129,7 +156,8 @@ def plan_cells(sweep: Sweep, base: CorpusSpec) -> list[Cell]:
         combos += [{a: v} for a, vals in axes for v in vals]
     cells, seen = [], set()
     for f in combos:
-        corpus_f = {k: v for k, v in f.items() if ":" not in k}
+        corpus_f = {k: v for k, v in f.items() if ":" not in k and not k.startswith(BEHAVIOUR)}
+        reader_f = {k[len(BEHAVIOUR):]: v for k, v in f.items() if k.startswith(BEHAVIOUR)}
         prof_f: dict[str, dict[str, Any]] = {}
         for k, v in f.items():
             if ":" in k:
@@ -139,5 +167,5 @@ def plan_cells(sweep: Sweep, base: CorpusSpec) -> list[Cell]:
         if cid in seen:
             continue
         seen.add(cid)
-        cells.append(Cell(cid, f or {"base": True}, scaled_spec(base, corpus_f), prof_f))
+        cells.append(Cell(cid, f or {"base": True}, scaled_spec(base, corpus_f), prof_f, reader_f))
     return cells

@@ -22,12 +22,21 @@ class ProfileAxis(Strict):
     values: tuple[Any, ...] = Field(min_length=1)
 
 
+class BehaviourAxis(Strict):
+    """Vary one parameter of the modelled reader (bench/analyst/behaviour.yaml's `central`),
+    e.g. parameter: empty_pages, values: [1, 3]."""
+
+    parameter: Literal["page_size", "empty_pages", "read_cap", "persistence", "miss_rate"]
+    values: tuple[int | float, ...] = Field(min_length=1)
+
+
 class Axes(Strict):
     size: tuple[int, ...] = Field((), description="records in the corpus; entities scale with it")
     corruption_scale: tuple[float, ...] = Field((), description="every corruption rate times this")
     corruption_kind: tuple[str, ...] = Field((), description="one corruption kind at a time, the others off")
     surname_skew: tuple[float, ...] = Field((), description="exponent on surname frequencies")
     profile: tuple[ProfileAxis, ...] = ()
+    behaviour: tuple[BehaviourAxis, ...] = ()
 
     @field_validator("size")
     @classmethod

@@ -45,13 +45,22 @@ def line_chart(rows: list[dict], axis: str, xlabel: str, logx: bool = False) -> 
     return _svg(fig)
 
 
-def tornado(rows: list[dict]) -> tuple[str, list[tuple[str, float, float]]]:
-    """Which factor moves the CONNECT+IIP ratio most: its range over each axis's values."""
-    base = next((r["ratio"] for r in rows if r["axis"] == "base" and r["profile"] == UNION), None)
+TORNADO_TITLES = {"ratio": ("Which assumption moves CONNECT+IIP's inflation most",
+                            "CONNECT+IIP × baseline over the axis's values"),
+                  "examined_ratio": ("Which assumption moves what an analyst reads on CONNECT+IIP most",
+                                     "records read on CONNECT+IIP × baseline, over the axis's values")}
+
+
+def tornado(rows: list[dict], measure: str = "ratio") -> tuple[str, list[tuple[str, float, float]]]:
+    """Which factor moves the CONNECT+IIP figure most (its volume ratio, or its ratio of records
+    read): its range over each axis's values, against the base cell."""
+    base = next((r[measure] for r in rows if r["axis"] == "base" and r["profile"] == UNION), None)
     spans: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r["profile"] == UNION and r["axis"] != "base" and r["ratio"] is not None:
-            spans[r["axis"]].append(r["ratio"])
+        if r["profile"] == UNION and r["axis"] != "base" and r.get(measure) is not None:
+            spans[r["axis"]].append(r[measure])
+            if base is not None:  # a bar spans the base value too: the axis moves the figure from there
+                spans[r["axis"]].append(base)
     bars = sorted(((a, min(v), max(v)) for a, v in spans.items()), key=lambda t: t[2] - t[1])
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(1, len(bars)) + 1.0))
     for i, (a, lo, hi) in enumerate(bars):
@@ -61,8 +70,8 @@ def tornado(rows: list[dict]) -> tuple[str, list[tuple[str, float, float]]]:
         ax.axvline(base, color="black", lw=0.8, label=f"base {base:.1f}×")
     ax.axvspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board estimate 4–6×")
     ax.set_xscale("log")
-    ax.set_xlabel("CONNECT+IIP × baseline over the axis's values")
-    ax.set_title("Which assumption moves CONNECT+IIP's inflation most", loc="left", fontsize=10)
+    ax.set_xlabel(TORNADO_TITLES[measure][1])
+    ax.set_title(TORNADO_TITLES[measure][0], loc="left", fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     return _svg(fig), bars
 
@@ -91,6 +100,7 @@ def write_sweep_report(d: Path, sweep: Sweep, rows: list[dict]) -> None:
     if sweep.axes.size:
         charts["size"] = line_chart(rows, "size", "corpus size (records)", logx=True)
     charts["tornado"], bars = tornado(rows)
+    charts["tornado_effort"], _ = tornado(rows, "examined_ratio")
     for k, svg in charts.items():
         (d / f"{k}.svg").write_text(svg)
     words = sentences(rows)

@@ -15,6 +15,7 @@ from typing import Callable
 
 from ruamel.yaml import YAML
 
+from bench.analyst.model import behaviour_checksum
 from bench.backends.registry import open_backend
 from bench.corpus.generate import current_corpus, generate, load_spec, spec_checksum
 from bench.corpus.store import Corpus, atomic_dir, write_json_atomic
@@ -24,11 +25,12 @@ from bench.queries.instantiate import ensure_instance, file_checksum, instance_d
 from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
 from bench.specio import load_yaml, validate
-from bench.sweep.cells import Cell, check, plan_cells, variant
+from bench.sweep.cells import Cell, behaviour_variant, check, plan_cells, variant
 from bench.sweep.model import Sweep
 
 COLUMNS = ("cell", "axis", "value", "profile", "ratio", "ratio_lo", "ratio_hi", "median", "median_lo", "median_hi",
-           "recall", "recall_lo", "recall_hi", "sift_hours_per_1000", "needs_with_lost", "needs")
+           "recall", "recall_lo", "recall_hi", "examined_ratio", "examined_ratio_lo", "examined_ratio_hi",
+           "sift_hours_per_1000", "needs_with_lost", "needs")
 
 
 @dataclass
@@ -59,9 +61,11 @@ def _prepare_corpus(spec_json: dict, root: str, queries: str) -> str:
     return str(out)
 
 
-def _run_cell(corpus_dir: str, instance: str, profiles: list[str], baseline: str, results: str, seed: int) -> dict:
+def _run_cell(corpus_dir: str, instance: str, profiles: list[str], baseline: str, results: str, seed: int,
+              behaviour: str | None) -> dict:
     res = run_benchmark(RunSettings(corpus=Path(corpus_dir), instance=Path(instance), profiles=profiles,
-                                    baseline=baseline, results=Path(results), seed=seed, resume=True))
+                                    baseline=baseline, results=Path(results), seed=seed, resume=True,
+                                    behaviour=Path(behaviour) if behaviour else None))
     if res.failed:  # a cell's figures from some of its needs would be drawn as if from all
         raise BackendError(f"{res.dir}: {incomplete_note(res.run)}")
     return res.run
@@ -95,7 +99,7 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
     # Cells that are the same run (e.g. the base and "corruption x1") share one run.
     groups: dict[tuple, list[Cell]] = {}
     for c in cells:
-        sig = (c.corpus_key, json.dumps(c.profile_overrides, sort_keys=True, default=str))
+        sig = (c.corpus_key, json.dumps([c.profile_overrides, c.behaviour_overrides], sort_keys=True, default=str))
         groups.setdefault(sig, []).append(c)
     jobs = {}
     tick = progress("sweep cells", len(groups)) if progress else (lambda n: None)
@@ -106,7 +110,8 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
             names, baseline = _cell_profiles(sweep, c, profile_dir)
             inst = str(instance_dir(Corpus(corpus_dirs[c.corpus_key]), set_name))
             jobs[ex.submit(_run_cell, corpus_dirs[c.corpus_key], inst, names, baseline,
-                           str(out.with_name(out.name + ".cells")), sweep.seed)] = group
+                           str(out.with_name(out.name + ".cells")), sweep.seed,
+                           _cell_behaviour(c, profile_dir))] = group
         runs: dict[str, dict] = {}
         for f in as_completed(jobs):
             for c in jobs[f]:
@@ -126,6 +131,18 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
         from bench.sweep.report import write_sweep_report
         write_sweep_report(tmp, sweep, rows)
     return SweepResult(out, rows, sweep)
+
+
+def _cell_behaviour(c: Cell, folder: Path) -> str | None:
+    """A behaviour YAML for a cell that varies the reader, None for the shipped one."""
+    if not c.behaviour_overrides:
+        return None
+    b = behaviour_variant(c.behaviour_overrides)
+    p = folder / f"behaviour-{behaviour_checksum(b)[:12]}.yaml"
+    if not p.exists():
+        with open(p, "w") as fh:
+            YAML().dump(b.model_dump(mode="json", exclude_none=True), fh)
+    return str(p)
 
 
 def _cell_profiles(sweep: Sweep, c: Cell, profile_dir: Path) -> tuple[list[str], str]:
@@ -163,10 +180,12 @@ def _rows(c: Cell, run: dict, sweep: Sweep) -> list[dict]:
     for base_name, name in zip(sweep.profiles, run["profile_order"]):
         p = run["aggregates"]["profiles"][name]
         r, m, rc = p["inflation"]["ratio_of_totals"], p["inflation"]["median"], p["mean"]["recall"]
+        ex = p["effort"]["examined_ratio_of_totals"]
         out.append({"cell": c.id, "axis": axis, "value": value, "profile": base_name,
                     "ratio": r["value"], "ratio_lo": r["lo"], "ratio_hi": r["hi"],
                     "median": m["value"], "median_lo": m["lo"], "median_hi": m["hi"],
                     "recall": rc["value"], "recall_lo": rc["lo"], "recall_hi": rc["hi"],
+                    "examined_ratio": ex["value"], "examined_ratio_lo": ex["lo"], "examined_ratio_hi": ex["hi"],
                     "sift_hours_per_1000": p["sift_hours_per_1000"]["value"],
                     "needs_with_lost": p["queries_with_lost"], "needs": p["queries"]})
     return out

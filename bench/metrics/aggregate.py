@@ -7,15 +7,15 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from bench.metrics.registry import named
 from bench.metrics.stats import Estimate, adjust, mean_ci, means_ci, median_ci, paired_test, ratio_of_totals_ci
 
-MEAN_MEASURES = ("volume", "precision", "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10",
-                 "examined", "recall_at_stop", "sift_hours", "rbp", "searches", "false_inclusions")
+# Averaged over needs (precision over the needs where it is defined: those that returned something).
+MEAN_MEASURES = named("mean") + named("mean_defined")
+DEFINED_ONLY = named("mean_defined")
 # Undefined for some needs ("never" reached, no relevant record returned): a median over the
 # needs where defined, and how many are not.
-SOMETIMES_UNDEFINED = ("esl", "effort_r80", "effort_r95")
-# Undefined for some needs (precision, where nothing was returned): averaged over the rest.
-DEFINED_ONLY = ("precision",)
+SOMETIMES_UNDEFINED = named("median_defined")
 COMPARED = ("recall", "precision", "volume", "examined", "recall_at_stop", "sift_hours")
 CARRIERS = 3  # needs named as carrying most of a profile's total volume
 

@@ -19,40 +19,8 @@ import numpy as np
 
 from bench.analyst.model import Purpose, Reader
 from bench.analyst.reader import Listed, measures as reader_measures
+from bench.metrics.registry import DEFINITIONS  # noqa: F401 - re-exported: the report reads it from here
 
-DEFINITIONS = {
-    "volume": "records returned for the need: what the analyst must at least glance at",
-    "precision": "share of the returned records that are relevant; undefined for a need that returned "
-                 "nothing, and such needs are left out of the mean precision, as trec_eval's means leave "
-                 "out a query with no results (they still count, with recall 0, in the mean recall)",
-    "recall": "share of the relevant records that were returned",
-    "f1": "harmonic mean of precision and recall",
-    "p_at_10": "share of the first 10 records that are relevant",
-    "r_at_100": "share of the relevant records found in the first 100",
-    "ap": "average precision over the presented order (trec_eval's map)",
-    "ndcg_at_10": "graded gain of the first 10 records, normalised (trec_eval's ndcg_cut_10)",
-    "examined": "records the modelled analyst reads before stopping, in presented order, a page at a time: "
-                "an identification need stops at the first relevant record, an 'everything about' need after "
-                "a run of pages with nothing relevant or at the read cap, a subject access request reads all "
-                "(bench/analyst/behaviour.yaml: every parameter and its source)",
-    "recall_at_stop": "share of the relevant records the analyst has found when they stop reading",
-    "sift_hours": "examined x seconds per record / 3600",
-    "esl": "Cooper's expected search length: non-relevant records read before the first relevant one "
-           "(undefined when the list holds none)",
-    "rbp": "rank-biased precision at the reader's persistence p (Moffat and Zobel 2008)",
-    "effort_r80": "records read, in presented order, to reach recall 0.8 ('never' when the list cannot)",
-    "effort_r95": "records read, in presented order, to reach recall 0.95 ('never' when the list cannot)",
-    "searches": "searches the analyst issued for the need (more than one when they narrowed a search "
-                "that returned too much)",
-    "inflation": "volume / the baseline profile's volume for the same need (undefined when the baseline returns nothing)",
-    "missed": "relevant records never returned",
-    "returned_nothing": "needs for which the profile returned no record at all (left out of the mean "
-                        "precision, counted in every other mean)",
-    "false_inclusions": "records returned that are not about what the need describes (in a subject "
-                        "access request: other people's records an analyst must exclude before disclosure)",
-    "lost": "capabilities the profile could not express for this need (dropped or weakened)",
-    "latency_ms": "wall time of the engine search for this need (a union profile: its members' searches, made once and shared, plus merging their lists)",
-}
 _DISCOUNT = 1.0 / np.log2(np.arange(2, 12))  # ranks 1..10
 
 

@@ -11,6 +11,7 @@ import orjson
 
 from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
+from bench.metrics.registry import TEXT_COLUMNS
 from bench.provenance import Provenance
 from bench.run.incomplete import incomplete_note, require_complete
 
@@ -60,7 +61,7 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
         rows = list(csv.DictReader(fh))
     for r in rows:
         for k, v in r.items():
-            if k not in ("profile", "qid", "kind", "purpose", "lost_capabilities", "missed_by_kind", "error") and v not in ("", None):
+            if k not in TEXT_COLUMNS and v not in ("", None):
                 r[k] = float(v)
     return run, rows
 

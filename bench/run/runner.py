@@ -30,6 +30,7 @@ from bench.errors import PolebenchError, SpecError, Unreachable
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
+from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.plans import Plan, Sequence
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
@@ -40,10 +41,7 @@ from bench.run import audit
 from bench.run.store import Lists, Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
-CSV_COLUMNS = ("profile", "qid", "kind", "purpose", "volume", "total", "relevant", "found", "missed", "precision",
-               "recall", "f1", "p_at_10", "r_at_100", "ap", "ndcg_at_10", "examined", "recall_at_stop", "sift_hours",
-               "esl", "rbp", "effort_r80", "effort_r95", "searches", "false_inclusions",
-               "inflation", "latency_ms", "lost", "lost_capabilities", "missed_by_kind", "error")
+CSV_COLUMNS = PER_QUERY_COLUMNS
 GAIN_BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)  # records read
 # Searches in a row that could not reach the engine at all before the run stops (each recorded;
 # --resume takes up from there). One or two may be a blip that the backend's own retries did not

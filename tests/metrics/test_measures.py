@@ -136,3 +136,16 @@ def test_every_ranked_measure_is_trec_evals(data):
         del expected["precision"]
     for k, v in expected.items():
         assert m[k] == pytest.approx(v, abs=1e-9), k
+
+
+def test_every_measure_computed_is_registered_and_every_registered_one_reaches_the_csv():
+    """A measure computed but not in the registry would be dropped from per_query.csv and the
+    definitions without a word; one registered but never computed would be an empty column."""
+    from bench.metrics.registry import BY_NAME, PER_QUERY_COLUMNS
+    m = measure([a, x, b, y])
+    computed = set(m) - {"relevant", "found"}
+    assert computed <= set(BY_NAME)
+    added_by_the_run = {"inflation", "latency_ms", "lost", "searches"}  # need the baseline, the engine, the plan
+    per_need = {n for n, spec in BY_NAME.items() if spec.per_need}
+    assert per_need == computed | added_by_the_run
+    assert per_need <= set(PER_QUERY_COLUMNS)

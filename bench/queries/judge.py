@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from bench.fields import days
+from bench.fields import days, words
 from bench.geo import distances_m, haversine_m
 from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
 from bench.queries.truth import TruthIndex
@@ -49,6 +49,13 @@ def person_matches(p: dict, c: PersonCriteria) -> bool:
     return not c.sex or c.sex == p["sex"]
 
 
+def on_street(address: str, street: str) -> bool:
+    """The street's words run, whole and in order, through the address ('Ann Road' is not in
+    '4 Joann Road', which a letter-level test said it was and no word search would find)."""
+    want, have = words(street), words(address)
+    return bool(want) and any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
 def vrm_matches(vrm: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(vrm.replace(" ", "").upper(), pattern.replace(" ", "").upper())
 
@@ -62,7 +69,7 @@ def _event_ok(ev: dict, addr: dict, loc: LocationCriteria | None, evc: EventCrit
             return False
         if loc.district and addr["postcode"].split()[0].upper() != loc.district.upper():
             return False
-        if loc.street and _norm(loc.street) not in _norm(addr["address"]):
+        if loc.street and not on_street(addr["address"], loc.street):
             return False
     if evc:
         d = dt.date.fromisoformat(ev["date"])

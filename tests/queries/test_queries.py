@@ -187,3 +187,12 @@ def test_association_records_reached_only_through_unrecorded_ties_are_labelled()
     t.__dict__.pop("recorded_ties", None)
     kinds = {rid: d["kinds"] for rid, d in describe(n, judge(n, t), t, records, {r: i for i, r in enumerate(rel)}).items()}
     assert kinds == {"R2": [], "R3": ["link_not_recorded"]}
+
+
+@pytest.mark.parametrize("street, address, on", [
+    ("Mare Street", "1 Mare Street", True), ("mare street", "1 Mare Street", True), ("Mare", "1 Mare Street", True),
+    ("Ann Road", "4 Joann Road", False), ("Smith Road", "2 Smith Roadway", False), ("Street Mare", "1 Mare Street", False),
+])
+def test_a_street_is_judged_by_whole_words(street, address, on):
+    from bench.queries.judge import on_street
+    assert on_street(address, street) == on

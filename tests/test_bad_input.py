@@ -176,7 +176,7 @@ BIG = ROWS + b"".join(b"rec-%d-org,ann,jones,19800101,1,a street,,hackney,E8 1AB
 RUN = ["run", "--queries", str(ROOT / "queries" / "example-written.yaml")]
 CASES += [
     Case("import a Latin-1 file", lambda d: _import_file(d, "p.csv", ROWS.replace(b"william", b"andr\xe9")), 2,
-         ("p.csv", "invalid utf-8")),
+         ("p.csv: row 2: ", "not UTF-8 text (byte 0xe9, 15 bytes into the line)")),
     Case("import a Latin-1 header", lambda d: _import_file(d, "p.csv", b"r\xe9c_id," + ROWS), 2,
          ("p.csv:1:2", "not UTF-8")),
     Case("import a UTF-16 file", lambda d: _import_file(d, "p.csv", PEOPLE.encode("utf-16")), 2, ("p.csv", "UTF-16")),

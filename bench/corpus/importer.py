@@ -254,8 +254,14 @@ def _unreadable(src: Path, plain: Path, delimiter: str, e: Exception) -> Poleben
 
 
 def _first_bad_row(path: Path, delimiter: str) -> tuple[int, str] | None:
-    """The first line that is not a JSON object, or the first CSV row whose number of fields
-    differs from the header's."""
+    """The first line that is not UTF-8 text, then the first line that is not a JSON object, or
+    the first CSV row whose number of fields differs from the header's."""
+    with open(path, "rb") as fb:
+        for n, raw in enumerate(fb, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return n, f"not UTF-8 text (byte 0x{raw[e.start]:02x}, {e.start + 1} bytes into the line); save the file as UTF-8"
     with open(path, encoding="utf-8", errors="replace", newline="") as f:
         if _is_jsonl(path):
             for n, line in enumerate(f, 1):

@@ -199,6 +199,8 @@ CASES += [
          ("--subjects", "at least 1")),
     Case("sar --subjects 0", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subjects", "0"], 2,
          ("--subjects", "at least 1")),
+    Case("sar on a corpus changed after it was written", lambda d: _edit_records(d) and
+         ["sar", "--corpus", str(d / "tiny"), "--subjects", "2"], 2, ("manifest.json", "files.records.jsonl.gz")),
     Case("sar --subject ../../x", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subject", "../../x"], 2,
          ("unknown subject", "../../x")),
     Case("--seconds-per-record -5", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seconds-per-record", "-5"], 2,

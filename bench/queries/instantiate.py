@@ -120,7 +120,6 @@ class Instantiated:
 
 def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
-    corpus.verify()  # the truth and records that relevance is judged from are the corpus's own
     truth = TruthIndex.load(corpus)
     records = read_records(corpus)
     rnum_of = record_numbers(records)

@@ -33,6 +33,7 @@ class TruthIndex:
 
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
+        corpus.verify()  # what relevance is judged from is the corpus's own (queries, sar, erase)
         with gc_paused():
             t = cls({e["id"]: e for e in corpus.truth_entities()})
             for row in corpus.truth_mentions():

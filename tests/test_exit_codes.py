@@ -61,3 +61,17 @@ def test_a_run_with_failed_searches_exits_3_and_its_table_says_incomplete(ci_cor
                  "--results", str(tmp_path)])
     out = " ".join(capsys.readouterr().out.split())
     assert code == 3 and "INCOMPLETE RUN: 1 search failed" in out and "--resume" in out
+
+
+def test_a_file_the_machine_refuses_is_named_not_a_crash(tmp_path, capsys):
+    code = main(["generate", str(ROOT / "corpora" / "ci.yaml"), "--out", "/proc/no-such-folder/ci"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "polebench: error: /proc/no-such-folder: No such file or directory"
+
+
+def test_a_reader_that_leaves_the_pipe_is_not_a_crash(monkeypatch, capsys):
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(bench.cli.gate, "run", closed)
+    assert main(["gate", "x", "--gates", "y"]) == 141
+    assert "internal error" not in capsys.readouterr().err

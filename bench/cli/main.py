@@ -28,7 +28,7 @@ lost capability. All data it makes is SYNTHETIC.
 
 Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 backend unavailable, 4 a fault of
 polebench itself (its traceback is written to a file the message names), 5 another
-polebench process is running the same run, 130 interrupted."""
+polebench process is running the same run, 130 interrupted, 141 the output pipe was closed."""
 
 # A crash must never read as "a gate failed" (1) or "bad input" (2): CI tells them apart.
 CRASH_EXIT = 4
@@ -64,7 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("polebench: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
-    except Exception as e:  # a fault of ours: one line here, the whole traceback in a file
+    except BrokenPipeError:  # `polebench ... | head`: the reader left; nothing more to say to it
+        try:  # so that flushing stdout at exit does not raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (captured)
+            pass
+        return 141
+    except Exception as e:
+        if isinstance(e, OSError) and e.filename is not None:
+            # the machine refused a file (a missing folder, no permission, a full disk): the user's to fix
+            print(redact(f"polebench: error: {e.filename}: {e.strerror or e}"), file=sys.stderr)
+            return 2
+        # a fault of ours: one line here, the whole traceback in a file
         where = write_traceback()
         print(redact(f"polebench: internal error: {type(e).__name__}: {e}")[:500]
               + f" (full traceback: {where}; please report it)", file=sys.stderr)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from bench.errors import PolebenchError
+
 # scheme://userinfo@ - userinfo runs to the last @ before the path (a password may hold an @)
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#]*@")
 
@@ -16,3 +18,14 @@ def redact(text: str) -> str:
 
 def has_credentials(url: str) -> bool:
     return redact(url) != url
+
+
+def check_engine_url(url: str, source: str) -> str:
+    """An engine's address as given (`source`: the option or variable it came from): http(s), and
+    without credentials, which would end up in logs, audit lines and messages."""
+    if not url.startswith(("http://", "https://")):
+        raise PolebenchError(f"{source} {redact(url)!r}: not an http:// or https:// address")
+    if has_credentials(url):
+        raise PolebenchError(f"{source} {redact(url)}: credentials in a URL are refused; set "
+                             f"POLEBENCH_OPENSEARCH_USER and POLEBENCH_OPENSEARCH_PASSWORD instead")
+    return url

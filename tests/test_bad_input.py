@@ -208,6 +208,11 @@ CASES += [
     Case("--seconds-per-record nan", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seconds-per-record", "nan"], 2,
          ("--seconds-per-record", "finite")),
     Case("run --seed -1", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seed", "-1"], 2, ("--seed", "at least 0")),
+    Case("--profiles with no name", lambda d: RUN + ["--corpus", str(d / "tiny"), "--profiles", ",,,"], 2,
+         ("--profiles", "no profile named")),
+    Case("an OpenSearch URL that is no URL", lambda d: RUN + ["--corpus", str(d / "tiny"), "--backend", "opensearch",
+                                                              "--opensearch-url", "notaurl"], 2,
+         ("--opensearch-url", "'notaurl'", "not an http")),
     Case("an unknown --backend", lambda d: RUN + ["--corpus", str(d / "tiny"), "--backend", "elastic"], 2,
          ("--backend", "'elastic'", "known: embedded")),
 ]
@@ -256,3 +261,9 @@ def test_a_damaged_gzip_lines_file_is_named_not_a_traceback(damage, tmp_path):
     f.write_bytes(damage(gz_lines([{"qid": f"q{i}", "x": "y" * 40} for i in range(3000)])))
     with pytest.raises(PolebenchError, match=r"judgements\.jsonl\.gz: damaged"):
         list(iter_jsonl(f))
+
+
+def test_opensearch_node_status_without_a_node_is_not_a_failed_gate(tmp_path, monkeypatch, capsys):
+    from bench import opensearch_node
+    monkeypatch.setattr(opensearch_node, "status", lambda *a, **k: None)
+    assert main(["opensearch-node", "status"]) == 3 and "not running" in capsys.readouterr().out

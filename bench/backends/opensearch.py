@@ -20,8 +20,8 @@ from bench import fields as F
 from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
                                  within_radius)
 from bench.corpus.store import atomic_dir
-from bench.errors import BackendError, PolebenchError, Unreachable
-from bench.redact import has_credentials, redact
+from bench.errors import BackendError, Unreachable
+from bench.redact import check_engine_url
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
 
@@ -104,11 +104,8 @@ class OpenSearchBackend(Backend):
 
     def __init__(self, corpus, **options: object):
         super().__init__(corpus, **options)
-        self.url = str(options.get("url") or os.environ.get("POLEBENCH_OPENSEARCH_URL") or "http://127.0.0.1:9200")
-        if has_credentials(self.url):  # they would end up in logs, audit lines and messages
-            raise PolebenchError(f"OpenSearch URL {redact(self.url)} (--opensearch-url or POLEBENCH_OPENSEARCH_URL): "
-                                 f"credentials in a URL are refused; set POLEBENCH_OPENSEARCH_USER and "
-                                 f"POLEBENCH_OPENSEARCH_PASSWORD instead")
+        self.url = check_engine_url(str(options.get("url") or os.environ.get("POLEBENCH_OPENSEARCH_URL")
+                                        or "http://127.0.0.1:9200"), "--opensearch-url or POLEBENCH_OPENSEARCH_URL")
         auth = None
         if os.environ.get("POLEBENCH_OPENSEARCH_USER"):
             auth = (os.environ["POLEBENCH_OPENSEARCH_USER"], os.environ.get("POLEBENCH_OPENSEARCH_PASSWORD", ""))

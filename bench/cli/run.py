@@ -12,10 +12,11 @@ from rich.table import Table
 from bench.cli.common import console, positive_float, progress_bar, seed_int
 from bench.backends.registry import backend_class
 from bench.corpus.store import Corpus
-from bench.errors import BackendError
+from bench.errors import BackendError, PolebenchError
 from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
 from bench.report.markdown import cell
+from bench.redact import check_engine_url
 from bench.report.model import ratio
 from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
@@ -68,9 +69,14 @@ def prepared_instance(queries: Path, corpus: Corpus) -> Path:
 
 
 def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
-    backend_class(args.backend)  # a misspelt --backend is named before the query set is instantiated
+    backend_class(args.backend)  # a misspelt option is named before the query set is instantiated
+    if args.opensearch_url:
+        check_engine_url(args.opensearch_url, "--opensearch-url")
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    if not profiles:
+        raise PolebenchError(f"--profiles {args.profiles!r}: no profile named")
     return RunSettings(corpus=corpus.root, instance=prepared_instance(args.queries, corpus),
-                       profiles=[p.strip() for p in args.profiles.split(",") if p.strip()],
+                       profiles=profiles,
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
                        resume=args.resume, force=args.force, seed=args.seed, behaviour=args.behaviour,

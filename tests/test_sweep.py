@@ -98,3 +98,13 @@ def test_bad_axes_are_located_before_any_cell_runs(sweep_file, tmp_path, axes, f
         run_sweep(sweep_file, tmp_path / "results")
     assert "s.yaml:" in str(e.value) and field in str(e.value) and msg in str(e.value)
     assert not (tmp_path / "results" / "sweep-cache").exists()
+
+
+def test_a_cell_whose_searches_did_not_all_succeed_is_not_drawn(ci_corpus, tmp_path, failing_search):
+    from bench.errors import BackendError
+    from bench.queries.instantiate import ensure_instance
+    from bench.sweep.runner import _run_cell
+    inst = ensure_instance(ROOT / "queries" / "person.yaml", ci_corpus)
+    failing_search(lambda n: n == 3)
+    with pytest.raises(BackendError, match="INCOMPLETE RUN: 1 search failed"):
+        _run_cell(str(ci_corpus.root), str(inst), ["crimint", "iip"], "crimint", str(tmp_path), 0, None)

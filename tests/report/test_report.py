@@ -30,10 +30,36 @@ def run_dir(ci_corpus, tmp_path_factory):
     if not (inst / "meta.json").exists():
         write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
     res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
-                                    profiles=["crimint", "connect", "iip", "connect+iip"],
+                                    profiles=["crimint", "connect", "iip", "connect+iip", "iip-naive",
+                                              "connect+iip-naive"],
                                     results=tmp_path_factory.mktemp("results")))
     write_reports(res.dir)
     return res.dir
+
+
+def test_the_lead_headline_says_effort_found_and_volume_with_their_ranges(run_dir):
+    """The first headline is the one an officer reads: records read and share found under the
+    modelled analyst, as a median and 10-90% range over behaviours and a CI over needs; returned
+    volume beside the every-word-ORed upper bound, each labelled; the figures are run.json's."""
+    rep = build(run_dir)
+    agg = rep.agg
+    beh = agg["behaviour"]["profiles"]["connect+iip"]
+    eff = agg["profiles"]["connect+iip"]["effort"]
+    lead, volume = rep.headlines[0], rep.headlines[1]
+    ex = beh["examined_ratio"]
+    assert lead.startswith("To find what they were looking for, an analyst using CONNECT+IIP (union) reads "
+                           f"{x(ex['median'])} as many records as on the legacy system")
+    assert f"range {x(ex['p10'])}–{x(ex['p90'])} over 200 reading behaviours" in lead
+    assert f"at the central behaviour {x(eff['examined_ratio_of_totals']['value'])} (95% CI" in lead
+    assert f"finds {beh['found_ratio']['median'] * 100:.0f}% of what the legacy system found" in lead
+    up = agg["profiles"]["connect+iip-naive"]["inflation"]["ratio_of_totals"]["value"]
+    central = agg["profiles"]["connect+iip"]["inflation"]["ratio_of_totals"]["value"]
+    assert volume.startswith(f"Returned volume: {x(central)} (95% CI")
+    assert f"; {x(up)} (95% CI" in volume and "an upper bound" in volume
+    assert up >= central  # every word ORed returns at least what every criterion required returns
+    # the upper-bound profiles are labelled so wherever they appear
+    assert all("upper bound" in rep.label(p) for p in rep.profiles if rep.upper_bound(p))
+    assert {p for p in rep.profiles if rep.upper_bound(p)} == {"iip-naive", "connect+iip-naive"}
 
 
 class Collect(HTMLParser):

@@ -178,7 +178,7 @@ def lead(rep: Report) -> list[str]:
     e, f = p["effort"], spread["found_ratio"]
     ex = spread["examined_ratio"]
     out = [f"To find what they were looking for, an analyst using {rep.label(target)} reads "
-           f"{x(ex['median'])} as many records as on the legacy system ({rep.label(base)}) "
+           f"{x(ex['median'])} as many records as on the legacy system, {rep.label(base)} "
            f"({_range(ex, x)} over {beh['samples']} reading behaviours; at the central behaviour "
            f"{ci_x(e['examined_ratio_of_totals'])} over needs), and finds {_pct_of(f['median'])} of what the "
            f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e['found_ratio_of_totals']['value'])})."]

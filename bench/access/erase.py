@@ -17,6 +17,7 @@ what lets a clone be taken without blocking and unblocking it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from bench.backends.embedded import EmbeddedBackend
 from bench.corpus.store import Corpus, claim, clean_claims, release, write_json_atomic
-from bench.errors import PolebenchError
+from bench.errors import BackendError, PolebenchError
 from bench.profiles.compile import compile_need
 from bench.profiles.model import ProfileSet
 from bench.queries.instantiate import Instantiated
@@ -63,6 +64,7 @@ class _Work:
     """The erasure's own folder under corpus/index, held by this process while it works."""
 
     def __init__(self, corpus: Corpus):
+        self.corpus = corpus
         root = corpus.root / "index"
         root.mkdir(parents=True, exist_ok=True)
         cleanup(corpus)  # what killed erasures left: the subject's records must not linger
@@ -73,7 +75,14 @@ class _Work:
         write_json_atomic(self.dir / WORK_FILE, made)
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """The copies go, whatever stage the erasure reached (a clone made before a failure too)."""
+        try:
+            _remove(self.corpus, self.dir)
+        except Exception as e:  # the owner file stays: the next erasure or --cleanup tries again
+            os.close(self.owner)
+            raise BackendError(f"the erasure's copies could not all be deleted ({e}); they hold the subject's "
+                               f"records: run `polebench erase --corpus {self.corpus.root} --cleanup` "
+                               f"once the engine answers") from e
         release(self.dir, self.owner)
 
 
@@ -106,8 +115,6 @@ class _TantivyCopy:
         self.backend.rewrite_without(set(rnums))
         return "segments rewritten without them (purge)"
 
-    def close(self) -> None:
-        pass  # the copy is in the work folder
 
 
 class _OpenSearchCopy:
@@ -160,8 +167,6 @@ class _OpenSearchCopy:
                 return "retention lease shortened and segments force-merged until deletes were expunged (purge)"
             time.sleep(2)
 
-    def close(self) -> None:
-        _delete_indexes(self.c, list(self.backend.index.values()))
 
 
 COPIES = {"embedded": _TantivyCopy, "opensearch": _OpenSearchCopy}
@@ -176,7 +181,6 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
     need = inst.needs[0]
     truth_rids = set(inst.qrels[need.id])
     work = _Work(corpus)
-    copy = None
     try:
         copy = COPIES[backend](corpus, work, url)
         b = copy.backend
@@ -199,14 +203,23 @@ def erase(corpus: Corpus, inst: Instantiated, profile_name: str, profiles: Profi
         rep.never_erased = sorted(truth_rids - set(rep.erased))
         return rep
     finally:
-        if copy is not None:
-            copy.close()
         work.close()
 
 
 def _delete_indexes(client, names: list[str]) -> None:
     for name in names:
         client.indices.delete(index=name, params={"ignore_unavailable": "true"})
+
+
+def _remove(corpus: Corpus, work: Path) -> list[str]:
+    """An erasure's work folder and the OpenSearch copies it lists; what was removed."""
+    made, done = _made(work), []
+    if made.get("indexes"):
+        from bench.backends.opensearch import OpenSearchBackend
+        _delete_indexes(OpenSearchBackend(corpus, url=made["url"]).client, made["indexes"])
+        done += [f"deleted OpenSearch index {name} (an erasure's copy)" for name in made["indexes"]]
+    shutil.rmtree(work, ignore_errors=True)
+    return done + [f"removed {work} (an erasure's work folder)"]
 
 
 def _made(work: Path) -> dict:
@@ -229,14 +242,7 @@ def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list
         if root.is_dir() else set()
 
     def remove(d: Path) -> None:
-        made = _made(d)
-        if made.get("indexes"):
-            from bench.backends.opensearch import OpenSearchBackend
-            _delete_indexes(OpenSearchBackend(corpus, url=made["url"]).client, made["indexes"])
-            done.extend(f"deleted OpenSearch index {name} (a copy left by a killed erasure)"
-                        for name in made["indexes"])
-        shutil.rmtree(d, ignore_errors=True)
-        done.append(f"removed {d} (the work folder of a killed erasure)")
+        done.extend(_remove(corpus, d))
     clean_claims(root, f"{WORK_PREFIX}*", remove)
     if sweep:
         from bench.backends.opensearch import OpenSearchBackend

@@ -180,7 +180,18 @@ def test_erase_cleanup_removes_what_a_killed_erasure_left_and_nothing_live(corpu
         assert _cli("erase", "--corpus", str(corpus.root), "--cleanup").stdout.startswith("nothing")
     finally:
         os.close(fd)
-    assert cleanup(corpus) == [f"removed {live} (the work folder of a killed erasure)"]
+    assert cleanup(corpus) == [f"removed {live} (an erasure's work folder)"]
+
+
+def test_an_erasure_that_fails_half_way_removes_its_copy(corpus, monkeypatch):
+    from bench.access import erase as E
+
+    def fails(self, rnums):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(E._TantivyCopy, "delete", fails)
+    with pytest.raises(RuntimeError, match="disk full"):
+        erase(corpus, sar_instance(corpus, subject="P1"), "crimint", ProfileSet(PROFILES))
+    assert not list((corpus.root / "index").glob(".erase-*"))
 
 
 def test_erase_without_a_subject_is_refused(corpus):

@@ -7,13 +7,12 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
 from bench.metrics.registry import TEXT_COLUMNS
 from bench.provenance import Provenance
 from bench.run.incomplete import incomplete_note, require_complete
+from bench.run.store import read_run_json
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -56,7 +55,7 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
     f = run_dir / "run.json"
     if not f.is_file():
         raise PolebenchError(f"{run_dir}: not a finished run folder (no run.json)")
-    run = orjson.loads(f.read_bytes())
+    run = read_run_json(run_dir)
     with open(run_dir / "per_query.csv") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:

@@ -26,7 +26,7 @@ from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
-from bench.errors import PolebenchError, SpecError, Unreachable
+from bench.errors import PolebenchError, Unreachable
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
@@ -38,7 +38,7 @@ from bench.queries.instantiate import Instance
 from bench.queries.model import Need
 from bench.redact import redact
 from bench.run import audit
-from bench.run.store import Lists, Partial, is_complete, run_key, run_lock
+from bench.run.store import Lists, Partial, is_complete, read_run_json, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = PER_QUERY_COLUMNS
@@ -119,20 +119,11 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
         return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress)
 
 
-def _finished(out_dir: Path) -> dict:
-    """A finished run's run.json; a damaged one is named, with how to start again."""
-    try:
-        return orjson.loads((out_dir / "run.json").read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise SpecError.single(out_dir / "run.json", "", f"not valid JSON ({e}); the run folder is damaged: "
-                               f"run again with --force to start the run again") from None
-
-
 def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet, inputs: dict, run_id: str,
                 progress: Progress | None) -> RunResult:
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
-        previous = _finished(out_dir)
+        previous = read_run_json(out_dir)
         if not (s.resume and previous.get("failed")):
             return RunResult(out_dir, previous, True, previous.get("failed", 0))
 

@@ -271,3 +271,14 @@ def test_a_gate_on_an_undefined_measure_fails_saying_nan(run_dir, write):
                                        "op: '>=', value: 0.1}\n"), run)
     (o,) = evaluate(gates, run, None)
     assert o.status == "failed" and "= nan" in o.message
+
+
+def test_a_truncated_run_json_is_named_by_report_and_gate(run_dir, tmp_path, capsys):
+    import shutil
+    saved = tmp_path / "run"
+    shutil.copytree(run_dir, saved)
+    (saved / "run.json").write_bytes((saved / "run.json").read_bytes()[:300])
+    assert main(["report", str(saved)]) == 2
+    assert main(["gate", str(saved), "--gates", str(ROOT / "gates.example.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("run.json: not valid JSON") == 2 and "--force" in err

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bench.analyst.model import Reader, load_behaviour
 from bench.analyst.reader import (Listed, effort_to_recall, esl, gain_curve, over_behaviours, rbp, read,
-                                  recognised, total_examined, wss)
+                                  readings, recognised, wss)
 
 
 def reader(**kw):
@@ -72,6 +72,10 @@ lists_st = st.lists(st.tuples(st.lists(st.integers(0, 2000), unique=True, max_si
                               st.sampled_from(["identify", "everything", "read_all"])), min_size=1, max_size=8)
 
 
+def total_examined(lists, r):
+    return readings(lists, [r])[0][0]
+
+
 def _listed(raw):
     out = []
     for i, (hits, n, purpose) in enumerate(raw):
@@ -112,3 +116,15 @@ def test_over_behaviours_compares_like_with_like():
     assert out["b"]["examined_ratio"]["median"] == 1
     assert out["p"]["examined_ratio"] == {"median": 2.0, "p10": 2.0, "p90": 2.0, "n": 20}
     assert out["p"]["found_ratio"]["median"] == 2.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(lists_st, st.lists(st.tuples(st.sampled_from([1, 3, 10, 20]), st.integers(1, 3), st.integers(1, 600),
+                                    st.sampled_from([0.0, 0.05, 0.5])), min_size=1, max_size=12))
+def test_readings_for_many_readers_equal_reading_reader_by_reader(raw, params):
+    ls = _listed(raw)
+    readers = [reader(page_size=s, empty_pages=k, read_cap=c, miss_rate=m) for s, k, c, m in params]
+    examined, found = readings(ls, readers)
+    for i, r in enumerate(readers):
+        one = [read(recognised(x.hits, x.records, r.miss_rate, x.key), x.n, x.purpose, r) for x in ls]
+        assert examined[i] == sum(o.examined for o in one) and found[i] == sum(o.found for o in one)

@@ -91,6 +91,9 @@ def test_node_stopped_mid_run_then_resume(ci_corpus, inst, runs, tmp_path, monke
     from bench.backends.opensearch import OpenSearchBackend
     state = tmp_path / "state"
     first = node.start(state=state)
+    # The index is built (or found) with the backend's usual timeout: the run's short one is for
+    # noticing a dead node, and bulk loading on a busy 2-core machine can outlast it.
+    open_backend("opensearch", ci_corpus, url=first.url).prepare()
     real = OpenSearchBackend._scoped
     calls = {"n": 0}
 
@@ -104,12 +107,16 @@ def test_node_stopped_mid_run_then_resume(ci_corpus, inst, runs, tmp_path, monke
     s = RunSettings(corpus=ci_corpus.root, instance=inst.dir, profiles=PROFILES, backend="opensearch",
                     results=tmp_path / "results", backend_options=opts)
     from bench.errors import Unreachable
-    with pytest.raises(Unreachable, match="in a row could not reach the engine.*--resume"):  # the circuit breaker
-        run_benchmark(s)
+    try:
+        with pytest.raises(Unreachable, match="in a row could not reach the engine.*--resume"):  # the circuit breaker
+            run_benchmark(s)
+    finally:  # a failure before the kill must not leave the node running
+        node.stop(state=state)
     assert not [d for d in (tmp_path / "results").iterdir() if d.name.startswith("standard-")]
     monkeypatch.setattr(OpenSearchBackend, "_scoped", real)
     second = node.start(state=state)
     try:
+        open_backend("opensearch", ci_corpus, url=second.url).prepare()
         s.backend_options = {**opts, "url": second.url}
         s.resume = True
         fixed = run_benchmark(s)

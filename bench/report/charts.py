@@ -12,11 +12,35 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.report.model import BOARD_ESTIMATE, Report  # noqa: E402
+from bench.report.model import BOARD_ESTIMATE, Report, defined  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "polebench"})
-COLOURS = ["#1f4e79", "#c0504d", "#e0a526", "#7a4f9a", "#4f9a6a", "#666666"]
+# Okabe & Ito (2008), "Color Universal Design": told apart under every common colour-vision
+# deficiency. One colour and one marker per profile in every chart of the report and the sweep.
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#F0E442"]
+SHIPPED = {"crimint": 0, "connect": 1, "iip": 2, "connect+iip": 3, "iip-naive": 4, "connect+iip-naive": 5}
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+COLOURS = OKABE_ITO  # kept for callers that index by position
+BAND = "#bbbbbb"  # the board's estimate: grey, so that it is no profile's colour
+
+
+def _slot(name: str) -> int:
+    """A profile's place in the palette: the shipped ones fixed, any other by a stable hash of its
+    name (the same in every chart, run and sweep)."""
+    base = name.split("/")[-1].removesuffix(".yaml")
+    if base in SHIPPED:
+        return SHIPPED[base]
+    import hashlib
+    return 6 + int(hashlib.sha256(base.encode()).hexdigest(), 16) % 2
+
+
+def colour(name: str) -> str:
+    return OKABE_ITO[_slot(name)]
+
+
+def marker(name: str) -> str:
+    return MARKERS[_slot(name)]
 
 
 def _svg(fig) -> str:
@@ -30,35 +54,63 @@ def _svg(fig) -> str:
     return s
 
 
+def cannot_draw(title: str, why: str) -> str:
+    """A chart that has no data to draw says so, and why, in its place."""
+    fig, ax = plt.subplots(figsize=(6.2, 1.0))
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.text(0, 0.4, f"Cannot be drawn: {why}.", fontsize=9, transform=ax.transAxes)
+    return _svg(fig)
+
+
 def _short(rep: Report, name: str) -> str:
     import textwrap
     return "\n".join(textwrap.wrap(rep.label(name), 18))
 
 
-def _val(e: dict) -> float:
-    """An estimate's value, NaN (drawn as nothing) where undefined: a profile none of whose
-    needs completed, in a report asked for with --partial."""
-    return float("nan") if e["value"] is None else e["value"]
+def _ok(e: dict | None) -> bool:
+    return defined(e) and all(isinstance(e.get(k), (int, float)) and e[k] == e[k] for k in ("lo", "hi"))
 
 
 def _err(e: dict) -> tuple[float, float]:
-    if any(e[k] is None for k in ("value", "lo", "hi")):
-        return 0.0, 0.0
     return max(0.0, e["value"] - e["lo"]), max(0.0, e["hi"] - e["value"])
 
 
-def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bool = False) -> str:
+def _measured(rep: Report) -> list[str]:
+    return [n for n in rep.profiles if rep.agg["profiles"][n]["queries"]]
+
+
+def _top(values: list[float], log: bool, floor: float = 1.0) -> float:
+    """An axis top that holds every bar and whisker, with room above on a log or linear scale."""
+    top = max([v for v in values if v == v] + [floor])
+    return top * 2.5 if log else top * 1.12
+
+
+def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bool = False,
+          why: str = "") -> str:
     names = rep.profiles
     vals = [get(rep.agg["profiles"][n]) for n in names]
+    if not any(_ok(v) for v in vals):
+        return cannot_draw(title, why or "no profile has a value (see the headline findings)")
     fig, ax = plt.subplots(figsize=(6.2, 2.8))
-    y = [_val(v) for v in vals]
-    yerr = np.array([_err(v) for v in vals]).T
-    ax.bar([_short(rep, n) for n in names], y, yerr=yerr, capsize=4, color=COLOURS[: len(names)])
+    labels = [_short(rep, n) for n in names]
+    for i, (n, v) in enumerate(zip(names, vals)):
+        if _ok(v):
+            ax.bar(i, max(v["value"], 1e-3) if log else v["value"], yerr=np.array([_err(v)]).T, capsize=4,
+                   color=colour(n))
+        else:
+            ax.text(i, 0.5, "n/a", ha="center", va="center", transform=ax.get_xaxis_transform(), color="#555")
+    ax.set_xticks(range(len(names)), labels)
     if band:
-        ax.axhspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board papers' estimate (4–6×)")
+        ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board papers' estimate (4–6×)")
         ax.legend(loc="upper left", frameon=False)
+    highs = [v["hi"] for v in vals if _ok(v)] + ([BOARD_ESTIMATE[1]] if band else [])
     if log:
         ax.set_yscale("log")
+        lows = [v["lo"] for v in vals if _ok(v) and v["lo"] > 0] + [v["value"] for v in vals if _ok(v) and v["value"] > 0]
+        ax.set_ylim(min(lows + [1.0]) / 2.5, _top(highs, True))
+    else:
+        ax.set_ylim(0, _top(highs, False, 1e-9))
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
@@ -71,7 +123,8 @@ def volume(rep: Report) -> str:
 
 def inflation(rep: Report) -> str:
     return _bars(rep, lambda p: p["inflation"]["ratio_of_totals"],
-                 "Volume against the baseline, all needs (ratio of totals, 95% CI)", "× baseline", log=True, band=True)
+                 "Volume against the baseline, all needs (ratio of totals, 95% CI)", "× baseline", log=True, band=True,
+                 why="the baseline returned nothing, or no search was measured")
 
 
 def sift_hours(rep: Report) -> str:
@@ -79,49 +132,91 @@ def sift_hours(rep: Report) -> str:
 
 
 def precision_recall(rep: Report) -> str:
+    title = "Precision against recall (means, 95% CI)"
+    pts = [(n, rep.agg["profiles"][n]["mean"]) for n in rep.profiles]
+    pts = [(n, m) for n, m in pts if _ok(m["recall"]) and _ok(m["precision"])]
+    if not pts:
+        return cannot_draw(title, "no profile returned anything for a need that was measured")
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
-    for i, n in enumerate(rep.profiles):
-        m = rep.agg["profiles"][n]["mean"]
-        ax.errorbar(_val(m["recall"]), _val(m["precision"]),
+    # Hollow markers of different shapes, the larger drawn first: points that coincide (a union
+    # that returns what one member returns) stay visible one inside the other.
+    for k, (n, m) in enumerate(pts):
+        ax.errorbar(m["recall"]["value"], m["precision"]["value"],
                     xerr=np.array([_err(m["recall"])]).T, yerr=np.array([_err(m["precision"])]).T,
-                    fmt="o", color=COLOURS[i % len(COLOURS)], capsize=3, label=rep.label(n))
+                    fmt=marker(n), color=colour(n), capsize=3, label=rep.label(n), mfc="none", mew=1.6,
+                    ms=13 - 9 * k / max(1, len(pts) - 1), zorder=2 + k)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("recall (share of relevant records found)")
     ax.set_ylabel("precision (share of results relevant)")
-    ax.set_title("Precision against recall (means, 95% CI)", loc="left", fontsize=10)
+    ax.set_title(title, loc="left", fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="lower left")
     return _svg(fig)
 
 
 def inflation_by_kind(rep: Report) -> str:
+    title = "Inflation by kind of need (median per need, 95% CI)"
     names = [n for n in rep.profiles if n != rep.baseline]
     kinds = sorted({k for n in names for k in rep.agg["profiles"][n]["by_kind"]})
+    vals = {(n, k): rep.agg["profiles"][n]["by_kind"].get(k, {}).get("inflation", {}).get("median") for n in names
+            for k in kinds}
+    if not any(_ok(v) for v in vals.values()):
+        return cannot_draw(title, "the baseline returned nothing for any need of any kind, or no search was measured")
     fig, ax = plt.subplots(figsize=(7.0, 3.0))
     width = 0.8 / max(1, len(names))
     for i, n in enumerate(names):
-        blocks = rep.agg["profiles"][n]["by_kind"]
-        vals = [blocks[k]["inflation"]["median"] if k in blocks else {"value": np.nan, "lo": np.nan, "hi": np.nan}
-                for k in kinds]
-        xs = np.arange(len(kinds)) + i * width
-        ax.bar(xs, [max(_val(v), 1e-2) if _val(v) == _val(v) else 0 for v in vals], width,
-               label=rep.label(n), color=COLOURS[(rep.profiles.index(n)) % len(COLOURS)])
-    ax.axhspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board estimate 4–6×")
+        for j, k in enumerate(kinds):
+            v, xpos = vals[(n, k)], j + i * width
+            if _ok(v) and v["value"] > 0:
+                ax.bar(xpos, v["value"], width, yerr=np.array([_err(v)]).T, capsize=2, color=colour(n),
+                       label=rep.label(n) if j == min(jj for jj, kk in enumerate(kinds) if _ok(vals[(n, kk)])
+                                                        and vals[(n, kk)]["value"] > 0) else None)
+            else:
+                # no bar: the baseline returned nothing for this kind (no ratio), or this profile did (0)
+                ax.text(xpos, 0.02, "0" if _ok(v) else "n/a", ha="center", va="bottom", fontsize=6, rotation=90,
+                        transform=ax.get_xaxis_transform(), color="#555")
+    ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.axhline(1, color="black", lw=0.6)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=0.05)
+    ok = [v for v in vals.values() if _ok(v) and v["value"] > 0]
+    lows = [v["lo"] for v in ok if v["lo"] > 0] + [v["value"] for v in ok]
+    ax.set_ylim(min(lows + [0.5]) / 2.5, _top([v["hi"] for v in ok] + [BOARD_ESTIMATE[1]], True))
     ax.set_xticks(np.arange(len(kinds)) + width * (len(names) - 1) / 2, kinds)
     ax.set_ylabel("median × baseline")
-    ax.set_title("Inflation by kind of need (median per need)", loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, ncol=2)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def gain_curve(rep: Report) -> str:
+    """Recall against records read, from the top of each profile's list: what reading more buys."""
+    title = "Recall against records read (mean over needs)"
+    curves = [(n, rep.agg["profiles"][n].get("gain_curve")) for n in rep.profiles]
+    curves = [(n, c) for n, c in curves if c and c.get("budgets") and any(r is not None for r in c["recall"])]
+    if not curves:
+        return cannot_draw(title, "this run holds no gain curve (no measured need, or a run made before curves)")
+    fig, ax = plt.subplots(figsize=(6.2, 3.0))
+    for n, c in curves:
+        xs = [b for b, r in zip(c["budgets"], c["recall"]) if r is not None]
+        ys = [r for r in c["recall"] if r is not None]
+        ax.plot(xs, ys, marker=marker(n), ms=4, color=colour(n), ls="--" if rep.upper_bound(n) else "-",
+                label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) else ""))
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("records read from the top of the list (log scale)")
+    ax.set_ylabel("recall")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig)
 
 
 def lost_matrix(rep: Report) -> str:
-    kinds = sorted({k for n in rep.profiles for k in rep.agg["profiles"][n]["by_kind"]})
+    kinds = sorted({k for n in rep.profiles for k, b in rep.agg["profiles"][n]["by_kind"].items() if b["queries"]})
     m = np.array([[rep.agg["profiles"][n]["by_kind"].get(k, {}).get("queries_with_lost", 0)
                    / max(1, rep.agg["profiles"][n]["by_kind"].get(k, {}).get("queries", 0))
                    for n in rep.profiles] for k in kinds])
+    if not kinds:
+        return cannot_draw("Needs that lost a search capability", "no need was measured")
     fig, ax = plt.subplots(figsize=(5.4, 0.45 * len(kinds) + 1.2))
     im = ax.imshow(m, cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(rep.profiles)), [_short(rep, n) for n in rep.profiles], fontsize=7)
@@ -140,26 +235,26 @@ def recall_by_corruption(rep: Report) -> str:
     blocks = {n: rep.agg["profiles"][n].get("breakdown", {}).get("kind", {}) for n in rep.profiles}
     kinds = sorted({k for b in blocks.values() for k in b}, key=lambda k: (k in ("clean", "combined"), k))
     if not kinds:
-        fig, ax = plt.subplots(figsize=(5, 1))
-        ax.axis("off")
-        ax.text(0, 0.5, "no breakdown in this run")
-        return _svg(fig)
+        return cannot_draw("Recall by kind of data-entry error", "no relevant record was measured, so there is "
+                           "no breakdown")
     m = np.array([[blocks[n].get(k, {}).get("value") if blocks[n].get(k, {}).get("value") is not None else np.nan
                    for n in rep.profiles] for k in kinds], dtype=float)
     fig, ax = plt.subplots(figsize=(5.6, 0.36 * len(kinds) + 1.2))
-    im = ax.imshow(m, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    # cividis (Nuñez et al. 2018) reads the same under colour-vision deficiency, as red-green does not
+    im = ax.imshow(m, cmap="cividis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(rep.profiles)), [_short(rep, n) for n in rep.profiles], fontsize=7)
     ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=8)
     for i, k in enumerate(kinds):
         for j, n in enumerate(rep.profiles):
             rel = blocks[n].get(k, {}).get("relevant", 0)
             txt = "" if np.isnan(m[i, j]) else f"{m[i, j] * 100:.0f}%"
-            ax.text(j, i, f"{txt}\n(n={rel})" if j == 0 else txt, ha="center", va="center", fontsize=6.5)
+            ax.text(j, i, f"{txt}\n(n={rel})" if j == 0 else txt, ha="center", va="center", fontsize=6.5,
+                    color="white" if m[i, j] < 0.5 else "black")
     ax.set_title("Recall by kind of data-entry error (pooled over needs)", loc="left", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
     return _svg(fig)
 
 
 ALL = {"volume": volume, "inflation": inflation, "precision_recall": precision_recall,
-       "inflation_by_kind": inflation_by_kind, "sift_hours": sift_hours, "lost_matrix": lost_matrix,
-       "recall_by_corruption": recall_by_corruption}
+       "inflation_by_kind": inflation_by_kind, "sift_hours": sift_hours, "gain_curve": gain_curve,
+       "lost_matrix": lost_matrix, "recall_by_corruption": recall_by_corruption}

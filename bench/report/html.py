@@ -151,6 +151,27 @@ def _access(rep: Report) -> str:
     return "\n".join(parts)
 
 
+# The paired tests' measures in the report's units: sift cost per 1,000 searches, as everywhere else.
+COMPARED = {"recall": ("recall (percentage points)", 100, "{:+.1f} pp"),
+            "precision": ("precision (percentage points)", 100, "{:+.1f} pp"),
+            "volume": ("records returned", 1, "{:+,.1f}"),
+            "examined": ("records read by the modelled analyst", 1, "{:+,.1f}"),
+            "recall_at_stop": ("recall where the analyst stopped (percentage points)", 100, "{:+.1f} pp"),
+            "sift_hours": ("analyst-hours of sifting per 1,000 searches", 1000, "{:+,.0f}")}
+
+
+def _diff(t: dict) -> str:
+    v = t.get("mean_diff")
+    if v is None or v != v:
+        return "n/a"
+    _, scale, fmt = COMPARED[t["measure"]]
+    return fmt.format(v * scale)
+
+
+def _p(v) -> str:
+    return "n/a" if v is None or v != v else f"{v:.4f}"
+
+
 def _num1(v) -> str:
     return "" if v is None else f"{v:,.1f}"
 
@@ -190,10 +211,12 @@ def _method(rep: Report) -> str:
                  "concerns what the need describes, however it was written. Confidence intervals: 95% percentile "
                  f"bootstrap over needs (seed {run['bootstrap_seed']}). Comparisons with the baseline: paired randomisation "
                  "tests, Benjamini–Hochberg corrected.</p>")
-    rows = "".join(f"<tr><td class='l'>{h(t['profile'])}</td><td class='l'>{h(t['measure'])}</td><td>{fixed(t['mean_diff'], '{:+,.3f}')}</td>"
-                   f"<td>{fixed(t['p'], '{:.4f}')}</td><td>{fixed(t['p_adjusted'], '{:.4f}')}</td></tr>" for t in rep.agg["comparisons"])
-    parts.append("<table><tr><th class='l'>profile</th><th class='l'>measure</th><th>mean difference vs baseline</th>"
-                 f"<th>p</th><th>p (BH)</th></tr>{rows}</table>")
+    rows = "".join(f"<tr><td class='l'>{h(rep.label(t['profile']))}</td><td class='l'>{h(COMPARED[t['measure']][0])}</td>"
+                   f"<td>{_diff(t)}</td><td>{_p(t.get('p'))}</td><td>{_p(t.get('p_adjusted'))}</td><td>{t.get('n', '')}</td></tr>"
+                   for t in rep.agg["comparisons"] if t["measure"] in COMPARED)
+    parts.append("<div class='wide'><table><tr><th class='l'>profile</th><th class='l'>measure</th>"
+                 "<th>mean difference vs baseline (per need)</th>"
+                 f"<th>p</th><th>p (BH)</th><th>needs</th></tr>{rows}</table></div>")
     return "\n".join(parts)
 
 

@@ -82,12 +82,22 @@ def x(v: float | None) -> str:
 
 
 def ci_x(e: dict) -> str:
+    if not defined(e):
+        return "n/a"
     return f"{x(e['value'])} (95% CI {x(e['lo'])}–{x(e['hi'])})"
 
 
+def defined(e: dict | None) -> bool:
+    """Is an estimate a number? An undefined one (no needs to average, a baseline total of 0) is
+    NaN in memory and null in run.json."""
+    return bool(e) and e.get("value") is not None and e["value"] == e["value"]
+
+
 def pct(e: dict) -> str:
-    if e["value"] is None:
+    if not defined(e):
         return "n/a"
+    if not defined({"value": e.get("lo")}) or not defined({"value": e.get("hi")}):
+        return f"{e['value'] * 100:.0f}%"
     return f"{e['value'] * 100:.0f}% (95% CI {e['lo'] * 100:.0f}–{e['hi'] * 100:.0f}%)"
 
 
@@ -95,6 +105,40 @@ def band_position(value: float, lo: float = BOARD_ESTIMATE[0], hi: float = BOARD
     if value is None or value != value:
         return "cannot be compared (no baseline volume)"
     return "inside" if lo <= value <= hi else "below" if value < lo else "above"
+
+
+# Below this many needs a percentile bootstrap over needs is too unstable for its interval, or a
+# comparison with the board's band, to mean much (assumed; the interval's n is printed beside it).
+MIN_NEEDS = 20
+
+
+def why_undefined(rep: Report, name: str, against_baseline: bool = True) -> str:
+    """Why a profile's figure against the baseline cannot be computed, in words."""
+    agg, base = rep.agg["profiles"], rep.baseline
+    p = agg[name]
+    if not p["queries"]:
+        return f"every one of {rep.label(name)}'s {p.get('failed', 0)} searches failed"
+    if against_baseline and name != base:
+        b = agg[base]
+        if not b["queries"]:
+            return f"every one of the baseline's ({rep.label(base)}) {b.get('failed', 0)} searches failed"
+        if not b.get("volume_total"):
+            return f"the baseline ({rep.label(base)}) returned nothing for any need it was measured on"
+    return "no need gives it a value"
+
+
+def same_as_member(rep: Report, name: str) -> str | None:
+    """The member of a union whose list the union returned for every need, if there is one: its
+    figures are that member's, said once rather than repeated."""
+    members = rep.run["profiles"].get(name, {}).get("union_of") or []
+    mine = {r["qid"]: (r.get("volume"), r.get("recall"), r.get("error") or "") for r in rep.rows if r["profile"] == name}
+    if all(err for _, _, err in mine.values()):
+        return None  # nothing measured is not "the same figures"
+    for m in members:
+        theirs = {r["qid"]: (r.get("volume"), r.get("recall"), r.get("error") or "") for r in rep.rows if r["profile"] == m}
+        if mine and mine == theirs:
+            return m
+    return None
 
 
 def build(run_dir: Path, partial: bool = False) -> Report:
@@ -105,36 +149,69 @@ def build(run_dir: Path, partial: bool = False) -> Report:
     agg, base = rep.agg, rep.baseline
     n = run["query_set"]["queries"]
     spr = run["seconds_per_record"]
+    measured = {name: agg["profiles"][name]["queries"] for name in rep.profiles}
+    if not any(measured.values()):
+        rep.headlines.append(f"Nothing could be measured: every search of the {n} needs failed "
+                             f"({run.get('failed', 0)} searches); see per_query.csv and rerun with --resume.")
+        rep.band_verdict = ("The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old "
+                            "systems. This run cannot be compared with that estimate: no search was measured.")
+        rep.worst = worst_first(rep)
+        return rep
+    if min(v for v in measured.values() if v) < MIN_NEEDS:
+        few = min((k for k, v in measured.items() if v), key=measured.get)
+        rep.headlines.append(f"Few needs: these figures rest on as few as {measured[few]} needs ({rep.label(few)}); "
+                             f"below {MIN_NEEDS} their 95% intervals are unstable and say little, and a comparison "
+                             f"with the board's estimate means little.")
     rep.headlines += lead(rep)
-    for name in rep.profiles:
+    echoes = {name: m for name in rep.profiles if (m := same_as_member(rep, name))}
+    for name, m in echoes.items():
+        rep.headlines.append(f"{rep.label(name)} returned exactly what {rep.label(m)} returned for every need: "
+                             f"its figures are {rep.label(m)}'s and are not repeated below.")
+    shown = [name for name in rep.profiles if name not in echoes]
+    for name in shown:
         if name == base:
             continue
         p = agg["profiles"][name]
         inf = p["inflation"]
+        if not defined(inf["ratio_of_totals"]):
+            rep.headlines.append(f"{rep.label(name)}'s volume against the baseline cannot be computed: "
+                                 f"{why_undefined(rep, name)}.")
+            continue
         rep.headlines.append(
-            f"For the same {n} needs, {rep.label(name)} returned {ci_x(inf['ratio_of_totals'])} as many records "
-            f"as the baseline ({rep.label(base)}) in total; the median need returned {ci_x(inf['median'])}"
+            f"For the same {inf['ratio_of_totals'].get('n', n)} needs, {rep.label(name)} returned "
+            f"{ci_x(inf['ratio_of_totals'])} as many records as the baseline ({rep.label(base)}) in total; "
+            + (f"the median need returned {ci_x(inf['median'])}" if defined(inf["median"]) else
+               "no median per need (the baseline returned nothing for every need)")
             + (f" ({inf['undefined']} needs where the baseline returned nothing are left out of the median)."
-               if inf["undefined"] else "."))
-    for name in rep.profiles:
+               if inf["undefined"] and defined(inf["median"]) else "."))
+    for name in shown:
         p = agg["profiles"][name]
+        if not p["queries"]:
+            rep.headlines.append(f"{rep.label(name)}: nothing measured, {why_undefined(rep, name, False)}.")
+            continue
         empty = p.get("returned_nothing", 0)
+        failed = p.get("failed", 0)
         rep.headlines.append(f"{rep.label(name)} found {pct(p['mean']['recall'])} of the relevant records per need "
-                             f"at a precision of {pct(p['mean']['precision'])}"
+                             + (f"at a precision of {pct(p['mean']['precision'])}" if defined(p["mean"]["precision"])
+                                else "(precision undefined: it returned nothing for any need)")
                              + (f" (over the {p['queries'] - empty} needs it returned something for; {empty} "
-                                f"returned nothing, which counts as recall 0)." if empty else "."))
-    for name in rep.profiles:
+                                f"returned nothing, which counts as recall 0)" if empty else "")
+                             + (f"; {failed} of its searches failed and {'is' if failed == 1 else 'are'} left out"
+                                if failed else "") + ".")
+    for name in shown:
         if name == base:
             continue
         e = agg["profiles"][name]["extra_sift_hours_per_1000"]
-        if e["value"] is None or e["value"] != e["value"]:  # no need both it and the baseline completed
+        if not defined(e):
+            rep.headlines.append(f"{rep.label(name)}'s sifting cost against the baseline cannot be computed: "
+                                 f"{why_undefined(rep, name)}.")
             continue
         # a saving is said as "fewer", its interval turned round to match
         word, lo, hi = ("more", e["lo"], e["hi"]) if e["value"] >= 0 else ("fewer", -e["hi"], -e["lo"])
         rep.headlines.append(
-            f"Sifting {rep.label(name)}'s results costs {abs(e['value']):,.0f} {word} analyst-hours per 1,000 searches "
-            f"than the baseline (95% CI {lo:,.0f} to {hi:,.0f}), at {spr:g} seconds per record.")
-    for name in rep.profiles:
+            f"Sifting {rep.label(name)}'s results costs {round(abs(e['value'])):,} {word} analyst-hours per 1,000 "
+            f"searches than the baseline (95% CI {round(lo):,} to {round(hi):,}), at {spr:g} seconds per record.")
+    for name in shown:
         p = agg["profiles"][name]
         if p["queries_with_lost"]:
             caps = ", ".join(f"{c.replace('_', ' ')} ({k})" for c, k in
@@ -143,15 +220,21 @@ def build(run_dir: Path, partial: bool = False) -> Report:
                                  f"{p['queries']} needs: {caps}.")
     if UNION in agg["profiles"] and UNION != base:
         v = agg["profiles"][UNION]["inflation"]["ratio_of_totals"]
-        pos = band_position(v["value"])
-        ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
-        data = "synthetic data" if Provenance.of(rep.run["corpus"]).synthetic else "imported records"
-        rep.band_verdict = (
-            f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
-            f"Measured here on {data}, the ratio is {ci_x(v)}: {pos} the estimated band"
-            + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
-            f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
-            f"({BOARD_SOURCE}) is shown for comparison only.")
+        if not defined(v):
+            rep.band_verdict = (f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old "
+                                f"systems. This run cannot be compared with that estimate: {why_undefined(rep, UNION)}.")
+        else:
+            pos = band_position(v["value"])
+            ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
+            data = "synthetic data" if Provenance.of(rep.run["corpus"]).synthetic else "imported records"
+            rep.band_verdict = (
+                f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
+                f"Measured here on {data}, the ratio is {ci_x(v)}: {pos} the estimated band"
+                + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
+                + (f"It rests on {v.get('n')} needs only, too few for the comparison to mean much. "
+                   if (v.get("n") or 0) < MIN_NEEDS else "")
+                + f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
+                  f"({BOARD_SOURCE}) is shown for comparison only.")
     rep.worst = worst_first(rep)
     return rep
 
@@ -173,7 +256,10 @@ def lead(rep: Report) -> list[str]:
     if not beh or not central:
         return []
     target = UNION if UNION in central else central[-1]
-    p, spread = agg["profiles"][target], beh["profiles"][target]
+    p, spread = agg["profiles"][target], beh["profiles"].get(target)
+    if spread is None or not defined(p["effort"]["examined_ratio_of_totals"]):
+        return [f"The analyst's effort with {rep.label(target)} against the legacy system ({rep.label(base)}) cannot "
+                f"be computed: {why_undefined(rep, target)}."]
     e, f = p["effort"], spread["found_ratio"]
     ex = spread["examined_ratio"]
     out = [f"To find what they were looking for, an analyst using {rep.label(target)} reads "

@@ -80,9 +80,9 @@ def test_html_is_self_contained_and_complete(run_dir):
     assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I)
     assert not any(k in ("src", "href") and not v.startswith("#") for _, k, v in p.attrs)
     assert "@import" not in text and not re.search(r"url\((?!#)", text)
-    assert text.count("<svg") == 7
-    for chart in ("volume", "inflation", "precision_recall", "inflation_by_kind", "sift_hours", "lost_matrix",
-                  "recall_by_corruption"):
+    assert text.count("<svg") == 8
+    for chart in ("volume", "inflation", "precision_recall", "inflation_by_kind", "sift_hours", "gain_curve",
+                  "lost_matrix", "recall_by_corruption"):
         assert f"id='chart-{chart}'" in text
     assert text.count("SYNTHETIC") >= 2 and "synthetic data" in text
 

@@ -1,0 +1,176 @@
+"""A report renders what it can from any finished run: searches that failed, a profile that
+returned nothing for a whole kind of need, a run with no usable needs; and says what it cannot
+compute and why. The runs are real runs of the ci corpus, with searches made to fail or to
+return nothing through the runner's own seams."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bench.run.runner as runner
+from bench.backends.base import Backend
+from bench.cli.report import write_reports
+from bench.errors import BackendError
+from bench.plans import Plan
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.report import charts
+from bench.report.model import build
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = ["crimint", "connect", "iip", "connect+iip"]
+
+
+@pytest.fixture(scope="module")
+def few(ci_corpus, tmp_path_factory):
+    """A small query set of two kinds of need: people by name and DOB, and one location/event need."""
+    spec = tmp_path_factory.mktemp("sets") / "few.yaml"
+    spec.write_text(
+        "schema_version: 1\nname: few\nqueries:\n"
+        "  - id: drugs-nw1\n    description: Drugs supply incidents in NW1.\n"
+        "    location: {district: NW1}\n"
+        "    event: {types: [drugs_supply], date_from: 2019-01-01, date_to: 2024-12-31}\n"
+        "templates:\n  - template: person_name_dob\n    id_prefix: person-dob\n    count: 4\n"
+        "    params: {with_dob: true, dob_tolerance_days: 0}\n")
+    inst = instance_dir(ci_corpus, "few")
+    if not (inst / "meta.json").exists():
+        write_instance(inst, instantiate(spec, ci_corpus))
+    return inst
+
+
+def _run(ci_corpus, inst, results: Path, monkeypatch, *, empty=lambda p, need: False,
+         fail=lambda p, need: False, plan_of: dict[str, str] | None = None) -> Path:
+    """A real run in which compile_need gives an empty plan where `empty(profile, need)` and a plan
+    the backend refuses where `fail(profile, need)` (recorded as a failed search, as an engine error is),
+    and a profile named in `plan_of` searches as another does."""
+    real = runner.compile_need
+    failing: set[int] = set()
+
+    def compile_need(need, profile, profiles):
+        plan = real(need, profiles[(plan_of or {}).get(profile.name, profile.name)], profiles)
+        if empty(profile.name, need):
+            return Plan(None, plan.order, plan.cap, plan.lost)
+        if fail(profile.name, need):
+            failing.add(id(plan))
+        return plan
+
+    real_check = Backend.check
+
+    def check(self, plan):
+        if id(plan) in failing:
+            raise BackendError("simulated engine failure")
+        return real_check(self, plan)
+
+    monkeypatch.setattr(runner, "compile_need", compile_need)
+    monkeypatch.setattr(Backend, "check", check)
+    res = runner.run_benchmark(runner.RunSettings(corpus=ci_corpus.root, instance=inst, profiles=PROFILES,
+                                                  results=results))
+    return res.dir
+
+
+def _render(run_dir: Path) -> str:
+    write_reports(run_dir)
+    return (run_dir / "report.html").read_text()
+
+
+def _charts(text: str) -> None:
+    for chart in charts.ALL:
+        assert f"id='chart-{chart}'" in text
+
+
+def test_baseline_returning_nothing_for_a_kind(ci_corpus, few, tmp_path, monkeypatch):
+    # CRIMINT-like returns nothing for every person need: their inflation has no ratio (it crashed
+    # the inflation-by-kind chart); the location need still gives one
+    d = _run(ci_corpus, few, tmp_path, monkeypatch, empty=lambda p, n: p == "crimint" and n.derived_kind() == "person")
+    text = _render(d)
+    _charts(text)
+    rep = build(d)
+    assert rep.agg["profiles"]["connect"]["by_kind"]["person"]["inflation"]["median"]["value"] is None
+    chart = text[text.index("id='chart-inflation_by_kind'"):]
+    assert "n/a" in chart[:chart.index("</svg>")]
+    assert any(h.startswith("CRIMINT-like (legacy baseline) found 19%") or "4 returned nothing" in h for h in rep.headlines)
+
+
+def test_failed_searches_are_said_and_the_rest_reported(ci_corpus, few, tmp_path, monkeypatch):
+    d = _run(ci_corpus, few, tmp_path, monkeypatch, fail=lambda p, n: p == "iip" or n.id == "drugs-nw1")
+    text = _render(d)
+    _charts(text)
+    rep = build(d)
+    assert "IIP-like (free text)'s volume against the baseline cannot be computed: every one of IIP-like " \
+           "(free text)'s 5 searches failed." in rep.headlines
+    assert any(h.startswith("CONNECT-like found ") and "1 of its searches failed and is left out" in h
+               for h in rep.headlines)
+    assert "searches failed; see per_query.csv" in text
+    md = (d / "report.md").read_text()
+    assert "cannot be computed" in md and "searches failed**" in md
+
+
+def test_a_run_where_every_search_failed_still_reports(ci_corpus, few, tmp_path, monkeypatch):
+    d = _run(ci_corpus, few, tmp_path, monkeypatch, fail=lambda p, n: True)
+    text = _render(d)
+    _charts(text)
+    rep = build(d)
+    assert rep.headlines == ["Nothing could be measured: every search of the 5 needs failed (20 searches); "
+                             "see per_query.csv and rerun with --resume."]
+    assert "cannot be compared with that estimate: no search was measured" in rep.band_verdict
+    assert text.count("Cannot be drawn: ") == len(charts.ALL)
+
+
+def test_a_union_that_returns_one_members_list_is_said_once(ci_corpus, few, tmp_path, monkeypatch):
+    d = _run(ci_corpus, few, tmp_path, monkeypatch, plan_of={"connect+iip": "connect"})
+    rep = build(d)
+    union = rep.label("connect+iip")
+    assert (f"{union} returned exactly what CONNECT-like returned for every need: its figures are CONNECT-like's "
+            f"and are not repeated below.") in rep.headlines
+    assert [h for h in rep.headlines if h.startswith(union)] == [
+        h for h in rep.headlines if h.startswith(f"{union} returned exactly what")]
+
+
+def test_few_needs_are_warned_of(ci_corpus, few, tmp_path, monkeypatch):
+    d = _run(ci_corpus, few, tmp_path, monkeypatch)
+    rep = build(d)
+    assert rep.headlines[0].startswith(f"Few needs: these figures rest on as few as 5 needs")
+    assert "It rests on 5 needs only, too few for the comparison to mean much." in rep.band_verdict
+
+
+@pytest.fixture(scope="module")
+def plain(ci_corpus, few, tmp_path_factory):
+    return runner.run_benchmark(runner.RunSettings(corpus=ci_corpus.root, instance=few, profiles=PROFILES,
+                                                   results=tmp_path_factory.mktemp("plain"))).dir
+
+
+def _estimates(node, path=()):
+    """Every estimate in run.json's aggregates: a dict with value, lo and hi."""
+    if isinstance(node, dict):
+        if {"value", "lo", "hi"} <= node.keys():
+            yield node
+            return
+        for v in node.values():
+            yield from _estimates(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _estimates(v)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.randoms(use_true_random=False))
+def test_any_estimate_undefined_still_renders(plain, tmp_path, rnd):
+    # whichever estimates are undefined (null in run.json, as NaN is written), both reports render
+    d = Path(tempfile.mkdtemp(dir=tmp_path)) / "run"
+    shutil.copytree(plain, d)
+    run = json.loads((d / "run.json").read_text())
+    for e in _estimates(run["aggregates"]):
+        if rnd.random() < 0.3:
+            e.update(value=None, lo=None, hi=None)
+    for t in run["aggregates"]["comparisons"]:
+        if rnd.random() < 0.3:
+            t.update(mean_diff=None, p=None, p_adjusted=None)
+    (d / "run.json").write_text(json.dumps(run))
+    write_reports(d)
+    _charts((d / "report.html").read_text())

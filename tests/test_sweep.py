@@ -67,6 +67,21 @@ def test_prediction_without_corruption_exact_and_tolerant_find_the_same(sweep_fi
     assert (res.dir / "tornado.svg").is_file() and (res.dir / "corruption_scale.svg").is_file()
     assert (res.dir / "tornado_effort.svg").is_file()
     assert "http" not in (res.dir / "section.html").read_text()
+    # the sweep's base is the run a report may add it to; a run of other needs is refused
+    import json
+
+    from bench.cli.report import write_reports
+    meta = json.loads((res.dir / "sweep.json").read_text())
+    base = next(c for c in meta["cells"] if c["factors"].get("base"))
+    assert meta["base"] == base["inputs"]
+    write_reports(res.dir.with_name(res.dir.name + ".cells") / base["run_id"], res.dir)
+
+
+def test_axis_values_read_as_written_never_as_a_python_repr():
+    from bench.sweep.runner import show_value
+    assert show_value({"modes": ["exact", "prefix", "phonetic"], "phonetic": "soundex"}) == \
+        "{modes: [exact, prefix, phonetic], phonetic: soundex}"
+    assert [show_value(v) for v in (None, True, 0.5, "naive")] == ["null", "true", "0.5", "naive"]
 
 
 def test_deterministic_and_cached(sweep_file, tmp_path):

@@ -9,10 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.cli.common import console
-from bench.errors import GateFailed
+from bench.errors import GateFailed, PolebenchError
 from bench.gates import junit
 from bench.gates.rules import evaluate, load_gates
-from bench.report.model import load_run
+from bench.report.model import input_differences, load_run, run_inputs
 from bench.run.incomplete import require_complete
 
 HELP = "check a finished run against gate thresholds; exit 1 if any fails; write JUnit XML"
@@ -23,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
     p.add_argument("--gates", type=Path, required=True, help="gates YAML, e.g. gates.example.yaml")
     p.add_argument("--previous", type=Path, help="an earlier run folder, for max_increase / max_decrease gates")
+    p.add_argument("--allow-different-inputs", action="store_true",
+                   help="compare with a previous run on another corpus or query set all the same; every relative "
+                        "gate's outcome then says so")
     p.add_argument("--junit", type=Path, help="JUnit XML path (default: <run_dir>/junit.xml)")
     p.add_argument("--partial", action="store_true",
                    help="gate a run whose searches did not all succeed, on the needs it completed (refused otherwise)")
@@ -36,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if previous is not None:
         require_complete(previous, args.previous, args.partial, "gate")
     gates = load_gates(args.gates, current)
-    outcomes = evaluate(gates, current, previous)
+    diffs = input_differences(run_inputs(current), run_inputs(previous), "the previous run") if previous else []
+    if diffs and not args.allow_different_inputs:
+        raise PolebenchError(f"{args.previous}: not a run of the same needs on the same records, so a change "
+                             f"against it is no regression: " + "; ".join(diffs)
+                             + ". Compare with a run on the same corpus and query set, or pass --allow-different-inputs")
+    outcomes = evaluate(gates, current, previous, caveat=("DIFFERENT INPUTS (" + "; ".join(diffs) + "): ") if diffs else "")
     junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current['run_id']}"
                 + (" (PARTIAL: an incomplete run)" if current.get("failed") else ""))
     t = Table(title=f"gates ({args.gates})")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from html import escape as h
 from pathlib import Path
+
+import orjson
 
 from bench.cli.common import console
 from bench.errors import PolebenchError
 from bench.report import html, markdown
-from bench.report.model import build
+from bench.report.model import Report, build, input_differences, run_inputs
 
 HELP = "write report.html (self-contained, for SIOs) and report.md (for CI) for a finished run"
 
@@ -19,19 +22,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=HELP, description=HELP + (
         ". The HTML loads nothing from any network: styles and charts are inline."))
     p.add_argument("run_dir", type=Path, help="a results/<run-id> folder")
-    p.add_argument("--sweep", type=Path, help="a results/sweep-<name>-<key> folder: adds a 'how robust is this?' section")
+    p.add_argument("--sweep", type=Path, help="a results/sweep-<name>-<key> folder: adds a 'how robust is this?' section. "
+                   "Refused when the sweep's base ran on another corpus or query set than the run")
+    p.add_argument("--allow-different-inputs", action="store_true",
+                   help="add a sweep on other inputs all the same, marked prominently as not about this run's needs")
     p.add_argument("--partial", action="store_true",
                    help="report a run whose searches did not all succeed, marked incomplete (refused otherwise)")
     p.set_defaults(func=run)
 
 
-def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = False) -> tuple[Path, Path]:
+def sweep_section(rep: Report, sweep: Path, allow_different: bool = False) -> str:
+    """The sweep's section for this run's report; refused (or, when allowed, headed by a warning)
+    when the sweep's base did not measure the run's needs on the run's corpus."""
+    section, meta = sweep / "section.html", sweep / "sweep.json"
+    if not section.is_file() or not meta.is_file():
+        raise PolebenchError(f"{sweep}: not a finished sweep folder (no section.html or sweep.json)")
+    base = orjson.loads(meta.read_bytes()).get("base")
+    diffs = (input_differences(run_inputs(rep.run), base, "the sweep's base") if base else
+             ["the sweep does not record its inputs (made by an older polebench); run it again"])
+    if not diffs:
+        return section.read_text()
+    if not allow_different:
+        raise PolebenchError(f"{sweep}: the sweep did not measure this run's needs ({run_dir_name(rep)}): "
+                             + "; ".join(diffs) + ". Sweep the run's corpus spec and query set, or pass "
+                             "--allow-different-inputs to add it marked as about other inputs")
+    return (f"<p class='mismatch'>NOT THIS RUN'S NEEDS. This sweep ran on other inputs ({h(chr(59).join(diffs))}): "
+            f"its figures describe those needs and records, not this run's.</p>" + section.read_text())
+
+
+def run_dir_name(rep: Report) -> str:
+    return rep.run["run_id"]
+
+
+def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = False,
+                  allow_different: bool = False) -> tuple[Path, Path]:
     rep = build(run_dir, partial)
     if sweep is not None:
-        section = sweep / "section.html"
-        if not section.is_file():
-            raise PolebenchError(f"{sweep}: not a finished sweep folder (no section.html)")
-        rep.robustness = section.read_text()
+        rep.robustness = sweep_section(rep, sweep, allow_different)
     out = []
     for name, text in (("report.html", html.render(rep)), ("report.md", markdown.render(rep))):
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
@@ -44,6 +71,6 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
 
 
 def run(args: argparse.Namespace) -> int:
-    html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial)
+    html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial, args.allow_different_inputs)
     console.print(f"wrote {html_path}\nwrote {md_path}")
     return 0

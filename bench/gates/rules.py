@@ -140,7 +140,8 @@ def load_gates(path: Path, run: dict) -> GatesFile:
     return gates
 
 
-def evaluate(gates: GatesFile, run: dict, previous: dict | None) -> list[Outcome]:
+def evaluate(gates: GatesFile, run: dict, previous: dict | None, caveat: str = "") -> list[Outcome]:
+    """`caveat` heads every comparison with the previous run (its inputs differ, say)."""
     out = []
     for g in gates.gates:
         actual = _lookup(run, g)
@@ -158,7 +159,7 @@ def evaluate(gates: GatesFile, run: dict, previous: dict | None) -> list[Outcome
         ok = (g.max_increase is None or change <= g.max_increase) and \
              (g.max_decrease is None or -change <= g.max_decrease)
         out.append(Outcome(g, "passed" if ok else "failed", actual,
-                           f"{g.metric}[{g.profile}] {before:.4g} -> {actual:.4g} ({change:+.1%}); allowed "
+                           f"{caveat}{g.metric}[{g.profile}] {before:.4g} -> {actual:.4g} ({change:+.1%}); allowed "
                            f"rise {g.max_increase if g.max_increase is not None else '-'}, "
                            f"fall {g.max_decrease if g.max_decrease is not None else '-'}"))
     return out

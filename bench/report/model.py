@@ -65,6 +65,26 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
     return run, rows
 
 
+def run_inputs(run: dict) -> dict:
+    """What a run measured: the corpus and the query set, by name and checksum."""
+    q = run["query_set"]
+    return {"corpus": q.get("corpus") or run["corpus"]["name"], "corpus_checksum": q.get("corpus_checksum")
+            or run["corpus"]["checksum"], "query_set": q["query_set"], "set_checksum": q["set_checksum"]}
+
+
+def input_differences(mine: dict, theirs: dict, what: str) -> list[str]:
+    """How two sets of inputs (run_inputs) differ, in words; empty when they measure the same needs
+    on the same records. `what` names the other side ("the previous run", "the sweep's base")."""
+    out = []
+    if mine.get("corpus_checksum") != theirs.get("corpus_checksum"):
+        out.append(f"corpus: this run's is {mine.get('corpus')} ({(mine.get('corpus_checksum') or '?')[:12]}), "
+                   f"{what}'s is {theirs.get('corpus')} ({(theirs.get('corpus_checksum') or '?')[:12]})")
+    if mine.get("set_checksum") != theirs.get("set_checksum"):
+        out.append(f"query set: this run's is {mine.get('query_set')} ({(mine.get('set_checksum') or '?')[:12]}), "
+                   f"{what}'s is {theirs.get('query_set')} ({(theirs.get('set_checksum') or '?')[:12]})")
+    return out
+
+
 def ratio(v: float | None) -> str:
     """A ratio: one decimal, none from 100, and two significant digits below 0.1 (a system that
     returns a fiftieth of the baseline's volume is not "0.0")."""

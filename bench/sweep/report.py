@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.report.charts import COLOURS, _svg  # noqa: E402
+from bench.report.charts import BAND, _svg, colour, marker  # noqa: E402
 from bench.report.model import BOARD_ESTIMATE, band_position  # noqa: E402
 from bench.sweep.model import Sweep  # noqa: E402
 
@@ -29,12 +29,15 @@ def _series(rows: list[dict], axis: str) -> dict[str, list[tuple[float, dict]]]:
 def line_chart(rows: list[dict], axis: str, xlabel: str, logx: bool = False) -> str:
     series = _series(rows, axis)
     fig, ax = plt.subplots(figsize=(6.0, 3.0))
-    for i, (prof, pts) in enumerate(sorted(series.items())):
+    for prof, pts in sorted(series.items()):
+        pts = [(x, r) for x, r in pts if r["ratio"] is not None]
+        if not pts:
+            continue
         xs = [x for x, _ in pts]
-        ax.plot(xs, [r["ratio"] for _, r in pts], marker="o", color=COLOURS[i % len(COLOURS)], label=prof)
+        ax.plot(xs, [r["ratio"] for _, r in pts], marker=marker(prof), color=colour(prof), label=prof)
         ax.fill_between(xs, [r["ratio_lo"] for _, r in pts], [r["ratio_hi"] for _, r in pts],
-                        color=COLOURS[i % len(COLOURS)], alpha=0.15)
-    ax.axhspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board estimate 4–6×")
+                        color=colour(prof), alpha=0.15)
+    ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.set_yscale("log")
     if logx:
         ax.set_xscale("log")
@@ -64,11 +67,13 @@ def tornado(rows: list[dict], measure: str = "ratio") -> tuple[str, list[tuple[s
     bars = sorted(((a, min(v), max(v)) for a, v in spans.items()), key=lambda t: t[2] - t[1])
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(1, len(bars)) + 1.0))
     for i, (a, lo, hi) in enumerate(bars):
-        ax.barh(i, hi - lo, left=lo, color="#7a4f9a")
+        ax.barh(i, hi - lo, left=lo, color=colour(UNION))
+        if hi <= lo * 1.02:  # an axis that barely moves the ratio: a bar too thin to see, so a mark
+            ax.plot([lo], [i], marker="|", ms=14, mew=2.5, color=colour(UNION))
     ax.set_yticks(range(len(bars)), [a for a, _, _ in bars], fontsize=7)
     if base:
         ax.axvline(base, color="black", lw=0.8, label=f"base {base:.1f}×")
-    ax.axvspan(*BOARD_ESTIMATE, color="#e0a526", alpha=0.25, label="board estimate 4–6×")
+    ax.axvspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.set_xscale("log")
     ax.set_xlabel(TORNADO_TITLES[measure][1])
     ax.set_title(TORNADO_TITLES[measure][0], loc="left", fontsize=10)

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
 
@@ -24,6 +24,7 @@ from bench.profiles.model import load_profile
 from bench.queries.instantiate import ensure_instance, file_checksum, instance_dir, load_query_set
 from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
+from bench.report.model import run_inputs
 from bench.specio import load_yaml, validate
 from bench.sweep.cells import Cell, behaviour_variant, check, plan_cells, variant
 from bench.sweep.model import Sweep
@@ -126,7 +127,9 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
             w.writerows(rows)
         write_json_atomic(tmp / "sweep.json", {"name": sweep.name, "synthetic": True, "sweep": sweep.model_dump(mode="json"),
                                                "cells": [{"id": c.id, "factors": c.factors, "corpus": c.spec.name,
-                                                          "run_id": runs[c.id]["run_id"]} for c in cells],
+                                                          "run_id": runs[c.id]["run_id"],
+                                                          "inputs": run_inputs(runs[c.id])} for c in cells],
+                                               "base": run_inputs(runs[_base(cells).id]),
                                                "rows": rows})
         from bench.sweep.report import write_sweep_report
         write_sweep_report(tmp, sweep, rows)
@@ -173,9 +176,28 @@ def _cell_profiles(sweep: Sweep, c: Cell, profile_dir: Path) -> tuple[list[str],
     return names, renamed.get(sweep.baseline, sweep.baseline)
 
 
+def _base(cells: list[Cell]) -> Cell:
+    """The cell on the base corpus spec with no change: what a report's run is compared with."""
+    return next((c for c in cells if c.factors.get("base")), cells[0])
+
+
+def show_value(v: Any) -> str:
+    """An axis value as a reader writes it (YAML flow style), never a Python repr:
+    {modes: [exact, prefix, phonetic], phonetic: soundex}."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {show_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(show_value(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return str(v).lower()
+    return str(v)
+
+
 def _rows(c: Cell, run: dict, sweep: Sweep) -> list[dict]:
     axis = "base" if c.factors.get("base") else ";".join(c.factors)
-    value = "" if c.factors.get("base") else ";".join(str(v) for v in c.factors.values())
+    value = "" if c.factors.get("base") else ";".join(show_value(v) for v in c.factors.values())
     out = []
     for base_name, name in zip(sweep.profiles, run["profile_order"]):
         p = run["aggregates"]["profiles"][name]

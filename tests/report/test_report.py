@@ -282,3 +282,48 @@ def test_a_truncated_run_json_is_named_by_report_and_gate(run_dir, tmp_path, cap
     assert main(["gate", str(saved), "--gates", str(ROOT / "gates.example.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.count("run.json: not valid JSON") == 2 and "--force" in err
+
+
+def _copy_with(run_dir: Path, dest: Path, change) -> Path:
+    import shutil
+    shutil.copytree(run_dir, dest)
+    run = json.loads((dest / "run.json").read_text())
+    change(run)
+    (dest / "run.json").write_text(json.dumps(run))
+    return dest
+
+
+def test_gate_refuses_a_previous_run_on_other_records(run_dir, tmp_path, capsys):
+    other = _copy_with(run_dir, tmp_path / "other", lambda r: r["query_set"].update(corpus_checksum="f" * 64))
+    code = main(["gate", str(run_dir), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(other)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a run of the same needs on the same records" in err and "ffffffffffff" in err
+    code = main(["gate", str(run_dir), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(other),
+                 "--allow-different-inputs"])
+    assert code == 0
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    relative = [c for c in root.iter("testcase") if "over the last run" in c.get("name") or "below the last" in c.get("name")]
+    assert relative and all("DIFFERENT INPUTS (corpus: " in c.find("system-out").text for c in relative)
+
+
+def _sweep_dir(run_dir: Path, dest: Path, base: dict) -> Path:
+    dest.mkdir()
+    (dest / "section.html").write_text("<p>The same needs over a grid of corpora.</p>")
+    (dest / "sweep.json").write_text(json.dumps({"name": "t", "base": base}))
+    return dest
+
+
+def test_report_refuses_a_sweep_of_other_needs(run_dir, tmp_path):
+    from bench.errors import PolebenchError
+    from bench.report.model import run_inputs
+    mine = run_inputs(json.loads((run_dir / "run.json").read_text()))
+    same = _sweep_dir(run_dir, tmp_path / "same", mine)
+    write_reports(run_dir, same)
+    assert "NOT THIS RUN'S NEEDS" not in (run_dir / "report.html").read_text()
+    other = _sweep_dir(run_dir, tmp_path / "other", {**mine, "query_set": "person", "set_checksum": "a" * 64})
+    with pytest.raises(PolebenchError, match=r"did not measure this run's needs .*query set: this run's is standard"):
+        write_reports(run_dir, other)
+    write_reports(run_dir, other, allow_different=True)
+    text = (run_dir / "report.html").read_text()
+    assert "<p class='mismatch'>NOT THIS RUN'S NEEDS. This sweep ran on other inputs (query set: " in text
+    write_reports(run_dir)

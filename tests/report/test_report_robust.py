@@ -75,7 +75,7 @@ def _run(ci_corpus, inst, results: Path, monkeypatch, *, empty=lambda p, need: F
 
 
 def _render(run_dir: Path) -> str:
-    write_reports(run_dir)
+    write_reports(run_dir, partial=True)
     return (run_dir / "report.html").read_text()
 
 
@@ -90,7 +90,7 @@ def test_baseline_returning_nothing_for_a_kind(ci_corpus, few, tmp_path, monkeyp
     d = _run(ci_corpus, few, tmp_path, monkeypatch, empty=lambda p, n: p == "crimint" and n.derived_kind() == "person")
     text = _render(d)
     _charts(text)
-    rep = build(d)
+    rep = build(d, partial=True)
     assert rep.agg["profiles"]["connect"]["by_kind"]["person"]["inflation"]["median"]["value"] is None
     chart = text[text.index("id='chart-inflation_by_kind'"):]
     assert "n/a" in chart[:chart.index("</svg>")]
@@ -101,21 +101,21 @@ def test_failed_searches_are_said_and_the_rest_reported(ci_corpus, few, tmp_path
     d = _run(ci_corpus, few, tmp_path, monkeypatch, fail=lambda p, n: p == "iip" or n.id == "drugs-nw1")
     text = _render(d)
     _charts(text)
-    rep = build(d)
+    rep = build(d, partial=True)
     assert "IIP-like (free text)'s volume against the baseline cannot be computed: every one of IIP-like " \
            "(free text)'s 5 searches failed." in rep.headlines
     assert any(h.startswith("CONNECT-like found ") and "1 of its searches failed and is left out" in h
                for h in rep.headlines)
-    assert "searches failed; see per_query.csv" in text
+    assert "INCOMPLETE RUN" in text
     md = (d / "report.md").read_text()
-    assert "cannot be computed" in md and "searches failed**" in md
+    assert "cannot be computed" in md and "INCOMPLETE RUN" in md
 
 
 def test_a_run_where_every_search_failed_still_reports(ci_corpus, few, tmp_path, monkeypatch):
     d = _run(ci_corpus, few, tmp_path, monkeypatch, fail=lambda p, n: True)
     text = _render(d)
     _charts(text)
-    rep = build(d)
+    rep = build(d, partial=True)
     assert rep.headlines == ["Nothing could be measured: every search of the 5 needs failed (20 searches); "
                              "see per_query.csv and rerun with --resume."]
     assert "cannot be compared with that estimate: no search was measured" in rep.band_verdict
@@ -124,7 +124,7 @@ def test_a_run_where_every_search_failed_still_reports(ci_corpus, few, tmp_path,
 
 def test_a_union_that_returns_one_members_list_is_said_once(ci_corpus, few, tmp_path, monkeypatch):
     d = _run(ci_corpus, few, tmp_path, monkeypatch, plan_of={"connect+iip": "connect"})
-    rep = build(d)
+    rep = build(d, partial=True)
     union = rep.label("connect+iip")
     assert (f"{union} returned exactly what CONNECT-like returned for every need: its figures are CONNECT-like's "
             f"and are not repeated below.") in rep.headlines
@@ -134,7 +134,7 @@ def test_a_union_that_returns_one_members_list_is_said_once(ci_corpus, few, tmp_
 
 def test_few_needs_are_warned_of(ci_corpus, few, tmp_path, monkeypatch):
     d = _run(ci_corpus, few, tmp_path, monkeypatch)
-    rep = build(d)
+    rep = build(d, partial=True)
     assert rep.headlines[0].startswith(f"Few needs: these figures rest on as few as 5 needs")
     assert "It rests on 5 needs only, too few for the comparison to mean much." in rep.band_verdict
 
@@ -174,3 +174,24 @@ def test_any_estimate_undefined_still_renders(plain, tmp_path, rnd):
     (d / "run.json").write_text(json.dumps(run))
     write_reports(d)
     _charts((d / "report.html").read_text())
+
+
+def test_one_colour_per_profile_in_every_chart(plain):
+    from bench.sweep.report import line_chart, tornado
+    rep = build(plain)
+    shipped = ["crimint", "connect", "iip", "connect+iip", "iip-naive", "connect+iip-naive"]
+    assert len({charts.colour(n) for n in shipped}) == len(shipped)
+    assert charts.colour("connect") == charts.colour("/tmp/x/connect.yaml")  # a sweep's variant keeps its colour
+    for chart in (charts.volume, charts.precision_recall, charts.gain_curve):
+        svg = chart(rep).lower()
+        assert all(charts.colour(n).lower() in svg for n in PROFILES)
+    rows = [{"axis": "size", "value": v, "profile": p, "ratio": r, "ratio_lo": r / 2, "ratio_hi": r * 2}
+            for p, r in (("crimint", 1.0), ("connect+iip", 5.0)) for v in (1000, 2000)]
+    svg = line_chart(rows, "size", "size").lower()
+    assert charts.colour("crimint").lower() in svg and charts.colour("connect+iip").lower() in svg
+    # an axis that does not move the ratio still shows (a zero-width bar was invisible)
+    flat = [{"axis": a, "value": 1, "profile": "connect+iip", "ratio": r} for a, r in (("flat", 3.0), ("flat", 3.0),
+                                                                                       ("wide", 2.0), ("wide", 9.0))]
+    svg, bars = tornado(flat)
+    assert [b[0] for b in bars] == ["flat", "wide"]
+    assert svg.count("<use") > tornado(flat[2:])[0].count("<use")  # the flat axis is drawn as a mark

@@ -3,6 +3,7 @@ or image fetched from anywhere - readable on screen and printed on A4, its data'
 
 from __future__ import annotations
 
+import re
 from html import escape as h
 
 from bench.access.sar import sar_summary
@@ -12,9 +13,11 @@ from bench.report.markdown import MAIN_HEADER, fixed, main_rows
 from bench.report.model import BOARD_SOURCE, Report, definitions
 
 CSS = """
-@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
+@page { size: A4; margin: 14mm 12mm 18mm 12mm;
+  @bottom-left { content: "__TAG__ · polebench"; font: 7.5pt system-ui, Arial, sans-serif; color: #7a5a00; }
+  @bottom-right { content: "page " counter(page) " of " counter(pages); font: 7.5pt system-ui, Arial, sans-serif; } }
 body { font: 10.5pt/1.45 system-ui, -apple-system, 'Segoe UI', Arial, sans-serif; color: #1a1a1a;
-       max-width: 1000px; margin: 0 auto; padding: 0 16px 48px; }
+       max-width: 1000px; margin: 0 auto; padding: 0 16px 48px; overflow-wrap: break-word; }
 .provenance { background: #fff3cd; border: 1px solid #e0a526; padding: 6px 10px; font-weight: 600;
              position: sticky; top: 0; z-index: 2; }
 .footer { position: fixed; bottom: 0; left: 0; right: 0; text-align: center; font-size: 8pt;
@@ -24,14 +27,24 @@ h1 { font-size: 18pt; margin: 14px 0 4px; } h2 { font-size: 13pt; border-bottom:
 .meta { color: #555; font-size: 9pt; }
 ul.headlines li { margin-bottom: 6px; } .verdict { background: #eef4fa; border-left: 4px solid #1f4e79;
      padding: 8px 12px; }
-table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 8px 0; }
+.mismatch { background: #fde2e1; border: 3px solid #a33; padding: 8px 12px; font-weight: 700; }
+/* Wide tables scroll inside their own box on a narrow screen rather than being cut off */
+.wide { overflow-x: auto; max-width: 100%; margin: 8px 0; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
 th, td { border: 1px solid #ccd; padding: 3px 5px; text-align: right; vertical-align: top; }
+td.l { overflow-wrap: anywhere; min-width: 6em; }
 th { background: #eef1f6; } td.l, th.l { text-align: left; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; } .chart { flex: 1 1 440px; break-inside: avoid; }
+.charts { display: flex; flex-wrap: wrap; gap: 12px; } .chart { flex: 1 1 440px; min-width: 0; break-inside: avoid; }
 .chart svg { max-width: 100%; height: auto; }
 .bad { background: #fde2e1; } .lost { color: #a33; font-size: 8pt; }
-@media print { .provenance { position: static; } h2 { break-after: avoid; } tr { break-inside: avoid; }
-  .chart { flex-basis: 100%; } }
+@media print {
+  body { max-width: none; padding: 0; font-size: 9.5pt; }
+  .provenance { position: static; } h2, h3 { break-after: avoid; } tr { break-inside: avoid; }
+  thead { display: table-header-group; }
+  /* on paper nothing scrolls: a wide table wraps its cells and shrinks its type to fit the page */
+  .wide { overflow: visible; } table { table-layout: fixed; font-size: 7pt; }
+  th, td { overflow-wrap: anywhere; hyphens: auto; padding: 2px 3px; }
+  .chart { flex-basis: 100%; } .footer { background: none; } }
 """
 
 
@@ -58,15 +71,15 @@ def _shade(v: float | None) -> str:
 def _per_query(rep: Report) -> str:
     names = rep.profiles
     head = ("<tr><th class='l'>need</th><th class='l'>kind</th><th>relevant</th>"
-            + "".join(f"<th>volume<br>{h(n)}</th>" for n in names)
-            + "".join(f"<th>recall<br>{h(n)}</th>" for n in names)
+            + "".join(f"<th>volume<br>{h(rep.label(n))}</th>" for n in names)
+            + "".join(f"<th>recall<br>{h(rep.label(n))}</th>" for n in names)
             + "<th class='l'>capabilities lost (per profile)</th></tr>")
     rows = []
     for t in rep.worst:
         vol = "".join(f"<td>{_num(t['volume'].get(n))}</td>" for n in names)
         rec = "".join(f"<td class='{_shade(t['recall'].get(n))}'>{_pct(t['recall'].get(n))}</td>" for n in names)
-        lost = "; ".join(f"{h(n)}: {h(t['lost'][n].replace(';', ', '))}" for n in names if t["lost"].get(n))
-        errs = "; ".join(f"{h(n)} failed: {h(e)}" for n, e in t["error"].items() if e)
+        lost = "; ".join(f"{h(rep.label(n))}: {h(t['lost'][n].replace(';', ', '))}" for n in names if t["lost"].get(n))
+        errs = "; ".join(f"{h(rep.label(n))} failed: {h(e)}" for n, e in t["error"].items() if e)
         rows.append(f"<tr><td class='l'>{h(t['qid'])}</td><td class='l'>{h(t['kind'])}</td>"
                     f"<td>{t['relevant'] or 0:,.0f}</td>{vol}{rec}<td class='l lost'>{lost}{h(errs)}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
@@ -214,9 +227,9 @@ def _method(rep: Report) -> str:
     rows = "".join(f"<tr><td class='l'>{h(rep.label(t['profile']))}</td><td class='l'>{h(COMPARED[t['measure']][0])}</td>"
                    f"<td>{_diff(t)}</td><td>{_p(t.get('p'))}</td><td>{_p(t.get('p_adjusted'))}</td><td>{t.get('n', '')}</td></tr>"
                    for t in rep.agg["comparisons"] if t["measure"] in COMPARED)
-    parts.append("<div class='wide'><table><tr><th class='l'>profile</th><th class='l'>measure</th>"
+    parts.append("<table><tr><th class='l'>profile</th><th class='l'>measure</th>"
                  "<th>mean difference vs baseline (per need)</th>"
-                 f"<th>p</th><th>p (BH)</th><th>needs</th></tr>{rows}</table></div>")
+                 f"<th>p</th><th>p (BH)</th><th>needs</th></tr>{rows}</table>")
     return "\n".join(parts)
 
 
@@ -228,11 +241,11 @@ def render(rep: Report) -> str:
     headlines = "".join(f"<li>{h(x)}</li>" for x in rep.headlines)
     verdict = f"<p class='verdict'>{h(rep.band_verdict)}</p>" if rep.band_verdict else ""
     incomplete = f"<p class='bad'><strong>{h(rep.incomplete)}</strong></p>" if rep.incomplete else ""
-    return f"""<!DOCTYPE html>
+    return _wide(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>polebench report ({src.tag}): {h(run['query_set']['query_set'])} on {h(run['corpus']['name'])}</title>
-<style>{CSS}</style></head><body>
+<style>{CSS.replace("__TAG__", src.tag)}</style></head><body>
 <div class="provenance">{src.tag} — {h(src.sentence)} Profiles model each system's search from marked
 assumptions.</div>
 <div class="footer">polebench · {src.tag.lower()} · run {h(run['run_id'])}</div>
@@ -254,4 +267,16 @@ returned than the baseline; recall below 50% is shaded.</p>{_per_query(rep)}
 {f"<h2>How robust is this?</h2>{rep.robustness}" if rep.robustness else ""}
 <h2>Method</h2>{_method(rep)}
 </body></html>
-"""
+""")
+
+
+_TABLE = re.compile(r"<table>(\s*<tr>(?:(?!</tr>).)*?<th.*?</tr>)?(.*?)</table>", re.S)
+
+
+def _wide(page: str) -> str:
+    """Every table in a box of its own that scrolls sideways on a narrow screen, its header row a
+    <thead> that a printed page repeats where the table breaks."""
+    def one(m: re.Match) -> str:
+        head = f"<thead>{m[1]}</thead>" if m[1] else ""
+        return f"<div class='wide'><table>{head}<tbody>{m[2]}</tbody></table></div>"
+    return _TABLE.sub(one, page)

@@ -195,3 +195,24 @@ def test_one_colour_per_profile_in_every_chart(plain):
     svg, bars = tornado(flat)
     assert [b[0] for b in bars] == ["flat", "wide"]
     assert svg.count("<use") > tornado(flat[2:])[0].count("<use")  # the flat axis is drawn as a mark
+
+
+def test_tables_scroll_on_screen_and_print_with_page_numbers_and_marking(plain, tmp_path):
+    import re
+    text = _render(plain)
+    # every table sits in its own sideways-scrolling box, with a header row print repeats
+    assert text.count("<table") == text.count("<div class='wide'><table><thead><tr>") > 10
+    css = text[text.index("<style>"):text.index("</style>")]
+    assert re.search(r"\.wide \{ overflow-x: auto;", css)
+    page = css[css.index("@page"):css.index("body {")]
+    assert 'counter(page) " of " counter(pages)' in page and '"SYNTHETIC DATA · polebench"' in page
+    # the per-need table names profiles by label, never by id
+    per_need = text[text.index("<h2>Every need, worst first</h2>"):]
+    assert "recall<br>CONNECT+IIP (union)" in per_need and "recall<br>connect+iip<" not in per_need
+    # an imported, not synthetic, corpus is marked so on every printed page
+    d = tmp_path / "imported"
+    shutil.copytree(plain, d)
+    run = json.loads((d / "run.json").read_text())
+    run["corpus"].update(origin="an extract", synthetic=False)
+    (d / "run.json").write_text(json.dumps(run))
+    assert '"NOT SYNTHETIC · polebench"' in _render(d)

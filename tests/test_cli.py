@@ -109,3 +109,22 @@ def test_imported_records_through_the_shipped_set_as_the_readme_says(tmp_path, c
     assert main(["report", str(run_dir)]) == 0
     md = (run_dir / "report.md").read_text()
     assert "55 needs" in md and "SYNTHETIC" in md
+
+
+def test_progress_in_a_log_is_a_line_every_few_seconds_with_stage_count_and_rate():
+    import io
+
+    from bench.cli.common import LogProgress
+    now = [100.0]
+    out = io.StringIO()
+    p = LogProgress("profile iip", 435, every=5.0, clock=lambda: now[0], out=out)
+    for _ in range(40):  # 40 needs, one every half second: a line at 5 s, 10 s, 15 s, 20 s
+        now[0] += 0.5
+        p(1)
+    p.close()
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["profile iip: 10/435, 2/s", "profile iip: 20/435, 2/s"]
+    assert len(lines) == 5 and lines[-1] == "profile iip: 40/435, 2/s - done in 20.0 s"
+    cached = io.StringIO()
+    LogProgress("indexing", 20000, clock=lambda: 0.0, out=cached).close()
+    assert cached.getvalue() == "indexing: nothing to do (reused)\n"  # not a bar stuck at 0/20000

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TextIO
 
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -20,13 +22,51 @@ err_console = Console(stderr=True, highlight=False)
 _shared: dict = {"progress": None, "open": 0}  # bars open at once share one live display
 
 
+# Seconds between progress lines where there is no terminal to redraw a bar (a CI log): often
+# enough to show a job is alive, rarely enough that a log stays readable.
+PROGRESS_EVERY = 5.0
+
+
+class LogProgress:
+    """Progress as plain lines on stderr, at most one every `every` seconds, and one at the end:
+    stage, done/total and rate. stdout stays for results (its last line is what a script reads)."""
+
+    def __init__(self, label: str, total: int | None, every: float = PROGRESS_EVERY,
+                 clock: Callable[[], float] = time.monotonic, out: TextIO | None = None):
+        self.label, self.total, self.every, self.clock = label, total, every, clock
+        self.out = out or sys.stderr
+        self.done = 0
+        self.start = self.last = clock()
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line(now, "")
+
+    def _line(self, now: float, end: str) -> None:
+        of = f"/{self.total:,}" if self.total is not None else ""
+        took = now - self.start
+        rate = f", {self.done / took:,.0f}/s" if took > 0 and self.done else ""
+        print(f"{self.label}: {self.done:,}{of}{rate}{end}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.done == 0 and self.total:
+            print(f"{self.label}: nothing to do (reused)", file=self.out, flush=True)
+        else:
+            self._line(self.clock(), f" - done in {self.clock() - self.start:,.1f} s")
+
+
 @contextmanager
 def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal; silent (no redraws in logs) when CI=true or not a tty.
+    """A progress bar on a terminal; without one (a CI log, CI=true) a line every few seconds.
     Bars open at the same time (a run's four profiles) are stacked in one display."""
     quiet = os.environ.get("CI") == "true" or not console.is_terminal
     if quiet:
-        yield lambda n: None
+        log = LogProgress(label, total)
+        yield log
+        log.close()
         return
     if _shared["progress"] is None:
         _shared["progress"] = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -35,8 +75,15 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
     p: Progress = _shared["progress"]
     _shared["open"] += 1
     task = p.add_task(label, total=total)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        p.advance(task, n)
     try:
-        yield lambda n: p.advance(task, n)
+        yield advance
+        if total and not done[0]:  # nothing to do (a cached index): say so, not a bar stuck at 0/N
+            p.update(task, description=f"{label} (reused)", completed=total)
     finally:
         p.update(task, refresh=True)
         _shared["open"] -= 1

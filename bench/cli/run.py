@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
     result = execute(settings_from(args, corpus))
     print_summary(result.run)
+    last_line(result.dir)
     return BackendError.exit_code if result.failed else 0
 
 
@@ -99,6 +100,12 @@ def execute(settings: RunSettings):
         console.print(f"already finished: {result.dir} (use --force to run again)")
     console.print(f"results: {result.dir}")
     return result
+
+
+def last_line(path: Path) -> None:
+    """The run's folder alone on the last line of stdout, unwrapped, for scripts: `tail -n1`."""
+    console.file.flush()
+    print(path, flush=True)
 
 
 def complete(result) -> None:

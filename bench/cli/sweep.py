@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.cli.common import console, positive_int, progress_bar
+from bench.cli.run import last_line
 from bench.sweep.runner import run_sweep
 
 HELP = "run the same needs over a grid of corpora and profile variants; write CSV, charts and a summary"
@@ -34,4 +35,5 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"- {line}")
     console.print(f"table: {res.dir / 'sweep.csv'}  summary: {res.dir / 'sweep.md'}")
     console.print(f"sweep: {res.dir}  (add it to a report: polebench report <run-dir> --sweep {res.dir})")
+    last_line(res.dir)
     return 0

@@ -16,7 +16,7 @@ from bench.metrics.aggregate import MEAN_MEASURES
 from bench.specio import load_yaml, locate, validate
 
 # `recall[nickname, crimint] >= 0.9`, `recall[intel, connect] >= 0.5`, `precision[crimint] >= 0.8`
-CHECK = re.compile(r"^\s*(?P<metric>[a-z_][a-z0-9_.]*)\s*\[\s*(?:(?P<cell>[a-z_]+)\s*,\s*)?(?P<profile>[A-Za-z0-9_+.-]+)\s*\]"
+CHECK = re.compile(r"^\s*(?P<metric>[a-z_][a-z0-9_.]*)\s*\[\s*(?:(?P<cell>[a-z_]+)\s*,\s*)?(?P<profile>[A-Za-z0-9_+.*-]+)\s*\]"
                    r"\s*(?P<op>>=|<=|>|<)\s*(?P<value>[-+0-9.eE]+)\s*$")
 CELLS = {**{k: "kind" for k in CORRUPTION_KINDS + ("clean", "combined")}, **{s: "source" for s in SOURCE_SYSTEMS}}
 
@@ -44,7 +44,8 @@ class Gate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     check: str | None = Field(None, description="the whole gate in one line, e.g. recall[nickname, crimint] >= 0.9")
-    profile: str
+    profile: str = Field(description="a profile of the run, or * for one gate per profile of the run, each named "
+                                     "with its profile")
     metric: str = Field(description="recall, precision, ... (means), or a path such as "
                                     "inflation.ratio_of_totals, inflation.median, sift_hours_per_1000, "
                                     "queries_with_lost, failed, missed_total")
@@ -117,13 +118,28 @@ def _missing(run: dict, g: Gate) -> str:
     return f"unknown metric {g.metric!r}"
 
 
+ALL = "*"
+
+
+def every_profile(gates: GatesFile, profiles: list[str]) -> tuple[GatesFile, list[int]]:
+    """Gates with profile * become one gate per profile of the run, named `<name> [<profile>]`
+    so that a failure names the profile; also the index of each gate's entry in the file."""
+    out, where = [], []
+    for i, g in enumerate(gates.gates):
+        for p in (profiles if g.profile == ALL else [g.profile]):
+            out.append(g if g.profile != ALL else g.model_copy(update={"profile": p, "name": f"{g.name} [{p}]"}))
+            where.append(i)
+    return gates.model_copy(update={"gates": tuple(out)}), where
+
+
 def load_gates(path: Path, run: dict) -> GatesFile:
     """Validate a gates file, and every gate against the run it will judge, all errors at once."""
     data, pos = load_yaml(path)
     gates = validate(GatesFile, data, path, pos)
     problems = []
     profiles = run["aggregates"]["profiles"]
-    for i, g in enumerate(gates.gates):
+    gates, where = every_profile(gates, list(profiles))
+    for i, g in zip(where, gates.gates):
         if g.profile not in profiles:
             problems.append((locate(path, pos, ("gates", i, "profile")),
                              f"profile {g.profile!r} is not in this run ({', '.join(profiles)})"))
@@ -153,6 +169,9 @@ def evaluate(gates: GatesFile, run: dict, previous: dict | None, caveat: str = "
             continue
         if previous is None:
             out.append(Outcome(g, "skipped", actual, "no --previous run to compare with"))
+            continue
+        if g.profile not in previous["aggregates"]["profiles"]:
+            out.append(Outcome(g, "skipped", actual, f"{caveat}the previous run has no profile {g.profile!r}"))
             continue
         before = _lookup(previous, g)
         change = (actual - before) / before if before else float("inf") if actual else 0.0

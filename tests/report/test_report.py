@@ -125,7 +125,8 @@ def test_example_gates_pass_on_a_fresh_run(run_dir):
     assert code == 0
     xml = JUnitXml.fromfile(str(run_dir / "junit.xml"))
     suite = next(iter(xml))
-    assert suite.tests == 7 and suite.failures == 0
+    # three gates per profile against the last run, one per profile on failed searches, five others
+    assert suite.tests == 3 * 4 + 4 + 5 and suite.failures == 0
 
 
 def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):
@@ -142,6 +143,7 @@ def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):
     root = ET.parse(d / "junit.xml").getroot()
     failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
     assert failed == {"baseline still finds most relevant records",
+                      "recall does not fall more than 5% below the last run [crimint]",
                       "CONNECT+IIP volume does not rise more than 10% over the last run"}
 
 
@@ -327,3 +329,30 @@ def test_report_refuses_a_sweep_of_other_needs(run_dir, tmp_path):
     text = (run_dir / "report.html").read_text()
     assert "<p class='mismatch'>NOT THIS RUN'S NEEDS. This sweep ran on other inputs (query set: " in text
     write_reports(run_dir)
+
+
+def test_example_gates_catch_a_degraded_profile_by_name(ci_corpus, tmp_path):
+    """A CONNECT-like profile made worse (no date of birth search: more records, fewer of them
+    relevant) against the last good run: the example gates fail, each JUnit failure naming it."""
+    shipped = (ROOT / "bench" / "profiles" / "connect.yaml").read_text()
+    worse = tmp_path / "connect.yaml"
+    worse.write_text(shipped.replace("  person.dob: {modes: [exact]}\n", ""))
+    inst = instance_dir(ci_corpus, "person")
+    if not (inst / "meta.json").exists():
+        write_instance(inst, instantiate(ROOT / "queries" / "person.yaml", ci_corpus))
+    def run(connect: str) -> Path:
+        return run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
+                                         profiles=["crimint", connect, "iip", "connect+iip"],
+                                         results=tmp_path / "results")).dir
+    good, bad = run("connect"), run(str(worse))
+    assert main(["gate", str(good), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(good)]) == 0
+    code = main(["gate", str(bad), "--gates", str(ROOT / "gates.example.yaml"), "--previous", str(good)])
+    assert code == 1
+    cases = list(ET.parse(bad / "junit.xml").getroot().iter("testcase"))
+    failed = {c.get("name"): c.find("failure").get("message") for c in cases if c.find("failure") is not None}
+    assert {"precision does not fall more than 5% below the last run [connect]",
+            "records returned per need do not rise more than 10% over the last run [connect]"} <= set(failed)
+    # the profiles that did not change are not blamed (the union holds CONNECT's list, so it may be)
+    assert all(n.endswith(("[connect]", "[connect+iip]")) or "CONNECT+IIP" in n for n in failed), failed
+    assert {c.get("classname") for c in cases if c.get("name") in failed} <= {"polebench.gates.connect",
+                                                                              "polebench.gates.connect+iip"}

@@ -40,8 +40,16 @@ def parse_check(text: str) -> dict:
 OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
 
 
+def _either_check_or_parts(schema: dict) -> None:
+    """In a gates file a gate is either one `check` line or its parts (name, profile, metric):
+    the JSON Schema says so, as the model's before-validator does."""
+    parts = ["name", "profile", "metric"]
+    schema["required"] = [r for r in schema.get("required", []) if r not in parts]
+    schema["anyOf"] = [{"required": ["check"]}, {"required": parts}]
+
+
 class Gate(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_either_check_or_parts)
     name: str
     check: str | None = Field(None, description="the whole gate in one line, e.g. recall[nickname, crimint] >= 0.9")
     profile: str = Field(description="a profile of the run, or * for one gate per profile of the run, each named "

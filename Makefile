@@ -17,7 +17,11 @@ setup: $(BIN)/polebench
 demo: setup
 	$(BIN)/polebench demo
 
+# The explorer's browser test drives Debian's chromium (Playwright's own browser download is not
+# needed): installed here when missing, where we are root on a machine with apt-get (a CI runner).
 test: setup
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; fi
 	$(BIN)/pytest -q
 
 bench: setup

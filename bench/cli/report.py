@@ -12,7 +12,7 @@ import orjson
 
 from bench.cli.common import console
 from bench.errors import PolebenchError
-from bench.report import html, markdown
+from bench.report import explorer, html, markdown
 from bench.report.model import Report, build, input_differences, run_inputs
 
 HELP = "write report.html (self-contained, for SIOs) and report.md (for CI) for a finished run"
@@ -60,7 +60,9 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
     if sweep is not None:
         rep.robustness = sweep_section(rep, sweep, allow_different)
     out = []
-    for name, text in (("report.html", html.render(rep)), ("report.md", markdown.render(rep))):
+    pages = (("report.html", html.render(rep)), ("report.md", markdown.render(rep)),
+             ("explorer.html", explorer.render(explorer.explorer_data(run_dir))))
+    for name, text in pages:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -72,5 +74,6 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
 
 def run(args: argparse.Namespace) -> int:
     html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial, args.allow_different_inputs)
-    console.print(f"wrote {html_path}\nwrote {md_path}")
+    console.print(f"wrote {html_path}\nwrote {md_path}\nwrote {html_path.with_name('explorer.html')} "
+                  "(pick a need, see each profile's list)")
     return 0

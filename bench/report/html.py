@@ -263,7 +263,8 @@ baseline {h(rep.label(rep.baseline))} · {run['query_set']['queries']} needs fro
 <h2>Right of access and audit</h2>{_access(rep)}
 <h2>Every need, worst first</h2>
 <p class="meta">Sorted by how many times more records {h(rep.label('connect+iip') if 'connect+iip' in rep.profiles else rep.label(rep.profiles[-1]))}
-returned than the baseline; recall below 50% is shaded.</p>{_per_query(rep)}
+returned than the baseline; recall below 50% is shaded. Each need's lists, record by record, with
+what was missed and why: <b>explorer.html</b> in this report's folder.</p>{_per_query(rep)}
 {f"<h2>How robust is this?</h2>{rep.robustness}" if rep.robustness else ""}
 <h2>Method</h2>{_method(rep)}
 </body></html>

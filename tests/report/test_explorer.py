@@ -1,0 +1,114 @@
+"""The explorer: one self-contained page per run. Its data against the run's own files and the
+corpus truth; then, where Debian's chromium and Playwright are installed, the page in a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.cli.report import write_reports
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.report.explorer import PAGE, unpack
+from bench.run.runner import RunSettings, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def run_dir(ci_corpus, tmp_path_factory):
+    inst = instance_dir(ci_corpus, "person")
+    if not (inst / "meta.json").exists():
+        write_instance(inst, instantiate(ROOT / "queries" / "person.yaml", ci_corpus))
+    d = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
+                                  profiles=["crimint", "connect", "iip", "connect+iip", "iip-naive"],
+                                  results=tmp_path_factory.mktemp("results"))).dir
+    write_reports(d)
+    return d
+
+
+def _data(run_dir: Path) -> dict:
+    text = (run_dir / "explorer.html").read_text()
+    return unpack(re.search(r'<script type="application/octet-stream" id="data">([^<]*)</script>', text)[1])
+
+
+def test_the_page_fetches_nothing(run_dir):
+    text = (run_dir / "explorer.html").read_text()
+    assert not re.search(r"https?://", text) and not re.search(r"\s(src|href)=", text)
+    assert "@import" not in text and "url(" not in text and "SYNTHETIC DATA" in text
+
+
+def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus):
+    data = _data(run_dir)
+    qrels: dict[str, set[str]] = {}
+    for line in (run_dir / "qrels.txt").read_text().splitlines():
+        q, _, rid, g = line.split()
+        if int(g) > 0:
+            qrels.setdefault(q, set()).add(rid)
+    trec: dict[tuple[str, str], list[str]] = {}
+    for f in (run_dir / "runs").glob("*.run"):
+        for line in f.read_text().splitlines():
+            q, _, rid, rank, _, p = line.split()
+            trec.setdefault((p, q), []).append(rid)
+    entities = {e["id"]: e for e in ci_corpus.truth_entities()}
+    about = {m["rid"]: [x["entity"] for x in m["mentions"]] for m in ci_corpus.truth_mentions()}
+    checked = 0
+    for need in data["needs"]:
+        rel = qrels.get(need["id"], set())
+        assert need["relevant"] == len(rel)
+        for p, v in need["profiles"].items():
+            assert v["list"] == trec.get((p, need["id"]), [])  # TREC ranks are the presented order
+            assert {v["list"][i] for i in v["rel"]} == rel & set(v["list"])
+            assert set(v["missed"]) == rel - set(v["list"])
+            for i, rid in enumerate(v["list"][:20]):
+                if i in v["rel"]:
+                    continue
+                # a record that is not relevant is named for the people it is truly about
+                people = [e for e in about[rid] if entities[e]["kind"] == "person"]
+                for e in people:
+                    assert any(f"({e}, born" in a and entities[e]["surname"] in a for a in data["records"][rid]["a"])
+                checked += bool(people)
+    assert checked > 20
+    # only the records the needs touch are embedded, not the corpus
+    assert len(data["records"]) < ci_corpus.manifest.counts["records"]
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_in_a_real_browser(run_dir):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium; make test installs it as root)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    data = _data(run_dir)
+    long_need = next(n for n in data["needs"] if len(n["profiles"]["iip-naive"]["list"]) > PAGE)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        try:
+            for width in (390, 1280):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                requests: list[str] = []
+                page.on("request", lambda r: requests.append(r.url))
+                url = (run_dir / "explorer.html").as_uri()
+                page.goto(url)
+                page.wait_for_selector("body[data-ready='1']", timeout=20000)
+                page.select_option("#need", long_need["id"])
+                col = page.locator("section.col[data-profile='iip-naive']")
+                assert col.locator("ol > li.rel, ol > li.not").count() == PAGE
+                col.locator("button.next").click()
+                col = page.locator("section.col[data-profile='iip-naive']")
+                assert col.locator("ol").get_attribute("start") == str(PAGE + 1)
+                assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+                assert requests == [url]  # the page itself, nothing else
+                page.close()
+                report = browser.new_page(viewport={"width": width, "height": 900})
+                report.goto((run_dir / "report.html").as_uri())
+                # wide tables scroll in their own boxes: the page itself never scrolls sideways
+                assert report.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+                report.close()
+        finally:
+            browser.close()

@@ -19,6 +19,19 @@ def ci_corpus(tmp_path_factory) -> Corpus:
     return Corpus(out)
 
 
+@pytest.fixture(scope="session")
+def shipped_instance():
+    """shipped_instance(corpus, name): queries/<name>.yaml instantiated on a corpus, once."""
+    from bench.queries.instantiate import instance_dir, instantiate, write_instance
+
+    def make(corpus: Corpus, set_name: str) -> Path:
+        inst = instance_dir(corpus, set_name)
+        if not (inst / "meta.json").exists():
+            write_instance(inst, instantiate(ROOT / "queries" / f"{set_name}.yaml", corpus))
+        return inst
+    return make
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a text file under tmp_path and return its path."""

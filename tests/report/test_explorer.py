@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bench.cli.report import write_reports
-from bench.queries.instantiate import instance_dir, instantiate, write_instance
 from bench.report.explorer import PAGE, unpack
 from bench.run.runner import RunSettings, run_benchmark
 
@@ -18,11 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def run_dir(ci_corpus, tmp_path_factory):
-    inst = instance_dir(ci_corpus, "person")
-    if not (inst / "meta.json").exists():
-        write_instance(inst, instantiate(ROOT / "queries" / "person.yaml", ci_corpus))
-    d = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
+def run_dir(ci_corpus, tmp_path_factory, shipped_instance):
+    d = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=shipped_instance(ci_corpus, "person"),
                                   profiles=["crimint", "connect", "iip", "connect+iip", "iip-naive"],
                                   results=tmp_path_factory.mktemp("results"))).dir
     write_reports(d)

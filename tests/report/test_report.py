@@ -25,11 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def run_dir(ci_corpus, tmp_path_factory):
-    inst = instance_dir(ci_corpus, "standard")
-    if not (inst / "meta.json").exists():
-        write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
-    res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
+def run_dir(ci_corpus, tmp_path_factory, shipped_instance):
+    res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=shipped_instance(ci_corpus, "standard"),
                                     profiles=["crimint", "connect", "iip", "connect+iip", "iip-naive",
                                               "connect+iip-naive"],
                                     results=tmp_path_factory.mktemp("results")))
@@ -126,7 +123,7 @@ def test_example_gates_pass_on_a_fresh_run(run_dir):
     xml = JUnitXml.fromfile(str(run_dir / "junit.xml"))
     suite = next(iter(xml))
     # three gates per profile against the last run, one per profile on failed searches, five others
-    assert suite.tests == 3 * 4 + 4 + 5 and suite.failures == 0
+    assert suite.tests == 3 * 6 + 6 + 5 and suite.failures == 0
 
 
 def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):
@@ -331,15 +328,13 @@ def test_report_refuses_a_sweep_of_other_needs(run_dir, tmp_path):
     write_reports(run_dir)
 
 
-def test_example_gates_catch_a_degraded_profile_by_name(ci_corpus, tmp_path):
+def test_example_gates_catch_a_degraded_profile_by_name(ci_corpus, tmp_path, shipped_instance):
     """A CONNECT-like profile made worse (no date of birth search: more records, fewer of them
     relevant) against the last good run: the example gates fail, each JUnit failure naming it."""
     shipped = (ROOT / "bench" / "profiles" / "connect.yaml").read_text()
     worse = tmp_path / "connect.yaml"
     worse.write_text(shipped.replace("  person.dob: {modes: [exact]}\n", ""))
-    inst = instance_dir(ci_corpus, "person")
-    if not (inst / "meta.json").exists():
-        write_instance(inst, instantiate(ROOT / "queries" / "person.yaml", ci_corpus))
+    inst = shipped_instance(ci_corpus, "person")
     def run(connect: str) -> Path:
         return run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst,
                                          profiles=["crimint", connect, "iip", "connect+iip"],

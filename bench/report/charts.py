@@ -65,7 +65,7 @@ def cannot_draw(title: str, why: str) -> str:
 
 def _short(rep: Report, name: str) -> str:
     import textwrap
-    return "\n".join(textwrap.wrap(rep.label(name), 18))
+    return "\n".join(textwrap.wrap(rep.label(name), 14))
 
 
 def _ok(e: dict | None) -> bool:
@@ -113,7 +113,7 @@ def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bo
         ax.set_ylim(0, _top(highs, False, 1e-9))
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=10)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=7)
     return _svg(fig)
 
 
@@ -137,7 +137,7 @@ def precision_recall(rep: Report) -> str:
     pts = [(n, m) for n, m in pts if _ok(m["recall"]) and _ok(m["precision"])]
     if not pts:
         return cannot_draw(title, "no profile returned anything for a need that was measured")
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = plt.subplots(figsize=(4.4, 3.4))
     # Hollow markers of different shapes, the larger drawn first: points that coincide (a union
     # that returns what one member returns) stay visible one inside the other.
     for k, (n, m) in enumerate(pts):
@@ -145,12 +145,13 @@ def precision_recall(rep: Report) -> str:
                     xerr=np.array([_err(m["recall"])]).T, yerr=np.array([_err(m["precision"])]).T,
                     fmt=marker(n), color=colour(n), capsize=3, label=rep.label(n), mfc="none", mew=1.6,
                     ms=13 - 9 * k / max(1, len(pts) - 1), zorder=2 + k)
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
+    # a little room past 0 and 1, so that a point on the edge (2% precision, all found) shows whole
+    ax.set_xlim(-0.04, 1.04)
+    ax.set_ylim(-0.04, 1.04)
     ax.set_xlabel("recall (share of relevant records found)")
     ax.set_ylabel("precision (share of results relevant)")
     ax.set_title(title, loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=0.6)
     return _svg(fig)
 
 
@@ -184,7 +185,7 @@ def inflation_by_kind(rep: Report) -> str:
     ax.set_xticks(np.arange(len(kinds)) + width * (len(names) - 1) / 2, kinds)
     ax.set_ylabel("median × baseline")
     ax.set_title(title, loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return _svg(fig)
 
 
@@ -200,13 +201,13 @@ def gain_curve(rep: Report) -> str:
         xs = [b for b, r in zip(c["budgets"], c["recall"]) if r is not None]
         ys = [r for r in c["recall"] if r is not None]
         ax.plot(xs, ys, marker=marker(n), ms=4, color=colour(n), ls="--" if rep.upper_bound(n) else "-",
-                label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) else ""))
+                label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) and "upper bound" not in rep.label(n) else ""))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("records read from the top of the list (log scale)")
     ax.set_ylabel("recall")
     ax.set_title(title, loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return _svg(fig)
 
 
@@ -217,9 +218,9 @@ def lost_matrix(rep: Report) -> str:
                    for n in rep.profiles] for k in kinds])
     if not kinds:
         return cannot_draw("Needs that lost a search capability", "no need was measured")
-    fig, ax = plt.subplots(figsize=(5.4, 0.45 * len(kinds) + 1.2))
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(kinds) + 1.4))
     im = ax.imshow(m, cmap="Reds", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(rep.profiles)), [_short(rep, n) for n in rep.profiles], fontsize=7)
+    ax.set_xticks(range(len(rep.profiles)), [_short(rep, n) for n in rep.profiles], fontsize=6.5)
     ax.set_yticks(range(len(kinds)), kinds)
     for i in range(len(kinds)):
         for j in range(len(rep.profiles)):

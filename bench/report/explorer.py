@@ -20,6 +20,10 @@ from bench.corpus.store import Corpus
 from bench.provenance import Provenance
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
+# The head of each list that is embedded, 40 pages: every-word-ORed lists on the default corpus run
+# to 70,000 records, and all of them for every need would embed the whole corpus (36 MB measured
+# for 170 needs). The page says how long each list is and where the rest is (the TREC run file).
+LIST_CAP = 2000
 
 
 def _corpus(run_dir: Path, run: dict) -> Corpus | None:
@@ -85,7 +89,8 @@ def explorer_data(run_dir: Path) -> dict:
             for line in needs.read_bytes().splitlines():
                 n = orjson.loads(line)
                 descriptions[n["id"]] = n.get("description", "")
-    touched = {r for p in lists.values() for lst in p.values() for r in lst} | {r for s in rel.values() for r in s}
+    touched = {r for p in lists.values() for lst in p.values() for r in lst[:LIST_CAP]} | \
+        {r for s in rel.values() for r in s}
     records: dict[str, dict] = {}
     if corpus is not None:
         for r in corpus.records():
@@ -110,17 +115,25 @@ def explorer_data(run_dir: Path) -> dict:
                "relevant": len(relevant), "profiles": {}}
         for p in profiles:
             r = per.get(p, {})
-            lst = lists[p].get(qid, [])
-            got = set(lst)
+            full = lists[p].get(qid, [])
+            got, lst = set(full), full[:LIST_CAP]
             out["profiles"][p] = {
-                "list": lst, "rel": [i for i, rid in enumerate(lst) if rid in relevant],
+                "list": lst, "total": len(full), "rel_total": len(got & relevant),
+                "rel": [i for i, rid in enumerate(lst) if rid in relevant],
                 "examined": int(float(r["examined"])) if r.get("examined") not in (None, "") else None,
                 "lost": [x for x in (r.get("lost_capabilities") or "").split(";") if x],
                 "error": r.get("error") or "",
                 "missed": sorted(relevant - got)}
         needs_out.append(out)
     prov = Provenance.of(run["corpus"])
-    return {"run": run["run_id"], "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
+    # record ids once, lists as numbers into them: a list of 2,000 ids compresses to a few KB
+    ids = sorted(touched)
+    at = {rid: i for i, rid in enumerate(ids)}
+    for n in needs_out:
+        for v in n["profiles"].values():
+            v["list"] = [at[rid] for rid in v["list"]]
+            v["missed"] = [at[rid] for rid in v["missed"]]
+    return {"ids": ids, "cap": LIST_CAP, "run": run["run_id"], "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
             "profiles": [{"id": p, "label": run["profiles"].get(p, {}).get("label", p),
                           "upper_bound": bool(run["profiles"].get(p, {}).get("upper_bound"))} for p in profiles],
             "needs": needs_out, "records": records,
@@ -169,8 +182,8 @@ SCRIPT = r"""
       sel.append(el('option', {value: n.id}, n.id + (n.description ? ' - ' + n.description : '')));
     if ([...sel.options].some(o => o.value === keep)) sel.value = keep;
   }
-  function record(rid) {
-    const r = D.records[rid];
+  function record(i) {
+    const r = D.records[D.ids[i]];
     return r ? r : {s: '', d: '', t: D.missing_corpus ? '(' + D.missing_corpus + ')' : '(record not found)'};
   }
   function show() {
@@ -181,12 +194,13 @@ SCRIPT = r"""
       const v = need.profiles[p.id]; const key = need.id + '|' + p.id; const page = pages[key] || 0;
       const rel = new Set(v.rel); const col = el('section', {class: 'col', 'data-profile': p.id});
       col.append(el('h2', {}, p.label + (p.upper_bound ? ' (upper bound)' : '')));
-      col.append(el('div', {class: 'meta'}, v.list.length + ' returned, ' + v.rel.length + ' relevant' +
+      col.append(el('div', {class: 'meta'}, v.total + ' returned, ' + v.rel_total + ' relevant' +
+        (v.total > v.list.length ? ' (the first ' + v.list.length + ' shown; all are in runs/' + p.id + '.run)' : '') +
         (v.examined !== null ? '; the modelled analyst read ' + v.examined : '') + (v.error ? '; search failed: ' + v.error : '')));
       if (v.lost.length) col.append(el('div', {class: 'lost'}, 'Could not express: ' + v.lost.join(', ').replaceAll('_', ' ')));
       const start = page * D.page, ol = el('ol', {start: String(start + 1)});
       for (let i = start; i < Math.min(v.list.length, start + D.page); i++) {
-        const rid = v.list[i], r = record(rid), ok = rel.has(i);
+        const rid = D.ids[v.list[i]], r = record(v.list[i]), ok = rel.has(i);
         ol.append(el('li', {class: ok ? 'rel' : 'not'}, el('b', {}, rid), ' ', r.s + ' ' + r.d, el('br'), r.t, el('br'),
           el('span', {class: 'why'}, ok ? 'relevant' : 'not relevant: about ' + ((r.a || []).join('; ') || 'no one named'))));
         if (v.examined !== null && i + 1 === v.examined)
@@ -200,8 +214,8 @@ SCRIPT = r"""
       col.append(el('div', {class: 'pager'}, prev, ' page ' + (page + 1) + ' of ' + (last + 1) + ' ', next));
       if (v.missed.length) {
         const ul = el('ul', {class: 'missed'});
-        for (const rid of v.missed.slice(0, D.page)) { const r = record(rid);
-          ul.append(el('li', {}, el('b', {}, rid), ' ', r.s + ': ' + r.t, el('br'),
+        for (const i of v.missed.slice(0, D.page)) { const r = record(i);
+          ul.append(el('li', {}, el('b', {}, D.ids[i]), ' ', r.s + ': ' + r.t, el('br'),
             el('span', {class: 'why'}, 'missed; errors as written: ' + ((r.k || []).join(', ').replaceAll('_', ' ') || 'none (clean)')))); }
         col.append(el('h3', {}, v.missed.length + ' relevant records missed' + (v.missed.length > D.page ? ' (first ' + D.page + ')' : '')), ul);
       }

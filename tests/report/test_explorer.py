@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli.report import write_reports
+from bench.report import explorer
 from bench.report.explorer import PAGE, unpack
 from bench.run.runner import RunSettings, run_benchmark
 
@@ -36,8 +37,14 @@ def test_the_page_fetches_nothing(run_dir):
     assert "@import" not in text and "url(" not in text and "SYNTHETIC DATA" in text
 
 
-def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus):
-    data = _data(run_dir)
+@pytest.mark.parametrize("cap", [None, 30], ids=["as shipped", "lists cut at 30"])
+def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus, cap, monkeypatch):
+    if cap is None:
+        data = _data(run_dir)
+    else:
+        monkeypatch.setattr(explorer, "LIST_CAP", cap)
+        data = explorer.explorer_data(run_dir)
+        assert max(v["total"] for n in data["needs"] for v in n["profiles"].values()) > cap
     qrels: dict[str, set[str]] = {}
     for line in (run_dir / "qrels.txt").read_text().splitlines():
         q, _, rid, g = line.split()
@@ -55,10 +62,12 @@ def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus):
         rel = qrels.get(need["id"], set())
         assert need["relevant"] == len(rel)
         for p, v in need["profiles"].items():
-            assert v["list"] == trec.get((p, need["id"]), [])  # TREC ranks are the presented order
-            assert {v["list"][i] for i in v["rel"]} == rel & set(v["list"])
-            assert set(v["missed"]) == rel - set(v["list"])
-            for i, rid in enumerate(v["list"][:20]):
+            full = trec.get((p, need["id"]), [])
+            shown = [data["ids"][i] for i in v["list"]]
+            assert shown == full[:data["cap"]] and v["total"] == len(full)  # TREC ranks: the presented order
+            assert {shown[i] for i in v["rel"]} == rel & set(shown) and v["rel_total"] == len(rel & set(full))
+            assert {data["ids"][i] for i in v["missed"]} == rel - set(full)
+            for i, rid in enumerate(shown[:20]):
                 if i in v["rel"]:
                     continue
                 # a record that is not relevant is named for the people it is truly about

@@ -63,7 +63,7 @@ def render(rep: Report) -> str:
              "",
              f"> **{src.tag}.** {md(src.sentence)} The profiles model the systems' search from marked assumptions.",
              "",
-             f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline `{rep.baseline}` · "
+             f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline {md(rep.label(rep.baseline))} · "
              f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "
              f"95% bootstrap confidence intervals in brackets.",
              ""]

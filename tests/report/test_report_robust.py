@@ -137,6 +137,8 @@ def test_few_needs_are_warned_of(ci_corpus, few, tmp_path, monkeypatch):
     rep = build(d, partial=True)
     assert rep.headlines[0].startswith(f"Few needs: these figures rest on as few as 5 needs")
     assert "It rests on 5 needs only, too few for the comparison to mean much." in rep.band_verdict
+    from bench.report import markdown
+    assert "baseline CRIMINT-like (legacy baseline) · " in markdown.render(rep)  # its label, not its id
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ into pydantic models whose errors point at the file, line and field."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,9 +127,41 @@ def validate(model: type[M], data: Any, path: str | Path, pos: Positions,
             loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
-                msg = "unknown key"
+                msg = "unknown key" + _did_you_mean(model, tuple(err["loc"]))
             problems.append((locate(path, pos, loc), msg))
         raise SpecError(problems) from None
+
+
+def _did_you_mean(model: type[BaseModel], loc: tuple) -> str:
+    """'; did you mean 'forename'?' for a misspelt key, from the keys the model allows where it
+    stands (read from the model's JSON Schema); empty when nothing is close or the place is unclear."""
+    try:
+        schema = model.model_json_schema()
+    except Exception:  # a model whose schema cannot be generated still gets its plain message
+        return ""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: dict) -> list[dict]:
+        if "$ref" in node:
+            return resolve(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
+        subs = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+        return [x for sub in subs for x in resolve(sub)] if subs else [node]
+
+    nodes = resolve(schema)
+    for part in loc[:-1]:
+        nxt: list[dict] = []
+        for n in nodes:
+            if isinstance(part, int):
+                items = n.get("items") or (n.get("prefixItems") or [{}])[0]
+                nxt += resolve(items) if isinstance(items, dict) else []
+            elif part in n.get("properties", {}):
+                nxt += resolve(n["properties"][part])
+            elif isinstance(n.get("additionalProperties"), dict):
+                nxt += resolve(n["additionalProperties"])
+        nodes = nxt
+    known = sorted({k for n in nodes for k in n.get("properties", {})})
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6) if known else []
+    return f"; did you mean {close[0]!r}?" if close else (f"; known: {', '.join(known)}" if 0 < len(known) <= 12 else "")
 
 
 def load_model(model: type[M], path: str | Path, context: dict | None = None) -> M:

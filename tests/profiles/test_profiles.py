@@ -146,3 +146,12 @@ def test_association_hops_and_include_change_the_plan_or_are_listed_lost():
     for p in ("connect", "iip", "connect+iip"):
         assert ("association.include", "link_hops", "dropped") in lost(p, a(include="phones"))
         assert ("association.include", "link_hops", "dropped") not in lost(p, a())
+
+
+def test_a_misspelt_profile_key_is_answered_with_the_closest_known_one(write):
+    path = write("p.yaml", "schema_version: 1\nname: x\nlabel: X\nkind: structured\nresult_cpa: 3\n"
+                           "fields:\n  person.surname: {modes: [exact], phonetik: soundex}\n")
+    with pytest.raises(SpecError) as e:
+        load_profile(str(path))
+    assert "p.yaml:5:1: result_cpa: unknown key; did you mean 'result_cap'?" in str(e.value)
+    assert "fields.person.surname.phonetik: unknown key; did you mean 'phonetic'?" in str(e.value)

@@ -106,6 +106,10 @@ BAD = {
                            "unknown event type 'burgalry'; closest: 'burglary'; known: assault, burglary, drugs_supply"),
     "unknown colour": ("queries:\n  - id: q1\n    description: x\n    vehicle: {vrm: 'AB*', colour: Grene}\n",
                        ":6:", "queries[0].vehicle.colour", "unknown vehicle colour 'Grene'; closest: 'green'"),
+    "misspelt key": ("queries:\n  - id: q1\n    description: x\n    person: {forname: Ann, surname: Lee}\n",
+                     ":6:", "queries[0].person.forname", "unknown key; did you mean 'forename'?"),
+    "misspelt template key": ("templates:\n  - template: associates\n    id_prefix: a\n    cuont: 3\n",
+                              ":6:", "templates[0].cuont", "unknown key; did you mean 'count'?"),
     "unknown template": ("templates:\n  - template: telepathy\n    id_prefix: a\n    count: 1\n",
                          ":4:", "templates[0].template", "unknown template"),
 }

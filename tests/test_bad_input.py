@@ -174,6 +174,18 @@ def _written(d: Path, body: str) -> list[str]:
 ROWS = PEOPLE.encode()
 BIG = ROWS + b"".join(b"rec-%d-org,ann,jones,19800101,1,a street,,hackney,E8 1AB,\n" % i for i in range(2, 30000))
 RUN = ["run", "--queries", str(ROOT / "queries" / "example-written.yaml")]
+
+
+def _profile(d: Path) -> list[str]:
+    (d / "p.yaml").write_text("schema_version: 1\nname: x\nlabel: X\nkind: structured\nresult_cpa: 3\n"
+                              "fields:\n  person.surname: {modes: [exact]}\n")
+    return RUN + ["--profiles", f"crimint,{d / 'p.yaml'}"]
+
+
+def _behaviour(d: Path) -> list[str]:
+    text = (ROOT / "bench" / "analyst" / "behaviour.yaml").read_text().replace("  page_size: 20", "  page_sise: 20")
+    (d / "b.yaml").write_text(text)
+    return RUN + ["--behaviour", str(d / "b.yaml")]
 CASES += [
     Case("import a Latin-1 file", lambda d: _import_file(d, "p.csv", ROWS.replace(b"william", b"andr\xe9")), 2,
          ("p.csv: row 2: ", "not UTF-8 text (byte 0xe9, 15 bytes into the line)")),
@@ -217,6 +229,11 @@ CASES += [
          ("--opensearch-url", "'notaurl'", "not an http")),
     Case("an unknown --backend", lambda d: RUN + ["--corpus", str(d / "tiny"), "--backend", "elastic"], 2,
          ("--backend", "'elastic'", "known: embedded")),
+    # a profile's mistake is named before the query set is instantiated (minutes on a large corpus)
+    Case("a misspelt key in a profile", lambda d: _profile(d) + ["--corpus", str(d / "tiny")], 2,
+         ("p.yaml:5:1: result_cpa", "did you mean 'result_cap'"), lambda d: not (d / "tiny" / "queries").exists()),
+    Case("a misspelt key in a behaviour file", lambda d: _behaviour(d) + ["--corpus", str(d / "tiny")], 2,
+         ("b.yaml", "central.page_sise", "did you mean 'page_size'"), lambda d: not (d / "tiny" / "queries").exists()),
 ]
 
 

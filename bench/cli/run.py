@@ -9,10 +9,12 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from bench.analyst.model import load_behaviour
 from bench.cli.common import console, positive_float, progress_bar, seed_int
 from bench.backends.registry import backend_class
 from bench.corpus.store import Corpus
 from bench.errors import BackendError, PolebenchError
+from bench.profiles.model import ProfileSet
 from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
 from bench.report.markdown import cell
@@ -75,6 +77,8 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     if not profiles:
         raise PolebenchError(f"--profiles {args.profiles!r}: no profile named")
+    ProfileSet(profiles)  # every profile file and the behaviour file are read and checked before
+    load_behaviour(args.behaviour)  # the query set is instantiated, which can take minutes
     return RunSettings(corpus=corpus.root, instance=prepared_instance(args.queries, corpus),
                        profiles=profiles,
                        backend=args.backend, baseline=args.baseline,

@@ -57,17 +57,7 @@ def read(hits: np.ndarray, n: int, purpose: Purpose, r: Reader) -> Reading:
     seen = hits[hits < cap]
     if purpose == "identify":
         return Reading(int(seen[0]) + 1, 1) if len(seen) else Reading(cap, 0)
-    s, k = r.page_size, r.empty_pages
-    last_page = -1  # the last page read that held something relevant
-    stop = None
-    for page in np.unique(seen // s).tolist():
-        if page - last_page - 1 >= k:  # k empty pages in a row before this one: the reader left
-            stop = last_page + k
-            break
-        last_page = page
-    if stop is None:
-        stop = last_page + k
-    examined = min(cap, (stop + 1) * s)
+    examined = min(cap, (_stop_page(seen, r.page_size, r.empty_pages) + 1) * r.page_size)
     return Reading(examined, int(np.count_nonzero(seen < examined)))
 
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bench.specio import load_yaml, validate
 
 Purpose = Literal["identify", "everything", "read_all"]
-PARAMETERS = ("page_size", "empty_pages", "read_cap", "persistence", "miss_rate")
+PARAMETERS = ("page_size", "empty_pages", "read_cap", "persistence", "miss_rate", "reformulate")
+INTEGERS = ("page_size", "empty_pages", "read_cap")
 
 
 class Strict(BaseModel):
@@ -28,6 +29,9 @@ class Reader(Strict):
     read_cap: int = Field(gt=0)
     persistence: float = Field(gt=0, lt=1)
     miss_rate: float = Field(ge=0, lt=1)
+    # Whether the analyst formulates a free-text search a criterion at a time, narrowing while it
+    # returns more than `narrow_above` records, instead of typing every criterion at once.
+    reformulate: bool = False
 
 
 class Range(Strict):
@@ -57,7 +61,8 @@ class Behaviour(Strict):
     schema_version: Literal[1] = 1
     central: Reader
     purpose_by_kind: dict[str, Purpose]
-    ranges: dict[Literal["page_size", "empty_pages", "read_cap", "persistence", "miss_rate"], Range]
+    ranges: dict[Literal["page_size", "empty_pages", "read_cap", "persistence", "miss_rate", "reformulate"], Range]
+    narrow_above: int = Field(200, gt=0)
     samples: int = Field(200, ge=1, le=100_000)
     sources: dict[str, str]
 
@@ -65,10 +70,21 @@ class Behaviour(Strict):
     def _complete(self) -> "Behaviour":
         if "default" not in self.purpose_by_kind:
             raise ValueError("purpose_by_kind needs a `default` entry")
-        unsourced = [p for p in (*PARAMETERS, "purpose_by_kind") if p not in self.sources]
+        if self.central.reformulate:
+            raise ValueError("central.reformulate: the central reader formulates as each profile declares "
+                             "(free_text.strategy); sample reformulation through ranges.reformulate, or "
+                             "sweep free_text.strategy: incremental")
+        unsourced = [p for p in (*PARAMETERS, "purpose_by_kind", "narrow_above") if p not in self.sources]
         if unsourced:
             raise ValueError(f"sources: say where {', '.join(unsourced)} come from (or 'assumed')")
         return self
+
+    @property
+    def formulations(self) -> bool:
+        """Does any sampled reader reformulate? Then free-text profiles are searched
+        a second time, the narrowing way (ProfileSet.narrowing)."""
+        r = self.ranges.get("reformulate")
+        return r is not None and (any(r.values) if r.values is not None else (r.high or 0) >= 0.5)
 
     def purpose(self, kind: str) -> Purpose:
         return self.purpose_by_kind.get(kind, self.purpose_by_kind["default"])
@@ -79,9 +95,14 @@ class Behaviour(Strict):
         rng = np.random.default_rng([seed, 20])
         cols = {p: (self.ranges[p].draw(rng, self.samples) if p in self.ranges
                     else np.full(self.samples, getattr(self.central, p), dtype=np.float64)) for p in PARAMETERS}
-        ints = ("page_size", "empty_pages", "read_cap")
-        return [Reader(**{p: (int(round(cols[p][i])) if p in ints else float(cols[p][i])) for p in PARAMETERS})
-                for i in range(self.samples)]
+        return [Reader(**{p: reader_value(p, cols[p][i]) for p in PARAMETERS}) for i in range(self.samples)]
+
+
+def reader_value(parameter: str, v: float) -> float | int | bool:
+    """A drawn or given number as the reader parameter's type."""
+    if parameter == "reformulate":
+        return bool(round(float(v)))
+    return int(round(float(v))) if parameter in INTEGERS else float(v)
 
 
 def shipped_path() -> Path:

@@ -174,15 +174,32 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     return {"median": p50, "p10": p10, "p90": p90, "n": int(len(v))}
 
 
-def over_behaviours(lists: dict[str, list[Listed]], baseline: str, readers: list[Reader]) -> dict[str, dict]:
+def over_behaviours(lists: dict[str, list[Listed]], baseline: str, readers: list[Reader],
+                    twins: dict[str, str] | None = None, page_sizes: dict[str, int] | None = None) -> dict[str, dict]:
     """Per profile, over the sampled readers: records examined and relevant records found, each as
     a ratio of the baseline's totals under the same reader (median and 10-90% range). Both
-    profiles are read by the same reader in each draw, so each ratio compares like with like."""
-    be, bf = readings(lists.get(baseline, []), readers)
+    profiles are read by the same reader in each draw, so each ratio compares like with like.
+
+    twins: profile -> its narrowing twin, whose lists a reader who reformulates reads instead
+    (lists holds both); page_sizes: profiles whose system fixes the page size every reader pages by."""
+    twins, page_sizes = twins or {}, page_sizes or {}
+    shown = [n for n in lists if n not in set(twins.values())]
+
+    def read_by_all(name: str) -> tuple[np.ndarray, np.ndarray]:
+        rs = readers
+        if name in page_sizes:
+            rs = [r.model_copy(update={"page_size": page_sizes[name]}) for r in readers]
+        ex, fd = readings(lists.get(name, []), rs)
+        narrows = np.array([r.reformulate for r in rs], bool)
+        if name in twins and narrows.any():
+            ex[narrows], fd[narrows] = readings(lists[twins[name]], [r for r, on in zip(rs, narrows) if on])
+        return ex, fd
+
+    be, bf = read_by_all(baseline)
     out: dict[str, dict] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        for name, ls in lists.items():
-            ex, fd = readings(ls, readers)
+        for name in shown:
+            ex, fd = read_by_all(name)
             out[name] = {"examined_ratio": _spread(np.where(be > 0, ex / np.where(be > 0, be, 1), np.nan).tolist()),
                          "found_ratio": _spread(np.where(bf > 0, fd / np.where(bf > 0, bf, 1), np.nan).tolist())}
     return out

@@ -106,6 +106,9 @@ class Profile(Strict):
     union_of: tuple[str, ...] = ()
     order: Literal["relevance", "date_desc"] = "date_desc"
     result_cap: int | None = Field(None, gt=0)
+    page_size: int | None = Field(None, gt=0, le=10_000, description=(
+        "records the system shows on one results page; when given, every modelled reader pages "
+        "this profile's lists by it instead of the behaviour's page_size (say its source in assumptions)"))
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     free_text: FreeText | None = None
     deletion: Literal["purge", "hide"] | None = None
@@ -178,6 +181,9 @@ def load_profile(name_or_path: str) -> Profile:
     return validate(Profile, data, path, pos)
 
 
+NARROWING = "~narrows"  # suffix of a profile's narrowing twin; a name no profile file can take
+
+
 class ProfileSet:
     """Profiles for a run, with the members of any union loaded too."""
 
@@ -203,6 +209,34 @@ class ProfileSet:
         Its volume is then an upper bound, and reports say so."""
         p = self.by_name[name]
         return bool(p.free_text and p.free_text.strategy == "naive") or any(self.upper_bound(m) for m in p.union_of)
+
+    def narrowing(self, narrow_above: int) -> dict[str, str]:
+        """Register, for every selected profile whose users type every criterion at once into free
+        text (itself or a union member), the same profile searched the narrowing way (a criterion
+        at a time while more than `narrow_above` records come back): the lists a reformulating
+        reader reads. Returns profile -> its narrowing twin. Naive (upper-bound) and already
+        incremental profiles keep their formulation."""
+        twins: dict[str, str] = {}
+
+        def twin(name: str) -> str | None:
+            if name in twins:
+                return twins[name]
+            p = self.by_name[name]
+            if p.kind == "union":
+                members = [twin(m) or m for m in p.union_of]
+                if members == list(p.union_of):
+                    return None
+                t = p.model_copy(update={"name": f"{name}{NARROWING}", "union_of": tuple(members)})
+            elif p.free_text is not None and p.free_text.strategy == "all_criteria":
+                ft = p.free_text.model_copy(update={"strategy": "incremental", "narrow_above": narrow_above})
+                t = p.model_copy(update={"name": f"{name}{NARROWING}", "free_text": ft})
+            else:
+                return None
+            self.by_name[t.name] = t
+            twins[name] = t.name
+            return t.name
+
+        return {n: t for n in self.order if (t := twin(n))}
 
     def selected(self) -> list[Profile]:
         return [self.by_name[n] for n in self.order]

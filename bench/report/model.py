@@ -171,8 +171,10 @@ def build(run_dir: Path, partial: bool = False) -> Report:
     spr = run["seconds_per_record"]
     measured = {name: agg["profiles"][name]["queries"] for name in rep.profiles}
     if not any(measured.values()):
+        failed, in_rows = run.get("failed", 0), sum(1 for r in rows if r.get("error"))
+        also = f"; {failed - in_rows} more by the readers who reformulate" if failed > in_rows else ""
         rep.headlines.append(f"Nothing could be measured: every search of the {n} needs failed "
-                             f"({run.get('failed', 0)} searches); see per_query.csv and rerun with --resume.")
+                             f"({in_rows} searches in per_query.csv{also}); rerun with --resume.")
         rep.band_verdict = ("The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old "
                             "systems. This run cannot be compared with that estimate: no search was measured.")
         rep.worst = worst_first(rep)
@@ -267,6 +269,15 @@ def _pct_of(v: float | None) -> str:
     return "n/a" if v is None or v != v else f"{v * 100:.0f}%"
 
 
+def _behaviours(beh: dict) -> str:
+    """What the sampled behaviours vary: how far the analyst reads and, where the run searched
+    free text a second way, how they formulate."""
+    if beh.get("reformulating"):
+        return (f"reading behaviours, some of them narrowing a free-text search a criterion at a time "
+                f"while it returns more than {beh['narrow_above']:,} records")
+    return "reading behaviours"
+
+
 def lead(rep: Report) -> list[str]:
     """The headline an officer reads first: effort and what is found, under the modelled analyst,
     over the range of documented reading behaviours; then returned volume, central and bound."""
@@ -284,7 +295,7 @@ def lead(rep: Report) -> list[str]:
     ex = spread["examined_ratio"]
     out = [f"To find what they were looking for, an analyst using {rep.label(target)} reads "
            f"{x(ex['median'])} as many records as on the legacy system, {rep.label(base)} "
-           f"({_range(ex, x)} over {beh['samples']} reading behaviours; at the central behaviour "
+           f"({_range(ex, x)} over {beh['samples']} {_behaviours(beh)}; at the central behaviour "
            f"{ci_x(e['examined_ratio_of_totals'])} over needs), and finds {_pct_of(f['median'])} of what the "
            f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e['found_ratio_of_totals']['value'])})."]
     inf = p["inflation"]

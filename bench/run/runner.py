@@ -134,15 +134,21 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
 
     partial = Partial(s.results, run_id, s.resume, s.force)
     runs = RunWriter(backend.rids, [n.id for n in inst.needs])
-    searched = _search_all(backend, inst, profiles, partial, runs, s.backend, progress)
+    behaviour = load_behaviour(s.behaviour)
+    # Readers who reformulate read a free-text profile's narrowing twin: searched here, measured
+    # only through the behaviour range, written nowhere else.
+    twins = profiles.narrowing(behaviour.narrow_above) if behaviour.formulations else {}
+    searched = _search_all(backend, inst, profiles, [*profiles.order, *twins.values()], partial, runs,
+                           s.backend, progress)
     outcomes, lists = searched.outcomes, searched.lists
 
     # The outcomes hold many small objects; the cyclic GC would walk them again and again while
     # the statistics allocate. Nothing here makes reference cycles worth collecting.
     with gc_paused():
         t1 = time.perf_counter()
-        rows, agg, timings = _summarise(outcomes, lists, inst, profiles.order, len(backend.rids), s)
+        rows, agg, timings = _summarise(outcomes, lists, inst, profiles, twins, len(backend.rids), s, behaviour)
         failed = sum(1 for r in rows if r["error"])
+        failed += sum(1 for t in twins.values() for q in inst.needs if outcomes[t].get(q.id, {"error": "not run"})["error"])
         run = {
             "schema_version": 1, "run_id": run_id, "synthetic": corpus.manifest.synthetic,
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -186,7 +192,7 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
     audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
                  corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
-                 searches=len(inst.needs) * len(profiles.order), failed=failed)
+                 searches=len(inst.needs) * (len(profiles.order) + len(twins)), failed=failed)
     return RunResult(out_dir, run, False, failed)
 
 
@@ -223,8 +229,8 @@ class _Searched:
     loop_s: float = 0.0
 
 
-def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial: Partial, runs: RunWriter,
-                backend_name: str, progress: Progress | None) -> _Searched:
+def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: list[str], partial: Partial,
+                runs: RunWriter, backend_name: str, progress: Progress | None) -> _Searched:
     """Every need through every profile not already done, each search recorded as it finishes
     (for --resume), logged, and its run lines handed to a writer thread."""
     t_loop = time.perf_counter()
@@ -237,7 +243,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
         stack.callback(stream.close)
         writers = {}
         ids = {n.id for n in inst.needs}
-        for name in profiles.order:
+        for name in order:
             out.outcomes[name], out.lists[name] = partial.load(name, ids)
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
                 out.streamed.add(name)
@@ -252,7 +258,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
         for need in inst.needs:
             known: dict[Plan, Result] = {}
             took: dict[Plan, float] = {}  # latency of each, ms
-            for name in profiles.order:
+            for name in order:
                 if need.id in done[name]:
                     continue
                 t_c = time.perf_counter()
@@ -272,7 +278,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, partial:
                 advance[name](1)
                 down = down + 1 if isinstance(err, Unreachable) else 0
                 if down >= BREAKER_FAILURES:
-                    raise _stopped(err, out, len(inst.needs) * len(profiles.order))
+                    raise _stopped(err, out, len(inst.needs) * len(order))
     out.loop_s = time.perf_counter() - t_loop
     return out
 
@@ -284,20 +290,26 @@ def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
                        f"command with --resume. No results were written.")
 
 
-def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], inst: Instance,
-               order: list[str], n_records: int, s: RunSettings) -> tuple[list[dict], dict, dict[str, float]]:
+def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], inst: Instance, profiles: ProfileSet,
+               twins: dict[str, str], n_records: int, s: RunSettings,
+               behaviour: Behaviour) -> tuple[list[dict], dict, dict[str, float]]:
     """Per-query rows, the aggregates with the error breakdown, and how long each took."""
+    order = profiles.order
     t1 = time.perf_counter()
     judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
                              for q in inst.qrels}, n_records)
-    behaviour = load_behaviour(s.behaviour)
-    rows, found, listed = _measure(outcomes, lists, judgements, inst, order, s, behaviour)
+    page_sizes = {n: p.page_size for n, p in profiles.by_name.items() if p.page_size}
+    rows, found, listed = _measure(outcomes, lists, judgements, inst, [*order, *twins.values()], s, behaviour,
+                                   page_sizes)
+    rows = [r for r in rows if r["profile"] in order]
     timings = {"measure_s": time.perf_counter() - t1}
     agg = aggregate(rows, order, s.baseline, s.seed)
     agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
                         "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
                         "samples": behaviour.samples, "sources": behaviour.sources,
-                        "profiles": over_behaviours(listed, s.baseline, behaviour.sample(s.seed))}
+                        "narrow_above": behaviour.narrow_above, "reformulating": sorted(twins),
+                        "profiles": over_behaviours(listed, s.baseline, behaviour.sample(s.seed), twins,
+                                                    page_sizes)}
     for name in order:
         agg["profiles"][name]["gain_curve"] = {"budgets": list(GAIN_BUDGETS),
                                                "recall": gain_curve(listed[name], GAIN_BUDGETS)}
@@ -342,7 +354,7 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
 
 def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
              judgements: Judgements, inst: Instance, order: list[str],
-             s: RunSettings, behaviour: Behaviour
+             s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int]
              ) -> tuple[list[dict], dict[str, dict[str, set[int]]], dict[str, list[Listed]]]:
     """One row per (profile, need) as per_query.csv holds it; per profile and need the record
     numbers of the relevant records returned; per profile what the reader model needs of each list."""
@@ -352,10 +364,13 @@ def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
     purpose = {n.id: behaviour.purpose(n.derived_kind()) for n in inst.needs}
     for name in order:
         per[name], found[name], listed[name] = {}, {}, []
+        central = behaviour.central
+        if name in page_sizes:  # the system fixes how many records a page shows
+            central = central.model_copy(update={"page_size": page_sizes[name]})
         for q, o in outcomes[name].items():
             if o["error"]:
                 continue
-            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], behaviour.central)
+            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central)
             per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"])),
                             "searches": float(o.get("searches", 1)), "purpose": purpose[q]}
             found[name][q] = set(hit.tolist())

@@ -71,3 +71,17 @@ def test_a_union_counts_its_members_searches(engine, ci_corpus):
     need = Need(id="x", description="d", person={"forename": "Ann", "surname": "Lee"})
     res = engine.search(compile_need(need, ps["connect+iip"], ps))
     assert res.searches == 2
+
+
+def test_narrowing_twins_of_free_text_profiles_and_their_unions():
+    ps = ProfileSet(["crimint", "connect", "iip", "iip-naive", "connect+iip"])
+    twins = ps.narrowing(120)
+    # structured forms and the naive upper bound keep their formulation
+    assert twins == {"iip": "iip~narrows", "connect+iip": "connect+iip~narrows"}
+    ft = ps["iip~narrows"].free_text
+    assert (ft.strategy, ft.narrow_above) == ("incremental", 120)
+    assert ps["connect+iip~narrows"].union_of == ("connect", "iip~narrows")
+    assert ps.order == ["crimint", "connect", "iip", "iip-naive", "connect+iip"]  # twins are not run rows
+    need = NEED.model_copy(update={"location": None})
+    plan = compile_need(need, ps["iip~narrows"], ps)
+    assert plan.narrower is not None and plan.narrow_above == 120

@@ -106,6 +106,7 @@ def test_shipped_behaviour_loads_and_samples_within_its_ranges():
     assert len(readers) == b.samples and readers == b.sample(0)
     assert {r.page_size for r in readers} <= {10, 20, 50}
     assert all(50 <= r.read_cap <= 500 and 0.7 <= r.persistence <= 0.9 for r in readers)
+    assert 0 < sum(r.reformulate for r in readers) < len(readers) and b.formulations
     assert b.purpose("vehicle") == "identify" and b.purpose("sar") == "read_all" and b.purpose("combined") == "everything"
 
 
@@ -116,6 +117,29 @@ def test_over_behaviours_compares_like_with_like():
     assert out["b"]["examined_ratio"]["median"] == 1
     assert out["p"]["examined_ratio"] == {"median": 2.0, "p10": 2.0, "p90": 2.0, "n": 20}
     assert out["p"]["found_ratio"]["median"] == 2.0
+
+
+def test_a_reformulating_reader_reads_the_narrowing_twin():
+    # the baseline finds its one relevant record first; P's all-criteria list holds it at 50, its
+    # narrowing twin at 2. An identifying reader reads 51 of P's, or 3 of the twin's.
+    lists = {"b": [Listed(at(0), at(7), 10, 1, "identify", 1)],
+             "p": [Listed(at(50), at(7), 100, 1, "identify", 1)],
+             "p~narrows": [Listed(at(2), at(7), 5, 1, "identify", 1)]}
+    out = over_behaviours(lists, "b", [reader(), reader(reformulate=True)], {"p": "p~narrows"})
+    assert set(out) == {"b", "p"}  # the twin is read, not reported
+    assert out["p"]["examined_ratio"] == {"median": 27.0, "p10": 3 + 0.1 * 48, "p90": 3 + 0.9 * 48, "n": 2}
+    # without twins every reader reads the all-criteria list
+    assert over_behaviours(lists, "b", [reader(reformulate=True)])["p"]["examined_ratio"]["median"] == 51
+
+
+def test_a_profile_page_size_is_every_readers_page():
+    # relevant at 0 of 100; an impatient 'everything' reader reads one more page after it
+    lists = {"b": [Listed(at(0), at(1), 100, 1, "everything", 1)],
+             "p": [Listed(at(0), at(1), 100, 1, "everything", 1)]}
+    readers = [reader(page_size=10, empty_pages=1), reader(page_size=20, empty_pages=1)]
+    out = over_behaviours(lists, "b", readers, page_sizes={"p": 50})
+    # b: 20 and 40 records; p: 100 for both readers (two pages of 50)
+    assert out["p"]["examined_ratio"]["median"] == (100 / 20 + 100 / 40) / 2
 
 
 @settings(max_examples=150, deadline=None)

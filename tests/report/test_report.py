@@ -46,7 +46,8 @@ def test_the_lead_headline_says_effort_found_and_volume_with_their_ranges(run_di
     ex = beh["examined_ratio"]
     assert lead.startswith("To find what they were looking for, an analyst using CONNECT+IIP (union) reads "
                            f"{x(ex['median'])} as many records as on the legacy system, CRIMINT-like")
-    assert f"range {x(ex['p10'])}–{x(ex['p90'])} over 200 reading behaviours" in lead
+    assert f"range {x(ex['p10'])}–{x(ex['p90'])} over 200 reading behaviours, some of them narrowing a " \
+           "free-text search a criterion at a time while it returns more than 200 records" in lead
     assert f"at the central behaviour {x(eff['examined_ratio_of_totals']['value'])} (95% CI" in lead
     assert f"finds {beh['found_ratio']['median'] * 100:.0f}% of what the legacy system found" in lead
     up = agg["profiles"]["connect+iip-naive"]["inflation"]["ratio_of_totals"]["value"]

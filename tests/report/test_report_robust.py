@@ -116,8 +116,8 @@ def test_a_run_where_every_search_failed_still_reports(ci_corpus, few, tmp_path,
     text = _render(d)
     _charts(text)
     rep = build(d, partial=True)
-    assert rep.headlines == ["Nothing could be measured: every search of the 5 needs failed (20 searches); "
-                             "see per_query.csv and rerun with --resume."]
+    assert rep.headlines == ["Nothing could be measured: every search of the 5 needs failed (20 searches in "
+                             "per_query.csv; 10 more by the readers who reformulate); rerun with --resume."]
     assert "cannot be compared with that estimate: no search was measured" in rep.band_verdict
     assert text.count("Cannot be drawn: ") == len(charts.ALL)
 

@@ -109,21 +109,27 @@ def test_resume_after_interruption_gives_the_same_results(ci_corpus, instance, f
     assert _comparable(resumed.dir) == _comparable(finished.dir)
 
 
-def test_a_failing_query_is_recorded_and_the_run_goes_on(ci_corpus, instance, tmp_path, monkeypatch):
+# The first need's searches: crimint, connect, iip, connect+iip, then the narrowing twins
+# iip~narrows and connect+iip~narrows.
+@pytest.mark.parametrize("nth, rows_with_errors", [(3, 1), (5, 0)], ids=["a profile's", "a twin's"])
+def test_a_failing_query_is_recorded_and_the_run_goes_on(ci_corpus, instance, tmp_path, monkeypatch,
+                                                         nth, rows_with_errors):
+    """A twin's failed search shows in no row, but it is counted: the run is not complete until
+    --resume has searched it again."""
     from bench.backends import base
     real = base.Backend.search
     state = {"n": 0}
 
     def broken(self, plan, *args):
         state["n"] += 1
-        if state["n"] == 5:
+        if state["n"] == nth:
             raise RuntimeError("engine hiccup")
         return real(self, plan, *args)
     monkeypatch.setattr(base.Backend, "search", broken)
     res = run_benchmark(settings(ci_corpus, instance, tmp_path))
     assert res.failed == 1
     errs = [r for r in _rows(res.dir) if r["error"]]
-    assert len(errs) == 1 and "engine hiccup" in errs[0]["error"]
+    assert len(errs) == rows_with_errors and all("engine hiccup" in e["error"] for e in errs)
     monkeypatch.setattr(base.Backend, "search", real)
     fixed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
     assert fixed.failed == 0 and not fixed.reused
@@ -134,6 +140,21 @@ def test_audit_line_per_run(finished):
     entry = json.loads(lines[-1])
     assert entry["event"] == "run" and entry["user"] and entry["corpus_checksum"]
     assert entry["profiles"] == PROFILES and entry["backend"] == "embedded"
+
+
+def test_reformulating_readers_read_narrowing_twins_that_no_table_shows(finished):
+    """The shipped behaviour samples reformulation: IIP-like and the union are searched a second
+    time the narrowing way, every such search audited, and no table, run file or row shows them."""
+    d = finished.dir
+    beh = json.loads((d / "run.json").read_text())["aggregates"]["behaviour"]
+    assert beh["reformulating"] == ["connect+iip", "iip"] and beh["narrow_above"] == 200
+    assert set(beh["profiles"]) == set(PROFILES)
+    assert sorted(p.name for p in (d / "runs").iterdir()) == sorted(f"{p}.run" for p in PROFILES)
+    searched = [json.loads(line) for line in (d / "audit.jsonl").read_text().splitlines()]
+    twin = [e for e in searched if e["profile"] == "iip~narrows"]
+    assert len(twin) == len({e["need"] for e in searched})  # one per need, each audited
+    assert any(e["searches"] > 1 for e in twin)  # narrowed: a criterion added and searched again
+    assert {r["profile"] for r in _rows(d)} == set(PROFILES)
 
 
 def test_a_backend_that_cannot_run_a_profile_is_refused_before_any_search(ci_corpus, instance, tmp_path, monkeypatch):

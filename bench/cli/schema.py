@@ -12,7 +12,7 @@ from typing import Callable
 from bench.cli.common import console
 from bench.errors import PolebenchError
 
-HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping or corpus"
+HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, corpus or behaviour"
 
 
 def _models() -> dict[str, Callable[[], type]]:
@@ -40,8 +40,11 @@ def _models() -> dict[str, Callable[[], type]]:
     def corpus():
         from bench.corpus.spec import CorpusSpec
         return CorpusSpec
+    def behaviour():
+        from bench.analyst.model import Behaviour
+        return Behaviour
     return {"queries": queries, "profile": profile, "gates": gates, "sweep": sweep, "mapping": mapping,
-            "corpus": corpus}
+            "corpus": corpus, "behaviour": behaviour}
 
 
 FORMATS = tuple(_models())

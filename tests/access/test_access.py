@@ -76,8 +76,11 @@ def test_sar_completeness_and_false_inclusions_match_a_hand_count(sar_run):
 
 def test_one_audit_line_per_search(sar_run):
     lines = [json.loads(x) for x in (sar_run.dir / "audit.jsonl").read_text().splitlines()]
-    assert len(lines) == len(PROFILES) * sar_run.run["query_set"]["queries"]
-    assert {x["profile"] for x in lines} == set(PROFILES)
+    # and one per search of a free-text profile's narrowing twin, which reformulating readers read
+    twins = [f"{p}~narrows" for p in sar_run.run["aggregates"]["behaviour"]["reformulating"]]
+    assert twins == ["connect+iip~narrows", "iip~narrows"]
+    assert len(lines) == (len(PROFILES) + len(twins)) * sar_run.run["query_set"]["queries"]
+    assert {x["profile"] for x in lines} == set(PROFILES) | set(twins)
     first = lines[0]
     assert first["event"] == "search" and first["operation"] == "consultation" and first["user"]
     assert first["query"]["person"]["surname"] == "smith" and "targets" not in first["query"]

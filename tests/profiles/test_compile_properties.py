@@ -195,6 +195,7 @@ NOT_PLAN = {
     "deletion": "polebench erase (hide or purge)",
     "audit_s62": "the report's s62 table",
     "assumptions": "the report's list of assumptions",
+    "page_size": "the modelled reader's pages (bench/analyst/reader.py over_behaviours, the run's measures)",
 }
 
 # Needs that between them exercise every criterion and every capability.

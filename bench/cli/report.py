@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from html import escape as h
 from pathlib import Path
 
 import orjson
@@ -14,6 +13,7 @@ from bench.cli.common import console
 from bench.errors import PolebenchError
 from bench.report import explorer, html, markdown
 from bench.report.model import Report, build, input_differences, run_inputs
+from bench.report.templating import render, trusted
 
 HELP = "write report.html (self-contained, for SIOs) and report.md (for CI) for a finished run"
 
@@ -46,8 +46,7 @@ def sweep_section(rep: Report, sweep: Path, allow_different: bool = False) -> st
         raise PolebenchError(f"{sweep}: the sweep did not measure this run's needs ({run_dir_name(rep)}): "
                              + "; ".join(diffs) + ". Sweep the run's corpus spec and query set, or pass "
                              "--allow-different-inputs to add it marked as about other inputs")
-    return (f"<p class='mismatch'>NOT THIS RUN'S NEEDS. This sweep ran on other inputs ({h(chr(59).join(diffs))}): "
-            f"its figures describe those needs and records, not this run's.</p>" + section.read_text())
+    return render("mismatch.html", diffs=diffs, section=trusted(section.read_text()))
 
 
 def run_dir_name(rep: Report) -> str:

@@ -11,13 +11,13 @@ import base64
 import csv
 import gzip
 from collections import defaultdict
-from html import escape as h
 from pathlib import Path
 
 import orjson
 
 from bench.corpus.store import Corpus
 from bench.provenance import Provenance
+from bench.report.templating import render as render_template
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
 # The head of each list that is embedded, 40 pages: every-word-ORed lists on the default corpus run
@@ -150,95 +150,5 @@ def unpack(text: str) -> dict:
     return orjson.loads(gzip.decompress(base64.b64decode(text)))
 
 
-CSS = """
-body { font: 10pt/1.4 system-ui, Arial, sans-serif; margin: 0; color: #1a1a1a; }
-.provenance { background: #fff3cd; border-bottom: 1px solid #e0a526; padding: 6px 10px; font-weight: 600;
-              position: sticky; top: 0; z-index: 2; }
-header, main { padding: 8px 12px; } select, input { font: inherit; max-width: 100%; }
-#pick { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; } #need { flex: 1 1 280px; min-width: 0; }
-.cols { display: flex; flex-wrap: wrap; gap: 10px; } .col { flex: 1 1 300px; min-width: 0; border: 1px solid #ccd;
-        padding: 6px; } .col h2 { font-size: 11pt; margin: 0 0 4px; }
-ol { padding-left: 2.6em; margin: 4px 0; } li { margin-bottom: 6px; overflow-wrap: anywhere; }
-.rel { border-left: 4px solid #009E73; padding-left: 4px; } .not { border-left: 4px solid #D55E00; padding-left: 4px; }
-.why { color: #555; font-size: 8.5pt; } .stop { list-style: none; border-top: 2px dashed #000; margin: 6px 0;
-       font-size: 8.5pt; padding-top: 2px; } .lost { color: #a33; font-size: 8.5pt; }
-.pager button { font: inherit; } .meta { color: #555; font-size: 9pt; }
-"""
-
-SCRIPT = r"""
-(async function () {
-  const raw = Uint8Array.from(atob(document.getElementById('data').textContent), c => c.charCodeAt(0));
-  const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const D = JSON.parse(await new Response(stream).text());
-  const el = (tag, attrs, ...kids) => { const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-    for (const k of kids) e.append(k); return e; };
-  const sel = document.getElementById('need'), filter = document.getElementById('filter');
-  const cols = document.getElementById('cols');
-  const pages = {};
-  function options() {
-    const q = filter.value.toLowerCase(); const keep = sel.value; sel.textContent = '';
-    for (const n of D.needs) if (!q || (n.id + ' ' + n.description).toLowerCase().includes(q))
-      sel.append(el('option', {value: n.id}, n.id + (n.description ? ' - ' + n.description : '')));
-    if ([...sel.options].some(o => o.value === keep)) sel.value = keep;
-  }
-  function record(i) {
-    const r = D.records[D.ids[i]];
-    return r ? r : {s: '', d: '', t: D.missing_corpus ? '(' + D.missing_corpus + ')' : '(record not found)'};
-  }
-  function show() {
-    const need = D.needs.find(n => n.id === sel.value); cols.textContent = '';
-    if (!need) return;
-    document.getElementById('about').textContent = need.kind + ' need; ' + need.relevant + ' relevant records. ' + need.description;
-    for (const p of D.profiles) {
-      const v = need.profiles[p.id]; const key = need.id + '|' + p.id; const page = pages[key] || 0;
-      const rel = new Set(v.rel); const col = el('section', {class: 'col', 'data-profile': p.id});
-      col.append(el('h2', {}, p.label + (p.upper_bound ? ' (upper bound)' : '')));
-      col.append(el('div', {class: 'meta'}, v.total + ' returned, ' + v.rel_total + ' relevant' +
-        (v.total > v.list.length ? ' (the first ' + v.list.length + ' shown; all are in runs/' + p.id + '.run)' : '') +
-        (v.examined !== null ? '; the modelled analyst read ' + v.examined : '') + (v.error ? '; search failed: ' + v.error : '')));
-      if (v.lost.length) col.append(el('div', {class: 'lost'}, 'Could not express: ' + v.lost.join(', ').replaceAll('_', ' ')));
-      const start = page * D.page, ol = el('ol', {start: String(start + 1)});
-      for (let i = start; i < Math.min(v.list.length, start + D.page); i++) {
-        const rid = D.ids[v.list[i]], r = record(v.list[i]), ok = rel.has(i);
-        ol.append(el('li', {class: ok ? 'rel' : 'not'}, el('b', {}, rid), ' ', r.s + ' ' + r.d, el('br'), r.t, el('br'),
-          el('span', {class: 'why'}, ok ? 'relevant' : 'not relevant: about ' + ((r.a || []).join('; ') || 'no one named'))));
-        if (v.examined !== null && i + 1 === v.examined)
-          ol.append(el('li', {class: 'stop'}, 'the modelled analyst stopped here, after ' + v.examined + ' records'));
-      }
-      col.append(ol);
-      const last = Math.max(0, Math.ceil(v.list.length / D.page) - 1);
-      const prev = el('button', {type: 'button', class: 'prev'}, '< previous'), next = el('button', {type: 'button', class: 'next'}, 'next >');
-      prev.disabled = page === 0; next.disabled = page >= last;
-      prev.onclick = () => { pages[key] = page - 1; show(); }; next.onclick = () => { pages[key] = page + 1; show(); };
-      col.append(el('div', {class: 'pager'}, prev, ' page ' + (page + 1) + ' of ' + (last + 1) + ' ', next));
-      if (v.missed.length) {
-        const ul = el('ul', {class: 'missed'});
-        for (const i of v.missed.slice(0, D.page)) { const r = record(i);
-          ul.append(el('li', {}, el('b', {}, D.ids[i]), ' ', r.s + ': ' + r.t, el('br'),
-            el('span', {class: 'why'}, 'missed; errors as written: ' + ((r.k || []).join(', ').replaceAll('_', ' ') || 'none (clean)')))); }
-        col.append(el('h3', {}, v.missed.length + ' relevant records missed' + (v.missed.length > D.page ? ' (first ' + D.page + ')' : '')), ul);
-      }
-      cols.append(col);
-    }
-  }
-  filter.oninput = () => { options(); show(); }; sel.onchange = show;
-  options(); show(); document.body.dataset.ready = '1';
-})();
-"""
-
-
 def render(data: dict) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>polebench explorer ({h(data['tag'])}): run {h(data['run'])}</title><style>{CSS}</style></head><body>
-<div class="provenance">{h(data['tag'])} - {h(data['sentence'])}</div>
-<header><h1 style="font-size:14pt;margin:4px 0">Explorer: run <code>{h(data['run'])}</code></h1>
-<div id="pick"><label for="need">need</label><select id="need"></select>
-<input id="filter" type="search" placeholder="filter needs" aria-label="filter needs"></div>
-<p id="about" class="meta"></p></header>
-<main id="cols" class="cols"></main>
-<script type="application/octet-stream" id="data">{pack(data)}</script>
-<script>{SCRIPT}</script>
-</body></html>
-"""
+    return render_template("explorer.html", data=data, packed=pack(data))

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from bench.report.charts import BAND, _svg, colour, marker  # noqa: E402
 from bench.report.model import BOARD_ESTIMATE, band_position  # noqa: E402
 from bench.sweep.model import Sweep  # noqa: E402
+from bench.report.templating import render, trusted  # noqa: E402
 
 UNION = "connect+iip"
 
@@ -123,8 +124,4 @@ def write_sweep_report(d: Path, sweep: Sweep, rows: list[dict]) -> None:
 
 
 def robustness_html(charts: dict[str, str], words: list[str]) -> str:
-    from html import escape as h
-    return ("<p>The same needs over a grid of corpora and profile variants (synthetic data). "
-            "The board papers' 4–6× is drawn as a reference band only.</p><ul>"
-            + "".join(f"<li>{h(s)}</li>" for s in words) + "</ul><div class='charts'>"
-            + "".join(f"<div class='chart' id='sweep-{k}'>{v}</div>" for k, v in charts.items()) + "</div>")
+    return render("sweep_section.html", words=words, charts={k: trusted(v) for k, v in charts.items()})

@@ -352,3 +352,62 @@ def test_example_gates_catch_a_degraded_profile_by_name(ci_corpus, tmp_path, shi
     assert all(n.endswith(("[connect]", "[connect+iip]")) or "CONNECT+IIP" in n for n in failed), failed
     assert {c.get("classname") for c in cases if c.get("name") in failed} <= {"polebench.gates.connect",
                                                                               "polebench.gates.connect+iip"}
+
+
+class Visible(HTMLParser):
+    """The text a reader sees outside the charts, whitespace collapsed."""
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("style", "script", "svg")
+        self.out.append(" ")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("style", "script", "svg")
+        self.out.append(" ")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+    @classmethod
+    def of(cls, page: str) -> str:
+        v = cls()
+        v.feed(page)
+        return re.sub(r"\s+", " ", "".join(v.out)).strip()
+
+
+def test_html_shows_a_label_with_markup_as_text_and_changes_nothing_else(run_dir, tmp_path):
+    """The templates autoescape: a profile label holding a script tag is shown as text wherever the
+    label appears (headlines, tables, charts), and the page's text is otherwise what it was."""
+    import shutil
+    from bench.report import html
+    saved = tmp_path / "run"
+    shutil.copytree(run_dir, saved)
+    run = json.loads((saved / "run.json").read_text())
+    old = run["profiles"]["iip"]["label"]
+    new = "IIP <script>alert(1)</script> & co"
+    run["profiles"]["iip"]["label"] = new
+    (saved / "run.json").write_text(json.dumps(run))
+    write_reports(saved)
+    page = (saved / "report.html").read_text()
+    assert "<script" not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co") > 5
+    assert Visible.of(page) == Visible.of(html.render(build(run_dir))).replace(old, new)
+    p = Collect()
+    p.feed(page)
+    assert "script" not in p.tags
+
+
+def test_every_template_is_package_data():
+    """An installed polebench finds its templates: each file under bench/report/templates matches a
+    package-data pattern of bench.report in pyproject.toml."""
+    import fnmatch
+    import tomllib
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bench.report"]
+    folder = ROOT / "bench" / "report"
+    files = [str(f.relative_to(folder)) for f in (folder / "templates").rglob("*") if f.is_file()]
+    assert {"templates/report.html", "templates/explorer.html"} <= set(files)
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+

@@ -146,6 +146,11 @@ class Backend(ABC):
         order = np.lexsort((h.rnums, -key))
         return h.rnums[order], h.scores[order], 1
 
+    def matches(self, node: Node) -> np.ndarray:
+        """The record numbers matching one plan node, unordered and uncapped: what a single
+        criterion of a plan lets through (the run uses it to say which criterion excluded a record)."""
+        return self._execute(node).rnums
+
     def _execute(self, node: Node) -> Hits:
         if isinstance(node, Scoped):
             return self._scoped(node)

@@ -60,17 +60,20 @@ def corruption_cells(d: dict) -> list[str]:
 
 def breakdown(found: dict[str, dict[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
               details: dict[str, dict[str, dict]], subjects: np.ndarray, kinds_of: dict[str, str],
-              lost: dict[str, dict[str, list[dict]]], baseline: str) -> dict:
+              lost: dict[str, dict[str, list[dict]]], baseline: str,
+              excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]] | None = None) -> dict:
     """found[profile][qid] = record numbers of the relevant records returned; lists[profile][qid]
-    = the ranked record numbers; subjects = a true person's number per record number (-1: none)."""
+    = the ranked record numbers; subjects = a true person's number per record number (-1: none);
+    excluded[profile][qid][rnum] = the plan's criteria a missed relevant record fails."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
     by_kind, by_source = _Cells(details, qids, corruption_cells), _Cells(details, qids, lambda d: [d["source"]])
     for p in found:
         ok = [q for q in qids if q in found[p]]
         block = {
-            "kind": by_kind.recall(found[p], ok),
-            "source": by_source.recall(found[p], ok),
+            "kind": _excluded(by_kind.recall(found[p], ok), details, ok, (excluded or {}).get(p), corruption_cells),
+            "source": _excluded(by_source.recall(found[p], ok), details, ok, (excluded or {}).get(p),
+                                lambda d: [d["source"]]),
             "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
             "worst": _worst(p, found[p], details, lost.get(p, {}), ok),
         }
@@ -85,6 +88,31 @@ def breakdown(found: dict[str, dict[str, set[int]]], lists: Mapping[str, Mapping
                     b["value"] - e["value"] >= COLLAPSE_DROP and e["hi"] < b["lo"]:
                 out["collapses"].append({"profile": p, "kind": cell, "recall": e["value"], "baseline": b["value"]})
     return out
+
+
+EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
+
+
+def _excluded(cells: dict[str, dict], details: dict[str, dict[str, dict]], qids: list[str],
+              excluded: Mapping[str, Mapping[int, list[str]]] | None, key) -> dict[str, dict]:
+    """Each cell with the criteria that most often excluded its missed records: `excluded_by`
+    lists [criterion, records it excluded] (a record failing two criteria counts for both) out of
+    `missed`; absent where the run could not say (a union of profiles)."""
+    if not excluded:
+        return cells
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for q in qids:
+        why = excluded.get(q)
+        if not why:
+            continue
+        for d in details.get(q, {}).values():
+            for reason in why.get(d["rnum"], ()):
+                for c in key(d):
+                    counts[c][reason] += 1
+    for c, e in cells.items():
+        e["missed"] = e["relevant"] - e["found"]
+        e["excluded_by"] = sorted(([r, n] for r, n in counts.get(c, {}).items()), key=lambda x: (-x[1], x[0]))[:EXCLUDED_TOP]
+    return cells
 
 
 def _entity_view(lists: Mapping[str, np.ndarray], found: dict[str, set[int]], subjects: np.ndarray,

@@ -9,6 +9,7 @@ from bench.provenance import Provenance
 from bench.report import charts
 from bench.report.markdown import MAIN_HEADER, fixed, main_rows
 from bench.report.model import BOARD_SOURCE, Report, definitions
+from bench.report.reasons import LOW_RECALL, low_recall_reasons
 from bench.report.templating import render as render_template
 from bench.report.templating import trusted
 
@@ -68,8 +69,12 @@ def _why(rep: Report) -> dict:
              "missed": [{"rid": m["rid"], "source": m["source"], "written": m["written"], "kinds": ", ".join(m["kinds"])}
                         for m in w["missed"][:8]]}
             for w in ws[:3]]))
-    return {"sources": srcs, "source_rows": source_rows, "collapses": collapses, "entity": entity, "worst": worst}
-
+    reasons = [{"label": rep.label(r["profile"]), "what": r["what"], "recall": f"{r['recall'] * 100:.0f}%",
+                "missed": f"{r['missed']:,}", "reasons": "; ".join(f"{why} ({k:,}, {share * 100:.0f}%)"
+                                                               for why, k, share in r["reasons"])}
+               for r in low_recall_reasons(rep)]
+    return {"sources": srcs, "source_rows": source_rows, "collapses": collapses, "entity": entity, "worst": worst,
+            "reasons": reasons, "low_recall": f"{LOW_RECALL * 100:.0f}%"}
 
 
 S62 = ("collection", "alteration", "consultation", "disclosure", "combination", "erasure")

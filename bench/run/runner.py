@@ -38,6 +38,7 @@ from bench.queries.instantiate import Instance
 from bench.queries.model import Need
 from bench.redact import redact
 from bench.run import audit
+from bench.run.excluded import excluded_by
 from bench.run.store import Lists, Partial, is_complete, read_run_json, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
@@ -146,7 +147,8 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
     # the statistics allocate. Nothing here makes reference cycles worth collecting.
     with gc_paused():
         t1 = time.perf_counter()
-        rows, agg, timings = _summarise(outcomes, lists, inst, profiles, twins, len(backend.rids), s, behaviour)
+        rows, agg, timings = _summarise(outcomes, lists, inst, profiles, twins, len(backend.rids), s, behaviour,
+                                        lambda found: _exclusions(backend, inst, profiles, outcomes, found))
         failed = sum(1 for r in rows if r["error"])
         failed += sum(1 for t in twins.values() for q in inst.needs if outcomes[t].get(q.id, {"error": "not run"})["error"])
         run = {
@@ -182,10 +184,12 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
             timings["write_s"] = time.perf_counter() - t2
             # Bookkeeping is what the run adds to compiling and searching: around each search
             # (recording it for --resume, the audit line, the run file) and after the last one.
+            # Searching each criterion alone to say what excluded a missed record (excluded_s)
+            # is engine work of its own and is left out of it.
             run["timings"] = {"prepare_s": t_prepare, "compile_s": searched.compile_s, "engine_s": searched.engine_s,
                               "search_loop_s": searched.loop_s, **timings,
                               "bookkeeping_s": searched.loop_s - searched.compile_s - searched.engine_s
-                              + time.perf_counter() - t1}
+                              + time.perf_counter() - t1 - timings["excluded_s"]}
             write_json_atomic(tmp / "run.json", run)
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
@@ -290,10 +294,35 @@ def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
                        f"command with --resume. No results were written.")
 
 
+def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes: dict[str, dict[str, dict]],
+                found: dict[str, dict[str, set[int]]]) -> dict[str, dict[str, dict[int, list[str]]]]:
+    """profile -> need -> missed relevant record number -> the criteria of the plan it fails."""
+    out: dict[str, dict[str, dict[int, list[str]]]] = {p: {} for p in profiles.order}
+    for need in inst.needs:
+        rel = inst.details.get(need.id)
+        if not rel:
+            continue
+        rnums = np.fromiter((d["rnum"] for d in rel.values()), np.int64, len(rel))
+        cache: dict = {}  # a criterion's matches, shared by the profiles that search it alike
+        for name in profiles.order:
+            got = found[name].get(need.id)
+            if got is None:  # the search failed
+                continue
+            missed = rnums[~np.isin(rnums, np.fromiter(got, np.int64, len(got)))]
+            if len(missed):
+                plan = compile_need(need, profiles[name], profiles)
+                why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache)
+                if why:  # none for a union of profiles: its members' reasons stand
+                    out[name][need.id] = why
+    return out
+
+
 def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], inst: Instance, profiles: ProfileSet,
-               twins: dict[str, str], n_records: int, s: RunSettings,
-               behaviour: Behaviour) -> tuple[list[dict], dict, dict[str, float]]:
-    """Per-query rows, the aggregates with the error breakdown, and how long each took."""
+               twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour,
+               explain: Callable[[dict[str, dict[str, set[int]]]], dict] | None = None
+               ) -> tuple[list[dict], dict, dict[str, float]]:
+    """Per-query rows, the aggregates with the error breakdown, and how long each took.
+    `explain(found)`: which criterion excluded each relevant record missed (needs the engine)."""
     order = profiles.order
     t1 = time.perf_counter()
     judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
@@ -316,7 +345,10 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], in
         w, unreached = wss(listed[name], n_records)
         agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
     ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in order}
-    bd = breakdown(found=found, lists=lists,  # read there only for the needs in `found`
+    t_x = time.perf_counter()
+    excluded = explain(found) if explain else {}
+    timings["excluded_s"] = time.perf_counter() - t_x
+    bd = breakdown(found=found, lists=lists, excluded=excluded,  # read there only for the needs in `found`
                    details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
                    lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in order}, baseline=s.baseline)
     for name in order:
@@ -326,7 +358,7 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], in
     for r in rows:
         if not r["error"]:
             r["missed_by_kind"] = missed_by_kind(found[r["profile"]][r["qid"]], inst.details.get(r["qid"], {}))
-    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"]
+    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"] - timings["excluded_s"]
     return rows, agg, timings
 
 

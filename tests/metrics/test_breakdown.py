@@ -102,6 +102,21 @@ def test_breakdown_counts_combined_and_sources():
     assert out["profiles"]["p"]["worst"][0]["missed"][0]["rid"] == "A"
 
 
+def test_breakdown_counts_what_excluded_each_missed_record_per_cell():
+    """Two needs; of four intel records three are missed: one fails the date of birth, one the
+    date of birth and the surname, one the surname."""
+    rec = lambda n, kinds: {"rnum": n, "kinds": kinds, "source": "intel", "written": ""}  # noqa: E731
+    details = {"q1": {"A": rec(0, ["typo"]), "B": rec(1, [])}, "q2": {"C": rec(2, ["typo"]), "D": rec(3, [])}}
+    excluded = {"p": {"q1": {0: ["date of birth", "surname"]}, "q2": {2: ["surname"], 3: ["date of birth"]}}}
+    out = breakdown(found={"p": {"q1": {1}, "q2": set()}}, lists={"p": {}}, details=details,
+                    subjects=np.array([-1] * 4), kinds_of={"q1": "person", "q2": "person"},
+                    lost={"p": {}}, baseline="p", excluded=excluded)["profiles"]["p"]
+    assert out["source"]["intel"]["missed"] == 3
+    assert out["source"]["intel"]["excluded_by"] == [["date of birth", 2], ["surname", 2]]
+    assert out["kind"]["typo"]["excluded_by"] == [["surname", 2], ["date of birth", 1]]
+    assert out["kind"]["clean"]["excluded_by"] == [["date of birth", 1]] and out["kind"]["clean"]["missed"] == 1
+
+
 def test_gate_cells_parse():
     assert parse_check("recall[nickname, crimint] >= 0.9") == {
         "profile": "crimint", "op": ">=", "value": 0.9, "metric": "breakdown.kind.nickname"}

@@ -1,5 +1,6 @@
 """The explorer: one self-contained page per run. Its data against the run's own files and the
-corpus truth; then, where Debian's chromium and Playwright are installed, the page in a real browser."""
+corpus truth; then, where Debian's chromium and Playwright are installed, the page in a real browser,
+and the report printed to PDF by it."""
 
 from __future__ import annotations
 
@@ -117,3 +118,57 @@ def test_in_a_real_browser(run_dir):
                 report.close()
         finally:
             browser.close()
+
+
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+def _fragments(page) -> list[tuple[float, float, str]]:
+    """(x, y, text) of each piece of text drawn on a PDF page, y from the page's foot."""
+    out = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            out.append((cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5], text.strip()))
+    page.extract_text(visitor_text=visit)
+    return out
+
+
+def test_the_printed_report(run_dir, tmp_path):
+    """report.html printed to PDF by Chromium: every page carries its number, the data's marking and
+    the run in its bottom margin and nothing else there; all other text lies inside the printable
+    area (nothing runs off the right edge or under a footer); the per-need table prints on landscape
+    pages; and every need and profile is in the printed text."""
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium; make test installs it as root)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (pip install pypdf)")
+    pdf = tmp_path / "report.pdf"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto((run_dir / "report.html").as_uri())
+            page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+        finally:
+            browser.close()
+    pages = pypdf.PdfReader(pdf).pages
+    data = _data(run_dir)
+    assert len(pages) > 3
+    landscape, text = 0, []
+    for i, p in enumerate(pages, 1):
+        w, h = float(p.mediabox.width), float(p.mediabox.height)
+        landscape += w > h
+        frags = _fragments(p)
+        foot = sorted((x, t) for x, y, t in frags if y < 18 * MM - 2)
+        assert " ".join(t for _, t in foot) == f"SYNTHETIC DATA · polebench run {data['run']} page {i} of {len(pages)}"
+        body = [(x, y, t) for x, y, t in frags if y >= 18 * MM - 2]
+        assert body, f"page {i} is empty"
+        for x, y, t in body:
+            assert 12 * MM - 2 <= x <= w - 12 * MM and y <= h - 14 * MM, f"page {i}: {t!r} at ({x:.0f}, {y:.0f})"
+        text.append(p.extract_text())
+    assert landscape >= 1
+    printed = re.sub(r"\s+", "", "".join(text))
+    assert all(n["id"] in printed for n in data["needs"])
+    assert all(re.sub(r"\s+", "", p["label"]) in printed for p in data["profiles"])

@@ -2,17 +2,20 @@
 each profile's list side by side in the order it presented them, each record as written, relevant
 ones marked and the others named for whom they are really about, the relevant records each
 profile missed with the errors that hid them, what its search could not express, and where the
-modelled reader stopped. The records a need touches are embedded gzip-compressed (never the whole
-corpus) and unpacked by the browser; the page fetches nothing, so it opens from a closed share."""
+modelled reader stopped. Every list is whole, in a page of 50 at a time. Only the records the lists
+and the needs touch are embedded (all of a corpus only where some list holds all of it), gzip-
+compressed and unpacked by the browser; the page fetches nothing, so it opens from a closed share."""
 
 from __future__ import annotations
 
 import base64
 import csv
 import gzip
+import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from bench.corpus.store import Corpus
@@ -20,10 +23,6 @@ from bench.provenance import Provenance
 from bench.report.templating import render as render_template
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
-# The head of each list that is embedded, 40 pages: every-word-ORed lists on the default corpus run
-# to 70,000 records, and all of them for every need would embed the whole corpus (36 MB measured
-# for 170 needs). The page says how long each list is and where the rest is (the TREC run file).
-LIST_CAP = 2000
 
 
 def _corpus(run_dir: Path, run: dict) -> Corpus | None:
@@ -74,8 +73,35 @@ def _name(e: dict | None) -> str:
     return e["id"]
 
 
+def _deltas(indices: list[int]) -> list[int]:
+    """A list of record-table indices as differences from the one before: in a list ordered by
+    relevance ties run in record order, and in any list neighbours are often near, so the small
+    numbers compress to a fraction of the indices themselves."""
+    a = np.asarray(indices, np.int64)
+    return np.diff(a, prepend=0).tolist() if len(a) else []
+
+
+def undelta(deltas: list[int]) -> list[int]:
+    return np.cumsum(np.asarray(deltas, np.int64)).tolist() if deltas else []
+
+
+def merged(members: list[list[int]]) -> list[int]:
+    """A union profile's list as its system shows it: each member's list in turn, a record already
+    shown left out (bench.plans.Sequence); the page rebuilds it from its members' lists."""
+    seen: set[int] = set()
+    out = []
+    for lst in members:
+        for i in lst:
+            if i not in seen:
+                seen.add(i)
+                out.append(i)
+    return out
+
+
 def explorer_data(run_dir: Path) -> dict:
-    """Everything the page shows, as one JSON-able dict."""
+    """Everything the page shows, as one JSON-able dict: `meta` (profiles, needs and their counts),
+    `records` (a table of every record a list or a need's relevant set holds, as columns), and per
+    need `lists`: its relevant records and each profile's complete list, as indices into the table."""
     run = orjson.loads((run_dir / "run.json").read_bytes())
     profiles = list(run.get("profile_order") or run["aggregates"]["profiles"])
     with open(run_dir / "per_query.csv") as fh:
@@ -89,66 +115,109 @@ def explorer_data(run_dir: Path) -> dict:
             for line in needs.read_bytes().splitlines():
                 n = orjson.loads(line)
                 descriptions[n["id"]] = n.get("description", "")
-    touched = {r for p in lists.values() for lst in p.values() for r in lst[:LIST_CAP]} | \
-        {r for s in rel.values() for r in s}
-    records: dict[str, dict] = {}
-    if corpus is not None:
-        for r in corpus.records():
-            if r["rid"] in touched:
-                records[r["rid"]] = {"s": r.get("source", ""), "d": r.get("date", ""), "t": r.get("text", "")}
-        entities = {e["id"]: e for e in corpus.truth_entities()}
-        for m in corpus.truth_mentions():
-            rec = records.get(m["rid"])
-            if rec is not None:
-                people = [x["entity"] for x in m["mentions"] if entities.get(x["entity"], {}).get("kind") == "person"]
-                rec["a"] = [_name(entities.get(p)) for p in people] or [_name(entities.get(x["entity"]))
-                                                                          for x in m["mentions"][:2]]
-                rec["k"] = sorted({k for x in m["mentions"] for k in x["kinds"]} | set(m.get("record_kinds", [])))
-    needs_out = []
+    ids = sorted({r for p in lists.values() for lst in p.values() for r in lst} | {r for s in rel.values() for r in s})
+    at = {rid: i for i, rid in enumerate(ids)}
+    table = _table(corpus, ids, at)
     by_need: dict[str, dict[str, dict]] = defaultdict(dict)
     for r in rows:
         by_need[r["qid"]][r["profile"]] = r
+    union_of = {p: [m for m in run["profiles"].get(p, {}).get("union_of") or []] for p in profiles}
+    needs_out, need_lists = [], []
     for qid, per in by_need.items():
         first = next(iter(per.values()))
         relevant = rel.get(qid, set())
         out = {"id": qid, "kind": first.get("kind", ""), "description": descriptions.get(qid, ""),
                "relevant": len(relevant), "profiles": {}}
+        idx = {p: [at[r] for r in lists[p].get(qid, [])] for p in profiles}
+        packed = {}
         for p in profiles:
             r = per.get(p, {})
             full = lists[p].get(qid, [])
-            got, lst = set(full), full[:LIST_CAP]
             out["profiles"][p] = {
-                "list": lst, "total": len(full), "rel_total": len(got & relevant),
-                "rel": [i for i, rid in enumerate(lst) if rid in relevant],
+                "total": len(full), "rel_total": len(set(full) & relevant),
                 "examined": int(float(r["examined"])) if r.get("examined") not in (None, "") else None,
                 "lost": [x for x in (r.get("lost_capabilities") or "").split(";") if x],
-                "error": r.get("error") or "",
-                "missed": sorted(relevant - got)}
+                "error": r.get("error") or ""}
+            members = union_of[p]
+            if members and all(m in idx for m in members) and merged([idx[m] for m in members]) == idx[p]:
+                packed[p] = {"of": members}  # rebuilt by the page: its members' lists are embedded anyway
+            else:
+                packed[p] = _deltas(idx[p])
         needs_out.append(out)
+        need_lists.append({"rel": _deltas(sorted(at[r] for r in relevant)), "lists": packed})
     prov = Provenance.of(run["corpus"])
-    # record ids once, lists as numbers into them: a list of 2,000 ids compresses to a few KB
-    ids = sorted(touched)
-    at = {rid: i for i, rid in enumerate(ids)}
-    for n in needs_out:
-        for v in n["profiles"].values():
-            v["list"] = [at[rid] for rid in v["list"]]
-            v["missed"] = [at[rid] for rid in v["missed"]]
-    return {"ids": ids, "cap": LIST_CAP, "run": run["run_id"], "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
+    meta = {"run": run["run_id"], "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
             "profiles": [{"id": p, "label": run["profiles"].get(p, {}).get("label", p),
                           "upper_bound": bool(run["profiles"].get(p, {}).get("upper_bound"))} for p in profiles],
-            "needs": needs_out, "records": records,
+            "needs": needs_out,
             "missing_corpus": None if corpus is not None else f"corpus folder {run['corpus'].get('path')} not found"}
+    return {"meta": meta, "records": table, "lists": need_lists}
 
 
-def pack(data: dict) -> str:
+def _table(corpus: Corpus | None, ids: list[str], at: dict[str, int]) -> dict:
+    """The records as columns in table order: source, date and text as written, whom each is truly
+    about and the errors its mentions carry (both as numbers into tables of their own: the same
+    people and the same kinds of error recur across thousands of records)."""
+    n = len(ids)
+    cols: dict = {"ids": ids, "s": [0] * n, "d": [""] * n, "t": [""] * n, "a": [[] for _ in range(n)],
+                  "k": [[] for _ in range(n)], "sources": [""], "names": [], "kinds": [], "found": [0] * n}
+    if corpus is None:
+        return cols
+    sources: dict[str, int] = {"": 0}
+    for r in corpus.records():
+        i = at.get(r["rid"])
+        if i is not None:
+            cols["s"][i] = sources.setdefault(r.get("source", ""), len(sources))
+            cols["d"][i], cols["t"][i], cols["found"][i] = r.get("date", "") or "", r.get("text", ""), 1
+    entities = {e["id"]: e for e in corpus.truth_entities()}
+    names: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    for m in corpus.truth_mentions():
+        i = at.get(m["rid"])
+        if i is None:
+            continue
+        people = [x["entity"] for x in m["mentions"] if entities.get(x["entity"], {}).get("kind") == "person"]
+        about = [_name(entities.get(p)) for p in people] or [_name(entities.get(x["entity"])) for x in m["mentions"][:2]]
+        cols["a"][i] = [names.setdefault(a, len(names)) for a in about]
+        cols["k"][i] = [kinds.setdefault(k, len(kinds)) for k in
+                        sorted({k for x in m["mentions"] for k in x["kinds"]} | set(m.get("record_kinds", [])))]
+    cols["sources"] = list(sources)
+    cols["names"], cols["kinds"] = list(names), list(kinds)
+    return cols
+
+
+def pack(data: object) -> str:
     """gzip then base64: a few megabytes of lists and records in a fraction, readable by the
     browser's own DecompressionStream, no library fetched or inlined."""
     return base64.b64encode(gzip.compress(orjson.dumps(data), compresslevel=9, mtime=0)).decode()
 
 
-def unpack(text: str) -> dict:
+def unpack(text: str) -> object:
     return orjson.loads(gzip.decompress(base64.b64decode(text)))
 
 
+def read_page(text: str) -> dict:
+    """The data of an explorer page, decoded as its script decodes it (for tests and tools):
+    explorer_data's dict, each list of indices rebuilt whole."""
+    blobs = dict(re.findall(r'<script type="application/octet-stream" id="([a-z0-9-]+)">([^<]*)</script>', text))
+    data = {"meta": unpack(blobs["meta"]), "records": unpack(blobs["records"])}
+    data["lists"] = [unpack(blobs[f"need-{i}"]) for i in range(len(data["meta"]["needs"]))]
+    return data
+
+
+def full_lists(need_lists: dict) -> dict[str, list[int]]:
+    """One need's lists as indices into the record table, a union rebuilt from its members."""
+    out = {p: undelta(v) for p, v in need_lists["lists"].items() if isinstance(v, list)}
+    for p, v in need_lists["lists"].items():
+        if isinstance(v, dict):
+            out[p] = merged([out[m] for m in v["of"]])
+    return out
+
+
 def render(data: dict) -> str:
-    return render_template("explorer.html", data=data, packed=pack(data))
+    """The page: the needs and the record table as two blobs, each need's lists as one of its own
+    that the script unpacks only when the need is picked, so that opening the page does not wait
+    for every list of every need."""
+    return render_template("explorer.html", meta=data["meta"], blobs={
+        "meta": pack(data["meta"]), "records": pack(data["records"]),
+        **{f"need-{i}": pack(v) for i, v in enumerate(data["lists"])}})

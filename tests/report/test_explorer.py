@@ -12,7 +12,7 @@ import pytest
 
 from bench.cli.report import write_reports
 from bench.report import explorer
-from bench.report.explorer import PAGE, unpack
+from bench.report.explorer import PAGE
 from bench.run.runner import RunSettings, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,7 @@ def run_dir(ci_corpus, tmp_path_factory, shipped_instance):
 
 
 def _data(run_dir: Path) -> dict:
-    text = (run_dir / "explorer.html").read_text()
-    return unpack(re.search(r'<script type="application/octet-stream" id="data">([^<]*)</script>', text)[1])
+    return explorer.read_page((run_dir / "explorer.html").read_text())
 
 
 def test_the_page_fetches_nothing(run_dir):
@@ -38,14 +37,13 @@ def test_the_page_fetches_nothing(run_dir):
     assert "@import" not in text and "url(" not in text and "SYNTHETIC DATA" in text
 
 
-@pytest.mark.parametrize("cap", [None, 30], ids=["as shipped", "lists cut at 30"])
-def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus, cap, monkeypatch):
-    if cap is None:
-        data = _data(run_dir)
-    else:
-        monkeypatch.setattr(explorer, "LIST_CAP", cap)
-        data = explorer.explorer_data(run_dir)
-        assert max(v["total"] for n in data["needs"] for v in n["profiles"].values()) > cap
+def test_every_list_is_whole_and_the_runs_own(run_dir, ci_corpus):
+    """Decoded as the page's script decodes it, each profile's list is its TREC run file's, whole
+    and in rank order (a union's rebuilt from its members' lists); the relevant records are the
+    qrels'; each record is as written and a record that is not relevant is named for the people it
+    is truly about."""
+    data = _data(run_dir)
+    meta, table = data["meta"], data["records"]
     qrels: dict[str, set[str]] = {}
     for line in (run_dir / "qrels.txt").read_text().splitlines():
         q, _, rid, g = line.split()
@@ -58,27 +56,33 @@ def test_lists_relevance_and_misses_are_the_runs_own(run_dir, ci_corpus, cap, mo
             trec.setdefault((p, q), []).append(rid)
     entities = {e["id"]: e for e in ci_corpus.truth_entities()}
     about = {m["rid"]: [x["entity"] for x in m["mentions"]] for m in ci_corpus.truth_mentions()}
-    checked = 0
-    for need in data["needs"]:
+    written = {r["rid"]: r["text"] for r in ci_corpus.records()}
+    checked, rebuilt = 0, 0
+    for need, stored in zip(meta["needs"], data["lists"]):
         rel = qrels.get(need["id"], set())
         assert need["relevant"] == len(rel)
+        assert {table["ids"][i] for i in explorer.undelta(stored["rel"])} == rel
+        lists = explorer.full_lists(stored)
         for p, v in need["profiles"].items():
             full = trec.get((p, need["id"]), [])
-            shown = [data["ids"][i] for i in v["list"]]
-            assert shown == full[:data["cap"]] and v["total"] == len(full)  # TREC ranks: the presented order
-            assert {shown[i] for i in v["rel"]} == rel & set(shown) and v["rel_total"] == len(rel & set(full))
-            assert {data["ids"][i] for i in v["missed"]} == rel - set(full)
-            for i, rid in enumerate(shown[:20]):
-                if i in v["rel"]:
+            shown = [table["ids"][i] for i in lists[p]]
+            assert shown == full and v["total"] == len(full)  # TREC ranks: the presented order
+            assert v["rel_total"] == len(rel & set(full))
+            rebuilt += isinstance(stored["lists"][p], dict)
+            for i in lists[p][:20]:
+                rid = table["ids"][i]
+                assert table["t"][i] == written[rid]
+                if rid in rel:
                     continue
                 # a record that is not relevant is named for the people it is truly about
                 people = [e for e in about[rid] if entities[e]["kind"] == "person"]
+                names = [table["names"][j] for j in table["a"][i]]
                 for e in people:
-                    assert any(f"({e}, born" in a and entities[e]["surname"] in a for a in data["records"][rid]["a"])
+                    assert any(f"({e}, born" in a and entities[e]["surname"] in a for a in names)
                 checked += bool(people)
-    assert checked > 20
-    # only the records the needs touch are embedded, not the corpus
-    assert len(data["records"]) < ci_corpus.manifest.counts["records"]
+    assert checked > 20 and rebuilt > 20
+    # only the records the lists and needs touch are embedded, not the corpus
+    assert len(table["ids"]) < ci_corpus.manifest.counts["records"]
 
 
 def _chromium() -> str | None:
@@ -91,7 +95,13 @@ def test_in_a_real_browser(run_dir):
         pytest.skip("no chromium on this machine (Debian: apt-get install chromium; make test installs it as root)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     data = _data(run_dir)
-    long_need = next(n for n in data["needs"] if len(n["profiles"]["iip-naive"]["list"]) > PAGE)
+    at = next(i for i, n in enumerate(data["meta"]["needs"]) if n["profiles"]["iip-naive"]["total"] > 2 * PAGE
+              and isinstance(data["lists"][i]["lists"]["connect+iip"], dict))
+    long_need, lists = data["meta"]["needs"][at], explorer.full_lists(data["lists"][at])
+    ids = {p: [data["records"]["ids"][i] for i in v] for p, v in lists.items()}
+
+    def shown(page, profile: str) -> list[str]:
+        return page.locator(f"section.col[data-profile='{profile}'] ol > li > b").all_inner_texts()
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
         try:
@@ -103,11 +113,16 @@ def test_in_a_real_browser(run_dir):
                 page.goto(url)
                 page.wait_for_selector("body[data-ready='1']", timeout=20000)
                 page.select_option("#need", long_need["id"])
+                page.wait_for_selector(f"body[data-shown='{long_need['id']}']", timeout=20000)
                 col = page.locator("section.col[data-profile='iip-naive']")
                 assert col.locator("ol > li.rel, ol > li.not").count() == PAGE
+                # the script's lists are the run's: a union rebuilt from its members, the rest undone from differences
+                assert shown(page, "connect+iip") == ids["connect+iip"][:PAGE]
+                assert shown(page, "iip-naive") == ids["iip-naive"][:PAGE]
                 col.locator("button.next").click()
                 col = page.locator("section.col[data-profile='iip-naive']")
                 assert col.locator("ol").get_attribute("start") == str(PAGE + 1)
+                assert shown(page, "iip-naive") == ids["iip-naive"][PAGE:2 * PAGE]
                 assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
                 assert requests == [url]  # the page itself, nothing else
                 page.close()
@@ -162,7 +177,7 @@ def test_the_printed_report(run_dir, tmp_path):
         landscape += w > h
         frags = _fragments(p)
         foot = sorted((x, t) for x, y, t in frags if y < 18 * MM - 2)
-        assert " ".join(t for _, t in foot) == f"SYNTHETIC DATA · polebench run {data['run']} page {i} of {len(pages)}"
+        assert " ".join(t for _, t in foot) == f"SYNTHETIC DATA · polebench run {data['meta']['run']} page {i} of {len(pages)}"
         body = [(x, y, t) for x, y, t in frags if y >= 18 * MM - 2]
         assert body, f"page {i} is empty"
         for x, y, t in body:
@@ -170,5 +185,5 @@ def test_the_printed_report(run_dir, tmp_path):
         text.append(p.extract_text())
     assert landscape >= 1
     printed = re.sub(r"\s+", "", "".join(text))
-    assert all(n["id"] in printed for n in data["needs"])
-    assert all(re.sub(r"\s+", "", p["label"]) in printed for p in data["profiles"])
+    assert all(n["id"] in printed for n in data["meta"]["needs"])
+    assert all(re.sub(r"\s+", "", p["label"]) in printed for p in data["meta"]["profiles"])

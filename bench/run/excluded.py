@@ -99,6 +99,8 @@ def excluded_by(backend: Backend, plan: Plan, searches: int, missed: np.ndarray,
     plan = read_formulation(plan, searches)
     parts = list(criteria(plan.root))
     fails: dict[int, list[str]] = {int(r): [] for r in missed}
+    if len(parts) == 1 and plan.cap is None:  # one criterion, uncapped: a missed record failed it
+        return {r: [label(parts[0])] for r in fails}
     for node in parts:
         if node not in cache:
             cache[node] = backend.matches(node)

@@ -62,3 +62,19 @@ def test_criteria_are_the_conjuncts_and_their_words_carry_no_values():
     plan = Intersect((Scoped("record", Terms("offence", ("robbery",))), Scoped("record", Range("event_date", 1, 2))))
     assert [label(c) for c in criteria(plan)] == [OFFENCE, DATE]
     assert label(Scoped("record", Text("narrative", "punched", "and"))) == MO
+
+
+def test_a_plan_of_one_criterion_needs_no_search_to_say_why(ci_corpus, shipped_instance, engine):
+    """IIP-like searches a person need as one free-text criterion: a record it missed failed that
+    criterion, and the engine need not be asked again (an engine that cannot search says so)."""
+    inst = Instance.load(shipped_instance(ci_corpus, "standard"))
+    need = next(n for n in inst.needs if n.id == "person-dob-001")
+    ps = ProfileSet(["iip"])
+    plan = compile_need(need, ps["iip"], ps)
+    assert len(list(criteria(plan.root))) == 1 and plan.cap is None
+
+    class Refuses:
+        def matches(self, node):
+            raise AssertionError("searched")
+    assert excluded_by(Refuses(), plan, 1, np.array([5, 7]), {}) == {5: ["words in the record's text: every word searched"],
+                                                                       7: ["words in the record's text: every word searched"]}

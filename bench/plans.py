@@ -112,7 +112,19 @@ class Linked:
     match_on: tuple[str, ...]
 
 
-Node = Union[Scoped, Intersect, Union_, Linked, Sequence]
+@dataclass(frozen=True)
+class Resolve:
+    """Entity-resolution search (a `reference` profile): the records whose person, plate or phone,
+    as written, agrees field by field with what the need gives, under the rules' thresholds, each
+    record tagged with the candidate person, plate or number it most likely concerns (one entry
+    of the list the analyst reads). `query` and `rules` are (name, value) pairs, sorted."""
+
+    entity: Literal["person", "vehicle", "phone"]
+    query: tuple[tuple[str, object], ...]
+    rules: tuple[tuple[str, object], ...]
+
+
+Node = Union[Scoped, Intersect, Union_, Linked, Sequence, Resolve]
 
 
 @dataclass(frozen=True)
@@ -151,16 +163,23 @@ def geo_of(c: Clause) -> GeoRadius | None:
     return None
 
 
-def node_kinds(node: object) -> set[str]:
-    """Every node and clause kind used in a plan (backends declare which they support)."""
-    kinds = {type(node).__name__}
+def nodes_of(node: object, kind: type) -> list:
+    """Every node or clause of a kind inside a plan's root (and its member plans)."""
+    out = [node] if isinstance(node, kind) else []
     for attr in ("clause", "seed"):
         if hasattr(node, attr):
-            kinds |= node_kinds(getattr(node, attr))
+            out += nodes_of(getattr(node, attr), kind)
     for attr in ("clauses", "parts"):
         for child in getattr(node, attr, ()):
-            kinds |= node_kinds(child)
+            out += nodes_of(child, kind)
     for plan in getattr(node, "plans", ()):
-        if plan.root is not None:
-            kinds |= node_kinds(plan.root)
-    return kinds
+        step = plan
+        while step is not None and step.root is not None:
+            out += nodes_of(step.root, kind)
+            step = step.narrower
+    return out
+
+
+def node_kinds(node: object) -> set[str]:
+    """Every node and clause kind used in a plan (backends declare which they support)."""
+    return {type(n).__name__ for n in nodes_of(node, object)}

@@ -57,6 +57,37 @@ def test_index(benchmark, scale, bench_root):
     benchmark.extra_info.update(records=n, records_per_s=n / secs, projected_s_for_1M=1e6 / (n / secs))
 
 
+def _build_resolver(root: str, out: str, q) -> None:
+    """In a process of its own, so that its peak resident memory is the build's alone."""
+    import resource
+
+    from bench.backends.resolver.index import build
+    t0 = time.perf_counter()
+    build(Path(root), Path(out))
+    q.put((time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def test_resolver_index(benchmark, scale, bench_root, tmp_path):
+    """The reference profile's entity-resolution index (mentions and n-gram TF-IDF over names),
+    built from the records: time and the building process's peak resident memory (MB, including
+    the interpreter and its libraries, about 150 MB before any record is read)."""
+    import multiprocessing as mp
+    corpus = _corpus(scale, bench_root)
+    ctx = mp.get_context("spawn")
+    out: list[tuple[float, float]] = []
+
+    def build() -> None:
+        q = ctx.Queue()
+        p = ctx.Process(target=_build_resolver, args=(str(corpus.root), str(tmp_path / "resolver"), q))
+        p.start()
+        out.append(q.get())
+        p.join()
+    benchmark.pedantic(build, rounds=1, iterations=1)
+    secs, peak_mb = out[0]
+    n = corpus.manifest.counts["records"]
+    benchmark.extra_info.update(records=n, build_s=secs, peak_rss_mb=peak_mb, records_per_s=n / secs)
+
+
 class _Recorder:
     """Stands in for a tantivy searcher and notes every call the harness makes, so that the
     same engine work can be replayed bare: the queries, the hits taken out, the fast-field

@@ -63,7 +63,8 @@ def read(hits: np.ndarray, n: int, purpose: Purpose, r: Reader) -> Reading:
 
 def rbp(hits: np.ndarray, p: float) -> float:
     """Rank-biased precision (Moffat and Zobel 2008): (1 - p) * sum over relevant ranks i of p^(i-1)."""
-    return float((1 - p) * np.sum(np.power(p, hits.astype(np.float64))))
+    # unique: in a list read by entries, several relevant records may share one rank
+    return float((1 - p) * np.sum(np.power(p, np.unique(hits).astype(np.float64))))
 
 
 def esl(hits: np.ndarray) -> float | None:

@@ -8,14 +8,14 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Mapping, final
+from typing import Callable, ClassVar, Iterable, Mapping, final
 
 import numpy as np
 
 from bench.corpus.store import Corpus
 from bench.errors import BackendError
 from bench.geo import distances_m
-from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Scoped, Sequence, Terms,
+from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Resolve, Scoped, Sequence, Terms,
                          Union_, node_kinds)
 
 
@@ -26,14 +26,17 @@ class Hits:
     rnums: np.ndarray
     scores: np.ndarray
     dates: np.ndarray
+    # The candidate (person, plate, number) each record most likely concerns, where an entity
+    # resolution grouped them (-1: a record of no group); None: a plain list of records.
+    groups: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> "Hits":
         return cls(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64))
 
     @classmethod
-    def from_docs(cls, rnums, scores, dates) -> "Hits":
-        """Several documents of one record become one hit with the best score."""
+    def from_docs(cls, rnums, scores, dates, groups=None) -> "Hits":
+        """Several documents of one record become one hit with the best score (and its group)."""
         r = np.asarray(rnums, np.int64)
         s = np.asarray(scores, np.float64)
         d = np.asarray(dates, np.int64)
@@ -42,7 +45,7 @@ class Hits:
         order = np.lexsort((-s, r))
         r, s, d = r[order], s[order], d[order]
         first = np.concatenate(([True], r[1:] != r[:-1]))
-        return cls(r[first], s[first], d[first])
+        return cls(r[first], s[first], d[first], None if groups is None else np.asarray(groups)[order][first])
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Result:
     total: int
     names: np.ndarray = field(repr=False, compare=False)  # record id by record number
     searches: int = 1  # searches issued to get this list (narrowing adds some)
+    # Where the list is read one candidate at a time: the position in `rnums` at which each
+    # entry (the records of one candidate person, plate or number) starts. None: record by record.
+    entry_starts: np.ndarray | None = None
 
     @property
     def rids(self) -> list[str]:
@@ -71,9 +77,15 @@ class Backend(ABC):
         self.rids: list[str] = []
 
     @final
-    def prepare(self, progress: Callable[[int], None] | None = None) -> None:
-        """Build the index for the corpus, or reuse it while the corpus checksum matches."""
+    def prepare(self, progress: Callable[[int], None] | None = None, ahead: Iterable[Plan] = ()) -> None:
+        """Build the index for the corpus, or reuse it while the corpus checksum matches. `ahead`:
+        plans about to be searched, so that an index only some nodes read is built here rather
+        than inside the first search that needs it (and counted in its latency)."""
         self.rids = np.asarray(self._prepare(progress))
+        self._ahead(ahead)
+
+    def _ahead(self, plans: Iterable[Plan]) -> None:
+        """Get ready for these plans (nothing to do unless a backend keeps indexes per node)."""
 
     @final
     @classmethod
@@ -104,26 +116,28 @@ class Backend(ABC):
         self.check(plan)
         if plan.root is None:
             return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids, 0)
-        rnums, scores, searches = self._session(plan, known or {})
+        rnums, scores, searches, starts = self._session(plan, known or {})
         total = len(rnums)
-        if plan.cap is not None:
-            rnums, scores = rnums[: plan.cap], scores[: plan.cap]
-        return Result(rnums, scores, total, self.rids, searches)
+        if plan.cap is not None:  # a grouped list shows at most `cap` entries
+            end = plan.cap if starts is None else (int(starts[plan.cap]) if len(starts) > plan.cap else len(rnums))
+            rnums, scores = rnums[:end], scores[:end]
+            starts = None if starts is None else starts[: plan.cap]
+        return Result(rnums, scores, total, self.rids, searches, starts)
 
-    def _session(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int]:
+    def _session(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
         """The analyst's searches for one plan: as formulated, then narrowed (the plan's next
         formulation) while a search returns more than the plan's threshold; the last list is read."""
-        rnums, scores, searches = self._ordered(plan, known)
+        rnums, scores, searches, starts = self._ordered(plan, known)
         while plan.narrower is not None and plan.narrow_above is not None and len(rnums) > plan.narrow_above:
             plan = plan.narrower
-            rnums, scores, more = self._ordered(plan, known)
+            rnums, scores, more, starts = self._ordered(plan, known)
             searches += more
-        return rnums, scores, searches
+        return rnums, scores, searches, starts
 
-    def _ordered(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int]:
+    def _ordered(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
         if isinstance(plan.root, Sequence):
             parts = [(known[sub].rnums, known[sub].scores, known[sub].searches) if sub in known
-                     else self._session(sub, known) for sub in plan.root.plans]
+                     else self._session(sub, known)[:3] for sub in plan.root.plans]
             searches = sum(n for _, _, n in parts)
             # each member system shows at most its own result cap
             parts = [(r[: sub.cap], sc[: sub.cap]) if sub.cap else (r, sc)
@@ -136,15 +150,18 @@ class Backend(ABC):
                 out_s.append(sc[fresh])
                 seen[r] = True
             if not out_r:
-                return np.empty(0, np.int64), np.empty(0, np.float64), searches
-            return np.concatenate(out_r), np.concatenate(out_s), searches
+                return np.empty(0, np.int64), np.empty(0, np.float64), searches, None
+            return np.concatenate(out_r), np.concatenate(out_s), searches, None
         h = self._execute(plan.root)
         # Ties are broken by record number on every backend, so orders are comparable.
         key = h.scores if plan.order == "relevance" else h.dates
+        if h.groups is not None:  # an entity resolution's list is ranked by match score, whatever the order
+            rnums, scores, starts = _grouped(h, h.scores)
+            return rnums, scores, 1, starts
         if _descending_then_ascending(key, h.rnums):  # often so already, as the engine ranked them
-            return h.rnums, h.scores, 1
+            return h.rnums, h.scores, 1, None
         order = np.lexsort((h.rnums, -key))
-        return h.rnums[order], h.scores[order], 1
+        return h.rnums[order], h.scores[order], 1, None
 
     def matches(self, node: Node) -> np.ndarray:
         """The record numbers matching one plan node, unordered and uncapped: what a single
@@ -159,15 +176,21 @@ class Backend(ABC):
             out = hits[0]
             for h in hits[1:]:
                 common, ia, ib = np.intersect1d(out.rnums, h.rnums, assume_unique=True, return_indices=True)
-                out = Hits(common, out.scores[ia] + h.scores[ib], out.dates[ia])
+                groups = out.groups[ia] if out.groups is not None else h.groups[ib] if h.groups is not None else None
+                out = Hits(common, out.scores[ia] + h.scores[ib], out.dates[ia], groups)
             return out
         if isinstance(node, Union_):
             hits = [self._execute(p) for p in node.parts]
+            grouped = any(h.groups is not None for h in hits)
             return Hits.from_docs(np.concatenate([h.rnums for h in hits]),
                                   np.concatenate([h.scores for h in hits]),
-                                  np.concatenate([h.dates for h in hits]))
+                                  np.concatenate([h.dates for h in hits]),
+                                  np.concatenate([h.groups if h.groups is not None else np.full(len(h.rnums), -1)
+                                                  for h in hits]) if grouped else None)
         if isinstance(node, Linked):
             return self._linked(node)
+        if isinstance(node, Resolve):
+            return self._resolve(node)
         raise BackendError(f"backend {self.NAME!r}: unknown plan node {type(node).__name__}")
 
     def _linked(self, node: Linked) -> Hits:
@@ -197,6 +220,10 @@ class Backend(ABC):
     def _scoped(self, node: Scoped) -> Hits:
         """Records holding a document of node.scope that matches node.clause."""
 
+    def _resolve(self, node: Resolve) -> Hits:
+        """Entity-resolution search (only where SUPPORTS names Resolve)."""
+        raise BackendError(f"backend {self.NAME!r} cannot run entity-resolution (Resolve) nodes")
+
     @abstractmethod
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         """Values of `field` on person documents in these records, other than those matching `exclude`."""
@@ -222,6 +249,24 @@ def bounding_box(g: GeoRadius) -> tuple[int, int, int, int]:
     dlon = g.radius_m / (111_320.0 * max(0.01, math.cos(math.radians(g.lat))))
     return (round((g.lat - dlat) * 1e6), round((g.lat + dlat) * 1e6),
             round((g.lon - dlon) * 1e6), round((g.lon + dlon) * 1e6))
+
+
+def _grouped(h: Hits, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records one candidate at a time: candidates by their best record's key (descending), each
+    candidate's records by key, ties by record number. A record of no group (-1) is an entry of
+    its own. Returns the records, their scores and where each entry starts."""
+    g = h.groups.astype(np.int64).copy()
+    alone = g < 0
+    g[alone] = g.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    _, g = np.unique(g, return_inverse=True)
+    best = np.full(g.max(initial=-1) + 1, -np.inf)
+    np.maximum.at(best, g, key)
+    first_rec = np.full(len(best), np.iinfo(np.int64).max)
+    np.minimum.at(first_rec, g, h.rnums)
+    order = np.lexsort((h.rnums, -key, g, first_rec[g], -best[g]))
+    g = g[order]
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1]))) if len(g) else np.empty(0, np.int64)
+    return h.rnums[order], h.scores[order], starts
 
 
 def _descending_then_ascending(key: np.ndarray, rnums: np.ndarray) -> bool:

@@ -12,7 +12,7 @@ import shutil
 import time
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import tantivy
@@ -22,8 +22,10 @@ from bench.backends.base import (Backend, Hits, bounding_box, load_record_table,
                                  within_radius)
 from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError
-from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
-                         Text, geo_of, has_text)
+from bench.backends.resolver import index as resolver_index
+from bench.backends.resolver import match as resolver_match
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Plan, Range, Regex, Resolve, Scoped, Term, Terms,
+                         Text, geo_of, has_text, nodes_of)
 
 INDEX_VERSION = 4  # bump when the index layout changes: old indexes are then rebuilt
 
@@ -58,7 +60,9 @@ def docs_for_kind(rec: dict, rnum: int, kind: str) -> list[dict]:
 class EmbeddedBackend(Backend):
     NAME = "embedded"
     SUPPORTS = frozenset({"Scoped", "Intersect", "Union_", "Linked", "Sequence", "Term", "Terms",
-                          "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any"})
+                          "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any", "Resolve"})
+    _resolvers: dict
+    _live: np.ndarray | None = None  # records not erased, where an erasure deleted some
 
     def _index_dir(self) -> Path:
         if self.options.get("index_dir"):  # a working copy (erasure never touches the shared index)
@@ -69,6 +73,44 @@ class EmbeddedBackend(Backend):
         for ix in self.indexes.values():
             ix.reload()
         self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
+        # The resolver's cache is read-only and shared: after an erasure, what it may still
+        # return is what the record index still holds.
+        s = self.searchers["record"]
+        hits = self._hits(s, tantivy.Query.all_query(), order_by_field="rnum")
+        self._live = np.zeros(len(self.rids), bool)
+        self._live[np.fromiter(map(_first, hits), np.int64, len(hits))] = True
+
+    def _resolver(self, node: Resolve):
+        """The resolver's cache for the node's n-gram range: beside the shared index (never in an
+        erasure's working copy), built on first use and reused while the corpus checksum matches."""
+        key = (int(dict(node.rules)["ngram_min"]), int(dict(node.rules)["ngram_max"]))
+        if key not in self._resolvers:
+            d = self.corpus.root / "index" / f"resolver-v{resolver_index.RESOLVE_VERSION}-ng{key[0]}-{key[1]}"
+            for attempt in range(3):  # sweep cells may build the same cache at once: the last one stays
+                if not resolver_index.is_fresh(d, self.corpus.checksum):
+                    resolver_index.build(self.corpus.root, d, key)
+                try:
+                    self._resolvers[key] = resolver_index.load(d)
+                    break
+                except FileNotFoundError:  # replaced by another builder between the check and the read
+                    if attempt == 2:
+                        raise
+        return self._resolvers[key]
+
+    def _ahead(self, plans: Iterable[Plan]) -> None:
+        for plan in plans:
+            step = plan
+            while step is not None and step.root is not None:
+                for node in nodes_of(step.root, Resolve):
+                    self._resolver(node)
+                step = step.narrower
+
+    def _resolve(self, node: Resolve) -> Hits:
+        rnums, scores, groups = resolver_match.resolve(self._resolver(node), node)
+        if self._live is not None:
+            keep = self._live[rnums]
+            rnums, scores, groups = rnums[keep], scores[keep], groups[keep]
+        return Hits(rnums, scores, self.dates[rnums], groups)
 
     def rewrite_without(self, rnums: set[int]) -> None:
         """Purge: write every index afresh from the corpus, leaving out these records, so that no
@@ -90,6 +132,7 @@ class EmbeddedBackend(Backend):
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.searchers = {k: ix.searcher() for k, ix in self.indexes.items()}
         rids, self.dates = load_record_table(d)
+        self._resolvers = {}
         return rids
 
     def _build(self, d: Path, progress: Callable[[int], None] | None) -> None:

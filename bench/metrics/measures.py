@@ -43,9 +43,17 @@ class Judgements:
             self._grade[where] = 0
 
     def measure(self, qid: str, rnums: np.ndarray, seconds_per_record: float, purpose: Purpose,
-                reader: Reader) -> tuple[dict[str, float | None], np.ndarray, Listed]:
+                reader: Reader, entry_starts: list[int] | None = None
+                ) -> tuple[dict[str, float | None], np.ndarray, Listed]:
         """All per-query measures of one ranked list under one reader, the relevant records it
-        returned, and what the reader model needs of the list (to read it again under others)."""
+        returned, and what the reader model needs of the list (to read it again under others).
+
+        entry_starts: where the list is read one candidate at a time (a reference profile's
+        entries, each the records of one candidate person, plate or number), the position at which
+        each entry starts. The reader then reads entries, not records: examined, the effort to a
+        recall level and the stop rules count entries, a relevant record is found when its entry is
+        read, and the precision, recall and volume measures still count records. A list read in full
+        (a subject access request) is read record by record all the same."""
         g = self.grades(qid, rnums)
         hits = np.flatnonzero(g > 0)
         where, grade = self.rel[qid]
@@ -65,7 +73,13 @@ class Judgements:
                "volume": float(n), "relevant": float(nrel), "found": float(found),
                "missed": float(nrel - found), "false_inclusions": float(n - found),
                }
-        listed = Listed(hits, rnums[hits], n, nrel, purpose, zlib.crc32(qid.encode()))
+        at, length = hits, n
+        # positions in entries (one per relevant record, repeated); a subject access request is
+        # read record by record however the list is grouped: each record is checked for disclosure
+        if entry_starts is not None and purpose != "read_all":
+            starts = np.asarray(entry_starts, np.int64)
+            at, length = np.searchsorted(starts, hits, side="right") - 1, len(starts)
+        listed = Listed(at, rnums[hits], length, nrel, purpose, zlib.crc32(qid.encode()))
         out.update(reader_measures(listed, reader, seconds_per_record))
         return out, rnums[hits], listed
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Callable
 
 from bench import fields as F
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Lost, Node, Plan, Range,
-                         Regex, Scoped, Sequence, Term, Terms, Text, Union_)
+                         Regex, Resolve, Scoped, Sequence, Term, Terms, Text, Union_, nodes_of)
 from bench.profiles.model import Profile, ProfileSet
 from bench.queries.model import Need, PersonCriteria
 
@@ -17,9 +18,12 @@ REFERENCE_DATE = dt.date(2024, 7, 1)  # ages are turned into DOB ranges as at th
 
 
 class _Compiler:
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, resolved: dict[str, Node | None] | None = None):
         self.p = profile
         self.lost: list[Lost] = []
+        # Person, vehicle and phone criteria searched by another kind's nodes (a reference
+        # profile's entity resolution) instead of by the profile's fields.
+        self.resolved = {k: v for k, v in (resolved or {}).items() if v is not None}
 
     def lose(self, criterion: str, capability: str, effect: str, reason: str) -> None:
         self.lost.append(Lost(criterion, capability, effect, reason))  # type: ignore[arg-type]
@@ -95,11 +99,7 @@ class _Compiler:
             elif sw:
                 self.lose(crit, "transposition", "weakened", "date of birth: day/month transposition not matched")
             return clause
-        lo, hi = c.dob_from, c.dob_to
-        if c.age_max is not None:
-            lo = max(lo or dt.date.min, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - c.age_max - 1))
-        if c.age_min is not None:
-            hi = min(hi or dt.date.max, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - c.age_min))
+        lo, hi = c.dob_window(REFERENCE_DATE)
         if not self.p.has(crit, "range"):
             self.lose(crit, "range", "dropped", "date of birth range / age: not supported; ignored")
             return None
@@ -230,17 +230,13 @@ class _Compiler:
                 self.lose("links", "link_hops", "dropped", "links: nothing searchable about the person to start from")
                 self.lose_include(need)
         elif need.person:
-            c = self.person(need.person)
-            if c:
-                parts.append(Scoped("person", c))
+            parts.append(self.resolved.get("person") or _scoped("person", self.person(need.person)))
         if need.vehicle:
-            c = self.vehicle(need)
-            if c:
-                parts.append(Scoped("vehicle", c))
+            parts.append(self.resolved.get("vehicle") or _scoped("vehicle", self.vehicle(need)))
         if need.phone:
-            c = self.keyword("phone.number", "phone", need.phone.number, _norm_wild(need.phone.number, digits=True))
-            if c:
-                parts.append(Scoped("phone", c))
+            parts.append(self.resolved.get("phone") or _scoped("phone", self.keyword(
+                "phone.number", "phone", need.phone.number, _norm_wild(need.phone.number, digits=True))))
+        parts = [x for x in parts if x is not None]
         if need.location:
             parts += self.location(need)
         if need.event:
@@ -371,6 +367,10 @@ def _norm_wild(value: str, upper: bool = False, digits: bool = False) -> str:
     return out.upper() if upper else out.lower()
 
 
+def _scoped(scope: str, clause: Clause | None) -> Scoped | None:
+    return Scoped(scope, clause) if clause else None
+
+
 def _all_of(field: str, groups: list[list[list[str]]]) -> Scoped:
     """Every criterion must match: the words of one alternative ANDed, alternatives ORed."""
     clauses: list[Clause] = []
@@ -385,31 +385,52 @@ def _wild_regex(value: str) -> str:
 
 
 def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = None) -> Plan:
-    """The plan a profile runs for a need, and what it lost doing so."""
-    if profile.kind == "union":
-        if profiles is None:
-            raise ValueError("compiling a union profile needs the ProfileSet holding its members")
-        members = [compile_need(need, profiles[m], profiles) for m in profile.union_of]
-        # A capability on a criterion is lost by the union when every member lost it or dropped
-        # the criterion altogether (a member that ignores a date of birth has no DOB tolerance
-        # either); then as mildly as the mildest member lost it. Matching on capability alone let
-        # a criterion every member dropped, each for its own reason, vanish from the union's list.
-        caps = [{(x.criterion, x.capability) for x in m.lost} for m in members]
-        dropped = [{x.criterion for x in m.lost if x.effect == "dropped"} for m in members]
-        best: dict[tuple[str, str], Lost] = {}
-        for m in members:
-            for x in m.lost:
-                key = (x.criterion, x.capability)
-                if not all(key in c or x.criterion in d for c, d in zip(caps, dropped)):
-                    continue
-                if not all(x.criterion in d for d in dropped):  # some member searched it
-                    x = Lost(x.criterion, x.capability, "weakened", x.reason)
-                if key not in best or (best[key].effect == "dropped" and x.effect == "weakened"):
-                    best[key] = x
-        lost = tuple(best.values())
-        live = tuple(m for m in members if m.root is not None)
-        root = Sequence(live) if live else None
-        return Plan(root, "given", profile.result_cap, lost)
+    """The plan a profile runs for a need, and what it lost doing so: each kind of profile
+    compiles by its own rule (KINDS)."""
+    return KINDS[profile.kind](need, profile, profiles)
+
+
+def _union(need: Need, profile: Profile, profiles: ProfileSet | None) -> Plan:
+    if profiles is None:
+        raise ValueError("compiling a union profile needs the ProfileSet holding its members")
+    members = [compile_need(need, profiles[m], profiles) for m in profile.union_of]
+    # A capability on a criterion is lost by the union when every member lost it or dropped
+    # the criterion altogether (a member that ignores a date of birth has no DOB tolerance
+    # either); then as mildly as the mildest member lost it. Matching on capability alone let
+    # a criterion every member dropped, each for its own reason, vanish from the union's list.
+    caps = [{(x.criterion, x.capability) for x in m.lost} for m in members]
+    dropped = [{x.criterion for x in m.lost if x.effect == "dropped"} for m in members]
+    best: dict[tuple[str, str], Lost] = {}
+    for m in members:
+        for x in m.lost:
+            key = (x.criterion, x.capability)
+            if not all(key in c or x.criterion in d for c, d in zip(caps, dropped)):
+                continue
+            if not all(x.criterion in d for d in dropped):  # some member searched it
+                x = Lost(x.criterion, x.capability, "weakened", x.reason)
+            if key not in best or (best[key].effect == "dropped" and x.effect == "weakened"):
+                best[key] = x
+    lost = tuple(best.values())
+    live = tuple(m for m in members if m.root is not None)
+    root = Sequence(live) if live else None
+    return Plan(root, "given", profile.result_cap, lost)
+
+
+def _reference(need: Need, profile: Profile, profiles: ProfileSet | None) -> Plan:
+    """Entity criteria by entity resolution; the rest of the need by the profile's fields."""
+    from bench.profiles import reference  # the kind's own module
+
+    resolved, lost = reference.resolve_nodes(need, profile.reference, REFERENCE_DATE)
+    c = _Compiler(profile, resolved)
+    c.lost += lost
+    root = c.structured(need)
+    # The cap counts candidate entries, so it holds for lists grouped by entity resolution only;
+    # what is searched as the fields say (places, events, links) is shown whole, as the baseline does.
+    cap = profile.result_cap if root is not None and nodes_of(root, Resolve) else None
+    return Plan(root, profile.order, cap, tuple(dict.fromkeys(c.lost)))
+
+
+def _engine(need: Need, profile: Profile, profiles: ProfileSet | None) -> Plan:
     c = _Compiler(profile)
     root = c.free_text(need) if profile.kind == "free_text" else c.structured(need)
     lost = tuple(dict.fromkeys(c.lost))  # keep order, drop repeats
@@ -420,3 +441,9 @@ def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = Non
             plan = Plan(node, profile.order, profile.result_cap, lost, plan, ft.narrow_above if plan else None)
         return plan
     return Plan(root, profile.order, profile.result_cap, lost)
+
+
+# Each kind of profile and the rule that compiles a need for it: a new kind is a module, a YAML
+# file and an entry here.
+KINDS: dict[str, Callable[[Need, Profile, ProfileSet | None], Plan]] = {
+    "structured": _engine, "free_text": _engine, "union": _union, "reference": _reference}

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.errors import SpecError
+from bench.profiles.reference import ReferenceRules
 from bench.specio import load_yaml, locate, validate
 
 # Which match modes make sense for which searchable field: capabilities as data.
@@ -102,7 +103,7 @@ class Profile(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_+-]*$")
     label: str
     description: str = ""
-    kind: Literal["structured", "free_text", "union"]
+    kind: Literal["structured", "free_text", "union", "reference"]
     union_of: tuple[str, ...] = ()
     order: Literal["relevance", "date_desc"] = "date_desc"
     result_cap: int | None = Field(None, gt=0)
@@ -111,6 +112,8 @@ class Profile(Strict):
         "this profile's lists by it instead of the behaviour's page_size (say its source in assumptions)"))
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     free_text: FreeText | None = None
+    reference: ReferenceRules | None = Field(None, description="kind: reference only - the entity-resolution "
+                                                               "rules and thresholds, each with its source")
     deletion: Literal["purge", "hide"] | None = None
     audit_s62: tuple[str, ...] = ()
     assumptions: dict[str, str] = Field(default_factory=dict,
@@ -137,6 +140,8 @@ class Profile(Strict):
             raise ValueError("a union profile needs union_of with at least two profiles")
         if self.kind == "free_text" and not self.free_text:
             raise ValueError("a free_text profile needs a free_text section")
+        if (self.kind == "reference") != (self.reference is not None):
+            raise ValueError("a reference profile needs a reference section, and only it takes one")
         return self
 
     def has(self, field: str, mode: str) -> bool:

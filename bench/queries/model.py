@@ -30,6 +30,15 @@ class PersonCriteria(Strict):
     sex: Literal["M", "F"] | None = None
     alias: str | None = Field(None, description="another name the person is known by (alias or street name)")
 
+    def dob_window(self, as_at: dt.date) -> tuple[dt.date | None, dt.date | None]:
+        """The dates of birth a range or an age allows, as at a date (None: unbounded that side)."""
+        lo, hi = self.dob_from, self.dob_to
+        if self.age_max is not None:
+            lo = max(lo or dt.date.min, as_at.replace(year=as_at.year - self.age_max - 1))
+        if self.age_min is not None:
+            hi = min(hi or dt.date.max, as_at.replace(year=as_at.year - self.age_min))
+        return lo, hi
+
     @model_validator(mode="after")
     def _check(self) -> "PersonCriteria":
         if not any((self.forename, self.surname, self.alias)):

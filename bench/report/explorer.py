@@ -49,6 +49,27 @@ def _lists(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, list[str]]
     return out
 
 
+def _entry_starts(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, list[int]]]:
+    """Per profile and need, where each entry starts, for the lists read one entry at a time."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for p in profiles:
+        f = run_dir / "outcomes" / f"{p}.jsonl.gz"
+        if f.is_file():
+            rows = (orjson.loads(x) for x in gzip.decompress(f.read_bytes()).splitlines() if x)
+            out[p] = {r["qid"]: r["entry_starts"] for r in rows if r.get("entry_starts") is not None}
+    return out
+
+
+def _stop(row: dict, starts: list[int] | None, n: int) -> dict:
+    """Where the modelled reader stopped, in records of the list, and what they counted."""
+    if row.get("examined") in (None, ""):
+        return {"stop": None, "unit": "records"}
+    read = int(float(row["examined"]))
+    if starts is None:
+        return {"stop": read, "unit": "records"}
+    return {"stop": starts[read] if read < len(starts) else n, "unit": "entries (one per candidate)"}
+
+
 def _qrels(run_dir: Path) -> dict[str, set[str]]:
     rel: dict[str, set[str]] = defaultdict(set)
     for line in (run_dir / "qrels.txt").read_text().splitlines():
@@ -107,6 +128,7 @@ def explorer_data(run_dir: Path) -> dict:
     with open(run_dir / "per_query.csv") as fh:
         rows = list(csv.DictReader(fh))
     lists, rel = _lists(run_dir, profiles), _qrels(run_dir)
+    starts = _entry_starts(run_dir, profiles)
     corpus = _corpus(run_dir, run)
     descriptions: dict[str, str] = {}
     if corpus is not None:
@@ -136,6 +158,8 @@ def explorer_data(run_dir: Path) -> dict:
             out["profiles"][p] = {
                 "total": len(full), "rel_total": len(set(full) & relevant),
                 "examined": int(float(r["examined"])) if r.get("examined") not in (None, "") else None,
+                # a list read one entry per candidate: where the reader stopped, in records
+                **_stop(r, starts.get(p, {}).get(qid), len(full)),
                 "lost": [x for x in (r.get("lost_capabilities") or "").split(";") if x],
                 "error": r.get("error") or ""}
             members = union_of[p]

@@ -185,6 +185,7 @@ def build(run_dir: Path, partial: bool = False) -> Report:
                              f"below {MIN_NEEDS} their 95% intervals are unstable and say little, and a comparison "
                              f"with the board's estimate means little.")
     rep.headlines += lead(rep)
+    rep.headlines += ceiling(rep)
     echoes = {name: m for name in rep.profiles if (m := same_as_member(rep, name))}
     for name, m in echoes.items():
         rep.headlines.append(f"{rep.label(name)} returned exactly what {rep.label(m)} returned for every need: "
@@ -278,12 +279,56 @@ def _behaviours(beh: dict) -> str:
     return "reading behaviours"
 
 
+# The kinds of error an entity search works on (the others concern places and events, which a
+# reference profile searches as the baseline does).
+ENTITY_ERRORS = ("typo", "phonetic", "nickname", "initials", "name_swap", "hyphen_variant", "alias",
+                 "dob_transposed", "dob_off_year", "dob_missing", "vrm_partial", "vrm_misread")
+
+
+def is_reference(rep: Report, name: str) -> bool:
+    """A ceiling to compare with (kind: reference), not a system an analyst uses today."""
+    return rep.run["profiles"].get(name, {}).get("kind") == "reference"
+
+
+def ceiling(rep: Report) -> list[str]:
+    """What good looks like: each reference profile beside the legacy baseline - recall, precision,
+    effort, volume, and the kinds of error it closes and leaves open (the error breakdown)."""
+    agg, base = rep.agg, rep.baseline
+    out = []
+    for name in rep.profiles:
+        if name == base or not is_reference(rep, name) or not agg["profiles"][name]["queries"]:
+            continue
+        p, b = agg["profiles"][name], agg["profiles"][base]
+        ex, inf = p["effort"]["examined_ratio_of_totals"], p["inflation"]["ratio_of_totals"]
+        kinds, bkinds = p["breakdown"]["kind"], b["breakdown"]["kind"]
+        gain = sorted(((kinds[k]["value"] - bkinds[k]["value"], k) for k in kinds
+                       if k in bkinds and defined(kinds[k]) and defined(bkinds[k]) and k in ENTITY_ERRORS), reverse=True)
+        closes = [f"{k.replace('_', ' ')} {_pct_of(bkinds[k]['value'])}→{_pct_of(kinds[k]['value'])}"
+                  for d, k in gain[:3] if d > 0]
+        open_ = sorted((kinds[k]["value"], k) for k in kinds if defined(kinds[k]) and k in ENTITY_ERRORS)
+        out.append(
+            f"What good looks like: {rep.label(name)}, an entity-resolution search built from published "
+            f"record-linkage practice (a ceiling to compare with, not a system any force runs), found "
+            f"{pct(p['mean']['recall'])} of the relevant records per need at a precision of "
+            f"{pct(p['mean']['precision'])}, against {pct(b['mean']['recall'])} at {pct(b['mean']['precision'])} "
+            f"for {rep.label(base)}; it returned {ci_x(inf)} the baseline's records, and the modelled analyst "
+            f"reads {ci_x(ex)} as many items as on the baseline (one entry per candidate person, plate or number "
+            f"where it groups them). "
+            + (f"Where records carry these errors it gains most on the baseline (share found, baseline → "
+               f"{rep.label(name)}): {'; '.join(closes)}"
+               if closes else "No kind of error is found more often than by the baseline")
+            + (f"; it finds least of those written as {open_[0][1].replace('_', ' ')} ({_pct_of(open_[0][0])})"
+               if open_ else "")
+            + " (over every need; places, events and associates it searches as the baseline does).")
+    return out
+
+
 def lead(rep: Report) -> list[str]:
     """The headline an officer reads first: effort and what is found, under the modelled analyst,
     over the range of documented reading behaviours; then returned volume, central and bound."""
     agg, base = rep.agg, rep.baseline
     beh = agg.get("behaviour")
-    central = [n for n in rep.profiles if n != base and not rep.upper_bound(n)]
+    central = [n for n in rep.profiles if n != base and not rep.upper_bound(n) and not is_reference(rep, n)]
     if not beh or not central:
         return []
     target = UNION if UNION in central else central[-1]
@@ -317,7 +362,8 @@ def lead(rep: Report) -> list[str]:
 
 def worst_first(rep: Report) -> list[dict]:
     """One row per need, the largest union (or last profile) inflation first, then lowest recall."""
-    target = UNION if UNION in rep.profiles else rep.profiles[-1]
+    today = [n for n in rep.profiles if not is_reference(rep, n)] or rep.profiles
+    target = UNION if UNION in rep.profiles else today[-1]
     table: dict[str, dict] = {}
     for r in rep.rows:
         t = table.setdefault(r["qid"], {"qid": r["qid"], "kind": r["kind"], "relevant": r.get("relevant"),

@@ -33,7 +33,7 @@ from bench.metrics.measures import Judgements, inflation
 from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.plans import Plan, Sequence
 from bench.profiles.compile import compile_need
-from bench.profiles.model import ProfileSet
+from bench.profiles.model import Profile, ProfileSet
 from bench.queries.instantiate import Instance
 from bench.queries.model import Need
 from bench.redact import redact
@@ -113,15 +113,15 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
     profiles = ProfileSet(s.profiles)
     if s.baseline not in profiles.order:
         raise PolebenchError(f"baseline profile {s.baseline!r} is not among --profiles ({', '.join(profiles.order)})")
-    refuse_unsupported(s.backend, inst.needs, profiles)
+    plans = refuse_unsupported(s.backend, inst.needs, profiles)
     inputs = plan_inputs(s, corpus, inst, profiles)
     run_id = f"{inst.meta['query_set']}-{corpus.name}-{s.backend}-{run_key(inputs)}"
     with run_lock(s.results, run_id):  # one process per run folder, from here to the audit line
-        return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress)
+        return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress, plans)
 
 
 def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet, inputs: dict, run_id: str,
-                progress: Progress | None) -> RunResult:
+                progress: Progress | None, plans: list[Plan] = ()) -> RunResult:
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
         previous = read_run_json(out_dir)
@@ -130,7 +130,7 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
 
     t0 = time.perf_counter()
     backend = open_backend(s.backend, corpus, **s.backend_options)
-    backend.prepare(progress("indexing", corpus.manifest.counts["records"]) if progress else None)
+    backend.prepare(progress("indexing", corpus.manifest.counts["records"]) if progress else None, plans)
     t_prepare = time.perf_counter() - t0
 
     partial = Partial(s.results, run_id, s.resume, s.force)
@@ -200,17 +200,19 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
     return RunResult(out_dir, run, False, failed)
 
 
-def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) -> None:
+def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) -> list[Plan]:
     """Refuse, before any index is built or search made, a backend that cannot run some
     profile's plans: otherwise every such search fails one by one and the run ends with a table
-    of failures instead of a measurement."""
+    of failures instead of a measurement. Returns the plans (for the backend to get ready for)."""
     cls = backend_class(backend)
     lacking: dict[str, tuple[set[str], int]] = {}
+    plans: list[Plan] = []
     for name in profiles.order:
         kinds: set[str] = set()
         count = 0
         for need in needs:
-            missing = cls.lacks(compile_need(need, profiles[name], profiles))
+            plans.append(compile_need(need, profiles[name], profiles))
+            missing = cls.lacks(plans[-1])
             kinds |= missing
             count += bool(missing)
         if kinds:
@@ -221,6 +223,7 @@ def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) ->
         raise PolebenchError("\n".join(lines) + f"\nbackend {backend!r} runs only "
                              f"{', '.join(sorted(cls.SUPPORTS))}; choose another --backend or leave these "
                              f"profiles out of --profiles. Nothing was run.")
+    return plans
 
 
 @dataclass
@@ -269,6 +272,8 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 plan = compile_need(need, profiles[name], profiles)
                 out.compile_s += time.perf_counter() - t_c
                 row, res, err = _search_one(backend, need, plan, known, took)
+                if not _reads_entries(profiles[name]):  # grouped, but read record by record
+                    row.pop("entry_starts", None)
                 rnums = res.rnums if res is not None else np.empty(0, np.int64)
                 if res is not None:
                     known[plan], took[plan] = res, row["latency_ms"]
@@ -285,6 +290,11 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                     raise _stopped(err, out, len(inst.needs) * len(order))
     out.loop_s = time.perf_counter() - t_loop
     return out
+
+
+def _reads_entries(profile: Profile) -> bool:
+    """Does the analyst read this profile's list one candidate entry at a time?"""
+    return profile.reference is not None and profile.reference.read_as == "entries"
 
 
 def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
@@ -376,6 +386,8 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
     try:
         res = backend.search(plan, known)
         row.update(returned=len(res.rnums), total=res.total, searches=res.searches)
+        if res.entry_starts is not None:  # read one candidate at a time: see Judgements.measure
+            row["entry_starts"] = res.entry_starts.tolist()
     except Exception as e:  # recorded, and the run goes on; --resume retries it
         err = e
         row["error"] = redact(f"{type(e).__name__}: {e}")
@@ -389,7 +401,8 @@ def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
              s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int]
              ) -> tuple[list[dict], dict[str, dict[str, set[int]]], dict[str, list[Listed]]]:
     """One row per (profile, need) as per_query.csv holds it; per profile and need the record
-    numbers of the relevant records returned; per profile what the reader model needs of each list."""
+    numbers of the relevant records returned; per profile what the reader model needs of each list.
+    A row with entry starts is a list read one candidate entry at a time."""
     per: dict[str, dict[str, dict]] = {}
     found: dict[str, dict[str, set[int]]] = {}
     listed: dict[str, list[Listed]] = {}
@@ -402,7 +415,8 @@ def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
         for q, o in outcomes[name].items():
             if o["error"]:
                 continue
-            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central)
+            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central,
+                                             o.get("entry_starts"))
             per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"])),
                             "searches": float(o.get("searches", 1)), "purpose": purpose[q]}
             found[name][q] = set(hit.tolist())

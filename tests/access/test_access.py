@@ -241,3 +241,16 @@ def test_the_readme_erase_example_names_a_subject_with_records(ci_corpus):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     (subject,) = re.findall(r"erase --corpus corpora/ci --subject (\S+)", readme)
     assert TruthIndex.load(ci_corpus).mentions.get(subject), f"{subject} has no records on the ci corpus"
+
+
+def test_the_reference_profile_sees_what_an_erasure_deleted_as_gone_and_finds_what_it_missed(corpus):
+    """Its entity-resolution cache is shared and read-only: on an erasure's copy it returns only what
+    the copy's record index still holds. CONNECT's SAR missed Smyth (DOB transposed); the reference
+    still finds it, and its own SAR (purge) finds and erases all four."""
+    inst = sar_instance(corpus, subject="P1")
+    profiles = ProfileSet(PROFILES + ["reference"])
+    hidden = erase(corpus, inst, "connect", profiles)
+    assert hidden.still_findable["reference"] == ["rec-1-dup-1"]
+    own = erase(corpus, inst, "reference", profiles)
+    assert own.deletion == "purge" and sorted(own.erased) == ["rec-1-dup-0", "rec-1-dup-1", "rec-1-dup-2", "rec-1-org"]
+    assert own.still_findable["reference"] == [] and own.present_after == 0

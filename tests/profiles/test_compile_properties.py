@@ -22,7 +22,7 @@ from bench.profiles.model import FIELD_MODES, FieldSpec, FreeText, Profile, Prof
 from bench.queries.model import (AssociationCriteria, EventCriteria, LocationCriteria, Need, PersonCriteria,
                                  PhoneCriteria, Point, VehicleCriteria)
 
-SHIPPED = ProfileSet(["crimint", "connect", "iip", "connect+iip"])
+SHIPPED = ProfileSet(["crimint", "connect", "iip", "connect+iip", "reference"])
 
 # ---- 1. every criterion is used or listed lost
 
@@ -291,6 +291,8 @@ TOP_VARIANTS: dict[str, Callable[[], list[Profile]]] = {
                           SHIPPED["iip"].model_copy(update={"free_text": FreeText(strategy="incremental", narrow_above=10)}),
                           SHIPPED["iip"].model_copy(update={"free_text": FreeText(strategy="incremental", narrow_above=20)}),
                           SHIPPED["iip"].model_copy(update={"free_text": FreeText(field="narrative")})],
+    "reference": lambda: [SHIPPED["reference"], SHIPPED["reference"].model_copy(
+        update={"reference": SHIPPED["reference"].reference.model_copy(update={"dob_swap": False})})],
 }
 
 

@@ -47,15 +47,15 @@
       const col = el('section', {class: 'col', 'data-profile': p.id});
       col.append(el('h2', {}, p.label + (p.upper_bound ? ' (upper bound)' : '')));
       col.append(el('div', {class: 'meta'}, v.total + ' returned, ' + v.rel_total + ' relevant' +
-        (v.examined !== null ? '; the modelled analyst read ' + v.examined : '') + (v.error ? '; search failed: ' + v.error : '')));
+        (v.examined !== null ? '; the modelled analyst read ' + v.examined + ' ' + v.unit : '') + (v.error ? '; search failed: ' + v.error : '')));
       if (v.lost.length) col.append(el('div', {class: 'lost'}, 'Could not express: ' + v.lost.join(', ').replaceAll('_', ' ')));
       const start = page * D.page, ol = el('ol', {start: String(start + 1)});
       for (let i = start; i < Math.min(list.length, start + D.page); i++) {
         const rid = R.ids[list[i]], r = record(list[i]), ok = L.rel.has(list[i]);
         ol.append(el('li', {class: ok ? 'rel' : 'not'}, el('b', {}, rid), ' ', r.s + ' ' + r.d, el('br'), r.t, el('br'),
           el('span', {class: 'why'}, ok ? 'relevant' : 'not relevant: about ' + (r.a.join('; ') || 'no one named'))));
-        if (v.examined !== null && i + 1 === v.examined)
-          ol.append(el('li', {class: 'stop'}, 'the modelled analyst stopped here, after ' + v.examined + ' records'));
+        if (v.stop !== null && i + 1 === v.stop)
+          ol.append(el('li', {class: 'stop'}, 'the modelled analyst stopped here, after ' + v.examined + ' ' + v.unit));
       }
       col.append(ol);
       const last = Math.max(0, Math.ceil(list.length / D.page) - 1);

@@ -19,20 +19,20 @@ plt.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.
 # Okabe & Ito (2008), "Color Universal Design": told apart under every common colour-vision
 # deficiency. One colour and one marker per profile in every chart of the report and the sweep.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#F0E442"]
-SHIPPED = {"crimint": 0, "connect": 1, "iip": 2, "connect+iip": 3, "iip-naive": 4, "connect+iip-naive": 5}
+SHIPPED = {"crimint": 0, "connect": 1, "iip": 2, "connect+iip": 3, "iip-naive": 4, "connect+iip-naive": 5,
+           "reference": 6}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 COLOURS = OKABE_ITO  # kept for callers that index by position
 BAND = "#bbbbbb"  # the board's estimate: grey, so that it is no profile's colour
 
 
 def _slot(name: str) -> int:
-    """A profile's place in the palette: the shipped ones fixed, any other by a stable hash of its
-    name (the same in every chart, run and sweep)."""
+    """A profile's place in the palette: the shipped ones fixed, any other the last (the same in
+    every chart, run and sweep)."""
     base = name.split("/")[-1].removesuffix(".yaml")
     if base in SHIPPED:
         return SHIPPED[base]
-    import hashlib
-    return 6 + int(hashlib.sha256(base.encode()).hexdigest(), 16) % 2
+    return 7  # every other profile: the one colour no shipped profile has
 
 
 def colour(name: str) -> str:

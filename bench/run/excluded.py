@@ -13,8 +13,8 @@ import numpy as np
 
 from bench.backends.base import Backend
 from bench.fields import PHONETIC
-from bench.plans import All, Any, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex, Scoped, Sequence, \
-    Term, Terms, Text, Union_
+from bench.plans import All, Any, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex, Resolve, Scoped, \
+    Sequence, Term, Terms, Text, Union_
 
 # Index fields as the criteria of a need that profiles name (person.surname, event.date...).
 CRITERION = {"surname": "surname", "forename": "forename", "forename_nick": "forename", "initial": "forename",
@@ -55,6 +55,8 @@ def label(node: Node) -> str:
     """A criterion in words, without the need's values, so that it counts across needs."""
     if isinstance(node, Linked):
         return "linked to the named person through the links recorded"
+    if isinstance(node, Resolve):
+        return f"{node.entity} agreeing field by field as the entity-resolution thresholds say"
     if isinstance(node, Union_):
         return "any of: " + " | ".join(label(p) for p in node.parts)
     if isinstance(node, Intersect):

@@ -172,7 +172,7 @@ class Backend(ABC):
         if isinstance(node, Scoped):
             return self._scoped(node)
         if isinstance(node, Intersect):
-            hits = [self._execute(p) for p in node.parts]
+            hits = self._parts(node.parts, intersect=True)
             out = hits[0]
             for h in hits[1:]:
                 common, ia, ib = np.intersect1d(out.rnums, h.rnums, assume_unique=True, return_indices=True)
@@ -180,7 +180,7 @@ class Backend(ABC):
                 out = Hits(common, out.scores[ia] + h.scores[ib], out.dates[ia], groups)
             return out
         if isinstance(node, Union_):
-            hits = [self._execute(p) for p in node.parts]
+            hits = self._parts(node.parts, intersect=False)
             grouped = any(h.groups is not None for h in hits)
             return Hits.from_docs(np.concatenate([h.rnums for h in hits]),
                                   np.concatenate([h.scores for h in hits]),
@@ -192,6 +192,12 @@ class Backend(ABC):
         if isinstance(node, Resolve):
             return self._resolve(node)
         raise BackendError(f"backend {self.NAME!r}: unknown plan node {type(node).__name__}")
+
+    def _parts(self, parts: tuple[Node, ...], intersect: bool) -> list[Hits]:
+        """The hits of each part of an Intersect or a Union_, in order. For an Intersect a backend
+        may leave out of a part records that another part lacks (they cannot be in the result):
+        a server backend fetches a large part only within the records of the small ones."""
+        return [self._execute(p) for p in parts]
 
     def _linked(self, node: Linked) -> Hits:
         """Links as recorded: people written in the same records as the seed, hop by hop."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-from opensearchpy import OpenSearch, helpers
+import orjson
+from opensearchpy import JSONSerializer, OpenSearch, helpers
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
@@ -22,15 +24,35 @@ from bench.backends.base import (Backend, Hits, bounding_box, load_record_table,
 from bench.corpus.store import atomic_dir
 from bench.errors import BackendError, Unreachable
 from bench.redact import check_engine_url
-from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Node, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
 
-INDEX_VERSION = 2
-PAGE = 10_000
+INDEX_VERSION = 3
+# Hits asked for in a search's first request; what is left of a larger result comes in one more.
+FIRST = 2_000
+# A candidate set up to OpenSearch's default index.max_terms_count is pushed down as a filter.
+MAX_TERMS = 65_536
+# index.max_result_window: the second request asks for all that is left at once (search_after;
+# the window bounds its size, and OpenSearch sizes its queue by the hits that exist, not this).
+MAX_WINDOW = 100_000_000
+MSEARCH_FILTER = ("responses.hits.total.value,responses.hits.hits.sort,responses.hits.hits.fields,"
+                  "responses.error,responses.status")
 ANALYSIS = {"analyzer": {"polebench_words": {"type": "custom", "tokenizer": "polebench_alnum",
                                              "filter": ["lowercase"]}},
             "tokenizer": {"polebench_alnum": {"type": "pattern", "pattern": "[^A-Za-z0-9]+"}}}
 TRANSIENT = (429, 502, 503, 504)
+
+
+class _Json(JSONSerializer):
+    """orjson both ways: a search can answer with a hundred thousand hits."""
+
+    def loads(self, s):
+        return orjson.loads(s)
+
+    def dumps(self, data):
+        if isinstance(data, (str, bytes)):
+            return data
+        return orjson.dumps(data, default=self.default).decode()
 
 
 def mapping(names: list[str], checksum: str) -> dict:
@@ -39,7 +61,8 @@ def mapping(names: list[str], checksum: str) -> dict:
         kind = F.FIELDS[n]
         props[n] = ({"type": "long"} if kind == "int" else {"type": "keyword"} if kind == "keyword"
                     else {"type": "text", "analyzer": "polebench_words"})
-    return {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS},
+    return {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS,
+                         "max_result_window": MAX_WINDOW},
             "mappings": {"dynamic": "strict", "_meta": {"corpus_checksum": checksum, "index_version": INDEX_VERSION},
                          "properties": props}}
 
@@ -62,8 +85,11 @@ def dsl(c: Clause) -> dict:
     if isinstance(c, Terms):
         return {"terms": {c.field: list(c.values)}}
     if isinstance(c, Fuzzy):
+        # Every term within the distance, as tantivy matches them, each scoring 1 as there:
+        # OpenSearch's default rewrite keeps only the 50 most frequent (max_expansions), which
+        # on the default corpus lost a fifth to a half of a common surname's matches at distance 2.
         return {"fuzzy": {c.field: {"value": c.value, "fuzziness": c.distance, "transpositions": True,
-                                    "prefix_length": 0}}}
+                                    "prefix_length": 0, "rewrite": "constant_score"}}}
     if isinstance(c, Regex):
         return {"regexp": {c.field: {"value": c.pattern, "flags": "NONE"}}}
     if isinstance(c, Range):
@@ -85,16 +111,20 @@ def dsl(c: Clause) -> dict:
     raise BackendError(f"opensearch: unsupported clause {type(c).__name__}")
 
 
-def scoped_query(node: Scoped) -> tuple[str, dict, bool]:
-    """(index kind, query, scored?) for one scoped node."""
+def scoped_query(node: Scoped, within: np.ndarray | None = None) -> tuple[str, dict, bool]:
+    """(index kind, query, scored?) for one scoped node; `within`: only documents of these
+    records (a filter: scores are those of the query without it)."""
     scored = has_text(node.clause)
     q = dsl(node.clause)
+    only = [] if within is None else [{"terms": {"rnum": within.tolist()}}]
     if node.scope == "record":
-        return "record", (q if scored else {"constant_score": {"filter": q}}), scored
+        if scored:
+            return "record", ({"bool": {"must": [q], "filter": only}} if only else q), True
+        return "record", {"constant_score": {"filter": {"bool": {"filter": [q, *only]}} if only else q}}, False
     scope = {"term": {"scope": node.scope}}
     if scored:
-        return "mention", {"bool": {"filter": [scope], "must": [q]}}, True
-    return "mention", {"constant_score": {"filter": {"bool": {"filter": [scope, q]}}}}, False
+        return "mention", {"bool": {"filter": [scope, *only], "must": [q]}}, True
+    return "mention", {"constant_score": {"filter": {"bool": {"filter": [scope, q, *only]}}}}, False
 
 
 class OpenSearchBackend(Backend):
@@ -113,11 +143,14 @@ class OpenSearchBackend(Backend):
         self.client = OpenSearch(
             hosts=[self.url], http_auth=auth, ca_certs=ca, verify_certs=bool(ca) or self.url.startswith("https"),
             max_retries=int(options.get("max_retries", 3)), retry_on_timeout=True,
-            retry_on_status=TRANSIENT, timeout=int(options.get("timeout", 60)))
+            retry_on_status=TRANSIENT, timeout=int(options.get("timeout", 60)), serializer=_Json())
         self.attempts = int(options.get("retries", 4))
         stem = f"polebench-{corpus.name}-{corpus.checksum[:12]}-v{INDEX_VERSION}"
         suffix = str(options.get("index_suffix") or "")  # a working copy, e.g. for erasure
         self.index = {"record": f"{stem}-records{suffix}", "mention": f"{stem}-mentions{suffix}"}
+        self.shards = 1
+        # The two requests of one search go to the same shard copies (any copy gives the same hits).
+        self.preference = f"polebench-{os.getpid()}"
 
     # ---- errors
 
@@ -200,54 +233,150 @@ class OpenSearchBackend(Backend):
 
     # ---- search
 
-    def _all_hits(self, kind: str, query: dict, scored: bool, fields: list[str]) -> list[dict]:
-        """Every hit, with exact totals, through a point in time and search_after."""
-        pit = self._call("create point in time", self.client.create_pit, index=self.index[kind],
-                         params={"keep_alive": "2m"})["pit_id"]
-        try:
-            sort = ([{"_score": "desc"}] if scored else []) + [{"doc_id": "asc"}]
-            body: dict = {"query": query, "size": PAGE, "sort": sort, "_source": False,
-                          "docvalue_fields": fields, "track_total_hits": True, "pit": {"id": pit, "keep_alive": "2m"}}
-            out: list[dict] = []
-            while True:
-                res = self._call("search", self.client.search, body=body)
-                hits = res["hits"]["hits"]
-                out += hits
-                if len(hits) < PAGE:
-                    total = res["hits"]["total"]["value"]
-                    if total != len(out):
-                        raise BackendError(f"opensearch returned {len(out)} hits of {total}")
-                    return out
-                body["search_after"] = hits[-1]["sort"]
-        finally:
-            try:
-                self.client.delete_pit(body={"pit_id": [pit]})
-            except Exception:  # the PIT expires by itself
-                pass
+    def _ask(self, node: Scoped, within: np.ndarray | None = None, fields: tuple[str, ...] = ()) -> _Ask:
+        kind, query, scored = scoped_query(node, within)
+        geo = geo_of(node.clause) if isinstance(node, Scoped) else None
+        return _Ask(kind, query, scored, (("lat_e6", "lon_e6") if geo is not None else ()) + fields, geo)
 
-    def _scoped(self, node: Scoped) -> Hits:
-        kind, query, scored = scoped_query(node)
-        geo = geo_of(node.clause)
-        fields = ["rnum"] + (["lat_e6", "lon_e6"] if geo is not None else [])
-        hits = self._all_hits(kind, query, scored, fields)
+    def _body(self, ask: _Ask, size: int, after: list | None = None) -> tuple[dict, dict]:
+        """An msearch header and body: ids only (record number and a unique tiebreak as sort
+        values, no _source, no stored fields), exact totals."""
+        header: dict = {"index": self.index[ask.kind], "preference": self.preference}
+        if ask.scored and self.shards > 1:  # BM25 statistics of the whole index, not each shard's
+            header["search_type"] = "dfs_query_then_fetch"
+        sort = ([{"_score": "desc"}] if ask.scored else []) + [{"rnum": "asc"}, {"doc_id": "asc"}]
+        body: dict = {"query": ask.query, "size": size, "sort": sort, "track_total_hits": True,
+                      "_source": False, "stored_fields": "_none_"}
+        if ask.fields:
+            body["docvalue_fields"] = list(ask.fields)
+        if after is not None:
+            body["search_after"] = after
+        return header, body
+
+    def _msearch(self, pairs: list[tuple[dict, dict]]) -> list[dict]:
+        """Several searches in one request. A search that failed transiently fails the batch,
+        which is retried whole; any other failure is an error naming it."""
+        payload = b"".join(orjson.dumps(h) + b"\n" + orjson.dumps(b) + b"\n" for h, b in pairs)
+
+        def send() -> list[dict]:
+            res = self.client.msearch(body=payload, params={"filter_path": MSEARCH_FILTER})
+            out = res.get("responses", [])
+            if len(out) != len(pairs):
+                raise BackendError(f"opensearch answered {len(out)} of {len(pairs)} searches")
+            for r in out:
+                if "error" in r:
+                    raise TransportError(r.get("status", 500), str(r["error"].get("type", r["error"])), r["error"])
+            return out
+        return self._call("search", send)
+
+    def _fetch(self, asks: list[_Ask], pages: list[list[dict]] | None = None,
+               totals: list[int] | None = None) -> tuple[list[list[dict]], list[int]]:
+        """Every hit of each search, with exact totals: a first page of each in one request, then
+        whatever is left of each in one more (search_after over a read-only index, pinned to the
+        same shard copies by `preference`). Pages already fetched may be passed in."""
+        if pages is None or totals is None:
+            res = self._msearch([self._body(a, FIRST) for a in asks])
+            pages = [r["hits"].get("hits", []) for r in res]
+            totals = [r["hits"]["total"]["value"] for r in res]
+        more = [i for i, (pg, t) in enumerate(zip(pages, totals)) if len(pg) < t]
+        if more:
+            res = self._msearch([self._body(asks[i], totals[i] - len(pages[i]), pages[i][-1]["sort"]) for i in more])
+            for i, r in zip(more, res):
+                pages[i] = pages[i] + r["hits"].get("hits", [])
+        for pg, t in zip(pages, totals):
+            if len(pg) != t:
+                raise BackendError(f"opensearch returned {len(pg)} hits of {t}")
+        return pages, totals
+
+    def _to_hits(self, ask: _Ask, hits: list[dict]) -> Hits:
         if not hits:
             return Hits.empty()
-        rnums = np.fromiter((h["fields"]["rnum"][0] for h in hits), np.int64, len(hits))
-        scores = np.fromiter(((h["_score"] or 0.0) if scored else 0.0 for h in hits), np.float64, len(hits))
-        if geo is not None:
+        sorts = np.array([h["sort"] for h in hits], np.float64)  # [score,] rnum, doc_id
+        rnums = sorts[:, 1 if ask.scored else 0].astype(np.int64)
+        scores = sorts[:, 0] if ask.scored else np.zeros(len(hits))
+        if ask.geo is not None:
             lat = np.fromiter((h["fields"]["lat_e6"][0] for h in hits), np.int64, len(hits))
             lon = np.fromiter((h["fields"]["lon_e6"][0] for h in hits), np.int64, len(hits))
-            keep = within_radius(lat, lon, geo)
+            keep = within_radius(lat, lon, ask.geo)
             rnums, scores = rnums[keep], scores[keep]
         return Hits.from_docs(rnums, scores, self.dates[rnums])
+
+    def _scoped_many(self, nodes: list[Scoped]) -> list[Hits]:
+        asks = [self._ask(n) for n in nodes]
+        pages, _ = self._fetch(asks)
+        return [self._to_hits(a, pg) for a, pg in zip(asks, pages)]
+
+    def _scoped(self, node: Scoped) -> Hits:
+        return self._scoped_many([node])[0]
+
+    def _parts(self, parts: tuple[Node, ...], intersect: bool) -> list[Hits]:
+        """The scoped parts in one request (and one more for what is left of large ones). For an
+        Intersect, a large part is fetched only within the records the complete parts share
+        (an `rnum` filter, which leaves every score as it is): a date window over records,
+        intersected with a person, is not fetched whole."""
+        out: list[Hits | None] = [None if isinstance(p, Scoped) else self._execute(p) for p in parts]
+        idx = [i for i, p in enumerate(parts) if isinstance(p, Scoped)]
+        if not idx:
+            return out  # type: ignore[return-value]
+        if not intersect:
+            for i, h in zip(idx, self._scoped_many([parts[i] for i in idx])):
+                out[i] = h
+            return out  # type: ignore[return-value]
+        asks = [self._ask(parts[i]) for i in idx]
+        res = self._msearch([self._body(a, FIRST) for a in asks])
+        pages = [r["hits"].get("hits", []) for r in res]
+        totals = [r["hits"]["total"]["value"] for r in res]
+        done = [k for k in range(len(idx)) if len(pages[k]) >= totals[k]]
+        if not done and all(h is None for h in out):  # all large: finish the smallest first
+            k = min(range(len(idx)), key=totals.__getitem__)
+            pg, _ = self._fetch([asks[k]], [pages[k]], [totals[k]])
+            pages[k] = pg[0]
+            done = [k]
+        for k in done:
+            out[idx[k]] = self._to_hits(asks[k], pages[k])
+        left = [k for k in range(len(idx)) if k not in done]
+        if not left:
+            return out  # type: ignore[return-value]
+        within = _common([h.rnums for h in out if h is not None])
+        if len(within) == 0:
+            for k in left:
+                out[idx[k]] = Hits.empty()
+        elif len(within) <= MAX_TERMS:
+            narrowed = [self._ask(parts[idx[k]], within) for k in left]
+            pg, _ = self._fetch(narrowed)
+            for k, a, hits in zip(left, narrowed, pg):
+                out[idx[k]] = self._to_hits(a, hits)
+        else:
+            pg, _ = self._fetch([asks[k] for k in left], [pages[k] for k in left], [totals[k] for k in left])
+            for k, hits in zip(left, pg):
+                out[idx[k]] = self._to_hits(asks[k], hits)
+        return out  # type: ignore[return-value]
 
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         if len(rnums) == 0:
             return set()
         q = {"bool": {"filter": [{"term": {"scope": "person"}}, {"terms": {"rnum": [int(x) for x in rnums]}}],
                       "must_not": [dsl(exclude.clause)]}}
-        hits = self._all_hits("mention", {"constant_score": {"filter": q}}, False, [field])
+        (hits,), _ = self._fetch([_Ask("mention", {"constant_score": {"filter": q}}, False, (field,), None)])
         out = set()
         for h in hits:
             out.update(v for v in h.get("fields", {}).get(field, ()) if v and not v.startswith("|"))
         return out
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One search as sent: which index, the query, whether it scores, docvalue fields to read,
+    and the radius a geo part's hits are tested against afterwards."""
+    kind: str
+    query: dict
+    scored: bool
+    fields: tuple[str, ...]
+    geo: GeoRadius | None
+
+
+def _common(sets: list[np.ndarray]) -> np.ndarray:
+    out = sets[0]
+    for r in sets[1:]:
+        out = np.intersect1d(out, r, assume_unique=True)
+    return out

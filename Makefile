@@ -11,7 +11,7 @@ $(BIN)/polebench: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,opensearch]'
 	touch $@
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-cluster bench clean
 setup: $(BIN)/polebench
 
 demo: setup
@@ -23,6 +23,12 @@ test: setup
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; fi
 	$(BIN)/pytest -q
+
+# The OpenSearch integration tests again, on a three-node cluster on loopback (a shard per node,
+# a replica of each), and a node killed mid-run. CI runs it after `make test` (a few minutes).
+test-cluster: setup
+	POLEBENCH_TEST_OPENSEARCH_NODES=3 $(BIN)/pytest -q -k opensearch \
+		tests/backends/test_opensearch_node.py tests/backends/test_opensearch_cluster.py tests/access/test_access.py
 
 bench: setup
 	$(BIN)/polebench bench

@@ -43,10 +43,18 @@ def write(tmp_path):
     return _write
 
 
+def cluster_nodes() -> int:
+    """Nodes the OpenSearch integration tests run on: 1, or $POLEBENCH_TEST_OPENSEARCH_NODES
+    (`make test-cluster` sets 3)."""
+    import os
+    return int(os.environ.get("POLEBENCH_TEST_OPENSEARCH_NODES") or 1)
+
+
 @pytest.fixture(scope="session")
 def opensearch_url(tmp_path_factory):
-    """A real OpenSearch node: $POLEBENCH_OPENSEARCH_URL if it answers, else one started from
-    Maven artifacts for this test session. Skipped, saying why, only where Java or Maven is missing."""
+    """A real OpenSearch node, or cluster: $POLEBENCH_OPENSEARCH_URL if it answers, else one
+    started from Maven artifacts for this test session (cluster_nodes() nodes). Skipped, saying
+    why, only where Java or Maven is missing."""
     import os
 
     from bench import opensearch_node as node
@@ -58,7 +66,7 @@ def opensearch_url(tmp_path_factory):
     if missing:
         pytest.skip(f"OpenSearch integration tests need {' and '.join(missing)} (to build and run the node)")
     state = tmp_path_factory.mktemp("opensearch-state")
-    info = node.start(state=state)
+    info = node.start(state=state, nodes=cluster_nodes())
     try:
         yield info.url
     finally:

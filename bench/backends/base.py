@@ -13,7 +13,7 @@ from typing import Callable, ClassVar, Iterable, Mapping, final
 import numpy as np
 
 from bench.corpus.store import Corpus
-from bench.errors import BackendError
+from bench.errors import BackendError, PolebenchError
 from bench.geo import distances_m
 from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Resolve, Scoped, Sequence, Terms,
                          Union_, node_kinds)
@@ -86,6 +86,15 @@ class Backend(ABC):
 
     def _ahead(self, plans: Iterable[Plan]) -> None:
         """Get ready for these plans (nothing to do unless a backend keeps indexes per node)."""
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> dict[str, object]:
+        """--backend-option KEY=VALUE pairs as this backend takes them; refused, naming what it
+        takes, where it takes none of them."""
+        if options:
+            key = next(iter(options))
+            raise PolebenchError(f"--backend-option {key}={options[key]}: backend {cls.NAME!r} takes no options")
+        return {}
 
     @final
     @classmethod

@@ -6,28 +6,33 @@ in time and search_after, never from/size. Transient errors are retried with bac
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import orjson
-from opensearchpy import JSONSerializer, OpenSearch, helpers
+from isal import igzip
+from opensearchpy import JSONSerializer, OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
 from bench import fields as F
 from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
                                  within_radius)
-from bench.corpus.store import atomic_dir
-from bench.errors import BackendError, Unreachable
+from bench.corpus.store import RECORDS, atomic_dir
+from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.redact import check_engine_url
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Node, Range, Regex, Scoped, Term, Terms,
                          Text, geo_of, has_text)
 
-INDEX_VERSION = 3
+INDEX_VERSION = 6
 # Hits asked for in a search's first request; what is left of a larger result comes in one more.
 FIRST = 2_000
 # A candidate set up to OpenSearch's default index.max_terms_count is pushed down as a filter.
@@ -36,11 +41,35 @@ MAX_TERMS = 65_536
 # the window bounds its size, and OpenSearch sizes its queue by the hits that exist, not this).
 MAX_WINDOW = 100_000_000
 MSEARCH_FILTER = ("responses.hits.total.value,responses.hits.hits.sort,responses.hits.hits.fields,"
-                  "responses.error,responses.status")
+                  "responses._shards.failed,responses.error,responses.status")
 ANALYSIS = {"analyzer": {"polebench_words": {"type": "custom", "tokenizer": "polebench_alnum",
                                              "filter": ["lowercase"]}},
-            "tokenizer": {"polebench_alnum": {"type": "pattern", "pattern": "[^A-Za-z0-9]+"}}}
+            "tokenizer": {"polebench_alnum": {"type": "simple_pattern_split", "pattern": "[^A-Za-z0-9]+"}}}
 TRANSIENT = (429, 502, 503, 504)
+LOADING = {"refresh_interval": "-1", "translog.durability": "async"}  # while bulk loading
+LOADED = {"index.refresh_interval": None, "index.translog.durability": None}  # the defaults again
+BULK_RECORDS = 1_000  # records per bulk request: about 3,800 documents, 1.2 MB
+BULK_WORKERS = 2  # processes building bulk bodies (at most one per core)
+BULK_SENDERS = 2  # bulk requests in flight
+BUILD_WAIT_S = 300  # for replicas to be allocated after loading
+LAYOUT = {"shards": "number of primary shards", "replicas": "copies of each shard besides its primary"}
+
+
+def layout_options(options: dict) -> dict[str, int]:
+    """shards and replicas from --backend-option (strings from the command line, or ints)."""
+    out = {}
+    for key in LAYOUT:
+        if options.get(key) is None:
+            continue
+        try:
+            value = int(str(options[key]))
+        except ValueError:
+            value = -1
+        if value < (1 if key == "shards" else 0):
+            raise PolebenchError(f"--backend-option {key}={options[key]}: expected a whole number "
+                                 f"{'of at least 1' if key == 'shards' else '(0 or more)'} ({LAYOUT[key]})")
+        out[key] = value
+    return out
 
 
 class _Json(JSONSerializer):
@@ -55,27 +84,75 @@ class _Json(JSONSerializer):
         return orjson.dumps(data, default=self.default).decode()
 
 
-def mapping(names: list[str], checksum: str) -> dict:
-    props: dict[str, dict] = {"doc_id": {"type": "long"}}
+# Fields read back from the index (sort values, docvalue fields); no other field keeps doc values,
+# which cost indexing time and are never read.
+DOC_VALUES = frozenset({"rnum", "doc_id", "lat_e6", "lon_e6", "person_key"})
+DOCS_PER_RECORD = 1_000  # doc_id = rnum * this + the document's place in its record
+
+
+def mapping(names: list[str], checksum: str, shards: int = 1) -> dict:
+    """Index settings and mapping. While loading, the index has no replicas, no refresh and an
+    asynchronous translog; the build sets its replicas and restores the rest."""
+    # doc_id is only sorted on (a unique tiebreak for search_after): doc values, no index
+    props: dict[str, dict] = {"doc_id": {"type": "long", "index": False}}
     for n in names:
         kind = F.FIELDS[n]
+        # text: no positions (no query here is a phrase; BM25 reads frequencies only)
         props[n] = ({"type": "long"} if kind == "int" else {"type": "keyword"} if kind == "keyword"
-                    else {"type": "text", "analyzer": "polebench_words"})
-    return {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS,
-                         "max_result_window": MAX_WINDOW},
-            "mappings": {"dynamic": "strict", "_meta": {"corpus_checksum": checksum, "index_version": INDEX_VERSION},
+                    else {"type": "text", "analyzer": "polebench_words", "index_options": "freqs"})
+        if kind != "text" and n not in DOC_VALUES:
+            props[n]["doc_values"] = False
+    return {"settings": {"number_of_shards": shards, "number_of_replicas": 0, "analysis": ANALYSIS,
+                         "max_result_window": MAX_WINDOW, **LOADING},
+            "mappings": {"dynamic": "strict", "_source": {"enabled": False},
+                         "_meta": {"corpus_checksum": checksum, "index_version": INDEX_VERSION},
                          "properties": props}}
 
 
-def bulk_actions(records: Iterator[dict], index: dict[str, str]) -> Iterator[dict]:
-    """One action per indexed document: the record document first, then its mentions."""
-    doc_id = 0
-    for rnum, rec in enumerate(records):
+def bulk_body(lines: list[bytes], first: int, index: dict[str, str]) -> tuple[bytes, list[str], list[int], int]:
+    """The bulk request for some records (raw JSON lines, the first numbered `first`): one
+    action per document, the record document first, then its mentions; with the records' ids
+    and dates, and how many documents it holds. Built in a worker process."""
+    out: list[bytes] = []
+    rids, dates = [], []
+    # no _id: OpenSearch then appends without looking each id up (doc_id is the one we sort on)
+    heads = {k: b'{"index":{"_index":"' + v.encode() + b'"}}\n' for k, v in index.items()}
+    for rnum, line in enumerate(lines, first):
+        rec = orjson.loads(line)
+        rids.append(rec["rid"])
+        dates.append(F.days(rec["date"]))
         docs = F.docs_for_record(rec, rnum)
+        if len(docs) > DOCS_PER_RECORD:
+            raise BackendError(f"record {rec['rid']} has {len(docs)} documents; at most {DOCS_PER_RECORD} fit")
         for i, d in enumerate(docs):
-            yield {"_op_type": "index", "_index": index["record" if i == 0 else "mention"],
-                   "_id": str(doc_id), "_source": {**d, "doc_id": doc_id}}
-            doc_id += 1
+            doc_id = rnum * DOCS_PER_RECORD + i
+            d["doc_id"] = doc_id
+            out.append(heads["record" if i == 0 else "mention"])
+            out.append(orjson.dumps(d) + b"\n")
+    return b"".join(out), rids, dates, len(out) // 2
+
+
+def _bulk_chunk(args: tuple[list[bytes], int, dict[str, str]]) -> tuple[bytes, list[str], list[int], int]:
+    return bulk_body(*args)
+
+
+def _raw_chunks(path: Path, size: int) -> Iterator[list[bytes]]:
+    """The corpus's record lines, undecoded, `size` at a time (the workers decode them)."""
+    with igzip.open(path, "rb") as f:
+        rest, chunk = b"", []
+        while block := f.read(1 << 22):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if line:
+                    chunk.append(line)
+                    if len(chunk) == size:
+                        yield chunk
+                        chunk = []
+        if rest.strip():
+            chunk.append(rest)
+        if chunk:
+            yield chunk
 
 
 def dsl(c: Clause) -> dict:
@@ -134,23 +211,36 @@ class OpenSearchBackend(Backend):
 
     def __init__(self, corpus, **options: object):
         super().__init__(corpus, **options)
-        self.url = check_engine_url(str(options.get("url") or os.environ.get("POLEBENCH_OPENSEARCH_URL")
-                                        or "http://127.0.0.1:9200"), "--opensearch-url or POLEBENCH_OPENSEARCH_URL")
+        # one address, or several of one cluster separated by commas (a request to a node that
+        # is down goes to another)
+        urls = [check_engine_url(u.strip(), "--opensearch-url or POLEBENCH_OPENSEARCH_URL") for u in
+                str(options.get("url") or os.environ.get("POLEBENCH_OPENSEARCH_URL")
+                    or "http://127.0.0.1:9200").split(",") if u.strip()]
+        self.url = ",".join(urls)
+        self.layout = layout_options(options)
         auth = None
         if os.environ.get("POLEBENCH_OPENSEARCH_USER"):
             auth = (os.environ["POLEBENCH_OPENSEARCH_USER"], os.environ.get("POLEBENCH_OPENSEARCH_PASSWORD", ""))
         ca = os.environ.get("POLEBENCH_OPENSEARCH_CA")
         self.client = OpenSearch(
-            hosts=[self.url], http_auth=auth, ca_certs=ca, verify_certs=bool(ca) or self.url.startswith("https"),
+            hosts=urls, http_auth=auth, ca_certs=ca, verify_certs=bool(ca) or self.url.startswith("https"),
             max_retries=int(options.get("max_retries", 3)), retry_on_timeout=True,
             retry_on_status=TRANSIENT, timeout=int(options.get("timeout", 60)), serializer=_Json())
         self.attempts = int(options.get("retries", 4))
         stem = f"polebench-{corpus.name}-{corpus.checksum[:12]}-v{INDEX_VERSION}"
         suffix = str(options.get("index_suffix") or "")  # a working copy, e.g. for erasure
         self.index = {"record": f"{stem}-records{suffix}", "mention": f"{stem}-mentions{suffix}"}
-        self.shards = 1
+        self.shards = 1  # what the built index has (read by _fresh or set by _build)
         # The two requests of one search go to the same shard copies (any copy gives the same hits).
         self.preference = f"polebench-{os.getpid()}"
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> dict[str, object]:
+        unknown = sorted(set(options) - set(LAYOUT))
+        if unknown:
+            raise PolebenchError(f"--backend-option {unknown[0]}={options[unknown[0]]}: backend 'opensearch' takes "
+                                 + ", ".join(f"{k} ({v})" for k, v in LAYOUT.items()))
+        return dict(layout_options(dict(options)))
 
     # ---- errors
 
@@ -188,6 +278,13 @@ class OpenSearchBackend(Backend):
             meta = m[name]["mappings"].get("_meta", {})
             if meta.get("corpus_checksum") != self.corpus.checksum or not meta.get("complete"):
                 return False
+            shards, replicas = self._settings(name)
+            want_shards, want_replicas = self._wanted()
+            if shards != want_shards:  # asked for another layout: built again
+                return False
+            if replicas != want_replicas:  # replicas can change on a built index
+                self._replicas(name, want_replicas)
+            self.shards = shards
         return (self._cache_dir() / "meta.json").is_file() and json.loads(
             (self._cache_dir() / "meta.json").read_text()).get("corpus_checksum") == self.corpus.checksum
 
@@ -197,33 +294,105 @@ class OpenSearchBackend(Backend):
         rids, self.dates = load_record_table(self._cache_dir())
         return rids
 
+    def _settings(self, name: str) -> tuple[int, int]:
+        st = self._call("get settings", self.client.indices.get_settings, index=name)[name]["settings"]["index"]
+        return int(st["number_of_shards"]), int(st["number_of_replicas"])
+
+    def _wanted(self) -> tuple[int, int]:
+        """Shards and replicas as asked (--backend-option), else what suits the cluster: a shard
+        per data node, and one replica where there is another node to hold it."""
+        health = self._call("cluster health", self.client.cluster.health)
+        nodes = int(health["number_of_data_nodes"])
+        shards = self.layout.get("shards", nodes)
+        replicas = self.layout.get("replicas", 1 if nodes > 1 else 0)
+        if replicas >= nodes:
+            raise PolebenchError(f"--backend-option replicas={replicas}: a replica needs a node of its own "
+                                 f"besides its primary; the cluster at {self.url} has {nodes} data node(s)")
+        return shards, replicas
+
+    def _replicas(self, name: str, replicas: int) -> None:
+        self._call("set replicas", self.client.indices.put_settings, index=name,
+                   body={"index.number_of_replicas": replicas})
+        self._call("wait for replicas", self.client.cluster.health, index=name, wait_for_status="green",
+                   wait_for_active_shards="all", timeout=f"{BUILD_WAIT_S}s",
+                   params={"request_timeout": BUILD_WAIT_S + 10})
+
     def _build(self, progress: Callable[[int], None] | None) -> None:
+        """Bulk load with no replicas, no refresh and an asynchronous translog (restored after):
+        worker processes turn records into bulk bodies while threads send them."""
+        shards, replicas = self._wanted()
         for kind, names in (("record", ["scope"] + F.RECORD_NAMES), ("mention", F.MENTION_NAMES)):
             self._call("delete stale index", self.client.indices.delete, index=self.index[kind], ignore_unavailable=True)
             self._call("create index", self.client.indices.create, index=self.index[kind],
-                       body=mapping(names, self.corpus.checksum))
-        rids, dates = [], []
+                       body=mapping(names, self.corpus.checksum, shards))
+        rids: list[str] = []
+        dates: list[int] = []
+        sent = 0
+        ahead = threading.Semaphore(2 * BULK_SENDERS)  # chunks read but not yet sent: bounded memory
+        stop = threading.Event()
 
-        def records():
-            for i, rec in enumerate(self.corpus.records()):
-                rids.append(rec["rid"])
-                dates.append(F.days(rec["date"]))
-                if progress and i % 10_000 == 9_999:
-                    progress(10_000)
-                yield rec
-        for ok, item in helpers.streaming_bulk(self.client, bulk_actions(records(), self.index), chunk_size=2000,
-                                               max_retries=5, initial_backoff=1, raise_on_error=False):
-            if not ok:
-                raise BackendError(f"opensearch bulk indexing failed: {item}")
+        def jobs() -> Iterator[tuple[list[bytes], int, dict[str, str]]]:
+            for i, chunk in enumerate(_raw_chunks(self.corpus.root / RECORDS, BULK_RECORDS)):
+                ahead.acquire()
+                if stop.is_set():
+                    return
+                yield chunk, i * BULK_RECORDS, self.index
+        workers = max(1, min(BULK_WORKERS, os.cpu_count() or 1))
+        with mp.get_context("fork").Pool(workers) as pool, ThreadPoolExecutor(BULK_SENDERS) as send:
+            pending: deque = deque()
+            try:
+                for body, r, d, n in pool.imap(_bulk_chunk, jobs()):
+                    sent += n
+                    rids += r
+                    dates += d
+                    pending.append(send.submit(self._bulk, body))
+                    while len(pending) > BULK_SENDERS:
+                        pending.popleft().result()
+                        ahead.release()
+                    if progress:
+                        progress(len(r))
+                for f in pending:
+                    f.result()
+            finally:  # a failure: the reader must not wait for a permit that never comes
+                stop.set()
+                for _ in range(2 * BULK_SENDERS):
+                    ahead.release()
         for name in self.index.values():
+            self._call("restore settings", self.client.indices.put_settings, index=name, body=LOADED)
             self._call("refresh", self.client.indices.refresh, index=name)
+        held = sum(int(self._call("count", self.client.count, index=name)["count"]) for name in self.index.values())
+        if held != sent:  # a request retried after a lost answer indexes its documents twice
+            raise BackendError(f"opensearch indexing: the indexes hold {held} documents, {sent} were sent; "
+                               f"run again to rebuild them")
+        for name in self.index.values():
+            if replicas:
+                self._replicas(name, replicas)
             self._call("mark complete", self.client.indices.put_mapping, index=name,
                        body={"_meta": {"corpus_checksum": self.corpus.checksum, "index_version": INDEX_VERSION,
                                        "complete": True}})
             self.read_only(name)
+        self.shards = shards
         with atomic_dir(self._cache_dir()) as tmp:
             save_record_table(tmp, rids, dates)
             (tmp / "meta.json").write_text(json.dumps({"corpus_checksum": self.corpus.checksum}))
+
+    def _bulk(self, body: bytes) -> None:
+        """One bulk request; documents refused for load (429) are sent again, alone (documents
+        have no _id, so resending one that was indexed would index it twice: the build counts
+        them at the end), any other refusal is an error."""
+        delay = 0.5
+        for attempt in range(self.attempts):
+            res = self._call("bulk index", self.client.bulk, body=body,
+                             params={"filter_path": "errors,items.*.error,items.*.status"})
+            if not res.get("errors"):
+                return
+            errors = [(i, v) for i, item in enumerate(res["items"]) for v in item.values() if "error" in v]
+            if any(e.get("status") != 429 for _, e in errors) or attempt == self.attempts - 1:
+                raise BackendError(f"opensearch bulk indexing failed: {errors[0][1]}")
+            lines = body.split(b"\n")
+            body = b"".join(lines[2 * i] + b"\n" + lines[2 * i + 1] + b"\n" for i, _ in errors)
+            time.sleep(delay)
+            delay *= 2
 
     def read_only(self, name: str) -> None:
         """A complete index is never written again (a rebuild deletes it first). Blocking writes
@@ -241,7 +410,9 @@ class OpenSearchBackend(Backend):
     def _body(self, ask: _Ask, size: int, after: list | None = None) -> tuple[dict, dict]:
         """An msearch header and body: ids only (record number and a unique tiebreak as sort
         values, no _source, no stored fields), exact totals."""
-        header: dict = {"index": self.index[ask.kind], "preference": self.preference}
+        # a shard copy lost mid-search (a node down) fails the search rather than dropping its hits
+        header: dict = {"index": self.index[ask.kind], "preference": self.preference,
+                        "allow_partial_search_results": False}
         if ask.scored and self.shards > 1:  # BM25 statistics of the whole index, not each shard's
             header["search_type"] = "dfs_query_then_fetch"
         sort = ([{"_score": "desc"}] if ask.scored else []) + [{"rnum": "asc"}, {"doc_id": "asc"}]
@@ -266,6 +437,8 @@ class OpenSearchBackend(Backend):
             for r in out:
                 if "error" in r:
                     raise TransportError(r.get("status", 500), str(r["error"].get("type", r["error"])), r["error"])
+                if r.get("_shards", {}).get("failed"):  # partial: searched again, whole
+                    raise TransportError(503, "shard failures", r["_shards"])
             return out
         return self._call("search", send)
 

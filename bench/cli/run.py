@@ -49,6 +49,10 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
     p.add_argument("--opensearch-url", help="OpenSearch address (default: $POLEBENCH_OPENSEARCH_URL or "
                                             "http://127.0.0.1:9200); credentials come from "
                                             "POLEBENCH_OPENSEARCH_USER / _PASSWORD / _CA, never from options")
+    p.add_argument("--backend-option", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="a setting of the backend's own, e.g. `--backend-option shards=6 replicas=1` for "
+                        "--backend opensearch (default there: a shard per data node, one replica where the "
+                        "cluster has more than one node)")
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
     p.add_argument("--seconds-per-record", type=positive_float, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
@@ -70,8 +74,19 @@ def prepared_instance(queries: Path, corpus: Corpus) -> Path:
     return d
 
 
+def backend_options(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise PolebenchError(f"--backend-option {pair!r}: expected KEY=VALUE, e.g. shards=6")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
-    backend_class(args.backend)  # a misspelt option is named before the query set is instantiated
+    # a misspelt option is named before the query set is instantiated
+    options = backend_class(args.backend).check_options(backend_options(args.backend_option))
     if args.opensearch_url:
         check_engine_url(args.opensearch_url, "--opensearch-url")
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
@@ -84,7 +99,7 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
                        resume=args.resume, force=args.force, seed=args.seed, behaviour=args.behaviour,
-                       backend_options={"url": args.opensearch_url} if args.opensearch_url else {})
+                       backend_options={**options, **({"url": args.opensearch_url} if args.opensearch_url else {})})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.backends import opensearch as osb
+from bench import fields as F
 from bench.fields import MENTION_NAMES
 from bench.errors import BackendError
 from bench.plans import (All, Any, Fuzzy, GeoRadius, Range, Regex, Scoped, Term, Terms,
@@ -49,18 +50,45 @@ def test_scoped_queries_filter_by_scope_and_keep_scores_only_for_text():
 def test_mapping_follows_the_field_model():
     m = osb.mapping(MENTION_NAMES, "abc")
     props = m["mappings"]["properties"]
-    assert props["surname"] == {"type": "keyword"} and props["dob"] == {"type": "long"}
+    assert props["surname"]["type"] == "keyword" and props["dob"]["type"] == "long"
     assert props["street"]["analyzer"] == "polebench_words"
     assert m["mappings"]["dynamic"] == "strict" and m["mappings"]["_meta"]["corpus_checksum"] == "abc"
     assert m["settings"]["number_of_shards"] == 1
 
 
 def test_bulk_payload(ci_corpus):
-    actions = list(osb.bulk_actions(iter([next(ci_corpus.records())]), {"record": "r", "mention": "m"}))
-    assert actions[0]["_index"] == "r" and actions[0]["_source"]["scope"] == "record"
-    assert all(a["_index"] == "m" for a in actions[1:])
-    assert [a["_source"]["doc_id"] for a in actions] == list(range(len(actions)))
-    assert {a["_source"]["rnum"] for a in actions} == {0}
+    import gzip
+    lines = gzip.open(ci_corpus.root / "records.jsonl.gz").read().splitlines()[:2]
+    body, rids, dates, n = osb.bulk_body(lines, 7, {"record": "r", "mention": "m"})
+    rows = [json.loads(x) for x in body.splitlines()]
+    actions, docs = rows[0::2], rows[1::2]
+    assert len(docs) == n and rids == [json.loads(x)["rid"] for x in lines]
+    assert dates == [F.days(json.loads(x)["date"]) for x in lines]
+    assert [a["index"]["_index"] for a, d in zip(actions, docs) if d["scope"] == "record"] == ["r", "r"]
+    assert all(a["index"]["_index"] == "m" for a, d in zip(actions, docs) if d["scope"] != "record")
+    # no _id (OpenSearch appends without a lookup); doc_id, the sort tiebreak, unique by record
+    assert all(set(a["index"]) == {"_index"} for a in actions)
+    assert len({d["doc_id"] for d in docs}) == len(docs)
+    first = [d["doc_id"] for d in docs if d["rnum"] == 7]
+    assert first == list(range(7000, 7000 + len(first))) and {d["rnum"] for d in docs} == {7, 8}
+    assert docs[0] == {**F.docs_for_record(json.loads(lines[0]), 7)[0], "doc_id": 7000}
+
+
+def test_mapping_keeps_doc_values_only_where_read():
+    props = osb.mapping(MENTION_NAMES, "abc")["mappings"]["properties"]
+    assert props["surname"]["doc_values"] is False and props["dob"]["doc_values"] is False
+    assert "doc_values" not in props["person_key"] and "doc_values" not in props["rnum"]
+    assert osb.mapping(MENTION_NAMES, "abc", shards=6)["settings"]["number_of_shards"] == 6
+
+
+@pytest.mark.parametrize("opts,message", [({"shards": "0"}, "shards=0: expected a whole number of at least 1"),
+                                          ({"replicas": "-1"}, "replicas=-1: expected a whole number"),
+                                          ({"shards": "six"}, "shards=six")])
+def test_bad_layout_options_are_refused(opts, message):
+    from bench.errors import PolebenchError
+    with pytest.raises(PolebenchError, match=message):
+        osb.layout_options(opts)
+    assert osb.layout_options({"shards": "6", "replicas": 1}) == {"shards": 6, "replicas": 1}
 
 
 def test_nothing_listening_is_one_clear_error(ci_corpus):

@@ -19,7 +19,10 @@ import org.opensearch.transport.Netty4Plugin;
 /**
  * One OpenSearch node in this JVM: HTTP on 127.0.0.1 at the given port, data under the given
  * home folder. Writes "ready" to the ready file once started, and closes the node cleanly on
- * SIGTERM. Usage: PolebenchNode HOME HTTP_PORT READY_FILE
+ * SIGTERM. Usage: PolebenchNode HOME HTTP_PORT READY_FILE, a node of its own; or
+ * PolebenchNode HOME HTTP_PORT READY_FILE NODE_NAME TRANSPORT_PORT SEED_HOSTS MANAGER_NODES,
+ * one node of a cluster on loopback: it finds the others at SEED_HOSTS (host:port, comma
+ * separated) and the first election is among MANAGER_NODES (node names, comma separated).
  */
 public final class PolebenchNode {
 
@@ -31,27 +34,37 @@ public final class PolebenchNode {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: PolebenchNode HOME HTTP_PORT READY_FILE");
+        if (args.length != 3 && args.length != 7) {
+            System.err.println("usage: PolebenchNode HOME HTTP_PORT READY_FILE "
+                + "[NODE_NAME TRANSPORT_PORT SEED_HOSTS MANAGER_NODES]");
             System.exit(2);
         }
+        boolean cluster = args.length == 7;
+        String name = cluster ? args[3] : "polebench-node";
         Path home = Paths.get(args[0]).toAbsolutePath();
         Files.createDirectories(home.resolve("data"));
         Files.createDirectories(home.resolve("logs"));
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("path.home", home.toString())
             .put("path.data", home.resolve("data").toString())
             .put("path.logs", home.resolve("logs").toString())
-            .put("cluster.name", "polebench")
-            .put("node.name", "polebench-node")
-            .put("discovery.type", "single-node")
+            .put("node.name", name)
             .put("network.host", "127.0.0.1")
             .put("http.port", args[1])
-            .put("transport.port", "0")
             // a test node on a shared disk: never refuse to allocate because the disk is full-ish
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .build();
-        Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> "polebench-node");
+            .put("cluster.routing.allocation.disk.threshold_enabled", false);
+        if (cluster) {
+            builder.put("cluster.name", "polebench-cluster")
+                .put("transport.port", args[4])
+                .putList("discovery.seed_hosts", List.of(args[5].split(",")))
+                .putList("cluster.initial_cluster_manager_nodes", List.of(args[6].split(",")));
+        } else {
+            builder.put("cluster.name", "polebench")
+                .put("discovery.type", "single-node")
+                .put("transport.port", "0");
+        }
+        Settings settings = builder.build();
+        Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> name);
         Node node = new ClasspathNode(env, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -19,6 +19,7 @@ SHIPPED = {"queries": sorted((ROOT / "queries").glob("*.yaml")),
            "profile": sorted((ROOT / "bench" / "profiles").glob("*.yaml")),
            "gates": [ROOT / "gates.example.yaml"], "sweep": sorted((ROOT / "sweeps").glob("*.yaml")),
            "mapping": [ROOT / "corpora" / "import-example.yaml"],
+           "export": [ROOT / "corpora" / "export-example.yaml"],
            "corpus": [ROOT / "corpora" / f"{n}.yaml" for n in ("ci", "default", "large")],
            "behaviour": [ROOT / "bench" / "analyst" / "behaviour.yaml"]}
 

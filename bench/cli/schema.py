@@ -12,7 +12,7 @@ from typing import Callable
 from bench.cli.common import console
 from bench.errors import PolebenchError
 
-HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, corpus or behaviour"
+HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, export, corpus or behaviour"
 
 
 def _models() -> dict[str, Callable[[], type]]:
@@ -37,6 +37,10 @@ def _models() -> dict[str, Callable[[], type]]:
         from bench.corpus.mapping import Mapping
         return Mapping
 
+    def export():
+        from bench.corpus.export_mapping import ExportMapping
+        return ExportMapping
+
     def corpus():
         from bench.corpus.spec import CorpusSpec
         return CorpusSpec
@@ -44,7 +48,7 @@ def _models() -> dict[str, Callable[[], type]]:
         from bench.analyst.model import Behaviour
         return Behaviour
     return {"queries": queries, "profile": profile, "gates": gates, "sweep": sweep, "mapping": mapping,
-            "corpus": corpus, "behaviour": behaviour}
+            "export": export, "corpus": corpus, "behaviour": behaviour}
 
 
 FORMATS = tuple(_models())

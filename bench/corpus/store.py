@@ -93,12 +93,8 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
     """Before a corpus is written to `out`: refuse to replace a file, or a folder holding anything
     but a polebench corpus of the same name (with --force, a folder of anything), so that no
     command deletes what polebench did not write."""
-    if not out.exists() and not out.is_symlink():
-        return
-    if not out.is_dir():
-        raise PolebenchError(f"{option} {out}: is a file, not a folder; refusing to replace it")
-    entries = {e.name for e in out.iterdir()}
-    if not entries or force:
+    entries = entries_to_check(out, force, option)
+    if entries is None:
         return
     try:
         ours = Manifest.model_validate_json((out / MANIFEST).read_bytes())
@@ -110,6 +106,17 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
     if ours.name != name:
         raise PolebenchError(f"{option} {out}: holds the corpus {ours.name!r}, not {name!r}; refusing to replace "
                              f"it (choose another folder, or add --force to replace it)")
+
+
+def entries_to_check(out: Path, force: bool, option: str = "--out") -> set[str] | None:
+    """What an output folder holds, to be checked before it is replaced; None when there is
+    nothing to check (no folder, an empty one, or --force). A file is never replaced."""
+    if not out.exists() and not out.is_symlink():
+        return None
+    if not out.is_dir():
+        raise PolebenchError(f"{option} {out}: is a file, not a folder; refusing to replace it")
+    entries = {e.name for e in out.iterdir()}
+    return entries if entries and not force else None
 
 
 OWNER = ".owner"  # beside a folder being written, named after it, held locked by its writer

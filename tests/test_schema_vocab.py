@@ -20,6 +20,7 @@ SHIPPED = {"queries": sorted((ROOT / "queries").glob("*.yaml")),
            "gates": [ROOT / "gates.example.yaml"], "sweep": sorted((ROOT / "sweeps").glob("*.yaml")),
            "mapping": [ROOT / "corpora" / "import-example.yaml"],
            "export": [ROOT / "corpora" / "export-example.yaml"],
+           "adapter": sorted((ROOT / "adapters").glob("*.yaml")),
            "corpus": [ROOT / "corpora" / f"{n}.yaml" for n in ("ci", "default", "large")],
            "behaviour": [ROOT / "bench" / "analyst" / "behaviour.yaml"]}
 

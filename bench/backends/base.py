@@ -75,6 +75,15 @@ class Backend(ABC):
         self.corpus = corpus
         self.options = options
         self.rids: list[str] = []
+        self.context: dict[str, str] = {}  # the profile and need being searched, set by the run
+        # where a backend that makes requests of a service logs each one (the run's audit log)
+        self.on_request: Callable[[dict], None] | None = None
+
+    def adapt(self, plan: Plan) -> Plan:
+        """The plan this backend will run: as compiled, or, where the backend stands for a system
+        under test that cannot be asked everything, with what it cannot ask dropped and listed
+        in the plan's lost."""
+        return plan
 
     @final
     def prepare(self, progress: Callable[[int], None] | None = None, ahead: Iterable[Plan] = ()) -> None:

@@ -14,6 +14,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "embedded": ("bench.backends.embedded", "EmbeddedBackend", "pip install tantivy"),
     "bm25-ref": ("bench.backends.bm25_ref", "Bm25RefBackend", "pip install rank-bm25"),
     "opensearch": ("bench.backends.opensearch", "OpenSearchBackend", "pip install 'polebench[opensearch]'"),
+    "http": ("bench.backends.http", "HttpBackend", "pip install httpx jmespath jinja2"),
 }
 
 

@@ -45,7 +45,8 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
                    help="comma-separated shipped profile names or profile YAML paths (default: %(default)s; "
                         "the -naive ones search IIP with every word ORed: upper bounds, labelled so)")
     p.add_argument("--backend", default="embedded",
-                   help="embedded (default, in process), opensearch, or bm25-ref (small corpora, free text only)")
+                   help="embedded (default, in process), opensearch, http (any search service, through --backend-config), "
+                        "or bm25-ref (small corpora, free text only)")
     p.add_argument("--opensearch-url", help="OpenSearch address (default: $POLEBENCH_OPENSEARCH_URL or "
                                             "http://127.0.0.1:9200); credentials come from "
                                             "POLEBENCH_OPENSEARCH_USER / _PASSWORD / _CA, never from options")
@@ -53,6 +54,9 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) 
                    help="a setting of the backend's own, e.g. `--backend-option shards=6 replicas=1` for "
                         "--backend opensearch (default there: a shard per data node, one replica where the "
                         "cluster has more than one node)")
+    p.add_argument("--backend-config", type=Path, default=None,
+                   help="--backend http: the adapter YAML saying how needs become requests to the search service "
+                        "and how its answers map back to record ids (examples in adapters/)")
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
     p.add_argument("--seconds-per-record", type=positive_float, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
@@ -89,6 +93,12 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
     options = backend_class(args.backend).check_options(backend_options(args.backend_option))
     if args.opensearch_url:
         check_engine_url(args.opensearch_url, "--opensearch-url")
+    if (args.backend == "http") != (args.backend_config is not None):
+        raise PolebenchError("--backend-config goes with --backend http, and --backend http needs it "
+                             "(an adapter YAML; examples in adapters/)")
+    if args.backend_config is not None:
+        from bench.backends.http_adapter import load_adapter
+        load_adapter(args.backend_config)  # a bad adapter is named before the query set is instantiated
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     if not profiles:
         raise PolebenchError(f"--profiles {args.profiles!r}: no profile named")
@@ -99,7 +109,8 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
                        resume=args.resume, force=args.force, seed=args.seed, behaviour=args.behaviour,
-                       backend_options={**options, **({"url": args.opensearch_url} if args.opensearch_url else {})})
+                       backend_options={**options, **({"url": args.opensearch_url} if args.opensearch_url else {}),
+                                        **({"config": str(args.backend_config)} if args.backend_config else {})})
 
 
 def run(args: argparse.Namespace) -> int:

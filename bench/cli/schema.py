@@ -12,7 +12,7 @@ from typing import Callable
 from bench.cli.common import console
 from bench.errors import PolebenchError
 
-HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, export, corpus or behaviour"
+HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, export, adapter, corpus or behaviour"
 
 
 def _models() -> dict[str, Callable[[], type]]:
@@ -41,6 +41,10 @@ def _models() -> dict[str, Callable[[], type]]:
         from bench.corpus.export_mapping import ExportMapping
         return ExportMapping
 
+    def adapter():
+        from bench.backends.http_adapter import Adapter
+        return Adapter
+
     def corpus():
         from bench.corpus.spec import CorpusSpec
         return CorpusSpec
@@ -48,7 +52,7 @@ def _models() -> dict[str, Callable[[], type]]:
         from bench.analyst.model import Behaviour
         return Behaviour
     return {"queries": queries, "profile": profile, "gates": gates, "sweep": sweep, "mapping": mapping,
-            "export": export, "corpus": corpus, "behaviour": behaviour}
+            "export": export, "adapter": adapter, "corpus": corpus, "behaviour": behaviour}
 
 
 FORMATS = tuple(_models())

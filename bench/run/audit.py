@@ -42,3 +42,10 @@ def search_entry(profile: str, backend: str, need, row: dict) -> dict:
             "need": need.id, "query": need.model_dump(mode="json", exclude_defaults=True,
                                                       exclude={"id", "description", "targets", "kind"}),
             "returned": row["returned"], "searches": row.get("searches", 1), "error": row["error"]}
+
+
+def request_entry(entry: dict) -> dict:
+    """One line per request a backend makes of a search service on a need's behalf: when, who,
+    the URL (with credentials and secrets already replaced by ***), status and records."""
+    return {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"), "operation": "consultation",
+            "user": who(), **entry, "url": redact(str(entry.get("url", "")))}

@@ -25,7 +25,7 @@ from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
 from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, sha256_file, write_json_atomic
 from bench.errors import PolebenchError, Unreachable
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
@@ -48,7 +48,8 @@ GAIN_BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)  # 
 # --resume takes up from there). One or two may be a blip that the backend's own retries did not
 # outlast; three in a row, each after those retries, is an engine that is down.
 BREAKER_FAILURES = 3
-LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25")
+LIBRARIES = ("tantivy", "numpy", "scipy", "ir_measures", "pydantic", "opensearch-py", "rank-bm25", "httpx", "jmespath",
+             "jinja2")
 
 
 @dataclass
@@ -100,7 +101,10 @@ def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
             "profile_order": profiles.order,
         "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
             "seed": s.seed, "version": bench.__version__,
-            "behaviour": behaviour_checksum(load_behaviour(s.behaviour))}
+            "behaviour": behaviour_checksum(load_behaviour(s.behaviour)),
+            # the adapter says what the service is asked: another adapter is another run
+            **({"backend_config": sha256_file(Path(str(s.backend_options["config"])))}
+               if s.backend_options.get("config") else {})}
 
 
 def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
@@ -260,6 +264,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
             advance[name](len(done[name]))
             writers[name] = stack.enter_context(partial.writer(name))
         log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
+        backend.on_request = lambda entry: log.write(orjson.dumps(audit.request_entry(entry)) + b"\n")
         # Need by need, every profile in turn: a union profile then merges the lists its
         # members have just returned for the same need instead of searching for them again.
         for need in inst.needs:
@@ -269,8 +274,9 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 if need.id in done[name]:
                     continue
                 t_c = time.perf_counter()
-                plan = compile_need(need, profiles[name], profiles)
+                plan = backend.adapt(compile_need(need, profiles[name], profiles))
                 out.compile_s += time.perf_counter() - t_c
+                backend.context = {"profile": name, "need": need.id}
                 row, res, err = _search_one(backend, need, plan, known, took)
                 if not _reads_entries(profiles[name]):  # grouped, but read record by record
                     row.pop("entry_starts", None)

@@ -1,0 +1,279 @@
+"""The http backend's operation, against a small search service run by the test on a loopback
+port: paging, retries with backoff, timeouts, rate and concurrency limits, credentials from the
+environment, nothing secret written anywhere, failed searches completed by --resume, and what an
+adapter cannot ask listed as lost. (Results on a real engine: test_http_opensearch.py.)"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from bench.backends.http import HttpBackend
+from bench.cli.main import main
+from bench.errors import BackendError, PolebenchError, Unreachable
+from bench.plans import All, Intersect, Plan, Range, Scoped, Term, Terms
+
+SECRET = "s3cr3t-k3y-93a1"
+TOKEN = "t0k3n-5b7e-44"
+
+
+class Service:
+    """A search service that answers every search with `ids` (offset paging), after whatever
+    `before` says: (status, body) to answer with instead, or None to answer."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.before: Callable[[int, "Service"], tuple[int, str] | None] = lambda n, s: None
+        self.seen: list[dict] = []
+        self.in_flight = self.most_in_flight = 0
+        self.hold = 0.0  # seconds each answer waits (to see requests overlap)
+        self.lock = threading.Lock()
+        svc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                q = parse_qs(urlparse(self.path).query)
+                with svc.lock:
+                    svc.seen.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                     "at": time.monotonic()})
+                    n = len(svc.seen)
+                    svc.in_flight += 1
+                    svc.most_in_flight = max(svc.most_in_flight, svc.in_flight)
+                try:
+                    time.sleep(svc.hold)
+                    instead = svc.before(n, svc)
+                    if instead is not None:
+                        status, text = instead
+                    else:
+                        off, size = int(q.get("offset", ["0"])[0]), int(q.get("size", ["1000"])[0])
+                        status, text = 200, json.dumps({"total": len(svc.ids), "hits": [
+                            {"id": i, "score": 1.0} for i in svc.ids[off:off + size]]})
+                    data = text.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    with svc.lock:
+                        svc.in_flight -= 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def service():
+    s = Service()
+    yield s
+    s.server.shutdown()
+
+
+def adapter(tmp_path: Path, url: str, **over) -> Path:
+    """An adapter file (JSON is YAML) for the test service."""
+    a = {"name": "test-service", "base_url": url, "backoff_s": 0.01,
+         "env": {"key": {"var": "POLEBENCH_TEST_API_KEY", "secret": True}},
+         "search": {"url": "/search", "params": {"offset": "{{ page.offset }}", "size": "{{ page.size }}",
+                                                 "api_key": "{{ env.key }}"},
+                    "body": "{{ {'scope': scope, 'clause': clause}|tojson }}"},
+         "response": {"ids": "hits[].id", "total": "total", "scores": "hits[].score"},
+         "paging": {"kind": "offset", "size": 1000}}
+    for k, v in over.items():
+        a[k] = {**a[k], **v} if isinstance(v, dict) and isinstance(a.get(k), dict) else v
+    p = tmp_path / "adapter.yaml"
+    p.write_text(json.dumps(a))
+    return p
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("POLEBENCH_TEST_API_KEY", SECRET)
+
+
+def backend(ci_corpus, path: Path) -> tuple[HttpBackend, list[dict]]:
+    b = HttpBackend(ci_corpus, config=str(path))
+    b.prepare()
+    log: list[dict] = []
+    b.on_request = log.append
+    b.context = {"profile": "p", "need": "n1"}
+    return b, log
+
+
+SURNAME = Plan(Scoped("person", Term("surname", "smith")), "date_desc", None)
+
+
+def test_every_page_is_read_and_mapped_to_records(ci_corpus, service, tmp_path):
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url))
+    service.ids = list(b.rids[100:2600])
+    res = b.search(SURNAME)
+    assert sorted(res.rids) == sorted(service.ids) and res.total == 2500
+    assert [(x["status"], x["records"]) for x in log] == [(200, 1000), (200, 1000), (200, 500)]
+    offsets = [parse_qs(urlparse(s["path"]).query)["offset"][0] for s in service.seen]
+    assert offsets == ["0", "1000", "2000"]
+    assert json.loads(service.seen[0]["body"]) == {"scope": "person", "clause": {
+        "kind": "Term", "field": "surname", "value": "smith"}}
+
+
+def test_a_list_longer_than_the_cap_fails_rather_than_being_cut(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, paging={"max_records": 1500}))
+    service.ids = list(b.rids[:2500])
+    with pytest.raises(BackendError, match="more than paging.max_records"):
+        b.search(SURNAME)
+
+
+def test_a_total_the_pages_do_not_add_up_to_is_an_error(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, response={"total": "`7`"}))
+    service.ids = list(b.rids[:5])
+    with pytest.raises(BackendError, match="returned 5 records of the 7"):
+        b.search(SURNAME)
+
+
+def test_an_id_the_corpus_does_not_hold_is_an_error(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url))
+    service.ids = [b.rids[0], "NOT-OURS-1"]
+    with pytest.raises(BackendError, match="'NOT-OURS-1', which is not in the corpus"):
+        b.search(SURNAME)
+
+
+def test_transient_errors_are_retried_with_backoff_and_each_try_audited(ci_corpus, service, tmp_path):
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url, backoff_s=0.2))
+    service.ids = list(b.rids[:3])
+    service.before = lambda n, s: (503, "{}") if n <= 2 else None
+    assert len(b.search(SURNAME).rnums) == 3
+    assert [x["status"] for x in log] == [503, 503, 200] and [x["attempt"] for x in log] == [1, 2, 3]
+    at = [s["at"] for s in service.seen]
+    assert at[1] - at[0] >= 0.2 and at[2] - at[1] >= 0.4  # waits doubled
+
+
+def test_a_transient_error_on_every_try_fails_the_search(ci_corpus, service, tmp_path):
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url, attempts=3))
+    service.before = lambda n, s: (429, "{}")
+    with pytest.raises(BackendError, match="HTTP 429 after 3 tries"):
+        b.search(SURNAME)
+    assert len(service.seen) == 3
+
+
+def test_a_request_the_service_refuses_is_not_retried(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url))
+    service.before = lambda n, s: (400, '{"error": "bad query"}')
+    with pytest.raises(BackendError, match="HTTP 400"):
+        b.search(SURNAME)
+    assert len(service.seen) == 1
+
+
+def test_a_service_that_does_not_answer_in_time_is_unreachable(ci_corpus, service, tmp_path):
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url, timeout_s=0.2, attempts=2))
+    service.hold = 1.0
+    with pytest.raises(Unreachable, match="not reachable"):
+        b.search(SURNAME)
+    assert [x["status"] for x in log] == [None, None] and "Timeout" in log[0]["error"]
+
+
+def test_requests_are_started_no_faster_than_the_rate_limit(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, rate_per_s=10, paging={"size": 1}))
+    service.ids = list(b.rids[:6])
+    b.search(SURNAME)
+    at = [s["at"] for s in service.seen]
+    assert len(at) == 6 and at[-1] - at[0] >= 0.5  # 6 starts at most 10 a second: 5 gaps of 0.1 s
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_the_parts_of_a_search_go_side_by_side_up_to_the_concurrency(ci_corpus, service, tmp_path, concurrency):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, concurrency=concurrency))
+    service.ids, service.hold = list(b.rids[:4]), 0.3
+    plan = Plan(Intersect((Scoped("person", Term("surname", "smith")), Scoped("person", Term("forename", "john")),
+                           Scoped("vehicle", Term("vrm", "AB12CDE")))), "date_desc", None)
+    assert len(b.search(plan).rnums) == 4
+    assert len(service.seen) == 3 and service.most_in_flight == concurrency
+
+
+def test_credentials_come_from_the_environment_and_no_secret_is_written(ci_corpus, service, tmp_path, monkeypatch,
+                                                                         capsys):
+    monkeypatch.setenv("POLEBENCH_TEST_TOKEN", TOKEN)
+    path = adapter(tmp_path, service.url, auth={"kind": "bearer", "token_env": "POLEBENCH_TEST_TOKEN"})
+    b, log = backend(ci_corpus, path)
+    service.ids = list(b.rids[:2])
+    b.search(SURNAME)
+    assert service.seen[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert parse_qs(urlparse(service.seen[0]["path"]).query)["api_key"] == [SECRET]  # sent, as the adapter says
+    assert "api_key=%2A%2A%2A" in log[0]["url"] or "api_key=***" in log[0]["url"]
+    # an error that echoes the request does not carry the secret out either
+    service.before = lambda n, s: (500, json.dumps({"error": f"bad key {SECRET} for {TOKEN}"}))
+    with pytest.raises(BackendError) as e:
+        b.search(SURNAME)
+    assert SECRET not in str(e.value) and TOKEN not in str(e.value) and "***" in str(e.value)
+    assert not any(SECRET in json.dumps(x) or TOKEN in json.dumps(x) for x in log)
+    monkeypatch.delenv("POLEBENCH_TEST_TOKEN")
+    with pytest.raises(PolebenchError, match="set the environment variable POLEBENCH_TEST_TOKEN"):
+        HttpBackend(ci_corpus, config=str(path))
+
+
+def test_basic_auth_and_a_url_with_credentials_refused(ci_corpus, service, tmp_path, monkeypatch):
+    monkeypatch.setenv("POLEBENCH_TEST_USER", "analyst")
+    monkeypatch.setenv("POLEBENCH_TEST_PASSWORD", "pw-" + SECRET)
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url, auth={
+        "kind": "basic", "user_env": "POLEBENCH_TEST_USER", "password_env": "POLEBENCH_TEST_PASSWORD"}))
+    b.search(SURNAME)
+    import base64
+    assert service.seen[0]["headers"]["Authorization"] == "Basic " + base64.b64encode(
+        f"analyst:pw-{SECRET}".encode()).decode()
+    with pytest.raises(PolebenchError, match="credentials in a URL are refused"):
+        HttpBackend(ci_corpus, config=str(adapter(tmp_path, service.url.replace("//", "//u:p@"))))
+
+
+def test_what_the_adapter_cannot_ask_is_dropped_and_listed_as_lost(ci_corpus, service, tmp_path):
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, capabilities={
+        "clauses": ["Term", "All"], "fields": ["surname", "forename"]}))
+    plan = Plan(Scoped("person", All((Term("surname", "smith"), Terms("forename_nick", ("bill", "william")),
+                                      Range("dob", 1, 2)))), "date_desc", None)
+    got = b.adapt(plan)
+    assert got.root == Scoped("person", All((Term("surname", "smith"),)))
+    assert [(x.criterion, x.capability, x.effect) for x in got.lost] == [
+        ("person.forename_nick", "adapter", "dropped"), ("person.dob", "adapter", "dropped")]
+    full, _ = backend(ci_corpus, adapter(tmp_path, service.url))
+    assert full.adapt(plan) == plan  # an adapter that can ask everything changes nothing
+
+
+def test_a_run_records_failed_searches_and_resume_completes_them(ci_corpus, service, tmp_path, write):
+    """Through the CLI: every request in the run's audit log, failed searches kept for --resume,
+    nothing secret anywhere in the results."""
+    recs = [r for r in itertools.islice(ci_corpus.records(), 200) if r["vehicles"]]
+    p = recs[0]["people"][0]
+    qs = write("q.yaml", "schema_version: 1\nname: three\nqueries:\n"
+                         f"  - {{id: a, description: d, person: {{surname: {p['surname']}}}}}\n"
+                         f"  - {{id: b, description: d, vehicle: {{vrm: '{recs[0]['vehicles'][0]['vrm']}'}}}}\n"
+                         f"  - {{id: c, description: d, person: {{surname: {p['surname']}, forename: {p['forename']}}}}}\n")
+    corpus = tmp_path / "ci"
+    import shutil
+    shutil.copytree(ci_corpus.root, corpus, ignore=shutil.ignore_patterns("index", "queries"))
+    path = adapter(tmp_path, service.url, attempts=1)
+    service.ids = ["R00000001", "R00000002"]
+    service.before = lambda n, s: (500, f'{{"error": "down; key {SECRET}"}}') if n <= 2 else None
+    args = ["run", "--corpus", str(corpus), "--queries", str(qs), "--profiles", "crimint,connect",
+            "--backend", "http", "--backend-config", str(path), "--results", str(tmp_path / "results")]
+    assert main(args) == 3  # two searches failed, recorded
+    assert main(args + ["--resume"]) == 0
+    run_dir = next((tmp_path / "results").glob("three-ci-http-*"))
+    lines = [json.loads(x) for x in (run_dir / "audit.jsonl").read_text().splitlines()]
+    requests = [x for x in lines if x["event"] == "request"]
+    assert len(requests) == len(service.seen) and {x["status"] for x in requests} == {500, 200}
+    assert all(x["need"] in "abc" and x["profile"] in ("crimint", "connect") for x in requests)
+    for f in run_dir.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert SECRET.encode() not in (gzip.decompress(data) if f.suffix == ".gz" else data), f
+    assert SECRET.encode() not in (tmp_path / "results" / "audit.jsonl").read_bytes()

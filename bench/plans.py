@@ -124,7 +124,16 @@ class Resolve:
     rules: tuple[tuple[str, object], ...]
 
 
-Node = Union[Scoped, Intersect, Union_, Linked, Sequence, Resolve]
+@dataclass(frozen=True)
+class Form:
+    """A search form as the analyst filled it in from the need: (field, value) pairs, for a
+    system under test that is asked per need (the http backend's need-level adapters), not
+    through a profile's clauses. Its records come in the system's own order."""
+
+    fields: tuple[tuple[str, str], ...]
+
+
+Node = Union[Scoped, Intersect, Union_, Linked, Sequence, Resolve, Form]
 
 
 @dataclass(frozen=True)

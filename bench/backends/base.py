@@ -79,7 +79,7 @@ class Backend(ABC):
         # where a backend that makes requests of a service logs each one (the run's audit log)
         self.on_request: Callable[[dict], None] | None = None
 
-    def adapt(self, plan: Plan) -> Plan:
+    def adapt(self, plan: Plan, need: object = None) -> Plan:
         """The plan this backend will run: as compiled, or, where the backend stands for a system
         under test that cannot be asked everything, with what it cannot ask dropped and listed
         in the plan's lost."""

@@ -11,6 +11,7 @@ nothing the adapter marks secret is written anywhere."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import threading
@@ -32,7 +33,7 @@ from bench.backends.http_adapter import CLAUSES, NODES, Adapter, Request, Respon
 from bench.corpus.store import Corpus
 from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.geo import distances_m
-from bench.plans import (All, Any as AnyOf, Clause, GeoRadius, Intersect, Linked, Lost, Node, Plan, Scoped,
+from bench.plans import (All, Any as AnyOf, Clause, Form, GeoRadius, Intersect, Linked, Lost, Node, Plan, Scoped,
                          Sequence, Text, Union_, geo_of, has_text)
 from bench.redact import redact
 
@@ -58,27 +59,30 @@ def clause_data(c: Clause) -> dict[str, Any]:
 class _Rate:
     """At most `per_s` request starts a second, across threads."""
 
-    def __init__(self, per_s: float | None):
+    def __init__(self, per_s: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.gap = 1.0 / per_s if per_s else 0.0
         self.next = 0.0
         self.lock = threading.Lock()
+        self.clock, self.sleep = clock, sleep
 
     def wait(self) -> None:
+        """Return at this caller's start time: a gap after the start before it."""
         if not self.gap:
             return
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             start = max(now, self.next)
             self.next = start + self.gap
         if start > now:
-            time.sleep(start - now)
+            self.sleep(start - now)
 
 
 class HttpBackend(Backend):
     NAME = "http"
     # Every kind can be planned: what the adapter's service cannot run is dropped in adapt() and
     # listed as lost, since that is the measured system's own limit.
-    SUPPORTS = frozenset(NODES + CLAUSES)
+    SUPPORTS = frozenset(NODES + CLAUSES + ("Form",))
 
     def __init__(self, corpus: Corpus, **options: object):
         super().__init__(corpus, **options)
@@ -101,6 +105,8 @@ class HttpBackend(Backend):
                                    headers=headers, verify=ca or a.verify_tls, follow_redirects=False,
                                    limits=httpx.Limits(max_connections=a.concurrency))
         self.templates = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        # dates as days since 1970-01-01, as many stores (and polebench's own index) hold them
+        self.templates.filters["epoch_days"] = lambda d: F.days(str(d))
         self.rate = _Rate(a.rate_per_s)
         self.pool = ThreadPoolExecutor(a.concurrency, thread_name_prefix="http-backend")
         self.context: dict[str, str] = {}  # profile and need being searched, set by the run
@@ -152,12 +158,44 @@ class HttpBackend(Backend):
 
     # ---- capabilities: what the service cannot be asked is dropped and listed as lost
 
-    def adapt(self, plan: Plan) -> Plan:
+    def adapt(self, plan: Plan, need: object = None) -> Plan:
+        if self.adapter.level == "need":
+            return self._form_plan(need)
         lost: list[Lost] = []
         root = self._node(plan.root, lost) if plan.root is not None else None
         narrower = self.adapt(plan.narrower) if plan.narrower is not None else None
         return dataclasses.replace(plan, root=root, narrower=narrower,
                                    lost=plan.lost + tuple(x for x in dict.fromkeys(lost) if x not in plan.lost))
+
+    def _form_plan(self, need: Any) -> Plan:
+        """The need as the form's fields filled in, in the form's order: all at once, or one more
+        at each search while too many records come back; what no field takes is lost."""
+        form = self.adapter.form
+        assert form is not None
+        data = need.model_dump(mode="json", exclude_defaults=True, exclude={"id", "description", "targets", "kind"})
+        filled: list[tuple[str, str]] = []
+        taken: list[str] = []
+        for f in form.fields:
+            v = _compiled(f.need).search(data)
+            if v in (None, "", [], {}):
+                continue
+            if f.format and isinstance(v, str):
+                v = dt.date.fromisoformat(v).strftime(f.format)
+            filled.append((f.name, v if isinstance(v, str) else json.dumps(v)))
+            taken.append(f.need)
+        lost = tuple(Lost(path, "adapter", "dropped",  # type: ignore[arg-type]
+                          f"{path}: the form of {self.adapter.name} has no field for it; left out")
+                     for path in _leaves(data) if not any(path == t or path.startswith(t + ".") for t in taken))
+        if not filled:
+            return Plan(None, "relevance", None, lost)
+        if form.strategy == "all_criteria":
+            return Plan(Form(tuple(filled)), "relevance", None, lost)
+        plan = None
+        for k in range(len(filled), 0, -1):  # the widest search first, each narrower one behind it
+            plan = Plan(Form(tuple(filled[:k])), "relevance", None, lost, plan,
+                        form.narrow_above if plan is not None else None)
+        assert plan is not None
+        return plan
 
     def _lose(self, lost: list[Lost], criterion: str, what: str, effect: str = "dropped") -> None:
         lost.append(Lost(criterion, "adapter", effect,  # type: ignore[arg-type]
@@ -215,6 +253,8 @@ class HttpBackend(Backend):
     def _execute(self, node: Node) -> Hits:
         """The scoped clauses of a plan fetched side by side (up to the adapter's concurrency),
         then combined as every backend combines them."""
+        if isinstance(node, Form):
+            return self._fetch_form(node)
         if self._fetched is not None:  # inside a plan already being executed
             return super()._execute(node)
         leaves = list(dict.fromkeys(_scoped_leaves(node)))
@@ -243,6 +283,12 @@ class HttpBackend(Backend):
                                np.asarray(got["lon"], np.float64) / scale) <= geo.radius_m
             rnums, scores = rnums[keep], scores[keep]
         return Hits.from_docs(rnums, scores, self.dates[rnums])
+
+    def _fetch_form(self, node: Form) -> Hits:
+        """The records in the order the system gave them (a score falling with each place)."""
+        got = self._read(self.adapter.search, self.adapter.response, {"form": dict(node.fields)})
+        rnums = self._rnums(got["ids"])
+        return Hits.from_docs(rnums, -np.arange(len(rnums), dtype=np.float64), self.dates[rnums])
 
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
         if len(rnums) == 0:
@@ -407,6 +453,13 @@ def _criterion(node: Node) -> str:
     if isinstance(node, Linked):
         return "association"
     return type(node).__name__.rstrip("_").lower()
+
+
+def _leaves(data: Any, prefix: str = "") -> list[str]:
+    """The dotted paths of a need's criteria (a list is one criterion)."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _leaves(v, f"{prefix}.{k}" if prefix else k)]
+    return [prefix]
 
 
 def _scoped_leaves(node: Node) -> list[Scoped]:

@@ -117,6 +117,37 @@ class Capabilities(Strict):
     scopes: tuple[str, ...] | None = Field(None, description="record, person, vehicle, phone, location; none: all")
 
 
+class FormField(Strict):
+    """One field of a search form and where in the need its value comes from."""
+
+    name: str = Field(description="the form's name for the field, as templates see it in form.<name>")
+    need: str = Field(description="JMESPath over the need as written (e.g. person.surname, vehicle.vrm)")
+    format: str | None = Field(None, description="for a date: the strftime format the form takes it in")
+
+    @field_validator("need")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return _jmespath(v) or v
+
+
+class Form(Strict):
+    """A search form, filled in as the modelled analyst fills one (free_text.strategy's terms):
+    all_criteria fills every field the need gives a value for; incremental fills the first, and
+    while a search returns more than narrow_above records adds the next and searches again
+    (every search issued is counted)."""
+
+    strategy: Literal["all_criteria", "incremental"] = "all_criteria"
+    narrow_above: int | None = Field(None, ge=0, description="incremental: search again with one more field "
+                                                              "while more than this many records come back")
+    fields: tuple[FormField, ...] = Field(min_length=1, description="in the order an analyst fills them in")
+
+    @model_validator(mode="after")
+    def _narrow(self) -> "Form":
+        if (self.strategy == "incremental") != (self.narrow_above is not None):
+            raise ValueError("narrow_above goes with strategy incremental, and incremental needs it")
+        return self
+
+
 class Adapter(Strict):
     """An http backend adapter. Examples: adapters/*.yaml (loaded by the tests)."""
 
@@ -125,7 +156,11 @@ class Adapter(Strict):
     description: str = ""
     base_url: str = Field(description="the service's address, never with credentials in it")
     base_url_env: str | None = Field(None, description="an environment variable that, when set, overrides base_url")
-    level: Literal["clause"] = Field("clause", description="clause: one request per scoped plan clause")
+    level: Literal["clause", "need"] = Field("clause", description=(
+        "clause: one request per scoped clause of each profile's plan; need: one request per need (per "
+        "search of it), a search form filled in from the need as `form` says: the system itself is measured, "
+        "whatever the profile"))
+    form: Form | None = Field(None, description="level need: the search form")
     timeout_s: float = Field(30.0, gt=0)
     concurrency: int = Field(2, ge=1, description="requests in flight at once (the parts of one search)")
     rate_per_s: float | None = Field(None, gt=0, description="requests started per second, at most")
@@ -137,7 +172,7 @@ class Adapter(Strict):
     auth: Auth = Auth()
     env: dict[str, EnvVar] = Field(default_factory=dict, description="values templates see as env.<name>")
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict, description="constants templates see")
-    search: Request = Field(description="the request for one scoped clause")
+    search: Request = Field(description="the request for one scoped clause (level clause) or one filled form (need)")
     response: Response
     paging: Paging = Paging()
     co_mentioned: Request | None = Field(None, description=(
@@ -147,6 +182,8 @@ class Adapter(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Adapter":
+        if (self.level == "need") != (self.form is not None):
+            raise ValueError("form goes with level need, and level need needs a form")
         if self.paging.kind == "cursor" and not self.response.next:
             raise ValueError("paging cursor needs response.next")
         if (self.co_mentioned is None) != (self.co_mentioned_response is None):

@@ -274,7 +274,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 if need.id in done[name]:
                     continue
                 t_c = time.perf_counter()
-                plan = backend.adapt(compile_need(need, profiles[name], profiles))
+                plan = backend.adapt(compile_need(need, profiles[name], profiles), need)
                 out.compile_s += time.perf_counter() - t_c
                 backend.context = {"profile": name, "need": need.id}
                 row, res, err = _search_one(backend, need, plan, known, took)

@@ -64,3 +64,38 @@ def test_every_request_is_audited(runs):
     assert all(x["status"] == 200 and x["url"].endswith("/_search") and x["need"] for x in requests)
     with open(runs["http"].dir / "per_query.csv") as f:
         assert {r["qid"] for r in csv.DictReader(f)} == {x["need"] for x in searches}
+
+
+def test_the_person_form_adapter_returns_what_its_rule_picks_out_of_the_corpus(ci_corpus, runs, opensearch_url,
+                                                                            tmp_path, monkeypatch):
+    """adapters/person-form.yaml, need by need: the records with a person written with the
+    need's surname, forename and date of birth (case and punctuation aside), most recent first."""
+    from bench import fields as F
+    monkeypatch.setenv("POLEBENCH_OPENSEARCH_URL", opensearch_url)
+    inst = Instance.load(instance_dir(ci_corpus, "standard"))
+    res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst.dir, profiles=["crimint"], backend="http",
+                                    results=tmp_path, backend_options={
+                                        "config": str(ROOT / "adapters" / "person-form.yaml")}))
+    assert res.failed == 0
+    records = list(ci_corpus.records())
+    lists: dict[str, list[str]] = {}
+    for line in (res.dir / "runs" / "crimint.run").read_text().splitlines():
+        qid, _, rid, *_ = line.split()
+        lists.setdefault(qid, []).append(rid)
+    outcomes = {r["qid"]: r for r in _outcomes(res.dir, "crimint")}
+    date = {r["rid"]: r["date"] for r in records}
+    checked = 0
+    for need in inst.needs:
+        p = need.person
+        if p is None or not p.surname or any(c in (p.surname + (p.forename or "")) for c in "*?"):
+            continue  # the form's rule is exact: wildcards are the system's to read, not the oracle's
+        want = {r["rid"] for r in records if any(
+            F.norm(m["surname"]) == F.norm(p.surname) and (not p.forename or F.norm(m["forename"]) == F.norm(p.forename))
+            and (not p.dob or m["dob"] == p.dob.isoformat()) for m in r["people"])}
+        got = lists.get(need.id, [])
+        assert set(got) == want, need.id
+        assert [date[r] for r in got] == sorted((date[r] for r in got), reverse=True), need.id
+        checked += bool(want)
+    assert checked >= 50  # the standard set's person needs
+    lost = {x["criterion"] for o in outcomes.values() for x in o["lost"]}
+    assert {"vehicle.vrm", "phone.number", "person.alias"} <= lost

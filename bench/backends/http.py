@@ -107,6 +107,7 @@ class HttpBackend(Backend):
         self.templates = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         # dates as days since 1970-01-01, as many stores (and polebench's own index) hold them
         self.templates.filters["epoch_days"] = lambda d: F.days(str(d))
+        self.templates.filters["epoch_date"] = lambda n: (F.EPOCH + dt.timedelta(days=int(n))).isoformat()
         self.rate = _Rate(a.rate_per_s)
         self.pool = ThreadPoolExecutor(a.concurrency, thread_name_prefix="http-backend")
         self.context: dict[str, str] = {}  # profile and need being searched, set by the run
@@ -286,7 +287,9 @@ class HttpBackend(Backend):
 
     def _fetch_form(self, node: Form) -> Hits:
         """The records in the order the system gave them (a score falling with each place)."""
-        got = self._read(self.adapter.search, self.adapter.response, {"form": dict(node.fields)})
+        assert self.adapter.form is not None  # every field is there for templates, "" where not filled in
+        form = {f.name: "" for f in self.adapter.form.fields} | dict(node.fields)
+        got = self._read(self.adapter.search, self.adapter.response, {"form": form})
         rnums = self._rnums(got["ids"])
         return Hits.from_docs(rnums, -np.arange(len(rnums), dtype=np.float64), self.dates[rnums])
 
@@ -320,7 +323,9 @@ class HttpBackend(Backend):
         """Every page of one search: ids (and scores and points where asked), up to the cap."""
         p = self.adapter.paging
         page = {"size": p.size, "offset": 0, "number": p.first_page, "cursor": None}
-        out: dict[str, Any] = {"ids": [], "scores": [] if resp.scores else None, "lat": [], "lon": []}
+        # scores are read only for a search that scores (an engine sorting by a field gives none)
+        scored = bool(resp.scores and ctx.get("scored"))
+        out: dict[str, Any] = {"ids": [], "scores": [] if scored else None, "lat": [], "lon": []}
         total = None
         while True:
             ctx_page = {**ctx, "page": page}
@@ -330,7 +335,7 @@ class HttpBackend(Backend):
                 raise BackendError(f"{self.adapter.name}: response.ids gave a {type(ids).__name__}, not a list")
             self._audit({**audit, "records": len(ids)})
             out["ids"] += ids
-            for key, expr in (("scores", resp.scores), ("lat", resp.lat if fetch_geo else None),
+            for key, expr in (("scores", resp.scores if scored else None), ("lat", resp.lat if fetch_geo else None),
                               ("lon", resp.lon if fetch_geo else None)):
                 if expr:
                     vals = self._path(expr, data, ctx_page) or []

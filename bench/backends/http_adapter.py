@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -171,7 +171,7 @@ class Adapter(Strict):
     ca_env: str | None = Field(None, description="variable holding the CA bundle's path, for https")
     auth: Auth = Auth()
     env: dict[str, EnvVar] = Field(default_factory=dict, description="values templates see as env.<name>")
-    vars: dict[str, str | int | float | bool] = Field(default_factory=dict, description="constants templates see")
+    vars: dict[str, Any] = Field(default_factory=dict, description="constants templates see (any YAML value)")
     search: Request = Field(description="the request for one scoped clause (level clause) or one filled form (need)")
     response: Response
     paging: Paging = Paging()

@@ -16,7 +16,7 @@ from bench.errors import PolebenchError
 from bench.redact import redact
 
 # Stages in data-flow order; each module has add_parser() and a run(args) -> exit code.
-SUBCOMMANDS = ("generate", "importer", "export", "queries", "vocab", "schema", "run", "report", "gate", "sar", "erase", "sweep", "demo", "bench",
+SUBCOMMANDS = ("generate", "importer", "export", "load_export", "queries", "vocab", "schema", "run", "report", "gate", "sar", "erase", "sweep", "demo", "bench",
                "opensearch_node")
 
 DESCRIPTION = """\

@@ -301,7 +301,7 @@ FORM = {"level": "need", "form": {"fields": [{"name": "surname", "need": "person
                                               {"name": "forename", "need": "person.forename"},
                                               {"name": "born", "need": "person.dob", "format": "%d/%m/%Y"}]},
         "search": {"url": "/form", "params": {"offset": "{{ page.offset }}", "size": "{{ page.size }}"},
-                   "body": "{{ form|tojson }}"}}
+                   "body": "{{ form|dictsort|selectattr(1)|list|tojson }}"}}
 
 
 def _need(**criteria):
@@ -319,7 +319,7 @@ def test_a_form_is_filled_from_the_need_and_what_it_has_no_field_for_is_lost(ci_
     service.ids = list(b.rids[[5, 3, 9]])
     res = b.search(plan)
     assert res.rids == service.ids  # the system's own order, not the corpus's
-    assert json.loads(service.seen[0]["body"]) == {"surname": "Smith", "forename": "John", "born": "03/02/1990"}
+    assert json.loads(service.seen[0]["body"]) == [["born", "03/02/1990"], ["forename", "John"], ["surname", "Smith"]]
     assert b.adapt(None, _need(vehicle={"vrm": "AB12CDE"})).root is None  # nothing the form can take
 
 
@@ -334,3 +334,21 @@ def test_incremental_form_adds_a_field_while_too_many_records_come_back(ci_corpu
     assert res.searches == 3 and res.rids == rids[:7]
     res = b.search(b.adapt(None, _need(person={"surname": "Smith"})))
     assert res.searches == 1 and len(res.rids) == 120  # nothing more to add: the analyst reads 120
+
+
+def test_scores_are_read_only_for_a_search_that_scores(ci_corpus, service, tmp_path):
+    """An engine sorting by a field gives no scores (OpenSearch's _score is null): a structured
+    search must not ask for them, a free-text one must have them."""
+    from bench.plans import Text
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, response={"scores": "hits[].no_such_key"}))
+    service.ids = list(b.rids[:3])
+    assert len(b.search(SURNAME).rnums) == 3
+    with pytest.raises(BackendError, match="response.scores gave 0 values for 3 ids"):
+        b.search(Plan(Scoped("record", Text("all_text", "smith", "or")), "relevance", None))
+
+
+def test_a_form_template_sees_every_field_empty_where_the_need_gives_none(ci_corpus, service, tmp_path):
+    form = {**FORM, "search": {**FORM["search"], "body": '{"s": {{ form.surname|tojson }}, "b": {{ form.born|tojson }}}'}}
+    b, _ = backend(ci_corpus, adapter(tmp_path, service.url, **form))
+    b.search(b.adapt(None, _need(person={"surname": "Smith"})))
+    assert json.loads(service.seen[0]["body"]) == {"s": "Smith", "b": ""}

@@ -352,3 +352,16 @@ def test_a_form_template_sees_every_field_empty_where_the_need_gives_none(ci_cor
     b, _ = backend(ci_corpus, adapter(tmp_path, service.url, **form))
     b.search(b.adapt(None, _need(person={"surname": "Smith"})))
     assert json.loads(service.seen[0]["body"]) == {"s": "Smith", "b": ""}
+
+
+def test_a_bad_adapter_is_named_by_file_line_and_field_before_anything_runs(ci_corpus, tmp_path, write, capsys):
+    bad = write("bad.yaml", 'name: x\nbase_url: http://a\nsearch: {url: /s}\nresponse: {ids: "a[", totl: x}\n')
+    args = ["run", "--corpus", str(ci_corpus.root), "--results", str(tmp_path / "r")]
+    assert main(args + ["--backend", "http", "--backend-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml:4:12: response.ids: Value error, not a JMESPath expression" in err
+    assert "response.totl: unknown key; did you mean 'total'?" in err
+    assert main(args + ["--backend", "http"]) == 2
+    assert main(args + ["--backend", "embedded", "--backend-config", str(bad)]) == 2
+    assert capsys.readouterr().err.count("--backend-config goes with --backend http") == 2
+    assert not (tmp_path / "r").exists()

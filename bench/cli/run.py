@@ -98,7 +98,10 @@ def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
                              "(an adapter YAML; examples in adapters/)")
     if args.backend_config is not None:
         from bench.backends.http_adapter import load_adapter
-        load_adapter(args.backend_config)  # a bad adapter is named before the query set is instantiated
+        adapter, _ = load_adapter(args.backend_config)  # a bad adapter is named before the query set is instantiated
+        if adapter.level == "need" and len([p for p in args.profiles.split(",") if p.strip()]) != 1:
+            raise PolebenchError(f"--backend-config {args.backend_config}: a need-level adapter measures the system "
+                                 f"itself, whatever the profile: give --profiles one name, which labels its results")
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     if not profiles:
         raise PolebenchError(f"--profiles {args.profiles!r}: no profile named")

@@ -22,6 +22,7 @@ from bench.cli.main import main
 from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.plans import All, Intersect, Plan, Range, Scoped, Term, Terms
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-k3y-93a1"
 TOKEN = "t0k3n-5b7e-44"
 
@@ -365,3 +366,10 @@ def test_a_bad_adapter_is_named_by_file_line_and_field_before_anything_runs(ci_c
     assert main(args + ["--backend", "embedded", "--backend-config", str(bad)]) == 2
     assert capsys.readouterr().err.count("--backend-config goes with --backend http") == 2
     assert not (tmp_path / "r").exists()
+
+
+def test_a_need_level_adapter_runs_under_one_profile_name(ci_corpus, tmp_path, capsys):
+    args = ["run", "--corpus", str(ci_corpus.root), "--results", str(tmp_path / "r"), "--backend", "http",
+            "--backend-config", str(ROOT / "adapters" / "person-form.yaml")]
+    assert main(args + ["--profiles", "crimint,connect"]) == 2
+    assert "give --profiles one name" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote, quote_plus
 
 import httpx
 import jinja2
@@ -114,7 +115,6 @@ class HttpBackend(Backend):
         self.on_request: Callable[[dict], None] | None = None  # the run's audit log
         self._audit_lock = threading.Lock()
         self._fetched: dict[Scoped, Hits] | None = None
-        self.requests = 0
 
     # ---- credentials and secrets
 
@@ -140,7 +140,9 @@ class HttpBackend(Backend):
     def hide(self, text: str) -> str:
         """Text with URL credentials and every secret value replaced by ***."""
         text = redact(text)
-        for s in sorted(self.secrets, key=len, reverse=True):
+        # as written, and as a URL carries it (a secret with / + = or spaces is percent-encoded there)
+        forms = {f for s in self.secrets for f in (s, quote(s, safe=""), quote_plus(s))}
+        for s in sorted(forms, key=len, reverse=True):
             text = text.replace(s, "***")
         return text
 
@@ -410,7 +412,6 @@ class HttpBackend(Backend):
                 error = f"{type(e).__name__}: {e}"
             entry = {"method": req.method, "url": shown, "status": status, "attempt": attempt,
                      "ms": round((time.perf_counter() - t) * 1000, 1)}
-            self.requests += 1
             if status is not None and 200 <= status < 300:
                 try:
                     return r.json(), entry

@@ -23,7 +23,7 @@ from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.plans import All, Intersect, Plan, Range, Scoped, Term, Terms
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "s3cr3t-k3y-93a1"
+SECRET = "s3cr3t/k3y+93a1="  # characters a URL percent-encodes
 TOKEN = "t0k3n-5b7e-44"
 
 
@@ -229,7 +229,7 @@ def test_credentials_come_from_the_environment_and_no_secret_is_written(ci_corpu
     b.search(SURNAME)
     assert service.seen[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert parse_qs(urlparse(service.seen[0]["path"]).query)["api_key"] == [SECRET]  # sent, as the adapter says
-    assert "api_key=%2A%2A%2A" in log[0]["url"] or "api_key=***" in log[0]["url"]
+    assert "api_key=***" in log[0]["url"] and "k3y" not in log[0]["url"]
     # an error that echoes the request does not carry the secret out either
     service.before = lambda n, s: (500, json.dumps({"error": f"bad key {SECRET} for {TOKEN}"}))
     with pytest.raises(BackendError) as e:

@@ -109,6 +109,7 @@ class HttpBackend(Backend):
         # dates as days since 1970-01-01, as many stores (and polebench's own index) hold them
         self.templates.filters["epoch_days"] = lambda d: F.days(str(d))
         self.templates.filters["epoch_date"] = lambda n: (F.EPOCH + dt.timedelta(days=int(n))).isoformat()
+        self.templates.filters["alnum"] = lambda v: F.norm(str(v))  # lower-case letters and digits
         self.rate = _Rate(a.rate_per_s)
         self.pool = ThreadPoolExecutor(a.concurrency, thread_name_prefix="http-backend")
         self.context: dict[str, str] = {}  # profile and need being searched, set by the run

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -20,23 +21,25 @@ from bench.errors import BackendError, PolebenchError
 from bench.redact import check_engine_url
 
 CHUNK = 2000
-# Names, registrations, postcodes and phone numbers compared as a structured system compares them:
-# letters and digits only, case aside.
-SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "analysis": {
-    "char_filter": {"alnum": {"type": "pattern_replace", "pattern": "[^A-Za-z0-9]", "replacement": ""}},
-    "normalizer": {"alnum": {"type": "custom", "char_filter": ["alnum"], "filter": ["lowercase"]}}}}
+# Names, registrations, postcodes and phone numbers are compared as a structured system compares
+# them, letters and digits only, case aside: each keyword column has a twin <column>__alnum.
+ALNUM = "__alnum"
+SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 
 
 def index_mapping(m: ExportMapping) -> dict:
     """A field per exported column: dates as dates in their export format, coordinates as
-    numbers, the free text as text, everything else a keyword compared letters and digits only;
+    numbers, the free text as text, everything else a keyword with its letters-and-digits twin;
     every column also copied into all_text, the words a free-text search sees."""
     def date(fmt: str) -> dict:
         java = fmt.replace("%d", "dd").replace("%m", "MM").replace("%Y", "yyyy")
         return {"type": "date", "format": java, "copy_to": "all_text"}
     props: dict[str, dict] = {"all_text": {"type": "text"}}
-    for _, col in m.columns():
-        props[col] = {"type": "keyword", "normalizer": "alnum", "copy_to": "all_text"}
+    for col in keyword_columns(m):
+        props[col] = {"type": "keyword", "copy_to": "all_text"}
+        # letters and digits, lower case, written at load time: an index-time normalizer would
+        # also be applied to a regular expression's pattern, and strip its . and *
+        props[col + ALNUM] = {"type": "keyword"}
     for d in (m.record_date, m.event_date, m.people.columns.dob):
         if d is not None:
             props[d.column] = date(d.format)
@@ -50,6 +53,17 @@ def index_mapping(m: ExportMapping) -> dict:
     if m.people.row_id:
         props[m.people.row_id] = {"type": "keyword"}
     return {"settings": SETTINGS, "mappings": {"dynamic": "strict", "properties": props}}
+
+
+def keyword_columns(m: ExportMapping) -> list[str]:
+    """The columns held as keywords (all but dates, coordinates, free text and ids)."""
+    other = {d.column for d in (m.record_date, m.event_date, m.people.columns.dob) if d is not None}
+    other |= {c for c in (m.location.lat, m.location.lon, m.text, m.location.address, m.record_id, m.people.row_id) if c}
+    return [c for _, c in m.columns() if c not in other]
+
+
+def alnum(v: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", v.lower())
 
 
 def load_export(export: Path, url: str, index: str, progress: Callable[[int], None] | None = None) -> int:
@@ -84,10 +98,13 @@ def load_export(export: Path, url: str, index: str, progress: Callable[[int], No
 
 def _chunks(path: Path, m: ExportMapping) -> Iterator[list[tuple[str, dict]]]:
     key = m.people.row_id or m.record_id
+    keywords = keyword_columns(m)
     chunk: list[tuple[str, dict]] = []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter=m.delimiter):
-            chunk.append((row[key], {k: v for k, v in row.items() if v != ""}))
+            doc = {k: v for k, v in row.items() if v != ""}
+            doc.update({c + ALNUM: alnum(row[c]) for c in keywords if row.get(c)})
+            chunk.append((row[key], doc))
             if len(chunk) == CHUNK:
                 yield chunk
                 chunk = []

@@ -13,8 +13,8 @@ import numpy as np
 
 from bench.backends.base import Backend
 from bench.fields import PHONETIC
-from bench.plans import All, Any, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex, Resolve, Scoped, \
-    Sequence, Term, Terms, Text, Union_
+from bench.plans import All, Any, Form, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex, Resolve, \
+    Scoped, Sequence, Term, Terms, Text, Union_
 
 # Index fields as the criteria of a need that profiles name (person.surname, event.date...).
 CRITERION = {"surname": "surname", "forename": "forename", "forename_nick": "forename", "initial": "forename",
@@ -57,6 +57,8 @@ def label(node: Node) -> str:
         return "linked to the named person through the links recorded"
     if isinstance(node, Resolve):
         return f"{node.entity} agreeing field by field as the entity-resolution thresholds say"
+    if isinstance(node, Form):
+        return "the search form as filled in"
     if isinstance(node, Union_):
         return "any of: " + " | ".join(label(p) for p in node.parts)
     if isinstance(node, Intersect):

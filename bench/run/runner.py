@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata as md
 import os
@@ -264,7 +265,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
             advance[name](len(done[name]))
             writers[name] = stack.enter_context(partial.writer(name))
         log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
-        backend.on_request = lambda entry: log.write(orjson.dumps(audit.request_entry(entry)) + b"\n")
+        backend.on_request = functools.partial(_audit_request, partial.dir / "audit.jsonl")
         # Need by need, every profile in turn: a union profile then merges the lists its
         # members have just returned for the same need instead of searching for them again.
         for need in inst.needs:
@@ -303,6 +304,14 @@ def _reads_entries(profile: Profile) -> bool:
     return profile.reference is not None and profile.reference.read_as == "entries"
 
 
+def _audit_request(log: Path, entry: dict) -> None:
+    """A request a backend made of a search service, appended to the run's audit log as it is
+    made: during the searches, and after them while the run says which criterion excluded a
+    missed record (those searches are logged too)."""
+    with open(log, "ab") as f:
+        f.write(orjson.dumps(audit.request_entry(entry)) + b"\n")
+
+
 def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
     done = sum(1 for rows in out.outcomes.values() for r in rows.values() if not r["error"])
     return Unreachable(f"stopped after {BREAKER_FAILURES} searches in a row could not reach the engine ({err}); "
@@ -326,7 +335,8 @@ def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes
                 continue
             missed = rnums[~np.isin(rnums, np.fromiter(got, np.int64, len(got)))]
             if len(missed):
-                plan = compile_need(need, profiles[name], profiles)
+                plan = backend.adapt(compile_need(need, profiles[name], profiles), need)  # the plan as searched
+                backend.context = {"profile": name, "need": need.id, "purpose": "excluded_by"}
                 why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache)
                 if why:  # none for a union of profiles: its members' reasons stand
                     out[name][need.id] = why

@@ -291,6 +291,8 @@ def test_a_run_records_failed_searches_and_resume_completes_them(ci_corpus, serv
     requests = [x for x in lines if x["event"] == "request"]
     assert len(requests) == len(service.seen) and {x["status"] for x in requests} == {500, 200}
     assert all(x["need"] in "abc" and x["profile"] in ("crimint", "connect") for x in requests)
+    # the searches that say which criterion excluded a missed record are requests too, audited
+    assert any(x.get("purpose") == "excluded_by" for x in requests)
     for f in run_dir.rglob("*"):
         if f.is_file():
             data = f.read_bytes()

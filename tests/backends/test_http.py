@@ -22,7 +22,6 @@ from bench.cli.main import main
 from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.plans import All, Intersect, Plan, Range, Scoped, Term, Terms
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t/k3y+93a1="  # characters a URL percent-encodes
 TOKEN = "t0k3n-5b7e-44"
 
@@ -372,6 +371,6 @@ def test_a_bad_adapter_is_named_by_file_line_and_field_before_anything_runs(ci_c
 
 def test_a_need_level_adapter_runs_under_one_profile_name(ci_corpus, tmp_path, capsys):
     args = ["run", "--corpus", str(ci_corpus.root), "--results", str(tmp_path / "r"), "--backend", "http",
-            "--backend-config", str(ROOT / "adapters" / "person-form.yaml")]
+            "--backend-config", str(adapter(tmp_path, "http://127.0.0.1:1", **FORM))]
     assert main(args + ["--profiles", "crimint,connect"]) == 2
     assert "give --profiles one name" in capsys.readouterr().err

@@ -70,7 +70,7 @@ def test_opensearch_against_embedded(benchmark, default_corpus, tmp_path):
         for backend in ("embedded", "opensearch"):
             s = RunSettings(corpus=default_corpus.root, instance=inst, profiles=PROFILES, backend=backend,
                             results=tmp_path / backend, backend_options={"url": info.url} if backend == "opensearch" else {})
-            times[backend] = run_benchmark(s).run["timings"]["engine_s"]
+            times[backend] = run_benchmark(s).run.timings["engine_s"]
         benchmark.extra_info.update(
             node_start_s=start_s, records=n, opensearch_index_records_per_s=n / index_s,
             opensearch_index_cpu_s=node_cpu, python_index_cpu_s=own_cpu,

@@ -159,7 +159,7 @@ def test_run_bookkeeping(benchmark, scale, bench_root, tmp_path):
     write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", corpus))
     settings = RunSettings(corpus=corpus.root, instance=inst, profiles=PROFILES, results=tmp_path, force=True)
     result = benchmark.pedantic(run_benchmark, args=(settings,), rounds=1, iterations=1)
-    t = result.run["timings"]
+    t = result.run.timings
     benchmark.extra_info.update(**t, bookkeeping_over_engine=t["bookkeeping_s"] / t["engine_s"], target_ratio=0.2)
 
 

@@ -15,6 +15,7 @@ from bench.queries.instantiate import (INSTANCE_FORMAT, Instantiated, describe, 
 from bench.queries.judge import judge
 from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
+from bench.run.results import RunResults
 
 STRATA = ("common_name", "rare_name", "with_alias", "many_records")
 
@@ -78,16 +79,15 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 
 
-def sar_summary(run: dict) -> dict[str, dict]:
+def sar_summary(run: RunResults) -> dict[str, dict]:
     """Per profile: completeness, other people's records included, hours to compile, over SAR needs."""
     out = {}
-    for name in run.get("profile_order") or list(run["aggregates"]["profiles"]):
-        p = run["aggregates"]["profiles"][name]
-        block = p["by_kind"].get("sar")
+    for name in run.profile_order:
+        block = run.profile(name).by_kind.get("sar")
         if not block:
             continue
-        out[name] = {"requests": block["queries"], "completeness": block["mean"]["recall"],
-                     "false_inclusions": block["mean"]["false_inclusions"],
-                     "precision": block["mean"]["precision"], "hours": block["mean"]["sift_hours"],
-                     "missed_total": block["missed_total"], "relevant_total": block["relevant_total"]}
+        out[name] = {"requests": block.queries, "completeness": block.mean["recall"],
+                     "false_inclusions": block.mean["false_inclusions"],
+                     "precision": block.mean["precision"], "hours": block.mean["sift_hours"],
+                     "missed_total": block.missed_total, "relevant_total": block.relevant_total}
     return out

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
                              f"against it is no regression: " + "; ".join(diffs)
                              + ". Compare with a run on the same corpus and query set, or pass --allow-different-inputs")
     outcomes = evaluate(gates, current, previous, caveat=("DIFFERENT INPUTS (" + "; ".join(diffs) + "): ") if diffs else "")
-    junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current['run_id']}"
-                + (" (PARTIAL: an incomplete run)" if current.get("failed") else ""))
+    junit.write(args.junit or args.run_dir / "junit.xml", outcomes, f"polebench gates: {current.run_id}"
+                + (" (PARTIAL: an incomplete run)" if current.failed else ""))
     t = Table(title=f"gates ({args.gates})")
     for col in ("gate", "status", "detail"):
         t.add_column(col)

@@ -50,7 +50,7 @@ def sweep_section(rep: Report, sweep: Path, allow_different: bool = False) -> st
 
 
 def run_dir_name(rep: Report) -> str:
-    return rep.run["run_id"]
+    return rep.run.run_id
 
 
 def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = False,

@@ -15,12 +15,12 @@ from bench.backends.registry import backend_class
 from bench.corpus.store import Corpus
 from bench.errors import BackendError, PolebenchError
 from bench.profiles.model import ProfileSet
-from bench.provenance import Provenance
 from bench.queries.instantiate import current_instance, ensure_instance
 from bench.report.markdown import cell
 from bench.redact import check_engine_url
 from bench.report.model import ratio
 from bench.run.incomplete import incomplete_note
+from bench.run.results import RunResults
 from bench.run.runner import RunSettings, run_benchmark
 
 HELP = "run a query set through engine profiles on a backend; write results/<run-id>/"
@@ -147,19 +147,19 @@ def complete(result) -> None:
         raise BackendError(f"{result.dir}: {incomplete_note(result.run)}")
 
 
-def print_summary(run: dict) -> None:
-    agg = run["aggregates"]
-    tag = Provenance.of(run["corpus"]).short
+def print_summary(run: RunResults) -> None:
+    agg = run.aggregates
+    tag = run.corpus.provenance.short
     note = incomplete_note(run)
-    t = Table(title=("INCOMPLETE - " if note else "") + f"{run['query_set']['query_set']} on {run['corpus']['name']} "
-                    f"({tag}) - means with 95% CI; baseline {agg['baseline']}")
+    t = Table(title=("INCOMPLETE - " if note else "") + f"{run.query_set.query_set} on {run.corpus.name} "
+                    f"({tag}) - means with 95% CI; baseline {agg.baseline}")
     for col in ("profile", "volume", "inflation", "recall", "precision", "empty", "read", "sift h/1000", "lost"):
         t.add_column(col, justify="left" if col == "profile" else "right")
-    for name, p in agg["profiles"].items():
-        t.add_row(name, cell(p["mean"]["volume"], fmt="{:.0f}"), cell(p["inflation"]["ratio_of_totals"], fmt=ratio),
-                  cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
-                  f"{p.get('returned_nothing', 0)}/{p['queries']}", cell(p["mean"]["examined"], fmt="{:.0f}"),
-                  cell(p["sift_hours_per_1000"], fmt="{:.0f}"), f"{p['queries_with_lost']}/{p['queries']}")
+    for name, p in agg.profiles.items():
+        t.add_row(name, cell(p.mean["volume"], fmt="{:.0f}"), cell(p.inflation.ratio_of_totals, fmt=ratio),
+                  cell(p.mean["recall"], 100, "{:.0f}%"), cell(p.mean["precision"], 100, "{:.0f}%"),
+                  f"{p.returned_nothing}/{p.queries}", cell(p.mean["examined"], fmt="{:.0f}"),
+                  cell(p.sift_hours_per_1000, fmt="{:.0f}"), f"{p.queries_with_lost}/{p.queries}")
     console.print(t)
     if note:
         console.print(f"[bold yellow]{escape(note)}[/]")

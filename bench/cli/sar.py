@@ -12,7 +12,6 @@ from bench.cli.common import console, positive_float, positive_int, seed_int
 from bench.cli.report import write_reports
 from bench.cli.run import complete, execute
 from bench.corpus.store import Corpus
-from bench.provenance import Provenance
 from bench.queries.instantiate import instance_dir, write_instance
 from bench.run import audit
 from bench.run.runner import RunSettings
@@ -48,19 +47,19 @@ def run(args: argparse.Namespace) -> int:
     complete(result)
     html, md = write_reports(result.dir)
     summary = sar_summary(result.run)
-    audit.append(args.results / "audit.jsonl", "sar", operation="disclosure", run_id=result.run["run_id"],
+    audit.append(args.results / "audit.jsonl", "sar", operation="disclosure", run_id=result.run.run_id,
                  corpus=corpus.name, subjects=len(inst.needs), profiles=profiles,
-                 completeness={k: v["completeness"]["value"] for k, v in summary.items()})
-    t = Table(title=f"subject access on {corpus.name} ({Provenance.of(result.run['corpus']).short}): "
+                 completeness={k: v["completeness"].value for k, v in summary.items()})
+    t = Table(title=f"subject access on {corpus.name} ({result.run.corpus.provenance.short}): "
                     f"means per request, 95% CI")
     for col in ("profile", "complete", "records missed", "other people's records", "hours to compile"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, s in summary.items():
-        t.add_row(name, f"{s['completeness']['value'] * 100:.0f}% [{s['completeness']['lo'] * 100:.0f}, "
-                        f"{s['completeness']['hi'] * 100:.0f}]",
+        c, f = s["completeness"], s["false_inclusions"]
+        t.add_row(name, f"{c.value * 100:.0f}% [{c.lo * 100:.0f}, {c.hi * 100:.0f}]",
                   f"{s['missed_total']}/{s['relevant_total']}",
-                  f"{s['false_inclusions']['value']:,.1f} [{s['false_inclusions']['lo']:,.1f}, {s['false_inclusions']['hi']:,.1f}]",
-                  f"{s['hours']['value']:,.2f}")
+                  f"{f.value:,.1f} [{f.lo:,.1f}, {f.hi:,.1f}]",
+                  f"{s['hours'].value:,.2f}")
     console.print(t)
     console.print(f"report: {html}")
     return 0

@@ -1,6 +1,7 @@
 """polebench schema: a JSON Schema of each file format a user writes, generated from the pydantic
 models that read them, for editors that validate and complete YAML as it is typed (the shipped
-YAML files name theirs in a `# yaml-language-server: $schema=` line; docs/schema/ holds them)."""
+YAML files name theirs in a `# yaml-language-server: $schema=` line; docs/schema/ holds them);
+and of run.json, the results a run writes, for whatever reads them besides polebench."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Callable
 from bench.cli.common import console
 from bench.errors import PolebenchError
 
-HELP = "write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, export, adapter, corpus or behaviour"
+HELP = ("write a JSON Schema of a file format: queries, profile, gates, sweep, mapping, export, adapter, corpus, "
+        "behaviour or run (run.json)")
 
 
 def _models() -> dict[str, Callable[[], type]]:
@@ -51,8 +53,12 @@ def _models() -> dict[str, Callable[[], type]]:
     def behaviour():
         from bench.analyst.model import Behaviour
         return Behaviour
+
+    def run():
+        from bench.run.results import RunResults
+        return RunResults
     return {"queries": queries, "profile": profile, "gates": gates, "sweep": sweep, "mapping": mapping,
-            "export": export, "adapter": adapter, "corpus": corpus, "behaviour": behaviour}
+            "export": export, "adapter": adapter, "corpus": corpus, "behaviour": behaviour, "run": run}
 
 
 FORMATS = tuple(_models())

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bench.corpus.spec import CORRUPTION_KINDS, SOURCE_SYSTEMS
 from bench.errors import SpecError
 from bench.metrics.aggregate import MEAN_MEASURES
+from bench.run.results import Estimate, RunResults
 from bench.specio import load_yaml, locate, validate
 
 # `recall[nickname, crimint] >= 0.9`, `recall[intel, connect] >= 0.5`, `precision[crimint] >= 0.8`
@@ -101,25 +102,36 @@ class Outcome:
     message: str
 
 
-def _lookup(run: dict, g: Gate) -> float:
-    block = run["aggregates"]["profiles"][g.profile]
+def _step(block: Any, part: str) -> Any:
+    """One part of a metric path: a field of a results model, or a key of one of its maps."""
+    if isinstance(block, BaseModel):
+        if part not in type(block).model_fields and part not in (block.__pydantic_extra__ or {}):
+            raise KeyError(part)
+        return getattr(block, part)
+    return block[part]
+
+
+def _lookup(run: RunResults, g: Gate) -> float:
+    block: Any = run.profile(g.profile)
     if g.kind:
-        block = block["by_kind"][g.kind]
+        block = block.by_kind[g.kind]
     for part in g.path:
-        block = block[part]
-    if isinstance(block, dict):
-        block = block[g.bound]
+        block = _step(block, part)
+    if isinstance(block, Estimate):
+        block = getattr(block, g.bound)
+    elif isinstance(block, BaseModel):
+        raise KeyError(g.metric)
     # undefined over the needs it covers (none completed, or none returned anything): a gate on it
     # cannot pass, and says nan rather than calling the metric unknown
     return float("nan") if block is None else float(block)
 
 
-def _missing(run: dict, g: Gate) -> str:
+def _missing(run: RunResults, g: Gate) -> str:
     """Why a gate's metric is not in the run: a breakdown cell exists only where a relevant record
     carries that error or comes from that system (an imported corpus labels no errors)."""
     parts = g.metric.split(".")
-    cells = run["aggregates"]["profiles"][g.profile].get("breakdown", {}).get(parts[1] if len(parts) > 2 else "")
-    if parts[0] == "breakdown" and cells is not None:
+    cells = getattr(run.profile(g.profile).breakdown, parts[1], None) if len(parts) > 2 else None
+    if parts[0] == "breakdown" and isinstance(cells, dict):
         why = {"kind": f"no relevant record carries a {parts[2]!r} error",
                "source": f"no relevant record comes from {parts[2]!r}"}.get(parts[1], "no such cell")
         return f"this run has no {g.metric!r}: {why} (its {parts[1]} cells: {', '.join(sorted(cells)) or 'none'})"
@@ -140,19 +152,19 @@ def every_profile(gates: GatesFile, profiles: list[str]) -> tuple[GatesFile, lis
     return gates.model_copy(update={"gates": tuple(out)}), where
 
 
-def load_gates(path: Path, run: dict) -> GatesFile:
+def load_gates(path: Path, run: RunResults) -> GatesFile:
     """Validate a gates file, and every gate against the run it will judge, all errors at once."""
     data, pos = load_yaml(path)
     gates = validate(GatesFile, data, path, pos)
     problems = []
-    profiles = run["aggregates"]["profiles"]
+    profiles = run.aggregates.profiles
     gates, where = every_profile(gates, list(profiles))
     for i, g in zip(where, gates.gates):
         if g.profile not in profiles:
             problems.append((locate(path, pos, ("gates", i, "profile")),
                              f"profile {g.profile!r} is not in this run ({', '.join(profiles)})"))
             continue
-        if g.kind and g.kind not in profiles[g.profile]["by_kind"]:
+        if g.kind and g.kind not in profiles[g.profile].by_kind:
             problems.append((locate(path, pos, ("gates", i, "kind")), f"no need of kind {g.kind!r} in this run"))
             continue
         try:
@@ -164,7 +176,7 @@ def load_gates(path: Path, run: dict) -> GatesFile:
     return gates
 
 
-def evaluate(gates: GatesFile, run: dict, previous: dict | None, caveat: str = "") -> list[Outcome]:
+def evaluate(gates: GatesFile, run: RunResults, previous: RunResults | None, caveat: str = "") -> list[Outcome]:
     """`caveat` heads every comparison with the previous run (its inputs differ, say)."""
     out = []
     for g in gates.gates:
@@ -178,7 +190,7 @@ def evaluate(gates: GatesFile, run: dict, previous: dict | None, caveat: str = "
         if previous is None:
             out.append(Outcome(g, "skipped", actual, "no --previous run to compare with"))
             continue
-        if g.profile not in previous["aggregates"]["profiles"]:
+        if g.profile not in previous.aggregates.profiles:
             out.append(Outcome(g, "skipped", actual, f"{caveat}the previous run has no profile {g.profile!r}"))
             continue
         before = _lookup(previous, g)

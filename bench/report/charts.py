@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.report.model import BOARD_ESTIMATE, Report, defined  # noqa: E402
+from bench.run.results import Estimate  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "polebench"})
@@ -68,16 +69,16 @@ def _short(rep: Report, name: str) -> str:
     return "\n".join(textwrap.wrap(rep.label(name), 14))
 
 
-def _ok(e: dict | None) -> bool:
-    return defined(e) and all(isinstance(e.get(k), (int, float)) and e[k] == e[k] for k in ("lo", "hi"))
+def _ok(e: Estimate | None) -> bool:
+    return defined(e) and all(isinstance(v, (int, float)) and v == v for v in (e.lo, e.hi))
 
 
-def _err(e: dict) -> tuple[float, float]:
-    return max(0.0, e["value"] - e["lo"]), max(0.0, e["hi"] - e["value"])
+def _err(e: Estimate) -> tuple[float, float]:
+    return max(0.0, e.value - e.lo), max(0.0, e.hi - e.value)
 
 
 def _measured(rep: Report) -> list[str]:
-    return [n for n in rep.profiles if rep.agg["profiles"][n]["queries"]]
+    return [n for n in rep.profiles if rep.agg.profiles[n].queries]
 
 
 def _top(values: list[float], log: bool, floor: float = 1.0) -> float:
@@ -89,14 +90,14 @@ def _top(values: list[float], log: bool, floor: float = 1.0) -> float:
 def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bool = False,
           why: str = "") -> str:
     names = rep.profiles
-    vals = [get(rep.agg["profiles"][n]) for n in names]
+    vals = [get(rep.agg.profiles[n]) for n in names]
     if not any(_ok(v) for v in vals):
         return cannot_draw(title, why or "no profile has a value (see the headline findings)")
     fig, ax = plt.subplots(figsize=(6.2, 2.8))
     labels = [_short(rep, n) for n in names]
     for i, (n, v) in enumerate(zip(names, vals)):
         if _ok(v):
-            ax.bar(i, max(v["value"], 1e-3) if log else v["value"], yerr=np.array([_err(v)]).T, capsize=4,
+            ax.bar(i, max(v.value, 1e-3) if log else v.value, yerr=np.array([_err(v)]).T, capsize=4,
                    color=colour(n))
         else:
             ax.text(i, 0.5, "n/a", ha="center", va="center", transform=ax.get_xaxis_transform(), color="#555")
@@ -104,10 +105,10 @@ def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bo
     if band:
         ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board papers' estimate (4–6×)")
         ax.legend(loc="upper left", frameon=False)
-    highs = [v["hi"] for v in vals if _ok(v)] + ([BOARD_ESTIMATE[1]] if band else [])
+    highs = [v.hi for v in vals if _ok(v)] + ([BOARD_ESTIMATE[1]] if band else [])
     if log:
         ax.set_yscale("log")
-        lows = [v["lo"] for v in vals if _ok(v) and v["lo"] > 0] + [v["value"] for v in vals if _ok(v) and v["value"] > 0]
+        lows = [v.lo for v in vals if _ok(v) and v.lo > 0] + [v.value for v in vals if _ok(v) and v.value > 0]
         ax.set_ylim(min(lows + [1.0]) / 2.5, _top(highs, True))
     else:
         ax.set_ylim(0, _top(highs, False, 1e-9))
@@ -118,22 +119,22 @@ def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bo
 
 
 def volume(rep: Report) -> str:
-    return _bars(rep, lambda p: p["mean"]["volume"], "Records returned per need (mean, 95% CI)", "records", log=True)
+    return _bars(rep, lambda p: p.mean["volume"], "Records returned per need (mean, 95% CI)", "records", log=True)
 
 
 def inflation(rep: Report) -> str:
-    return _bars(rep, lambda p: p["inflation"]["ratio_of_totals"],
+    return _bars(rep, lambda p: p.inflation.ratio_of_totals,
                  "Volume against the baseline, all needs (ratio of totals, 95% CI)", "× baseline", log=True, band=True,
                  why="the baseline returned nothing, or no search was measured")
 
 
 def sift_hours(rep: Report) -> str:
-    return _bars(rep, lambda p: p["sift_hours_per_1000"], "Analyst-hours of sifting per 1,000 searches (95% CI)", "hours")
+    return _bars(rep, lambda p: p.sift_hours_per_1000, "Analyst-hours of sifting per 1,000 searches (95% CI)", "hours")
 
 
 def precision_recall(rep: Report) -> str:
     title = "Precision against recall (means, 95% CI)"
-    pts = [(n, rep.agg["profiles"][n]["mean"]) for n in rep.profiles]
+    pts = [(n, rep.agg.profiles[n].mean) for n in rep.profiles]
     pts = [(n, m) for n, m in pts if _ok(m["recall"]) and _ok(m["precision"])]
     if not pts:
         return cannot_draw(title, "no profile returned anything for a need that was measured")
@@ -141,7 +142,7 @@ def precision_recall(rep: Report) -> str:
     # Hollow markers of different shapes, the larger drawn first: points that coincide (a union
     # that returns what one member returns) stay visible one inside the other.
     for k, (n, m) in enumerate(pts):
-        ax.errorbar(m["recall"]["value"], m["precision"]["value"],
+        ax.errorbar(m["recall"].value, m["precision"].value,
                     xerr=np.array([_err(m["recall"])]).T, yerr=np.array([_err(m["precision"])]).T,
                     fmt=marker(n), color=colour(n), capsize=3, label=rep.label(n), mfc="none", mew=1.6,
                     ms=13 - 9 * k / max(1, len(pts) - 1), zorder=2 + k)
@@ -158,8 +159,8 @@ def precision_recall(rep: Report) -> str:
 def inflation_by_kind(rep: Report) -> str:
     title = "Inflation by kind of need (median per need, 95% CI)"
     names = [n for n in rep.profiles if n != rep.baseline]
-    kinds = sorted({k for n in names for k in rep.agg["profiles"][n]["by_kind"]})
-    vals = {(n, k): rep.agg["profiles"][n]["by_kind"].get(k, {}).get("inflation", {}).get("median") for n in names
+    kinds = sorted({k for n in names for k in rep.agg.profiles[n].by_kind})
+    vals = {(n, k): b.inflation.median if (b := rep.agg.profiles[n].by_kind.get(k)) else None for n in names
             for k in kinds}
     if not any(_ok(v) for v in vals.values()):
         return cannot_draw(title, "the baseline returned nothing for any need of any kind, or no search was measured")
@@ -168,10 +169,10 @@ def inflation_by_kind(rep: Report) -> str:
     for i, n in enumerate(names):
         for j, k in enumerate(kinds):
             v, xpos = vals[(n, k)], j + i * width
-            if _ok(v) and v["value"] > 0:
-                ax.bar(xpos, v["value"], width, yerr=np.array([_err(v)]).T, capsize=2, color=colour(n),
+            if _ok(v) and v.value > 0:
+                ax.bar(xpos, v.value, width, yerr=np.array([_err(v)]).T, capsize=2, color=colour(n),
                        label=rep.label(n) if j == min(jj for jj, kk in enumerate(kinds) if _ok(vals[(n, kk)])
-                                                        and vals[(n, kk)]["value"] > 0) else None)
+                                                        and vals[(n, kk)].value > 0) else None)
             else:
                 # no bar: the baseline returned nothing for this kind (no ratio), or this profile did (0)
                 ax.text(xpos, 0.02, "0" if _ok(v) else "n/a", ha="center", va="bottom", fontsize=6, rotation=90,
@@ -179,9 +180,9 @@ def inflation_by_kind(rep: Report) -> str:
     ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.axhline(1, color="black", lw=0.6)
     ax.set_yscale("log")
-    ok = [v for v in vals.values() if _ok(v) and v["value"] > 0]
-    lows = [v["lo"] for v in ok if v["lo"] > 0] + [v["value"] for v in ok]
-    ax.set_ylim(min(lows + [0.5]) / 2.5, _top([v["hi"] for v in ok] + [BOARD_ESTIMATE[1]], True))
+    ok = [v for v in vals.values() if _ok(v) and v.value > 0]
+    lows = [v.lo for v in ok if v.lo > 0] + [v.value for v in ok]
+    ax.set_ylim(min(lows + [0.5]) / 2.5, _top([v.hi for v in ok] + [BOARD_ESTIMATE[1]], True))
     ax.set_xticks(np.arange(len(kinds)) + width * (len(names) - 1) / 2, kinds)
     ax.set_ylabel("median × baseline")
     ax.set_title(title, loc="left", fontsize=10)
@@ -192,14 +193,14 @@ def inflation_by_kind(rep: Report) -> str:
 def gain_curve(rep: Report) -> str:
     """Recall against records read, from the top of each profile's list: what reading more buys."""
     title = "Recall against records read (mean over needs)"
-    curves = [(n, rep.agg["profiles"][n].get("gain_curve")) for n in rep.profiles]
-    curves = [(n, c) for n, c in curves if c and c.get("budgets") and any(r is not None for r in c["recall"])]
+    curves = [(n, rep.agg.profiles[n].gain_curve) for n in rep.profiles]
+    curves = [(n, c) for n, c in curves if c.budgets and any(r is not None for r in c.recall)]
     if not curves:
         return cannot_draw(title, "this run holds no gain curve (no measured need, or a run made before curves)")
     fig, ax = plt.subplots(figsize=(6.2, 3.0))
     for n, c in curves:
-        xs = [b for b, r in zip(c["budgets"], c["recall"]) if r is not None]
-        ys = [r for r in c["recall"] if r is not None]
+        xs = [b for b, r in zip(c.budgets, c.recall) if r is not None]
+        ys = [r for r in c.recall if r is not None]
         ax.plot(xs, ys, marker=marker(n), ms=4, color=colour(n), ls="--" if rep.upper_bound(n) else "-",
                 label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) and "upper bound" not in rep.label(n) else ""))
     ax.set_xscale("log")
@@ -212,9 +213,8 @@ def gain_curve(rep: Report) -> str:
 
 
 def lost_matrix(rep: Report) -> str:
-    kinds = sorted({k for n in rep.profiles for k, b in rep.agg["profiles"][n]["by_kind"].items() if b["queries"]})
-    m = np.array([[rep.agg["profiles"][n]["by_kind"].get(k, {}).get("queries_with_lost", 0)
-                   / max(1, rep.agg["profiles"][n]["by_kind"].get(k, {}).get("queries", 0))
+    kinds = sorted({k for n in rep.profiles for k, b in rep.agg.profiles[n].by_kind.items() if b.queries})
+    m = np.array([[b.queries_with_lost / max(1, b.queries) if (b := rep.agg.profiles[n].by_kind.get(k)) else 0.0
                    for n in rep.profiles] for k in kinds])
     if not kinds:
         return cannot_draw("Needs that lost a search capability", "no need was measured")
@@ -233,12 +233,12 @@ def lost_matrix(rep: Report) -> str:
 
 def recall_by_corruption(rep: Report) -> str:
     """Heatmap: recall by corruption kind (rows) x profile (columns)."""
-    blocks = {n: rep.agg["profiles"][n].get("breakdown", {}).get("kind", {}) for n in rep.profiles}
+    blocks = {n: rep.agg.profiles[n].breakdown.kind for n in rep.profiles}
     kinds = sorted({k for b in blocks.values() for k in b}, key=lambda k: (k in ("clean", "combined"), k))
     if not kinds:
         return cannot_draw("Recall by kind of data-entry error", "no relevant record was measured, so there is "
                            "no breakdown")
-    m = np.array([[blocks[n].get(k, {}).get("value") if blocks[n].get(k, {}).get("value") is not None else np.nan
+    m = np.array([[c.value if (c := blocks[n].get(k)) and c.value is not None else np.nan
                    for n in rep.profiles] for k in kinds], dtype=float)
     fig, ax = plt.subplots(figsize=(5.6, 0.36 * len(kinds) + 1.2))
     # cividis (Nuñez et al. 2018) reads the same under colour-vision deficiency, as red-green does not
@@ -247,7 +247,7 @@ def recall_by_corruption(rep: Report) -> str:
     ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=8)
     for i, k in enumerate(kinds):
         for j, n in enumerate(rep.profiles):
-            rel = blocks[n].get(k, {}).get("relevant", 0)
+            rel = c.relevant if (c := blocks[n].get(k)) else 0
             txt = "" if np.isnan(m[i, j]) else f"{m[i, j] * 100:.0f}%"
             ax.text(j, i, f"{txt}\n(n={rel})" if j == 0 else txt, ha="center", va="center", fontsize=6.5,
                     color="white" if m[i, j] < 0.5 else "black")

@@ -19,16 +19,16 @@ import numpy as np
 import orjson
 
 from bench.corpus.store import Corpus
-from bench.provenance import Provenance
 from bench.report.templating import render as render_template
+from bench.run.results import RunResults, read_results
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
 
 
-def _corpus(run_dir: Path, run: dict) -> Corpus | None:
+def _corpus(run_dir: Path, run: RunResults) -> Corpus | None:
     """The run's corpus folder: as recorded, else beside the results folder (a relative path is
     relative to where the run was started)."""
-    path = Path(run["corpus"].get("path") or "")
+    path = Path(run.corpus.path)
     for p in (path, run_dir.parent.parent / path):
         if (p / "manifest.json").is_file():
             return Corpus(p)
@@ -123,8 +123,8 @@ def explorer_data(run_dir: Path) -> dict:
     """Everything the page shows, as one JSON-able dict: `meta` (profiles, needs and their counts),
     `records` (a table of every record a list or a need's relevant set holds, as columns), and per
     need `lists`: its relevant records and each profile's complete list, as indices into the table."""
-    run = orjson.loads((run_dir / "run.json").read_bytes())
-    profiles = list(run.get("profile_order") or run["aggregates"]["profiles"])
+    run = read_results(run_dir)
+    profiles = list(run.profile_order)
     with open(run_dir / "per_query.csv") as fh:
         rows = list(csv.DictReader(fh))
     lists, rel = _lists(run_dir, profiles), _qrels(run_dir)
@@ -132,7 +132,7 @@ def explorer_data(run_dir: Path) -> dict:
     corpus = _corpus(run_dir, run)
     descriptions: dict[str, str] = {}
     if corpus is not None:
-        needs = corpus.root / "queries" / run["query_set"]["query_set"] / "needs.jsonl"
+        needs = corpus.root / "queries" / run.query_set.query_set / "needs.jsonl"
         if needs.is_file():
             for line in needs.read_bytes().splitlines():
                 n = orjson.loads(line)
@@ -143,7 +143,7 @@ def explorer_data(run_dir: Path) -> dict:
     by_need: dict[str, dict[str, dict]] = defaultdict(dict)
     for r in rows:
         by_need[r["qid"]][r["profile"]] = r
-    union_of = {p: [m for m in run["profiles"].get(p, {}).get("union_of") or []] for p in profiles}
+    union_of = {p: list(info.union_of) if (info := run.profiles.get(p)) else [] for p in profiles}
     needs_out, need_lists = [], []
     for qid, per in by_need.items():
         first = next(iter(per.values()))
@@ -169,12 +169,11 @@ def explorer_data(run_dir: Path) -> dict:
                 packed[p] = _deltas(idx[p])
         needs_out.append(out)
         need_lists.append({"rel": _deltas(sorted(at[r] for r in relevant)), "lists": packed})
-    prov = Provenance.of(run["corpus"])
-    meta = {"run": run["run_id"], "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
-            "profiles": [{"id": p, "label": run["profiles"].get(p, {}).get("label", p),
-                          "upper_bound": bool(run["profiles"].get(p, {}).get("upper_bound"))} for p in profiles],
+    prov = run.corpus.provenance
+    meta = {"run": run.run_id, "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
+            "profiles": [{"id": p, "label": run.label(p), "upper_bound": run.upper_bound(p)} for p in profiles],
             "needs": needs_out,
-            "missing_corpus": None if corpus is not None else f"corpus folder {run['corpus'].get('path')} not found"}
+            "missing_corpus": None if corpus is not None else f"corpus folder {run.corpus.path} not found"}
     return {"meta": meta, "records": table, "lists": need_lists}
 
 

@@ -5,13 +5,13 @@ The page is templates/report.html; this module turns the report's data into the 
 from __future__ import annotations
 
 from bench.access.sar import sar_summary
-from bench.provenance import Provenance
 from bench.report import charts
 from bench.report.markdown import MAIN_HEADER, fixed, main_rows
 from bench.report.model import BOARD_SOURCE, Report, definitions
 from bench.report.reasons import LOW_RECALL, low_recall_reasons
 from bench.report.templating import render as render_template
 from bench.report.templating import trusted
+from bench.run.results import Comparison
 
 
 def _num(v: float | None) -> str:
@@ -46,28 +46,28 @@ def _per_need(rep: Report) -> dict:
 
 def _why(rep: Report) -> dict:
     """Recall by source system, collapses, the entity view, and the worst needs drilled down."""
-    srcs = sorted({s for n in rep.profiles for s in rep.agg["profiles"][n].get("breakdown", {}).get("source", {})})
+    srcs = sorted({s for n in rep.profiles for s in rep.agg.profiles[n].breakdown.source})
     source_rows = []
     if srcs:
         for n in rep.profiles:
-            b = rep.agg["profiles"][n]["breakdown"]["source"]
-            source_rows.append((rep.label(n), [_pct(b[s]["value"]) if s in b else "" for s in srcs]))
-    collapses = [{"label": rep.label(c["profile"]), "kind": c["kind"].replace("_", " "),
-                  "recall": f"{c['recall'] * 100:.0f}%", "baseline": f"{c['baseline'] * 100:.0f}%"}
-                 for c in rep.agg.get("collapses", [])]
-    ent = [(n, rep.agg["profiles"][n].get("breakdown", {}).get("entity")) for n in rep.profiles]
-    entity = [(rep.label(n), _pct(e["person_found"]["value"]), _num1(e["distinct_people"]["value"]),
-               _num1(e["records_per_person"]["value"])) for n, e in ent if e and e["needs"]]
+            b = rep.agg.profiles[n].breakdown.source
+            source_rows.append((rep.label(n), [_pct(b[s].value) if s in b else "" for s in srcs]))
+    collapses = [{"label": rep.label(c.profile), "kind": c.kind.replace("_", " "),
+                  "recall": f"{c.recall * 100:.0f}%", "baseline": f"{c.baseline * 100:.0f}%"}
+                 for c in rep.agg.collapses]
+    ent = [(n, rep.agg.profiles[n].breakdown.entity) for n in rep.profiles]
+    entity = [(rep.label(n), _pct(e.person_found.value), _num1(e.distinct_people.value),
+               _num1(e.records_per_person.value)) for n, e in ent if e.needs]
     worst = []
     for n in rep.profiles:
-        ws = rep.agg["profiles"][n].get("worst", [])
+        ws = rep.agg.profiles[n].worst
         if not ws or n == rep.baseline:
             continue
         worst.append((rep.label(n), [
-            {"qid": w["qid"], "recall": f"{w['recall'] * 100:.0f}%", "missed_total": w["missed_total"],
-             "lost": "; ".join(w["lost"]) or "nothing",
-             "missed": [{"rid": m["rid"], "source": m["source"], "written": m["written"], "kinds": ", ".join(m["kinds"])}
-                        for m in w["missed"][:8]]}
+            {"qid": w.qid, "recall": f"{w.recall * 100:.0f}%", "missed_total": w.missed_total,
+             "lost": "; ".join(w.lost) or "nothing",
+             "missed": [{"rid": m.rid, "source": m.source, "written": m.written, "kinds": ", ".join(m.kinds)}
+                        for m in w.missed[:8]]}
             for w in ws[:3]]))
     reasons = [{"label": rep.label(r["profile"]), "what": r["what"], "recall": f"{r['recall'] * 100:.0f}%",
                 "missed": f"{r['missed']:,}", "reasons": "; ".join(f"{why} ({k:,}, {share * 100:.0f}%)"
@@ -85,10 +85,10 @@ def _access(rep: Report) -> dict:
     sar = []
     for n, v in (sar_summary(rep.run) or {}).items():
         c, f = v["completeness"], v["false_inclusions"]
-        sar.append((rep.label(n), v["requests"], f"{_pct(c['value'])} ({_pct(c['lo'])}–{_pct(c['hi'])})",
+        sar.append((rep.label(n), v["requests"], f"{_pct(c.value)} ({_pct(c.lo)}–{_pct(c.hi)})",
                     f"{v['missed_total']} of {v['relevant_total']}",
-                    f"{_num1(f['value'])} ({_num1(f['lo'])}–{_num1(f['hi'])})", fixed(v["hours"]["value"])))
-    s62 = [(op, [op in rep.run["profiles"][n].get("audit_s62", []) for n in rep.profiles]) for op in S62]
+                    f"{_num1(f.value)} ({_num1(f.lo)}–{_num1(f.hi)})", fixed(v["hours"].value)))
+    s62 = [(op, [op in rep.run.profiles[n].audit_s62 for n in rep.profiles]) for op in S62]
     return {"sar": sar, "s62": s62}
 
 
@@ -101,11 +101,11 @@ COMPARED = {"recall": ("recall (percentage points)", 100, "{:+.1f} pp"),
             "sift_hours": ("analyst-hours of sifting per 1,000 searches", 1000, "{:+,.0f}")}
 
 
-def _diff(t: dict) -> str:
-    v = t.get("mean_diff")
+def _diff(t: Comparison) -> str:
+    v = t.mean_diff
     if v is None or v != v:
         return "n/a"
-    _, scale, fmt = COMPARED[t["measure"]]
+    _, scale, fmt = COMPARED[t.measure]
     return fmt.format(v * scale)
 
 
@@ -115,25 +115,26 @@ def _p(v) -> str:
 
 def _method(rep: Report) -> dict:
     run = rep.run
-    c = run["corpus"]
-    kinds = sorted({k for r in c["rates"].values() for k in r})
-    rates = [(system, f"{c['counts']['per_source'].get(system, 0):,}",
-              [f"{c['rates'].get(system, {}).get(k, 0):g}" for k in kinds])
-             for system in sorted(set(c["rates"]) | set(c["counts"]["per_source"]))]
-    profiles = [{"label": run["profiles"][n]["label"], "kind": run["profiles"][n]["kind"],
-                 "description": run["profiles"][n]["description"],
-                 "assumptions": list(run["profiles"][n]["assumptions"].items())} for n in rep.profiles]
-    comparisons = [(rep.label(t["profile"]), COMPARED[t["measure"]][0], _diff(t), _p(t.get("p")),
-                    _p(t.get("p_adjusted")), t.get("n", "")) for t in rep.agg["comparisons"] if t["measure"] in COMPARED]
-    return {"imported": Provenance.of(c).origin != "generated", "skipped": c["counts"].get("skipped_rows", 0),
-            "blanked": c["counts"].get("blanked_fields", 0), "source_file": (c.get("source_file") or "?")[:16],
-            "checksum": c["checksum"][:16], "systems": len(c["counts"]["per_source"]), "seed": str(c.get("seed")),
+    c = run.corpus
+    counts: dict = c.counts
+    kinds = sorted({k for r in c.rates.values() for k in r})
+    rates = [(system, f"{counts['per_source'].get(system, 0):,}",
+              [f"{c.rates.get(system, {}).get(k, 0):g}" for k in kinds])
+             for system in sorted(set(c.rates) | set(counts["per_source"]))]
+    profiles = [{"label": run.profiles[n].label, "kind": run.profiles[n].kind,
+                 "description": run.profiles[n].description,
+                 "assumptions": list(run.profiles[n].assumptions.items())} for n in rep.profiles]
+    comparisons = [(rep.label(t.profile), COMPARED[t.measure][0], _diff(t), _p(t.p),
+                    _p(t.p_adjusted), t.n) for t in rep.agg.comparisons if t.measure in COMPARED]
+    return {"imported": c.provenance.origin != "generated", "skipped": counts.get("skipped_rows", 0),
+            "blanked": counts.get("blanked_fields", 0), "source_file": (c.source_file or "?")[:16],
+            "checksum": c.checksum[:16], "systems": len(counts["per_source"]), "seed": str(c.seed),
             "kinds": kinds, "rates": rates, "profiles": profiles, "comparisons": comparisons}
 
 
 def render(rep: Report) -> str:
     return render_template(
-        "report.html", rep=rep, run=rep.run, src=Provenance.of(rep.run["corpus"]),
+        "report.html", rep=rep, run=rep.run, src=rep.run.corpus.provenance,
         labels=[rep.label(n) for n in rep.profiles], main_header=MAIN_HEADER, main_rows=main_rows(rep),
         board_source=BOARD_SOURCE, charts={k: trusted(fn(rep)) for k, fn in charts.ALL.items()},
         why=_why(rep), access=_access(rep), per_need=_per_need(rep), method=_method(rep),

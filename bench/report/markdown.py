@@ -7,16 +7,16 @@ import re
 from typing import Callable
 
 from bench.access.sar import sar_summary
-from bench.provenance import Provenance
 from bench.report.model import Report, ratio
+from bench.run.results import Estimate
 
 
-def cell(e: dict, scale: float = 1.0, fmt: str | Callable[[float], str] = "{:.2f}") -> str:
+def cell(e: Estimate, scale: float = 1.0, fmt: str | Callable[[float], str] = "{:.2f}") -> str:
     """An estimate with its interval: `value [lo, hi]`."""
-    if e["value"] is None or e["value"] != e["value"]:
+    if not e.defined:
         return "n/a"
     f = (lambda v: fmt(v * scale)) if callable(fmt) else (lambda v: fmt.format(v * scale))  # noqa: E731
-    return f"{f(e['value'])} [{f(e['lo'])}, {f(e['hi'])}]"
+    return f"{f(e.value)} [{f(e.lo)}, {f(e.hi)}]"
 
 
 _MARKS = re.compile(r"([\\`*_\[\]|])")
@@ -43,11 +43,11 @@ def main_rows(rep: Report) -> list[list[str]]:
     """The main table's cells, one row per profile; both renderers draw these."""
     rows = []
     for n in rep.profiles:
-        p = rep.agg["profiles"][n]
-        rows.append([rep.label(n), cell(p["mean"]["volume"], fmt="{:,.0f}"),
-                     cell(p["inflation"]["ratio_of_totals"], fmt=ratio), cell(p["inflation"]["median"], fmt=ratio),
-                     cell(p["mean"]["recall"], 100, "{:.0f}%"), cell(p["mean"]["precision"], 100, "{:.0f}%"),
-                     f"{p.get('returned_nothing', 0)}/{p['queries']}", cell(p["sift_hours_per_1000"], fmt="{:,.0f}"), f"{p['queries_with_lost']}/{p['queries']}"])
+        p = rep.agg.profiles[n]
+        rows.append([rep.label(n), cell(p.mean["volume"], fmt="{:,.0f}"),
+                     cell(p.inflation.ratio_of_totals, fmt=ratio), cell(p.inflation.median, fmt=ratio),
+                     cell(p.mean["recall"], 100, "{:.0f}%"), cell(p.mean["precision"], 100, "{:.0f}%"),
+                     f"{p.returned_nothing}/{p.queries}", cell(p.sift_hours_per_1000, fmt="{:,.0f}"), f"{p.queries_with_lost}/{p.queries}"])
     return rows
 
 
@@ -58,13 +58,13 @@ def main_table(rep: Report) -> list[str]:
 
 def render(rep: Report) -> str:
     run = rep.run
-    src = Provenance.of(run["corpus"])
-    lines = [f"# polebench: {md(run['query_set']['query_set'])} on {md(run['corpus']['name'])}",
+    src = run.corpus.provenance
+    lines = [f"# polebench: {md(run.query_set.query_set)} on {md(run.corpus.name)}",
              "",
              f"> **{src.tag}.** {md(src.sentence)} The profiles model the systems' search from marked assumptions.",
              "",
-             f"Run `{run['run_id']}` · backend `{run['backend']}` · baseline {md(rep.label(rep.baseline))} · "
-             f"{run['query_set']['queries']} needs · {run['corpus']['counts']['records']:,} records · "
+             f"Run `{run.run_id}` · backend `{run.backend}` · baseline {md(rep.label(rep.baseline))} · "
+             f"{run.query_set.queries} needs · {run.corpus.records:,} records · "
              f"95% bootstrap confidence intervals in brackets.",
              ""]
     if rep.incomplete:
@@ -81,5 +81,5 @@ def render(rep: Report) -> str:
                   "|---|---:|---:|---:|---:|"]
         for n, v in sar.items():
             lines.append(f"| {md(rep.label(n))} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
-                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {fixed(v['hours']['value'])} |")
+                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {fixed(v['hours'].value)} |")
     return "\n".join(lines) + "\n"

@@ -10,9 +10,8 @@ from pathlib import Path
 from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
 from bench.metrics.registry import TEXT_COLUMNS
-from bench.provenance import Provenance
 from bench.run.incomplete import incomplete_note, require_complete
-from bench.run.store import read_run_json
+from bench.run.results import RUN_FILE, Aggregates, Behaviours, Estimate, RunResults, Spread, read_results
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -24,7 +23,7 @@ UNION = "connect+iip"
 
 @dataclass
 class Report:
-    run: dict
+    run: RunResults
     rows: list[dict]
     headlines: list[str] = field(default_factory=list)
     band_verdict: str = ""
@@ -33,29 +32,29 @@ class Report:
     incomplete: str = ""  # said before any figure when searches failed (a report asked for with --partial)
 
     @property
-    def agg(self) -> dict:
-        return self.run["aggregates"]
+    def agg(self) -> Aggregates:
+        return self.run.aggregates
 
     @property
     def profiles(self) -> list[str]:
-        return list(self.run.get("profile_order") or self.agg["profiles"])
+        return list(self.run.profile_order)
 
     @property
     def baseline(self) -> str:
-        return self.agg["baseline"]
+        return self.agg.baseline
 
     def upper_bound(self, name: str) -> bool:
-        return bool(self.run["profiles"].get(name, {}).get("upper_bound"))
+        return self.run.upper_bound(name)
 
     def label(self, name: str) -> str:
-        return self.run["profiles"].get(name, {}).get("label", name)
+        return self.run.label(name)
 
 
-def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
-    f = run_dir / "run.json"
+def load_run(run_dir: Path) -> tuple[RunResults, list[dict]]:
+    f = run_dir / RUN_FILE
     if not f.is_file():
-        raise PolebenchError(f"{run_dir}: not a finished run folder (no run.json)")
-    run = read_run_json(run_dir)
+        raise PolebenchError(f"{run_dir}: not a finished run folder (no {RUN_FILE})")
+    run = read_results(run_dir)
     with open(run_dir / "per_query.csv") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:
@@ -65,11 +64,11 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
     return run, rows
 
 
-def run_inputs(run: dict) -> dict:
+def run_inputs(run: RunResults) -> dict:
     """What a run measured: the corpus and the query set, by name and checksum."""
-    q = run["query_set"]
-    return {"corpus": q.get("corpus") or run["corpus"]["name"], "corpus_checksum": q.get("corpus_checksum")
-            or run["corpus"]["checksum"], "query_set": q["query_set"], "set_checksum": q["set_checksum"]}
+    q = run.query_set
+    return {"corpus": q.corpus, "corpus_checksum": q.corpus_checksum, "query_set": q.query_set,
+            "set_checksum": q.set_checksum}
 
 
 def input_differences(mine: dict, theirs: dict, what: str) -> list[str]:
@@ -101,24 +100,28 @@ def x(v: float | None) -> str:
     return r if r == "n/a" else r + "×"
 
 
-def ci_x(e: dict) -> str:
+def ci_x(e: Estimate) -> str:
     if not defined(e):
         return "n/a"
-    return f"{x(e['value'])} (95% CI {x(e['lo'])}–{x(e['hi'])})"
+    return f"{x(e.value)} (95% CI {x(e.lo)}–{x(e.hi)})"
 
 
-def defined(e: dict | None) -> bool:
+def defined(e: Estimate | None) -> bool:
     """Is an estimate a number? An undefined one (no needs to average, a baseline total of 0) is
     NaN in memory and null in run.json."""
-    return bool(e) and e.get("value") is not None and e["value"] == e["value"]
+    return e is not None and e.defined
 
 
-def pct(e: dict) -> str:
+def _number(v: float | None) -> bool:
+    return v is not None and v == v
+
+
+def pct(e: Estimate) -> str:
     if not defined(e):
         return "n/a"
-    if not defined({"value": e.get("lo")}) or not defined({"value": e.get("hi")}):
-        return f"{e['value'] * 100:.0f}%"
-    return f"{e['value'] * 100:.0f}% (95% CI {e['lo'] * 100:.0f}–{e['hi'] * 100:.0f}%)"
+    if not _number(e.lo) or not _number(e.hi):
+        return f"{e.value * 100:.0f}%"
+    return f"{e.value * 100:.0f}% (95% CI {e.lo * 100:.0f}–{e.hi * 100:.0f}%)"
 
 
 def band_position(value: float, lo: float = BOARD_ESTIMATE[0], hi: float = BOARD_ESTIMATE[1]) -> str:
@@ -134,15 +137,15 @@ MIN_NEEDS = 20
 
 def why_undefined(rep: Report, name: str, against_baseline: bool = True) -> str:
     """Why a profile's figure against the baseline cannot be computed, in words."""
-    agg, base = rep.agg["profiles"], rep.baseline
+    agg, base = rep.agg.profiles, rep.baseline
     p = agg[name]
-    if not p["queries"]:
-        return f"every one of {rep.label(name)}'s {p.get('failed', 0)} searches failed"
+    if not p.queries:
+        return f"every one of {rep.label(name)}'s {p.failed} searches failed"
     if against_baseline and name != base:
         b = agg[base]
-        if not b["queries"]:
-            return f"every one of the baseline's ({rep.label(base)}) {b.get('failed', 0)} searches failed"
-        if not b.get("volume_total"):
+        if not b.queries:
+            return f"every one of the baseline's ({rep.label(base)}) {b.failed} searches failed"
+        if not b.volume_total:
             return f"the baseline ({rep.label(base)}) returned nothing for any need it was measured on"
     return "no need gives it a value"
 
@@ -150,7 +153,7 @@ def why_undefined(rep: Report, name: str, against_baseline: bool = True) -> str:
 def same_as_member(rep: Report, name: str) -> str | None:
     """The member of a union whose list the union returned for every need, if there is one: its
     figures are that member's, said once rather than repeated."""
-    members = rep.run["profiles"].get(name, {}).get("union_of") or []
+    members = info.union_of if (info := rep.run.profiles.get(name)) else []
     mine = {r["qid"]: (r.get("volume"), r.get("recall"), r.get("error") or "") for r in rep.rows if r["profile"] == name}
     if all(err for _, _, err in mine.values()):
         return None  # nothing measured is not "the same figures"
@@ -167,11 +170,11 @@ def build(run_dir: Path, partial: bool = False) -> Report:
     require_complete(run, run_dir, partial, "report")
     rep = Report(run, rows, incomplete=incomplete_note(run))
     agg, base = rep.agg, rep.baseline
-    n = run["query_set"]["queries"]
-    spr = run["seconds_per_record"]
-    measured = {name: agg["profiles"][name]["queries"] for name in rep.profiles}
+    n = run.query_set.queries
+    spr = run.seconds_per_record
+    measured = {name: agg.profiles[name].queries for name in rep.profiles}
     if not any(measured.values()):
-        failed, in_rows = run.get("failed", 0), sum(1 for r in rows if r.get("error"))
+        failed, in_rows = run.failed, sum(1 for r in rows if r.get("error"))
         also = f"; {failed - in_rows} more by the readers who reformulate" if failed > in_rows else ""
         rep.headlines.append(f"Nothing could be measured: every search of the {n} needs failed "
                              f"({in_rows} searches in per_query.csv{also}); rerun with --resume.")
@@ -194,88 +197,88 @@ def build(run_dir: Path, partial: bool = False) -> Report:
     for name in shown:
         if name == base:
             continue
-        p = agg["profiles"][name]
-        inf = p["inflation"]
-        if not defined(inf["ratio_of_totals"]):
+        p = agg.profiles[name]
+        inf = p.inflation
+        if not defined(inf.ratio_of_totals):
             rep.headlines.append(f"{rep.label(name)}'s volume against the baseline cannot be computed: "
                                  f"{why_undefined(rep, name)}.")
             continue
         rep.headlines.append(
-            f"For the same {inf['ratio_of_totals'].get('n', n)} needs, {rep.label(name)} returned "
-            f"{ci_x(inf['ratio_of_totals'])} as many records as the baseline ({rep.label(base)}) in total; "
-            + (f"the median need returned {ci_x(inf['median'])}" if defined(inf["median"]) else
+            f"For the same {inf.ratio_of_totals.n} needs, {rep.label(name)} returned "
+            f"{ci_x(inf.ratio_of_totals)} as many records as the baseline ({rep.label(base)}) in total; "
+            + (f"the median need returned {ci_x(inf.median)}" if defined(inf.median) else
                "no median per need (the baseline returned nothing for every need)")
-            + (f" ({inf['undefined']} needs where the baseline returned nothing are left out of the median)."
-               if inf["undefined"] and defined(inf["median"]) else "."))
+            + (f" ({inf.undefined} needs where the baseline returned nothing are left out of the median)."
+               if inf.undefined and defined(inf.median) else "."))
     for name in shown:
-        p = agg["profiles"][name]
-        if not p["queries"]:
+        p = agg.profiles[name]
+        if not p.queries:
             rep.headlines.append(f"{rep.label(name)}: nothing measured, {why_undefined(rep, name, False)}.")
             continue
-        empty = p.get("returned_nothing", 0)
-        failed = p.get("failed", 0)
-        rep.headlines.append(f"{rep.label(name)} found {pct(p['mean']['recall'])} of the relevant records per need "
-                             + (f"at a precision of {pct(p['mean']['precision'])}" if defined(p["mean"]["precision"])
+        empty = p.returned_nothing
+        failed = p.failed
+        rep.headlines.append(f"{rep.label(name)} found {pct(p.mean['recall'])} of the relevant records per need "
+                             + (f"at a precision of {pct(p.mean['precision'])}" if defined(p.mean["precision"])
                                 else "(precision undefined: it returned nothing for any need)")
-                             + (f" (over the {p['queries'] - empty} needs it returned something for; {empty} "
+                             + (f" (over the {p.queries - empty} needs it returned something for; {empty} "
                                 f"returned nothing, which counts as recall 0)" if empty else "")
                              + (f"; {failed} of its searches failed and {'is' if failed == 1 else 'are'} left out"
                                 if failed else "") + ".")
     for name in shown:
         if name == base:
             continue
-        e = agg["profiles"][name]["extra_sift_hours_per_1000"]
+        e = agg.profiles[name].extra_sift_hours_per_1000
         if not defined(e):
             rep.headlines.append(f"{rep.label(name)}'s sifting cost against the baseline cannot be computed: "
                                  f"{why_undefined(rep, name)}.")
             continue
         # a saving is said as "fewer", its interval turned round to match
-        word, lo, hi = ("more", e["lo"], e["hi"]) if e["value"] >= 0 else ("fewer", -e["hi"], -e["lo"])
+        word, lo, hi = ("more", e.lo, e.hi) if e.value >= 0 else ("fewer", -e.hi, -e.lo)
         rep.headlines.append(
-            f"Sifting {rep.label(name)}'s results costs {round(abs(e['value'])):,} {word} analyst-hours per 1,000 "
+            f"Sifting {rep.label(name)}'s results costs {round(abs(e.value)):,} {word} analyst-hours per 1,000 "
             f"searches than the baseline (95% CI {round(lo):,} to {round(hi):,}), at {spr:g} seconds per record.")
     for name in shown:
-        p = agg["profiles"][name]
-        if p["queries_with_lost"]:
+        p = agg.profiles[name]
+        if p.queries_with_lost:
             caps = ", ".join(f"{c.replace('_', ' ')} ({k})" for c, k in
-                             sorted(p["lost_capabilities"].items(), key=lambda kv: -kv[1])[:4])
-            rep.headlines.append(f"{rep.label(name)} could not fully express {p['queries_with_lost']} of "
-                                 f"{p['queries']} needs: {caps}.")
-    if UNION in agg["profiles"] and UNION != base:
-        v = agg["profiles"][UNION]["inflation"]["ratio_of_totals"]
+                             sorted(p.lost_capabilities.items(), key=lambda kv: -kv[1])[:4])
+            rep.headlines.append(f"{rep.label(name)} could not fully express {p.queries_with_lost} of "
+                                 f"{p.queries} needs: {caps}.")
+    if UNION in agg.profiles and UNION != base:
+        v = agg.profiles[UNION].inflation.ratio_of_totals
         if not defined(v):
             rep.band_verdict = (f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old "
                                 f"systems. This run cannot be compared with that estimate: {why_undefined(rep, UNION)}.")
         else:
-            pos = band_position(v["value"])
-            ci_pos = {band_position(v["lo"]), band_position(v["hi"])}
-            data = "synthetic data" if Provenance.of(rep.run["corpus"]).synthetic else "imported records"
+            pos = band_position(v.value)
+            ci_pos = {band_position(v.lo), band_position(v.hi)}
+            data = "synthetic data" if rep.run.corpus.provenance.synthetic else "imported records"
             rep.band_verdict = (
                 f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
                 f"Measured here on {data}, the ratio is {ci_x(v)}: {pos} the estimated band"
                 + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
-                + (f"It rests on {v.get('n')} needs only, too few for the comparison to mean much. "
-                   if (v.get("n") or 0) < MIN_NEEDS else "")
+                + (f"It rests on {v.n} needs only, too few for the comparison to mean much. "
+                   if v.n < MIN_NEEDS else "")
                 + f"This measurement depends on the profiles' marked assumptions and the corpus; the estimate "
                   f"({BOARD_SOURCE}) is shown for comparison only.")
     rep.worst = worst_first(rep)
     return rep
 
 
-def _range(d: dict, fmt) -> str:
-    return f"range {fmt(d['p10'])}–{fmt(d['p90'])}" if d.get("median") is not None else "no range"
+def _range(d: Spread, fmt) -> str:
+    return f"range {fmt(d.p10)}–{fmt(d.p90)}" if d.median is not None else "no range"
 
 
 def _pct_of(v: float | None) -> str:
     return "n/a" if v is None or v != v else f"{v * 100:.0f}%"
 
 
-def _behaviours(beh: dict) -> str:
+def _behaviours(beh: Behaviours) -> str:
     """What the sampled behaviours vary: how far the analyst reads and, where the run searched
     free text a second way, how they formulate."""
-    if beh.get("reformulating"):
+    if beh.reformulating:
         return (f"reading behaviours, some of them narrowing a free-text search a criterion at a time "
-                f"while it returns more than {beh['narrow_above']:,} records")
+                f"while it returns more than {beh.narrow_above:,} records")
     return "reading behaviours"
 
 
@@ -287,7 +290,8 @@ ENTITY_ERRORS = ("typo", "phonetic", "nickname", "initials", "name_swap", "hyphe
 
 def is_reference(rep: Report, name: str) -> bool:
     """A ceiling to compare with (kind: reference), not a system an analyst uses today."""
-    return rep.run["profiles"].get(name, {}).get("kind") == "reference"
+    info = rep.run.profiles.get(name)
+    return info is not None and info.kind == "reference"
 
 
 def ceiling(rep: Report) -> list[str]:
@@ -296,21 +300,21 @@ def ceiling(rep: Report) -> list[str]:
     agg, base = rep.agg, rep.baseline
     out = []
     for name in rep.profiles:
-        if name == base or not is_reference(rep, name) or not agg["profiles"][name]["queries"]:
+        if name == base or not is_reference(rep, name) or not agg.profiles[name].queries:
             continue
-        p, b = agg["profiles"][name], agg["profiles"][base]
-        ex, inf = p["effort"]["examined_ratio_of_totals"], p["inflation"]["ratio_of_totals"]
-        kinds, bkinds = p["breakdown"]["kind"], b["breakdown"]["kind"]
-        gain = sorted(((kinds[k]["value"] - bkinds[k]["value"], k) for k in kinds
+        p, b = agg.profiles[name], agg.profiles[base]
+        ex, inf = p.effort.examined_ratio_of_totals, p.inflation.ratio_of_totals
+        kinds, bkinds = p.breakdown.kind, b.breakdown.kind
+        gain = sorted(((kinds[k].value - bkinds[k].value, k) for k in kinds
                        if k in bkinds and defined(kinds[k]) and defined(bkinds[k]) and k in ENTITY_ERRORS), reverse=True)
-        closes = [f"{k.replace('_', ' ')} {_pct_of(bkinds[k]['value'])}→{_pct_of(kinds[k]['value'])}"
+        closes = [f"{k.replace('_', ' ')} {_pct_of(bkinds[k].value)}→{_pct_of(kinds[k].value)}"
                   for d, k in gain[:3] if d > 0]
-        open_ = sorted((kinds[k]["value"], k) for k in kinds if defined(kinds[k]) and k in ENTITY_ERRORS)
+        open_ = sorted((kinds[k].value, k) for k in kinds if defined(kinds[k]) and k in ENTITY_ERRORS)
         out.append(
             f"What good looks like: {rep.label(name)}, an entity-resolution search built from published "
             f"record-linkage practice (a ceiling to compare with, not a system any force runs), found "
-            f"{pct(p['mean']['recall'])} of the relevant records per need at a precision of "
-            f"{pct(p['mean']['precision'])}, against {pct(b['mean']['recall'])} at {pct(b['mean']['precision'])} "
+            f"{pct(p.mean['recall'])} of the relevant records per need at a precision of "
+            f"{pct(p.mean['precision'])}, against {pct(b.mean['recall'])} at {pct(b.mean['precision'])} "
             f"for {rep.label(base)}; it returned {ci_x(inf)} the baseline's records, and the modelled analyst "
             f"reads {ci_x(ex)} as many items as on the baseline (one entry per candidate person, plate or number "
             f"where it groups them). "
@@ -327,34 +331,34 @@ def lead(rep: Report) -> list[str]:
     """The headline an officer reads first: effort and what is found, under the modelled analyst,
     over the range of documented reading behaviours; then returned volume, central and bound."""
     agg, base = rep.agg, rep.baseline
-    beh = agg.get("behaviour")
+    beh = agg.behaviour
     central = [n for n in rep.profiles if n != base and not rep.upper_bound(n) and not is_reference(rep, n)]
-    if not beh or not central:
+    if not central:
         return []
     target = UNION if UNION in central else central[-1]
-    p, spread = agg["profiles"][target], beh["profiles"].get(target)
-    if spread is None or not defined(p["effort"]["examined_ratio_of_totals"]):
+    p, spread = agg.profiles[target], beh.profiles.get(target)
+    if spread is None or not defined(p.effort.examined_ratio_of_totals):
         return [f"The analyst's effort with {rep.label(target)} against the legacy system ({rep.label(base)}) cannot "
                 f"be computed: {why_undefined(rep, target)}."]
-    e, f = p["effort"], spread["found_ratio"]
-    ex = spread["examined_ratio"]
+    e, f = p.effort, spread.found_ratio
+    ex = spread.examined_ratio
     out = [f"To find what they were looking for, an analyst using {rep.label(target)} reads "
-           f"{x(ex['median'])} as many records as on the legacy system, {rep.label(base)} "
-           f"({_range(ex, x)} over {beh['samples']} {_behaviours(beh)}; at the central behaviour "
-           f"{ci_x(e['examined_ratio_of_totals'])} over needs), and finds {_pct_of(f['median'])} of what the "
-           f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e['found_ratio_of_totals']['value'])})."]
-    inf = p["inflation"]
+           f"{x(ex.median)} as many records as on the legacy system, {rep.label(base)} "
+           f"({_range(ex, x)} over {beh.samples} {_behaviours(beh)}; at the central behaviour "
+           f"{ci_x(e.examined_ratio_of_totals)} over needs), and finds {_pct_of(f.median)} of what the "
+           f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e.found_ratio_of_totals.value)})."]
+    inf = p.inflation
     bound = f"{target}-naive"
-    words = (f"Returned volume: {ci_x(inf['ratio_of_totals'])} under the same behaviour")
-    if bound in agg["profiles"] and rep.upper_bound(bound):
-        words += (f"; {ci_x(agg['profiles'][bound]['inflation']['ratio_of_totals'])} if every word is ORed "
+    words = (f"Returned volume: {ci_x(inf.ratio_of_totals)} under the same behaviour")
+    if bound in agg.profiles and rep.upper_bound(bound):
+        words += (f"; {ci_x(agg.profiles[bound].inflation.ratio_of_totals)} if every word is ORed "
                   f"and every hit read ({rep.label(bound)}: an upper bound, not a behaviour)")
-    words += (f". Per need, the median ratio is {x(inf['median']['value'])} and the geometric mean "
-              f"{x(inf['geometric_mean']['value'])}")
-    carriers = [c for c in inf.get("carriers", []) if c.get("share")]
+    words += (f". Per need, the median ratio is {x(inf.median.value)} and the geometric mean "
+              f"{x(inf.geometric_mean.value)}")
+    carriers = [c for c in inf.carriers if c.share]
     if carriers:
-        share = sum(c["share"] for c in carriers)
-        words += (f"; {len(carriers)} needs ({', '.join(c['qid'] for c in carriers)}) carry "
+        share = sum(c.share for c in carriers)
+        words += (f"; {len(carriers)} needs ({', '.join(c.qid for c in carriers)}) carry "
                   f"{share * 100:.0f}% of its total volume")
     out.append(words + ".")
     return out

@@ -17,16 +17,16 @@ def low_recall_reasons(rep: Report) -> list[dict]:
     the criteria that excluded most of them with how many each."""
     out = []
     for n in rep.profiles:
-        b = rep.agg["profiles"][n].get("breakdown", {})
+        b = rep.agg.profiles[n].breakdown
         for axis, what in (("source", "{} records"), ("kind", "records with error ‘{}’")):
-            cells = [(c, e) for c, e in b.get(axis, {}).items() if e.get("excluded_by") and e["value"] is not None
-                     and e["value"] < LOW_RECALL and e.get("missed", 0) >= MIN_MISSED]
-            for c, e in sorted(cells, key=lambda ce: ce[1]["value"]):
+            cells = [(c, e) for c, e in getattr(b, axis).items() if e.excluded_by and e.value is not None
+                     and e.value < LOW_RECALL and (e.missed or 0) >= MIN_MISSED]
+            for c, e in sorted(cells, key=lambda ce: ce[1].value):
                 cell = ("error-free records" if c == "clean" else "records with several errors" if c == "combined"
                         else what.format(c.replace("_", " ")))
-                out.append({"profile": n, "axis": axis, "cell": c, "what": cell, "recall": e["value"],
-                            "missed": e["missed"], "relevant": e["relevant"],
-                            "reasons": [(r, k, k / e["missed"]) for r, k in e["excluded_by"]]})
+                out.append({"profile": n, "axis": axis, "cell": c, "what": cell, "recall": e.value,
+                            "missed": e.missed, "relevant": e.relevant,
+                            "reasons": [(r, k, k / e.missed) for r, k in e.excluded_by]})
     return out
 
 

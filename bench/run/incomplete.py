@@ -7,28 +7,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import Incomplete
+from bench.run.results import RunResults
 
 
-def missing(run: dict) -> dict[str, int]:
+def missing(run: RunResults) -> dict[str, int]:
     """Per profile, how many needs have no figures because their search failed or was not run."""
-    return {n: int(p.get("failed", 0)) for n, p in run["aggregates"]["profiles"].items() if p.get("failed")}
+    return {n: p.failed for n, p in run.aggregates.profiles.items() if p.failed}
 
 
-def incomplete_note(run: dict) -> str:
+def incomplete_note(run: RunResults) -> str:
     """What an incomplete run lacks, in one sentence; empty for a complete run."""
     gaps = missing(run)
-    if not gaps and not run.get("failed"):
+    if not gaps and not run.failed:
         return ""
-    n = run["query_set"]["queries"]
-    labels = {k: v.get("label", k) for k, v in run.get("profiles", {}).items()}
-    per = ", ".join(f"{labels.get(p, p)} {k} of {n}" for p, k in gaps.items())
-    k = run.get("failed", 0)
+    n = run.query_set.queries
+    per = ", ".join(f"{run.label(p)} {k} of {n}" for p, k in gaps.items())
+    k = run.failed
     return (f"INCOMPLETE RUN: {k} search{'' if k == 1 else 'es'} failed, so needs are missing ({per}). Every figure "
             f"is from the needs each profile completed, not from the whole set, and is not comparable with a "
             f"complete run: rerun the same command with --resume to complete it.")
 
 
-def require_complete(run: dict, run_dir: Path, partial: bool, what: str) -> None:
+def require_complete(run: RunResults, run_dir: Path, partial: bool, what: str) -> None:
     """Refuse to present an incomplete run's figures unless a partial view was asked for."""
     note = incomplete_note(run)
     if note and not partial:

@@ -40,7 +40,8 @@ from bench.queries.model import Need
 from bench.redact import redact
 from bench.run import audit
 from bench.run.excluded import excluded_by
-from bench.run.store import Lists, Partial, is_complete, read_run_json, run_key, run_lock
+from bench.run.results import RUN_FILE, RunResults, read_results
+from bench.run.store import Lists, Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = PER_QUERY_COLUMNS
@@ -72,7 +73,7 @@ class RunSettings:
 @dataclass
 class RunResult:
     dir: Path
-    run: dict
+    run: RunResults
     reused: bool
     failed: int
 
@@ -129,9 +130,9 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
                 progress: Progress | None, plans: list[Plan] = ()) -> RunResult:
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
-        previous = read_run_json(out_dir)
-        if not (s.resume and previous.get("failed")):
-            return RunResult(out_dir, previous, True, previous.get("failed", 0))
+        previous = read_results(out_dir)
+        if not (s.resume and previous.failed):
+            return RunResult(out_dir, previous, True, previous.failed)
 
     t0 = time.perf_counter()
     backend = open_backend(s.backend, corpus, **s.backend_options)
@@ -195,14 +196,15 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
                               "search_loop_s": searched.loop_s, **timings,
                               "bookkeeping_s": searched.loop_s - searched.compile_s - searched.engine_s
                               + time.perf_counter() - t1 - timings["excluded_s"]}
-            write_json_atomic(tmp / "run.json", run)
+            results = RunResults.model_validate(run)  # the one definition of run.json, checked as written
+            write_json_atomic(tmp / RUN_FILE, results.dump())
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
     audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
                  corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
                  searches=len(inst.needs) * (len(profiles.order) + len(twins)), failed=failed)
-    return RunResult(out_dir, run, False, failed)
+    return RunResult(out_dir, results, False, failed)
 
 
 def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) -> list[Plan]:

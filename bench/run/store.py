@@ -40,15 +40,6 @@ def is_complete(d: Path) -> bool:
     return (d / "run.json").is_file()
 
 
-def read_run_json(d: Path) -> dict:
-    """A finished run's run.json; a damaged one is named, with how to start again."""
-    try:
-        return orjson.loads((d / "run.json").read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise SpecError.single(d / "run.json", "", f"not valid JSON ({e}); the run folder is damaged: "
-                               f"run again with --force to start the run again") from None
-
-
 class RunBusy(PolebenchError):
     """Another process holds the run: nothing was read or written."""
 

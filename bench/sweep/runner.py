@@ -25,6 +25,7 @@ from bench.queries.instantiate import ensure_instance, file_checksum, instance_d
 from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
 from bench.report.model import run_inputs
+from bench.run.results import RunResults
 from bench.specio import load_yaml, validate
 from bench.sweep.cells import Cell, behaviour_variant, check, plan_cells, variant
 from bench.sweep.model import Sweep
@@ -63,7 +64,7 @@ def _prepare_corpus(spec_json: dict, root: str, queries: str) -> str:
 
 
 def _run_cell(corpus_dir: str, instance: str, profiles: list[str], baseline: str, results: str, seed: int,
-              behaviour: str | None) -> dict:
+              behaviour: str | None) -> RunResults:
     res = run_benchmark(RunSettings(corpus=Path(corpus_dir), instance=Path(instance), profiles=profiles,
                                     baseline=baseline, results=Path(results), seed=seed, resume=True,
                                     behaviour=Path(behaviour) if behaviour else None))
@@ -113,7 +114,7 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
             jobs[ex.submit(_run_cell, corpus_dirs[c.corpus_key], inst, names, baseline,
                            str(out.with_name(out.name + ".cells")), sweep.seed,
                            _cell_behaviour(c, profile_dir))] = group
-        runs: dict[str, dict] = {}
+        runs: dict[str, RunResults] = {}
         for f in as_completed(jobs):
             for c in jobs[f]:
                 runs[c.id] = f.result()
@@ -127,7 +128,7 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
             w.writerows(rows)
         write_json_atomic(tmp / "sweep.json", {"name": sweep.name, "synthetic": True, "sweep": sweep.model_dump(mode="json"),
                                                "cells": [{"id": c.id, "factors": c.factors, "corpus": c.spec.name,
-                                                          "run_id": runs[c.id]["run_id"],
+                                                          "run_id": runs[c.id].run_id,
                                                           "inputs": run_inputs(runs[c.id])} for c in cells],
                                                "base": run_inputs(runs[_base(cells).id]),
                                                "rows": rows})
@@ -195,21 +196,21 @@ def show_value(v: Any) -> str:
     return str(v)
 
 
-def _rows(c: Cell, run: dict, sweep: Sweep) -> list[dict]:
+def _rows(c: Cell, run: RunResults, sweep: Sweep) -> list[dict]:
     axis = "base" if c.factors.get("base") else ";".join(c.factors)
     value = "" if c.factors.get("base") else ";".join(show_value(v) for v in c.factors.values())
     out = []
-    for base_name, name in zip(sweep.profiles, run["profile_order"]):
-        p = run["aggregates"]["profiles"][name]
-        r, m, rc = p["inflation"]["ratio_of_totals"], p["inflation"]["median"], p["mean"]["recall"]
-        ex = p["effort"]["examined_ratio_of_totals"]
+    for base_name, name in zip(sweep.profiles, run.profile_order):
+        p = run.profile(name)
+        r, m, rc = p.inflation.ratio_of_totals, p.inflation.median, p.mean["recall"]
+        ex = p.effort.examined_ratio_of_totals
         out.append({"cell": c.id, "axis": axis, "value": value, "profile": base_name,
-                    "ratio": r["value"], "ratio_lo": r["lo"], "ratio_hi": r["hi"],
-                    "median": m["value"], "median_lo": m["lo"], "median_hi": m["hi"],
-                    "recall": rc["value"], "recall_lo": rc["lo"], "recall_hi": rc["hi"],
-                    "examined_ratio": ex["value"], "examined_ratio_lo": ex["lo"], "examined_ratio_hi": ex["hi"],
-                    "sift_hours_per_1000": p["sift_hours_per_1000"]["value"],
-                    "needs_with_lost": p["queries_with_lost"], "needs": p["queries"]})
+                    "ratio": r.value, "ratio_lo": r.lo, "ratio_hi": r.hi,
+                    "median": m.value, "median_lo": m.lo, "median_hi": m.hi,
+                    "recall": rc.value, "recall_lo": rc.lo, "recall_hi": rc.hi,
+                    "examined_ratio": ex.value, "examined_ratio_lo": ex.lo, "examined_ratio_hi": ex.hi,
+                    "sift_hours_per_1000": p.sift_hours_per_1000.value,
+                    "needs_with_lost": p.queries_with_lost, "needs": p.queries})
     return out
 
 

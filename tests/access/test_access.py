@@ -60,26 +60,26 @@ def test_sar_completeness_and_false_inclusions_match_a_hand_count(sar_run):
     s = sar_summary(sar_run.run)
     # CRIMINT: nickname (Bill) and phonetic + transposition (Smyth, 04/03) found; the no-DOB record
     # by the requester's address (E8 1AB, a Soundex Smith there). Mary Smith lives elsewhere.
-    assert s["crimint"]["completeness"]["value"] == pytest.approx(4 / 4)
-    assert s["crimint"]["false_inclusions"]["value"] == 0
+    assert s["crimint"]["completeness"].value == pytest.approx(4 / 4)
+    assert s["crimint"]["false_inclusions"].value == 0
     # CONNECT: exact name and DOB (rec-1-org), and exactly "smith" at E8 1AB (dup-0, dup-2); not Smyth.
-    assert s["connect"]["completeness"]["value"] == pytest.approx(3 / 4)
-    assert s["connect"]["false_inclusions"]["value"] == 0
+    assert s["connect"]["completeness"].value == pytest.approx(3 / 4)
+    assert s["connect"]["false_inclusions"].value == 0
     # IIP, every criterion must match: records holding both "william" and "smith" - 2 of his, no one else's.
-    assert s["iip"]["completeness"]["value"] == pytest.approx(2 / 4)
-    assert s["iip"]["false_inclusions"]["value"] == 0
+    assert s["iip"]["completeness"].value == pytest.approx(2 / 4)
+    assert s["iip"]["false_inclusions"].value == 0
     # IIP with every word ORed (the upper bound): every William and every Smith: all 4 of his,
     # and 3 records of two other people.
-    assert s["iip-naive"]["completeness"]["value"] == 1
-    assert s["iip-naive"]["false_inclusions"]["value"] == 3
+    assert s["iip-naive"]["completeness"].value == 1
+    assert s["iip-naive"]["false_inclusions"].value == 3
 
 
 def test_one_audit_line_per_search(sar_run):
     lines = [json.loads(x) for x in (sar_run.dir / "audit.jsonl").read_text().splitlines()]
     # and one per search of a free-text profile's narrowing twin, which reformulating readers read
-    twins = [f"{p}~narrows" for p in sar_run.run["aggregates"]["behaviour"]["reformulating"]]
+    twins = [f"{p}~narrows" for p in sar_run.run.aggregates.behaviour.reformulating]
     assert twins == ["connect+iip~narrows", "iip~narrows"]
-    assert len(lines) == (len(PROFILES) + len(twins)) * sar_run.run["query_set"]["queries"]
+    assert len(lines) == (len(PROFILES) + len(twins)) * sar_run.run.query_set.queries
     assert {x["profile"] for x in lines} == set(PROFILES) | set(twins)
     first = lines[0]
     assert first["event"] == "search" and first["operation"] == "consultation" and first["user"]

@@ -63,8 +63,8 @@ def test_import_then_queries_run_report(tmp_path):
     from bench.cli.report import write_reports
     html, md = write_reports(res.dir)
     assert "imported" in md.read_text()
-    crimint = res.run["aggregates"]["profiles"]["crimint"]["mean"]["recall"]["value"]
-    connect = res.run["aggregates"]["profiles"]["connect"]["mean"]["recall"]["value"]
+    crimint = res.run.profile("crimint").mean["recall"].value
+    connect = res.run.profile("connect").mean["recall"].value
     assert crimint >= connect  # phonetic and nickname matching see through the typed-in errors
 
 
@@ -273,7 +273,7 @@ def test_records_that_are_not_synthetic_are_never_called_synthetic(tmp_path):
     write_instance(d, inst)
     res = run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=["crimint", "connect"],
                                     results=tmp_path / "results"))
-    assert res.run["synthetic"] is False and res.run["corpus"]["source_file"] == corpus.manifest.files["source_file"]
+    assert res.run.synthetic is False and res.run.corpus.source_file == corpus.manifest.files["source_file"]
     from bench.cli.report import write_reports
     html, md = (p.read_text() for p in write_reports(res.dir))
     for text in (html, md):

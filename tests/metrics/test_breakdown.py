@@ -13,6 +13,7 @@ from bench.corpus.store import Corpus
 from bench.gates.rules import parse_check
 from bench.metrics.breakdown import _entity_view, breakdown
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.run.results import Aggregates
 from bench.run.runner import RunSettings, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ templates:
 """
 
 
-def _run(tmp: Path, kind: str, profiles: list[str]) -> dict:
+def _run(tmp: Path, kind: str, profiles: list[str]) -> Aggregates:
     spec_path = tmp / f"only-{kind}.yaml"
     spec_path.write_text(ONLY.format(kind=kind))
     generate(load_spec(spec_path), tmp / f"only-{kind}")
@@ -51,16 +52,16 @@ def _run(tmp: Path, kind: str, profiles: list[str]) -> dict:
     d = instance_dir(corpus, "people-true")
     write_instance(d, instantiate(qs, corpus))
     res = run_benchmark(RunSettings(corpus=corpus.root, instance=d, profiles=profiles, results=tmp / "results"))
-    return res.run["aggregates"]
+    return res.run.aggregates
 
 
 def test_with_one_corruption_every_miss_is_that_kind(tmp_path):
     agg = _run(tmp_path, "nickname", ["crimint", "connect"])
-    cells = agg["profiles"]["connect"]["breakdown"]["kind"]
+    cells = agg.profiles["connect"].breakdown.kind
     assert set(cells) <= {"nickname", "clean"}
-    assert cells["clean"]["value"] == pytest.approx(1.0)          # nothing clean is missed
-    assert cells["nickname"]["found"] < cells["nickname"]["relevant"]  # the nickname records are
-    assert agg["profiles"]["crimint"]["breakdown"]["kind"]["nickname"]["value"] == pytest.approx(1.0)
+    assert cells["clean"].value == pytest.approx(1.0)          # nothing clean is missed
+    assert cells["nickname"].found < cells["nickname"].relevant  # the nickname records are
+    assert agg.profiles["crimint"].breakdown.kind["nickname"].value == pytest.approx(1.0)
 
 
 def test_phonetic_matching_buys_recall_on_respellings(tmp_path):
@@ -71,10 +72,10 @@ def test_phonetic_matching_buys_recall_on_respellings(tmp_path):
     path = tmp_path / "crimint-no-phonetic.yaml"
     path.write_text(no_phonetic)
     agg = _run(tmp_path, "phonetic", ["crimint", str(path)])
-    with_p = agg["profiles"]["crimint"]["breakdown"]["kind"]["phonetic"]
-    without = agg["profiles"]["crimint-no-phonetic"]["breakdown"]["kind"]["phonetic"]
-    assert with_p["value"] > without["value"] + 0.2, (with_p, without)
-    assert any(c["kind"] == "phonetic" for c in agg["collapses"])
+    with_p = agg.profiles["crimint"].breakdown.kind["phonetic"]
+    without = agg.profiles["crimint-no-phonetic"].breakdown.kind["phonetic"]
+    assert with_p.value > without.value + 0.2, (with_p, without)
+    assert any(c.kind == "phonetic" for c in agg.collapses)
 
 
 def test_entity_view_on_a_hand_built_case():

@@ -19,6 +19,7 @@ from bench.gates.rules import evaluate, load_gates
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
 from bench.report import markdown
 from bench.report.model import band_position, build, x
+from bench.run.results import RunResults, read_results
 from bench.run.runner import RunSettings, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,18 +41,18 @@ def test_the_lead_headline_says_effort_found_and_volume_with_their_ranges(run_di
     volume beside the every-word-ORed upper bound, each labelled; the figures are run.json's."""
     rep = build(run_dir)
     agg = rep.agg
-    beh = agg["behaviour"]["profiles"]["connect+iip"]
-    eff = agg["profiles"]["connect+iip"]["effort"]
+    beh = agg.behaviour.profiles["connect+iip"]
+    eff = agg.profiles["connect+iip"].effort
     lead, volume = rep.headlines[0], rep.headlines[1]
-    ex = beh["examined_ratio"]
+    ex = beh.examined_ratio
     assert lead.startswith("To find what they were looking for, an analyst using CONNECT+IIP (union) reads "
-                           f"{x(ex['median'])} as many records as on the legacy system, CRIMINT-like")
-    assert f"range {x(ex['p10'])}–{x(ex['p90'])} over 200 reading behaviours, some of them narrowing a " \
+                           f"{x(ex.median)} as many records as on the legacy system, CRIMINT-like")
+    assert f"range {x(ex.p10)}–{x(ex.p90)} over 200 reading behaviours, some of them narrowing a " \
            "free-text search a criterion at a time while it returns more than 200 records" in lead
-    assert f"at the central behaviour {x(eff['examined_ratio_of_totals']['value'])} (95% CI" in lead
-    assert f"finds {beh['found_ratio']['median'] * 100:.0f}% of what the legacy system found" in lead
-    up = agg["profiles"]["connect+iip-naive"]["inflation"]["ratio_of_totals"]["value"]
-    central = agg["profiles"]["connect+iip"]["inflation"]["ratio_of_totals"]["value"]
+    assert f"at the central behaviour {x(eff.examined_ratio_of_totals.value)} (95% CI" in lead
+    assert f"finds {beh.found_ratio.median * 100:.0f}% of what the legacy system found" in lead
+    up = agg.profiles["connect+iip-naive"].inflation.ratio_of_totals.value
+    central = agg.profiles["connect+iip"].inflation.ratio_of_totals.value
     assert volume.startswith(f"Returned volume: {x(central)} (95% CI")
     assert f"; {x(up)} (95% CI" in volume and "an upper bound" in volume
     assert up >= central  # every word ORed returns at least what every criterion required returns
@@ -99,9 +100,9 @@ def test_markdown_matches_the_run_summary(run_dir):
     rep = build(run_dir)
     assert md == markdown.render(rep)
     for name in rep.profiles:
-        p = rep.agg["profiles"][name]
+        p = rep.agg.profiles[name]
         assert f"| {rep.label(name)} | " in md
-        assert f"{p['queries_with_lost']}/{p['queries']}" in md
+        assert f"{p.queries_with_lost}/{p.queries}" in md
     assert "SYNTHETIC DATA" in md
 
 
@@ -147,7 +148,7 @@ def test_gates_fail_on_a_crafted_regression(run_dir, write, tmp_path):
 
 def test_relative_gate_without_previous_is_skipped(run_dir, write):
     g = _gates(write, "  - {name: rise, profile: iip, metric: volume, max_increase: 0.1}\n")
-    run = json.loads((run_dir / "run.json").read_text())
+    run = read_results(run_dir)
     out = evaluate(load_gates(g, run), run, None)
     assert out[0].status == "skipped"
 
@@ -158,7 +159,7 @@ def test_relative_gate_without_previous_is_skipped(run_dir, write):
     ("  - {name: x, profile: crimint, metric: recall, op: '>='}\n", "gates[0]"),
 ])
 def test_bad_gates_name_the_line_and_field(run_dir, write, body, field):
-    run = json.loads((run_dir / "run.json").read_text())
+    run = read_results(run_dir)
     with pytest.raises(SpecError) as e:
         load_gates(_gates(write, body), run)
     assert "gates.yaml:3:" in str(e.value) and field in str(e.value)
@@ -169,7 +170,7 @@ def test_a_breakdown_cell_the_run_lacks_is_explained(run_dir, write):
     run = json.loads((run_dir / "run.json").read_text())
     del run["aggregates"]["profiles"]["crimint"]["breakdown"]["kind"]["nickname"]
     with pytest.raises(SpecError) as e:
-        load_gates(_gates(write, "  - check: recall[nickname, crimint] >= 0.3\n"), run)
+        load_gates(_gates(write, "  - check: recall[nickname, crimint] >= 0.3\n"), RunResults.model_validate(run))
     assert "no relevant record carries a 'nickname' error (its kind cells: " in str(e.value)
     assert "phonetic" in str(e.value) and "unknown metric" not in str(e.value)
 
@@ -179,7 +180,8 @@ def test_a_sift_saving_is_said_as_fewer_hours_with_its_interval_in_order(run_dir
     saved = tmp_path / "run"
     shutil.copytree(run_dir, saved)
     run = json.loads((saved / "run.json").read_text())
-    run["aggregates"]["profiles"]["connect"]["extra_sift_hours_per_1000"] = {"value": -120.0, "lo": -200.0, "hi": -40.0}
+    run["aggregates"]["profiles"]["connect"]["extra_sift_hours_per_1000"] = {"value": -120.0, "lo": -200.0, "hi": -40.0,
+                                                                             "n": 460}
     (saved / "run.json").write_text(json.dumps(run))
     rep = build(saved)
     line = next(h for h in rep.headlines if h.startswith(f"Sifting {rep.label('connect')}"))
@@ -256,17 +258,16 @@ def test_an_incomplete_run_is_never_reported_or_gated_as_complete(incomplete_dir
 
 def test_the_run_table_says_what_is_missing_and_exits_non_zero(incomplete_dirs, capsys):
     from bench.cli.run import print_summary
-    run = json.loads((incomplete_dirs[7] / "run.json").read_text())
+    run = read_results(incomplete_dirs[7])
     print_summary(run)
     out = " ".join(capsys.readouterr().out.split())
-    assert "INCOMPLETE" in out and f"of {run['query_set']['queries']}" in out
+    assert "INCOMPLETE" in out and f"of {run.query_set.queries}" in out
 
 
 def test_a_gate_on_an_undefined_measure_fails_saying_nan(run_dir, write):
-    from bench.report.model import load_run
-    run, _ = load_run(run_dir)
-    run = copy.deepcopy(run)
+    run = json.loads((run_dir / "run.json").read_text())
     run["aggregates"]["profiles"]["iip"]["mean"]["precision"] = {"value": None, "lo": None, "hi": None, "n": 0}
+    run = RunResults.model_validate(run)
     gates = load_gates(write("g.yaml", "schema_version: 1\ngates:\n  - {name: p, profile: iip, metric: precision, "
                                        "op: '>=', value: 0.1}\n"), run)
     (o,) = evaluate(gates, run, None)
@@ -316,7 +317,7 @@ def _sweep_dir(run_dir: Path, dest: Path, base: dict) -> Path:
 def test_report_refuses_a_sweep_of_other_needs(run_dir, tmp_path):
     from bench.errors import PolebenchError
     from bench.report.model import run_inputs
-    mine = run_inputs(json.loads((run_dir / "run.json").read_text()))
+    mine = run_inputs(read_results(run_dir))
     same = _sweep_dir(run_dir, tmp_path / "same", mine)
     write_reports(run_dir, same)
     assert "NOT THIS RUN'S NEEDS" not in (run_dir / "report.html").read_text()

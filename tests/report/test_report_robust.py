@@ -91,7 +91,7 @@ def test_baseline_returning_nothing_for_a_kind(ci_corpus, few, tmp_path, monkeyp
     text = _render(d)
     _charts(text)
     rep = build(d, partial=True)
-    assert rep.agg["profiles"]["connect"]["by_kind"]["person"]["inflation"]["median"]["value"] is None
+    assert rep.agg.profiles["connect"].by_kind["person"].inflation.median.value is None
     chart = text[text.index("id='chart-inflation_by_kind'"):]
     assert "n/a" in chart[:chart.index("</svg>")]
     assert any(h.startswith("CRIMINT-like (legacy baseline) found 19%") or "4 returned nothing" in h for h in rep.headlines)

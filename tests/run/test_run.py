@@ -73,10 +73,10 @@ def test_measures_agree_with_ir_measures_on_the_exported_files(finished):
 
 
 def test_inflation_of_the_baseline_is_one_and_union_at_least_connect(finished):
-    agg = finished.run["aggregates"]["profiles"]
-    assert agg["crimint"]["inflation"]["ratio_of_totals"]["value"] == pytest.approx(1.0)
-    assert agg["connect+iip"]["volume_total"] >= agg["connect"]["volume_total"]
-    assert agg["connect+iip"]["volume_total"] >= agg["iip"]["volume_total"]
+    agg = finished.run.aggregates.profiles
+    assert agg["crimint"].inflation.ratio_of_totals.value == pytest.approx(1.0)
+    assert agg["connect+iip"].volume_total >= agg["connect"].volume_total
+    assert agg["connect+iip"].volume_total >= agg["iip"].volume_total
 
 
 def test_finished_run_is_reused(ci_corpus, instance, finished):
@@ -214,3 +214,51 @@ def test_a_dead_engine_stops_the_run_early_and_resume_gives_the_same_results(ci_
     monkeypatch.setattr(base.Backend, "search", real)
     resumed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
     assert resumed.failed == 0 and _comparable(resumed.dir) == _comparable(finished.dir)
+
+
+def test_run_json_is_the_results_model_written_whole(finished):
+    """The runner writes run.json as the typed model dumps it, so what report, gates and sweep read
+    back is, field for field, what was written; the shipped JSON Schema accepts it."""
+    import jsonschema
+
+    from bench.run.results import read_results
+
+    d = finished.dir
+    back = read_results(d)
+    assert back == finished.run.model_validate(json.loads((d / "run.json").read_text()))
+    on_disk = json.loads((d / "run.json").read_text())
+    assert json.loads(json.dumps(back.dump())) == on_disk
+    schema = json.loads((ROOT / "docs" / "schema" / "run.schema.json").read_text())
+    assert not list(jsonschema.Draft202012Validator(schema).iter_errors(on_disk))
+    # a figure read through the model is the file's
+    assert back.profile("connect").mean["recall"].value == \
+        on_disk["aggregates"]["profiles"]["connect"]["mean"]["recall"]["value"]
+
+
+@pytest.mark.parametrize("damage, field", [
+    (lambda r: r["aggregates"]["profiles"]["crimint"]["mean"].pop("recall"), "aggregates.profiles.crimint.mean"),
+    (lambda r: r["aggregates"]["profiles"]["iip"].update(queries="many"), "aggregates.profiles.iip.queries"),
+    (lambda r: r["aggregates"]["profiles"]["connect"]["inflation"].pop("ratio_of_totals"),
+     "aggregates.profiles.connect.inflation.ratio_of_totals"),
+    (lambda r: r["profiles"].pop("connect"), "profiles (connect+iip, crimint, iip) are not the profile_order's"),
+    (lambda r: r.pop("query_set"), "query_set"),
+    (lambda r: r["aggregates"]["profiles"]["crimint"]["by_kind"]["person"].update(volume_totl=3),
+     "aggregates.profiles.crimint.by_kind.person.volume_totl"),
+])
+def test_a_damaged_run_json_is_refused_naming_file_and_field(finished, tmp_path, capsys, damage, field):
+    """A run.json edited or written by another version: report, gate and explorer say which file and
+    field and how to start again (exit 2), instead of a KeyError deep in a renderer."""
+    import shutil
+
+    from bench.cli.main import main
+
+    d = tmp_path / "run"
+    shutil.copytree(finished.dir, d)
+    run = json.loads((d / "run.json").read_text())
+    damage(run)
+    (d / "run.json").write_text(json.dumps(run))
+    assert main(["report", str(d)]) == 2
+    assert main(["gate", str(d), "--gates", str(ROOT / "gates.example.yaml")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count(f"{d / 'run.json'}: {field}") == 2 and "--force" in err
+    assert not (d / "report.md").exists()

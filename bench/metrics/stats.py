@@ -42,6 +42,11 @@ NAN = Estimate(float("nan"), float("nan"), float("nan"), 0)
 # the same order as the whole matrix did and every figure stays as it was, to the last bit
 # (blocks of 256 moved some by one unit in the last place).
 BLOCK = 1000
+# ...but no block larger than this (float64): a block of 1,000 x needs is 8 KB a need, and the
+# statistics' working memory would grow with the needs without bound. 20 MB keeps 1,000 rows, and
+# every figure to the last bit, up to 2,500 needs; beyond, fewer rows a block (the same draws, and
+# the same figures but for the last place of some).
+WORK_BYTES = 20 << 20
 STEP = 100  # rows drawn at a time while a block is filled (the random stream does not depend on it)
 CACHE_BYTES = 128 << 20  # resample matrices kept, compact, for the run's other intervals
 
@@ -55,13 +60,13 @@ class _Compact:
     def __init__(self, budget: int):
         self.budget, self.kept = budget, {}
 
-    def blocks(self, key: tuple, make) -> Iterator[np.ndarray]:
-        """The float64 row blocks `make()` yields, or the same from the kept copy."""
+    def blocks(self, key: tuple, make, rows: int) -> Iterator[np.ndarray]:
+        """The float64 row blocks `make()` yields, `rows` at a time, or the same from the kept copy."""
         if key in self.kept:
             m = self.kept.pop(key)
             self.kept[key] = m  # most recently used last
-            for i in range(0, len(m), BLOCK):
-                yield m[i: i + BLOCK].astype(np.float64)
+            for i in range(0, len(m), rows):
+                yield m[i: i + rows].astype(np.float64)
             return
         parts, small = [], True
         for b in make():
@@ -79,19 +84,32 @@ class _Compact:
 _CACHE = _Compact(CACHE_BYTES)
 
 
+def block_rows(n: int) -> int:
+    """Resamples laid out at a time for n items: BLOCK, or fewer where that would pass WORK_BYTES."""
+    return max(1, min(BLOCK, WORK_BYTES // (8 * max(1, n))))
+
+
+def step_rows(n: int) -> int:
+    """Rows drawn at a time while a block is filled: STEP, or fewer where the draws (int64, and as
+    many again for their counts) would pass an eighth of WORK_BYTES."""
+    return max(1, min(STEP, WORK_BYTES // 8 // (16 * max(1, n))))
+
+
 def resample_blocks(n: int, seed: int) -> Iterator[np.ndarray]:
     """The (N_BOOT, n) matrix of how often each of n items is drawn in each bootstrap resample,
     BLOCK rows at a time (the same draws as laying it out whole)."""
+    per, step = block_rows(n), step_rows(n)
+
     def make() -> Iterator[np.ndarray]:
         rng = np.random.default_rng([seed, n])
-        for i in range(0, N_BOOT, BLOCK):
-            block = np.empty((min(BLOCK, N_BOOT - i), n))
-            for j in range(0, len(block), STEP):
-                rows = min(STEP, len(block) - j)
+        for i in range(0, N_BOOT, per):
+            block = np.empty((min(per, N_BOOT - i), n))
+            for j in range(0, len(block), step):
+                rows = min(step, len(block) - j)
                 draws = rng.integers(0, n, size=(rows, n)) + np.arange(rows)[:, None] * n
                 block[j: j + rows] = np.bincount(draws.ravel(), minlength=rows * n).reshape(rows, n)
             yield block
-    return _CACHE.blocks(("boot", n, seed), make)
+    return _CACHE.blocks(("boot", n, seed), make, per)
 
 
 def _by_block(n: int, seed: int, f) -> np.ndarray:
@@ -181,14 +199,16 @@ def _sign_blocks(n: int, seed: int) -> tuple[Iterator[np.ndarray], bool]:
     if 2 ** n <= N_PERM:
         return iter([np.array(list(itertools.product((1.0, -1.0), repeat=n)))]), True
 
+    per, step = block_rows(n), step_rows(n)
+
     def make() -> Iterator[np.ndarray]:
         rng = np.random.default_rng([seed, n, 1])
-        for i in range(0, N_PERM, BLOCK):
-            block = np.empty((min(BLOCK, N_PERM - i), n))
-            for j in range(0, len(block), STEP):
-                block[j: j + STEP] = rng.choice((1.0, -1.0), size=(len(block[j: j + STEP]), n))
+        for i in range(0, N_PERM, per):
+            block = np.empty((min(per, N_PERM - i), n))
+            for j in range(0, len(block), step):
+                block[j: j + step] = rng.choice((1.0, -1.0), size=(len(block[j: j + step]), n))
             yield block
-    return _CACHE.blocks(("signs", n, seed), make), False
+    return _CACHE.blocks(("signs", n, seed), make, per), False
 
 
 def paired_test(a, b, seed: int = 0) -> float:

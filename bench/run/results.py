@@ -295,6 +295,7 @@ class Inputs(_Model):
     seed: int
     version: str
     behaviour: str
+    backend_config: str | None = None  # the checksum of an http backend's adapter file, where one was given
 
 
 class RunResults(_Model):

@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Callable
 
 import numpy as np
@@ -26,7 +27,7 @@ from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
 from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, sha256_file, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_writer, sha256_file, write_json_atomic
 from bench.errors import PolebenchError, Unreachable
 from bench.metrics.aggregate import aggregate
 from bench.metrics.breakdown import breakdown, missed_by_kind
@@ -41,7 +42,8 @@ from bench.redact import redact
 from bench.run import audit
 from bench.run.excluded import excluded_by
 from bench.run.results import RUN_FILE, RunResults, read_results
-from bench.run.store import Lists, Partial, is_complete, run_key, run_lock
+from bench.run.rows import read_rows
+from bench.run.store import Lists, Outcomes, Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter, write_qrels
 
 CSV_COLUMNS = PER_QUERY_COLUMNS
@@ -149,14 +151,13 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
                            s.backend, progress)
     outcomes, lists = searched.outcomes, searched.lists
 
-    # The outcomes hold many small objects; the cyclic GC would walk them again and again while
+    # The measures hold many small objects; the cyclic GC would walk them again and again while
     # the statistics allocate. Nothing here makes reference cycles worth collecting.
     with gc_paused():
         t1 = time.perf_counter()
-        rows, agg, timings = _summarise(outcomes, lists, inst, profiles, twins, len(backend.rids), s, behaviour,
-                                        lambda found: _exclusions(backend, inst, profiles, outcomes, found))
-        failed = sum(1 for r in rows if r["error"])
-        failed += sum(1 for t in twins.values() for q in inst.needs if outcomes[t].get(q.id, {"error": "not run"})["error"])
+        per_query = partial.dir / "per_query.csv"
+        agg, failed, timings = _summarise(outcomes, lists, inst, profiles, twins, len(backend.rids), s, behaviour,
+                                          per_query, lambda found: _exclusions(backend, inst, profiles, outcomes, found))
         run = {
             "schema_version": 1, "run_id": run_id, "synthetic": corpus.manifest.synthetic,
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -183,7 +184,8 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
         }
         with atomic_dir(out_dir) as tmp:
             t2 = time.perf_counter()
-            _write(tmp, rows, outcomes, lists, inst, profiles.order, runs,
+            os.replace(per_query, tmp / "per_query.csv")
+            _write(tmp, outcomes, lists, inst, profiles.order, runs,
                    {p: partial.dir / f"{p}.run" for p in searched.streamed})
             if (partial.dir / "audit.jsonl").is_file():  # every search issued, DPA 2018 s62 style
                 shutil.copyfile(partial.dir / "audit.jsonl", tmp / "audit.jsonl")
@@ -235,7 +237,7 @@ def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) ->
 
 @dataclass
 class _Searched:
-    outcomes: dict[str, dict[str, dict]]  # profile -> need -> row
+    outcomes: dict[str, Outcomes]  # profile -> need -> recorded search, read from disk when asked
     lists: dict[str, Lists]  # profile -> need -> ranked record numbers, read from disk when asked
     streamed: set[str]  # profiles whose run file was written as their searches finished
     engine_s: float = 0.0
@@ -262,7 +264,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
                 out.streamed.add(name)
                 stream.start(partial.dir / f"{name}.run")
-            done[name] = {q for q, row in out.outcomes[name].items() if not row.get("error")}
+            done[name] = {q for q in out.outcomes[name] if out.outcomes[name].ok(q)}
             advance[name] = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
             advance[name](len(done[name]))
             writers[name] = stack.enter_context(partial.writer(name))
@@ -286,8 +288,9 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 rnums = res.rnums if res is not None else np.empty(0, np.int64)
                 if res is not None:
                     known[plan], took[plan] = res, row["latency_ms"]
-                out.outcomes[name][need.id] = row
-                out.lists[name].at[need.id] = (writers[name].add(row, rnums), len(rnums))
+                start, line = writers[name].add(row, rnums)
+                out.outcomes[name].record(need.id, line, bool(row["error"]))
+                out.lists[name].at[need.id] = (start, len(rnums))
                 out.engine_s += row["search_ms"] / 1000
                 if name in out.streamed and not row["error"]:
                     stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
@@ -315,13 +318,13 @@ def _audit_request(log: Path, entry: dict) -> None:
 
 
 def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
-    done = sum(1 for rows in out.outcomes.values() for r in rows.values() if not r["error"])
+    done = sum(o.done() for o in out.outcomes.values())
     return Unreachable(f"stopped after {BREAKER_FAILURES} searches in a row could not reach the engine ({err}); "
                        f"{done} of {searches} searches are done and kept: when the engine is back, run the same "
                        f"command with --resume. No results were written.")
 
 
-def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes: dict[str, dict[str, dict]],
+def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes: dict[str, Outcomes],
                 found: dict[str, dict[str, set[int]]]) -> dict[str, dict[str, dict[int, list[str]]]]:
     """profile -> need -> missed relevant record number -> the criteria of the plan it fails."""
     out: dict[str, dict[str, dict[int, list[str]]]] = {p: {} for p in profiles.order}
@@ -345,22 +348,25 @@ def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes
     return out
 
 
-def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], inst: Instance, profiles: ProfileSet,
-               twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour,
+def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Instance, profiles: ProfileSet,
+               twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour, per_query: Path,
                explain: Callable[[dict[str, dict[str, set[int]]]], dict] | None = None
-               ) -> tuple[list[dict], dict, dict[str, float]]:
-    """Per-query rows, the aggregates with the error breakdown, and how long each took.
-    `explain(found)`: which criterion excluded each relevant record missed (needs the engine)."""
+               ) -> tuple[dict, int, dict[str, float]]:
+    """The per-query rows written to `per_query` as they are measured, then the aggregates read
+    back from that file with the error breakdown; how many searches failed (the narrowing twins'
+    too), and how long each step took. No step holds a row per (profile, need) in memory: a run's
+    memory grows with its needs by what the statistics need of each (a few numbers), not by a
+    dict each. `explain(found)`: which criterion excluded each relevant record missed (needs the
+    engine)."""
     order = profiles.order
     t1 = time.perf_counter()
     judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
                              for q in inst.qrels}, n_records)
     page_sizes = {n: p.page_size for n, p in profiles.by_name.items() if p.page_size}
-    rows, found, listed = _measure(outcomes, lists, judgements, inst, [*order, *twins.values()], s, behaviour,
-                                   page_sizes)
-    rows = [r for r in rows if r["profile"] in order]
+    found, listed, failed = _measure(outcomes, lists, judgements, inst, order, list(twins.values()), s, behaviour,
+                                     page_sizes, per_query)
     timings = {"measure_s": time.perf_counter() - t1}
-    agg = aggregate(rows, order, s.baseline, s.seed)
+    agg = aggregate(read_rows(per_query), order, s.baseline, s.seed)
     agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
                         "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
                         "samples": behaviour.samples, "sources": behaviour.sources,
@@ -372,22 +378,37 @@ def _summarise(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists], in
                                                "recall": gain_curve(listed[name], GAIN_BUDGETS)}
         w, unreached = wss(listed[name], n_records)
         agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
-    ok = {p: [q for q, o in outcomes[p].items() if not o.get("error")] for p in order}
     t_x = time.perf_counter()
     excluded = explain(found) if explain else {}
     timings["excluded_s"] = time.perf_counter() - t_x
     bd = breakdown(found=found, lists=lists, excluded=excluded,  # read there only for the needs in `found`
                    details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
-                   lost={p: {q: outcomes[p][q]["lost"] for q in ok[p]} for p in order}, baseline=s.baseline)
+                   lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
     for name in order:
         agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
         agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
     agg["collapses"] = bd["collapses"]
-    for r in rows:
-        if not r["error"]:
-            r["missed_by_kind"] = missed_by_kind(found[r["profile"]][r["qid"]], inst.details.get(r["qid"], {}))
     timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"] - timings["excluded_s"]
-    return rows, agg, timings
+    return agg, failed, timings
+
+
+class _Lost(Mapping):
+    """Need -> what the plan could not express, for the needs whose search succeeded, read from the
+    recorded search when asked for (the breakdown asks for a profile's worst few needs only)."""
+
+    def __init__(self, outcomes: Outcomes):
+        self.outcomes = outcomes
+
+    def __getitem__(self, qid: str) -> list[dict]:
+        if not self.outcomes.ok(qid):
+            raise KeyError(qid)
+        return self.outcomes[qid]["lost"]
+
+    def __iter__(self) -> Iterator[str]:
+        return (q for q in self.outcomes if self.outcomes.ok(q))
+
+    def __len__(self) -> int:
+        return self.outcomes.done()
 
 
 def _search_one(backend: Backend, need: Need, plan: Plan,
@@ -414,53 +435,53 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
     return row, res, err
 
 
-def _measure(outcomes: dict[str, dict[str, dict]], lists: dict[str, Lists],
+def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
              judgements: Judgements, inst: Instance, order: list[str],
-             s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int]
-             ) -> tuple[list[dict], dict[str, dict[str, set[int]]], dict[str, list[Listed]]]:
-    """One row per (profile, need) as per_query.csv holds it; per profile and need the record
-    numbers of the relevant records returned; per profile what the reader model needs of each list.
-    A row with entry starts is a list read one candidate entry at a time."""
-    per: dict[str, dict[str, dict]] = {}
+             twins: list[str], s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int], per_query: Path
+             ) -> tuple[dict[str, dict[str, set[int]]], dict[str, list[Listed]], int]:
+    """One row per (profile, need), written to `per_query` (per_query.csv) as it is measured; per
+    profile and need the record numbers of the relevant records returned; per profile what the
+    reader model needs of each list; and how many searches failed or were not run. The narrowing
+    `twins` are measured for the readers who reformulate and have no rows. A search recorded with
+    entry starts is a list read one candidate entry at a time."""
     found: dict[str, dict[str, set[int]]] = {}
     listed: dict[str, list[Listed]] = {}
     purpose = {n.id: behaviour.purpose(n.derived_kind()) for n in inst.needs}
-    for name in order:
-        per[name], found[name], listed[name] = {}, {}, []
-        central = behaviour.central
-        if name in page_sizes:  # the system fixes how many records a page shows
-            central = central.model_copy(update={"page_size": page_sizes[name]})
-        for q, o in outcomes[name].items():
-            if o["error"]:
-                continue
-            m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central,
-                                             o.get("entry_starts"))
-            per[name][q] = {**m, "latency_ms": o["latency_ms"], "lost": float(len(o["lost"])),
-                            "searches": float(o.get("searches", 1)), "purpose": purpose[q]}
-            found[name][q] = set(hit.tolist())
-            listed[name].append(lst)
-    base = per.get(s.baseline, {})
-    rows: list[dict] = []
-    for name in order:
-        for need in inst.needs:
-            o = outcomes[name].get(need.id)
-            m = per[name].get(need.id)
-            row = {"profile": name, "qid": need.id, "kind": need.derived_kind(),
-                   "error": (o or {}).get("error") or ("not run" if o is None else None)}
-            if m:
-                row.update(m, total=o["total"], lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
-                           inflation=inflation(m["volume"], base[need.id]["volume"]) if need.id in base else None)
-            rows.append(row)
-    return rows, found, listed
-
-
-def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Instance, order: list[str],
-           runs: RunWriter, streamed: dict[str, Path]) -> None:
-    with open(tmp / "per_query.csv", "w", newline="") as f:
+    # The baseline's volume for a need is the length of its list, where its search succeeded.
+    base_out = outcomes.get(s.baseline)
+    base = {q: float(lists[s.baseline].at[q][1]) for q in base_out if base_out.ok(q)} if base_out else {}
+    failed = 0
+    with open(per_query, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         w.writeheader()
-        for r in rows:
-            w.writerow({**r, "lost_capabilities": ";".join(r.get("lost_capabilities", ()))})
+        for name in [*order, *twins]:
+            found[name], listed[name] = {}, []
+            central = behaviour.central
+            if name in page_sizes:  # the system fixes how many records a page shows
+                central = central.model_copy(update={"page_size": page_sizes[name]})
+            for need in inst.needs:
+                q = need.id
+                o = outcomes[name].get(q)
+                row = {"profile": name, "qid": q, "kind": need.derived_kind(),
+                       "error": (o or {}).get("error") or ("not run" if o is None else None)}
+                if not row["error"]:
+                    m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central,
+                                                     o.get("entry_starts"))
+                    found[name][q] = set(hit.tolist())
+                    listed[name].append(lst)
+                    row.update(m, latency_ms=o["latency_ms"], lost=float(len(o["lost"])),
+                               searches=float(o.get("searches", 1)), purpose=purpose[q], total=o["total"],
+                               lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
+                               inflation=inflation(m["volume"], base[q]) if q in base else None,
+                               missed_by_kind=missed_by_kind(found[name][q], inst.details.get(q, {})))
+                failed += bool(row["error"])
+                if name in order:
+                    w.writerow({**row, "lost_capabilities": ";".join(row.get("lost_capabilities", ()))})
+    return found, listed, failed
+
+
+def _write(tmp: Path, outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Instance, order: list[str],
+           runs: RunWriter, streamed: dict[str, Path]) -> None:
     (tmp / "runs").mkdir()
     (tmp / "outcomes").mkdir()
     write_qrels(tmp / "qrels.txt", inst.qrels)
@@ -468,8 +489,10 @@ def _write(tmp: Path, rows: list[dict], outcomes: dict, lists: dict, inst: Insta
         if name in streamed:  # already written during the searches
             os.replace(streamed[name], tmp / "runs" / f"{name}.run")
         else:  # resumed: lines from before and after the interruption, in need order
-            done = [n.id for n in inst.needs if n.id in outcomes[name] and not outcomes[name][n.id]["error"]]
+            done = [n.id for n in inst.needs if outcomes[name].ok(n.id)]
             runs.write(tmp / "runs" / f"{name}.run", name, ((q, lists[name][q]) for q in done))
-        # the ranked lists themselves are in runs/<profile>.run
-        (tmp / "outcomes" / f"{name}.jsonl.gz").write_bytes(
-            gz_lines([outcomes[name][n.id] for n in inst.needs if n.id in outcomes[name]]))
+        # the ranked lists themselves are in runs/<profile>.run; the rows go out one at a time
+        with gz_writer(tmp / "outcomes" / f"{name}.jsonl.gz") as out:
+            for n in inst.needs:
+                if n.id in outcomes[name]:
+                    out.write(orjson.dumps(outcomes[name][n.id], option=orjson.OPT_SORT_KEYS) + b"\n")

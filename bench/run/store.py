@@ -72,11 +72,13 @@ def run_lock(results_root: Path, run_id: str) -> Iterator[None]:
 
 @dataclass
 class _Scanned:
-    """What a profile's partial files hold, checked: the latest row per need, where each list
-    starts, and how much of each file is whole (the rest is a torn tail to cut)."""
+    """What a profile's partial files hold, checked: where the latest row per need is, where each
+    list starts and how long it is, which needs' latest search failed, and how much of each file
+    is whole (the rest is a torn tail to cut)."""
 
-    rows: dict[str, dict] = field(default_factory=dict)
-    at: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # need -> (offset, length) of its row
+    at: dict[str, tuple[int, int]] = field(default_factory=dict)  # need -> (start, length) of its list
+    failed: set[str] = field(default_factory=set)
     rows_bytes: int = 0
     lists_len: int = 0  # in record numbers
 
@@ -102,9 +104,10 @@ def _scan(rows_path: Path, lists_path: Path, known: set[str] | None) -> _Scanned
         qid = row["qid"]
         if known is not None and qid not in known:
             raise _bad(rows_path, i, "qid", f"need {qid!r} is not in this run's query set")
-        if qid in out.rows and not out.rows[qid].get("error"):
+        if qid in out.lines and qid not in out.failed:
             raise _bad(rows_path, i, "qid", f"need {qid!r} was already recorded as searched")
-        out.rows[qid], out.at[qid] = row, start
+        out.lines[qid], out.at[qid] = (out.rows_bytes, len(line)), (start, n)
+        (out.failed.add if row.get("error") else out.failed.discard)(qid)
         out.lists_len = start + n
         out.rows_bytes += len(line) + 1
     return out
@@ -147,17 +150,52 @@ class Partial:
     def _lists(self, profile: str) -> Path:
         return self.dir / f"{profile}.rnums"
 
-    def load(self, profile: str, known: set[str] | None = None) -> tuple[dict[str, dict], "Lists"]:
-        """The latest outcome per need and its ranked record numbers (read from disk when asked
-        for), checked (see _scan); `known`: the needs of the run's query set."""
+    def load(self, profile: str, known: set[str] | None = None) -> tuple["Outcomes", "Lists"]:
+        """The latest outcome per need and its ranked record numbers, both read from disk when
+        asked for, checked (see _scan); `known`: the needs of the run's query set."""
         scanned = _scan(self._rows(profile), self._lists(profile), known)
-        lists = Lists(self._lists(profile))
-        for q, a in scanned.at.items():
-            lists.at[q] = (a, scanned.rows[q]["returned"])
-        return scanned.rows, lists
+        outcomes, lists = Outcomes(self._rows(profile)), Lists(self._lists(profile))
+        outcomes.at, outcomes.failed, lists.at = scanned.lines, scanned.failed, scanned.at
+        return outcomes, lists
 
     def writer(self, profile: str) -> "PartialWriter":
         return PartialWriter(self._rows(profile), self._lists(profile))
+
+
+class Outcomes(Mapping):
+    """Need -> its latest recorded search (the row as the run recorded it), kept in the profile's
+    .jsonl file and read one row at a time when asked for: a run holds where each row is and which
+    searches failed, not the rows, so that its memory does not grow with its needs by a dict each."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.at: dict[str, tuple[int, int]] = {}  # need -> (offset, length) of its line
+        self.failed: set[str] = set()
+
+    def record(self, qid: str, line: tuple[int, int], error: bool) -> None:
+        self.at[qid] = line
+        (self.failed.add if error else self.failed.discard)(qid)
+
+    def ok(self, qid: str) -> bool:
+        """Was the need searched, and did its latest search succeed?"""
+        return qid in self.at and qid not in self.failed
+
+    def done(self) -> int:
+        return len(self.at) - len(self.failed)
+
+    def __getitem__(self, qid: str) -> dict:
+        start, n = self.at[qid]
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            row = orjson.loads(f.read(n))
+        del row["at"]
+        return row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.at)
+
+    def __len__(self) -> int:
+        return len(self.at)
 
 
 class Lists(Mapping):
@@ -191,19 +229,22 @@ class PartialWriter:
         for path, keep in ((rows, scanned.rows_bytes), (lists, scanned.lists_len * RNUM.itemsize)):
             if path.is_file() and path.stat().st_size != keep:
                 os.truncate(path, keep)
-        self.end = scanned.lists_len
+        self.end, self.rows_end = scanned.lists_len, scanned.rows_bytes
         self.rows: BinaryIO = open(rows, "ab")
         self.lists: BinaryIO = open(lists, "ab")
 
-    def add(self, row: dict, rnums: np.ndarray) -> int:
-        """Where the list starts, in record numbers."""
+    def add(self, row: dict, rnums: np.ndarray) -> tuple[int, tuple[int, int]]:
+        """Where the list starts, in record numbers, and where the row's line is (offset, length)."""
         start = self.end
         self.lists.write(np.asarray(rnums, RNUM).tobytes())
         self.lists.flush()
         self.end += len(rnums)
-        self.rows.write(orjson.dumps({**row, "at": start}) + b"\n")
+        line = orjson.dumps({**row, "at": start})
+        self.rows.write(line + b"\n")
         self.rows.flush()
-        return start
+        at = (self.rows_end, len(line))
+        self.rows_end += len(line) + 1
+        return start, at
 
     def __enter__(self) -> "PartialWriter":
         return self

@@ -99,7 +99,7 @@ def test_a_runs_lists_stay_on_disk_and_are_read_one_at_a_time(tmp_path):
     thousands of records a need): each is read from the .rnums file when asked for."""
     p = Partial(tmp_path, "run", resume=False, force=False)
     with p.writer("iip") as w:
-        starts = [w.add({"qid": q, "returned": len(a), "error": None}, np.array(a, np.int64))
+        starts = [w.add({"qid": q, "returned": len(a), "error": None}, np.array(a, np.int64))[0]
                   for q, a in (("q0", [5, 3]), ("empty", []), ("q1", [9, 1, 4]))]
     assert starts == [0, 2, 2]
     _, ranked = p.load("iip")
@@ -109,3 +109,23 @@ def test_a_runs_lists_stay_on_disk_and_are_read_one_at_a_time(tmp_path):
     data[2] = 7
     data.tofile(p.dir / "iip.rnums")
     assert ranked["q1"].tolist() == [7, 1, 4]  # read now, from the file
+
+
+def test_a_runs_outcomes_stay_on_disk_each_need_its_latest_row(tmp_path):
+    """A run holds where each need's latest recorded search is and which failed, not the rows:
+    each row is read from the .jsonl file when asked for, as the writer recorded it."""
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    with p.writer("iip") as w:
+        w.add({"qid": "q0", "returned": 0, "error": "ConnectionError", "lost": []}, np.array([], np.int64))
+        w.add({"qid": "q1", "returned": 1, "error": None, "lost": [{"capability": "text"}]}, np.array([4]))
+        _, line = w.add({"qid": "q0", "returned": 2, "error": None, "lost": []}, np.array([1, 2]))  # the retry
+    outcomes, ranked = p.load("iip")
+    assert line == outcomes.at["q0"] and not outcomes.failed and outcomes.done() == 2
+    assert outcomes["q0"] == {"qid": "q0", "returned": 2, "error": None, "lost": []}
+    assert outcomes["q1"]["lost"] == [{"capability": "text"}] and ranked["q0"].tolist() == [1, 2]
+    again = Partial(tmp_path, "run", resume=True, force=False)
+    with again.writer("iip") as w:  # a resumed writer records where its own lines land
+        _, line = w.add({"qid": "q2", "returned": 0, "error": "Timeout", "lost": []}, np.array([], np.int64))
+    outcomes, _ = again.load("iip")
+    assert outcomes.at["q2"] == line and outcomes.failed == {"q2"} and not outcomes.ok("q2") and outcomes.ok("q1")
+    assert outcomes["q2"]["error"] == "Timeout"

@@ -428,14 +428,14 @@ def test_low_baseline_recall_is_explained_by_the_criterion_that_excluded_the_rec
     by_hand = sum(d["source"] == "custody" for n in inst.needs if n.event and n.event.terms
                   for d in inst.details.get(n.id, {}).values())
     rep = build(run_dir)
-    cell = rep.agg["profiles"]["crimint"]["breakdown"]["source"]["custody"]
-    assert cell["value"] < LOW_RECALL and cell["missed"] == cell["relevant"] - cell["found"]
-    assert cell["excluded_by"][0] == [mo, by_hand] and by_hand > 100
-    assert all(0 < k <= cell["missed"] for _, k in cell["excluded_by"])
+    cell = rep.agg.profiles["crimint"].breakdown.source["custody"]
+    assert cell.value < LOW_RECALL and cell.missed == cell.relevant - cell.found
+    assert cell.excluded_by[0] == (mo, by_hand) and by_hand > 100
+    assert all(0 < k <= cell.missed for _, k in cell.excluded_by)
     row = next(r for r in low_recall_reasons(rep) if r["profile"] == "crimint" and r["cell"] == "custody")
-    assert row["reasons"][0] == (mo, by_hand, by_hand / cell["missed"])
+    assert row["reasons"][0] == (mo, by_hand, by_hand / cell.missed)
     # a union is explained by its members, not given reasons of its own
-    assert not any(e.get("excluded_by") for e in rep.agg["profiles"]["connect+iip"]["breakdown"]["source"].values())
+    assert not any(e.excluded_by for e in rep.agg.profiles["connect+iip"].breakdown.source.values())
     page = Visible.of((run_dir / "report.html").read_text())
-    assert (f"CRIMINT-like (legacy baseline) custody records {cell['value'] * 100:.0f}% {cell['missed']:,} "
-            f"{mo} ({by_hand:,}, {by_hand / cell['missed'] * 100:.0f}%)") in page
+    assert (f"CRIMINT-like (legacy baseline) custody records {cell.value * 100:.0f}% {cell.missed:,} "
+            f"{mo} ({by_hand:,}, {by_hand / cell.missed * 100:.0f}%)") in page

@@ -30,12 +30,12 @@ def _outcomes(d, profile: str) -> dict[str, dict]:
 
 
 def test_the_reference_is_measured_and_is_not_the_baseline(finished):
-    agg = finished.run["aggregates"]
-    assert finished.failed == 0 and agg["baseline"] == "crimint"
-    ref = agg["profiles"]["reference"]
-    assert ref["queries"] == finished.run["query_set"]["queries"]
-    assert finished.run["profiles"]["reference"]["kind"] == "reference"
-    assert set(ref["breakdown"]["kind"]) >= {"clean", "nickname", "dob_transposed"}
+    agg = finished.run.aggregates
+    assert finished.failed == 0 and agg.baseline == "crimint"
+    ref = agg.profiles["reference"]
+    assert ref.queries == finished.run.query_set.queries
+    assert finished.run.profiles["reference"].kind == "reference"
+    assert set(ref.breakdown.kind) >= {"clean", "nickname", "dob_transposed"}
 
 
 def test_person_lists_are_read_one_entry_per_candidate(finished):
@@ -68,7 +68,7 @@ def test_the_report_shows_it_as_what_good_looks_like_beside_the_baseline(finishe
     rep = build(finished.dir)
     ceiling = [h for h in rep.headlines if h.startswith("What good looks like")]
     assert len(ceiling) == 1 and "CRIMINT-like" in ceiling[0]
-    ref, base = (finished.run["aggregates"]["profiles"][p]["mean"]["recall"]["value"] for p in ("reference", "crimint"))
+    ref, base = (finished.run.profile(p).mean["recall"].value for p in ("reference", "crimint"))
     assert f"found {ref * 100:.0f}%" in ceiling[0] and f"against {base * 100:.0f}%" in ceiling[0]
     # the lead compares today's system with the legacy one, never the ceiling
     assert not any(h.startswith("To find") and "Reference" in h.split(" reads ")[0] for h in rep.headlines)

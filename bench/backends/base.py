@@ -181,10 +181,12 @@ class Backend(ABC):
         order = np.lexsort((h.rnums, -key))
         return h.rnums[order], h.scores[order], 1, None
 
-    def matches(self, node: Node) -> np.ndarray:
+    def matches(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
         """The record numbers matching one plan node, unordered and uncapped: what a single
-        criterion of a plan lets through (the run uses it to say which criterion excluded a record)."""
-        return self._execute(node).rnums
+        criterion of a plan lets through (the run uses it to say which criterion excluded a record).
+        `within`: only these record numbers are asked about (an engine may then search less)."""
+        rnums = self._execute(node).rnums
+        return rnums if within is None else rnums[np.isin(rnums, within)]
 
     def _execute(self, node: Node) -> Hits:
         if isinstance(node, Scoped):

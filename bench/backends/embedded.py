@@ -24,7 +24,7 @@ from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError
 from bench.backends.resolver import index as resolver_index
 from bench.backends.resolver import match as resolver_match
-from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Plan, Range, Regex, Resolve, Scoped, Term, Terms,
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Node, Plan, Range, Regex, Resolve, Scoped, Term, Terms,
                          Text, geo_of, has_text, nodes_of)
 
 INDEX_VERSION = 4  # bump when the index layout changes: old indexes are then rebuilt
@@ -202,8 +202,17 @@ class EmbeddedBackend(Backend):
     def _hits(self, s: tantivy.Searcher, query: tantivy.Query, **kw) -> list:
         return s.search(query, limit=max(1, s.num_docs), count=False, **kw).hits
 
-    def _scoped(self, node: Scoped) -> Hits:
+    def matches(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
+        if within is None or not isinstance(node, Scoped):
+            return super().matches(node, within)
+        return self._scoped(node, within).rnums
+
+    def _scoped(self, node: Scoped, within: np.ndarray | None = None) -> Hits:
         kind, query = self._query(node)
+        if within is not None:  # only these records: a criterion alone can match half the corpus (sex)
+            only = tantivy.Query.term_set_query(self.schemas[kind], "rnum", [int(r) for r in within])
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
+                                                 (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))])
         s = self.searchers[kind]
         geo = geo_of(node.clause)
         if geo is None and not has_text(node.clause):

@@ -94,10 +94,11 @@ def read_formulation(plan: Plan, searches: int) -> Plan:
 
 
 def excluded_by(backend: Backend, plan: Plan, searches: int, missed: np.ndarray,
-                cache: dict[Node, np.ndarray]) -> dict[int, list[str]]:
+                cache: dict[Node, np.ndarray], relevant: np.ndarray | None = None) -> dict[int, list[str]]:
     """For each missed record number, the criteria (in words) it fails. `cache` holds each
-    criterion's matches for the need, shared between profiles that search alike. A union of
-    profiles (Sequence) is not taken apart here: its members' own reasons stand."""
+    criterion's matches for the need among its `relevant` records (all matches if None), shared
+    between profiles that search alike. A union of profiles (Sequence) is not taken apart here:
+    its members' own reasons stand."""
     if plan.root is None or isinstance(plan.root, Sequence) or not len(missed):
         return {}
     plan = read_formulation(plan, searches)
@@ -107,7 +108,7 @@ def excluded_by(backend: Backend, plan: Plan, searches: int, missed: np.ndarray,
         return {r: [label(parts[0])] for r in fails}
     for node in parts:
         if node not in cache:
-            cache[node] = backend.matches(node)
+            cache[node] = backend.matches(node, relevant)
         out = missed[~np.isin(missed, cache[node])]
         for r in out.tolist():
             if label(node) not in fails[r]:  # two clauses alike (two MO words) are one reason

@@ -342,7 +342,8 @@ def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes
             if len(missed):
                 plan = backend.adapt(compile_need(need, profiles[name], profiles), need)  # the plan as searched
                 backend.context = {"profile": name, "need": need.id, "purpose": "excluded_by"}
-                why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache)
+                why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache,
+                                  rnums)
                 if why:  # none for a union of profiles: its members' reasons stand
                     out[name][need.id] = why
     return out

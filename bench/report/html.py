@@ -8,7 +8,7 @@ from bench.access.sar import sar_summary
 from bench.report import charts
 from bench.report.markdown import MAIN_HEADER, fixed, main_rows
 from bench.report.model import BOARD_SOURCE, Report, definitions
-from bench.report.reasons import LOW_RECALL, low_recall_reasons
+from bench.report.reasons import LOW_RECALL, low_recall_reasons, sentence
 from bench.report.templating import render as render_template
 from bench.report.templating import trusted
 from bench.run.results import Comparison
@@ -73,8 +73,11 @@ def _why(rep: Report) -> dict:
                 "missed": f"{r['missed']:,}", "reasons": "; ".join(f"{why} ({k:,}, {share * 100:.0f}%)"
                                                                for why, k, share in r["reasons"])}
                for r in low_recall_reasons(rep)]
+    # the baseline's low figures by source system, the ones an officer asks about first, said in words
+    said = [sentence(r, rep.label(r["profile"])) for r in low_recall_reasons(rep)
+            if r["profile"] == rep.baseline and r["axis"] == "source"]
     return {"sources": srcs, "source_rows": source_rows, "collapses": collapses, "entity": entity, "worst": worst,
-            "reasons": reasons, "low_recall": f"{LOW_RECALL * 100:.0f}%"}
+            "reasons": reasons, "low_recall": f"{LOW_RECALL * 100:.0f}%", "said": said}
 
 
 S62 = ("collection", "alteration", "consultation", "disclosure", "combination", "erasure")

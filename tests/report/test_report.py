@@ -439,3 +439,6 @@ def test_low_baseline_recall_is_explained_by_the_criterion_that_excluded_the_rec
     page = Visible.of((run_dir / "report.html").read_text())
     assert (f"CRIMINT-like (legacy baseline) custody records {cell.value * 100:.0f}% {cell.missed:,} "
             f"{mo} ({by_hand:,}, {by_hand / cell.missed * 100:.0f}%)") in page
+    assert (f"CRIMINT-like (legacy baseline) found {cell.value * 100:.0f}% of custody records: of the "
+            f"{cell.missed:,} relevant ones it missed, {by_hand:,} ({by_hand / cell.missed * 100:.0f}%) "
+            f"fail “{mo}”") in page

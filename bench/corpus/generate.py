@@ -5,12 +5,13 @@ on the number of workers), then the manifest."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing as mp
 import os
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 import orjson
@@ -88,29 +89,38 @@ def _chunk(index: int) -> tuple[bytes, bytes, Tally, Counter]:
     return gz_lines(recs), gz_lines(truths), tally, counts
 
 
-def _entities(world: World) -> list[dict]:
-    rows: list[dict] = []
+def _entities(world: World) -> Iterator[dict]:
+    """The truth's entity rows, one at a time (a million-record world has about a million)."""
     for p in world.people:
-        rows.append({"kind": "person", "id": p.id, "forename": p.forename, "middle": p.middle,
+        yield {"kind": "person", "id": p.id, "forename": p.forename, "middle": p.middle,
                      "surname": p.surname, "dob": p.dob.isoformat(), "sex": p.sex,
                      "nationality": p.nationality, "alias": list(p.alias) if p.alias else None,
                      "moniker": p.moniker, "community": p.community,
                      "address": world.addresses[p.address].id,
                      "vehicles": [world.vehicles[v].id for v in p.vehicles],
                      "phones": [f"T{t:07d}" for t in p.phones],
-                     "associates": [world.people[a].id for a in p.associates]})
-    rows += [{"kind": "vehicle", "id": v.id, "vrm": v.vrm, "make": v.make, "model": v.model,
-              "colour": v.colour} for v in world.vehicles]
-    rows += [{"kind": "phone", "id": f"T{i:07d}", "number": n} for i, n in enumerate(world.phones)]
-    rows += [{"kind": "address", "id": a.id, "address": f"{a.number} {a.street}", "borough": a.borough,
-              "postcode": a.postcode, "lat": a.lat, "lon": a.lon} for a in world.addresses]
-    rows += [{"kind": "event", "id": e.id, "type": e.type, "date": e.date.isoformat(),
-              "address": world.addresses[e.address].id, "people": [world.people[i].id for i in e.people],
-              "victim": world.people[e.victim].id if e.victim is not None else None,
-              "vehicle": world.vehicles[e.vehicle].id if e.vehicle is not None else None,
-              "phone": f"T{e.phone:07d}" if e.phone is not None else None,
-              "weapon": e.weapon, "mo": list(e.mo)} for e in world.events]
-    return rows
+                     "associates": [world.people[a].id for a in p.associates]}
+    for v in world.vehicles:
+        yield {"kind": "vehicle", "id": v.id, "vrm": v.vrm, "make": v.make, "model": v.model, "colour": v.colour}
+    for i, n in enumerate(world.phones):
+        yield {"kind": "phone", "id": f"T{i:07d}", "number": n}
+    for a in world.addresses:
+        yield {"kind": "address", "id": a.id, "address": f"{a.number} {a.street}", "borough": a.borough,
+               "postcode": a.postcode, "lat": a.lat, "lon": a.lon}
+    for e in world.events:
+        yield {"kind": "event", "id": e.id, "type": e.type, "date": e.date.isoformat(),
+               "address": world.addresses[e.address].id, "people": [world.people[i].id for i in e.people],
+               "victim": world.people[e.victim].id if e.victim is not None else None,
+               "vehicle": world.vehicles[e.vehicle].id if e.vehicle is not None else None,
+               "phone": f"T{e.phone:07d}" if e.phone is not None else None,
+               "weapon": e.weapon, "mo": list(e.mo)}
+
+
+def _write_entities(world: World, out: BinaryIO) -> None:
+    """In gzip members of CHUNK rows, so that memory does not grow with the world's size."""
+    rows = _entities(world)
+    while batch := list(itertools.islice(rows, CHUNK)):
+        out.write(gz_lines(batch))
 
 
 def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
@@ -142,7 +152,7 @@ def _generate(spec: CorpusSpec, out_dir: Path, workers: int | None,
                 pool, results = None, map(_chunk, chunks)
             # The parent would only wait on the workers: write the truth's entities meanwhile.
             with open(tmp / ENTITIES, "wb") as ef:
-                ef.write(gz_lines(_entities(world)))
+                _write_entities(world, ef)
             try:
                 for rgz, tgz, t, c in results:
                     rf.write(rgz)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
+from functools import lru_cache
 from typing import Any, Callable
 
 from bench.corpus import corrupt, vocab
@@ -15,15 +16,19 @@ from bench.corpus.world import Event, Person, World
 _ELIGIBLE = corrupt.ELIGIBLE
 
 
-def _always(v: Any) -> bool:
-    return True
-
-
 RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custody": "custody_record",
                 "stop_search": "stop_and_search", "property": "property_record"}
 
 
-MO_WRITTEN_BY = ("intel", "crime")  # the narratives that give the modus operandi (see _narrative)
+MO_WRITTEN_BY = ("intel", "crime")
+# Days from an event to its record, at most (the record date is drawn uniformly up to it).
+LAG_DAYS = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property": 10}
+
+
+@lru_cache(maxsize=None)
+def _iso(ordinal: int) -> str:
+    """A day's ISO date (a corpus spans a few thousand days; each is formatted once)."""
+    return dt.date.fromordinal(ordinal).isoformat()  # the narratives that give the modus operandi (see _narrative)
 
 
 class Tally:
@@ -42,26 +47,63 @@ class Tally:
 
 
 class Clerk:
-    """Writes mentions for one source system, applying its corruption rates."""
+    """Writes mentions for one source system, applying its corruption rates.
+
+    Every kind is tried on every mention it could apply to with one draw (so the stream of draws
+    does not depend on which kinds happen to apply); the corruptor itself runs only when the
+    draw hits. Each kind's attempt is a closure made once per clerk, holding its rate, its
+    corruptor and its tally keys: about twenty attempts are made per record, and looking these
+    up on every attempt was most of the cost of generating a corpus."""
 
     def __init__(self, source: str, rates: Corruption, rng: random.Random, tally: Tally):
         self.source, self.rates, self.rng, self.tally = source, rates.model_dump(), rng, tally
+        self.random = rng.random
+        fixed = {"alias": None, "name_swap": None, "dob_missing": None, "missing_field": None,
+                 "event_date_missing": None}
+        fns = {"typo": corrupt.typo, "phonetic": corrupt.phonetic, "nickname": corrupt.nickname,
+               "initials": corrupt.initials, "hyphen_variant": corrupt.hyphen_variant,
+               "dob_transposed": corrupt.dob_transposed, "dob_off_year": corrupt.dob_off_year,
+               "vrm_partial": corrupt.vrm_partial, "vrm_misread": corrupt.vrm_misread,
+               "postcode_variant": corrupt.postcode_variant, "event_date_off": corrupt.event_date_off}
+        self.attempt = {k: self._attempt(k, fn) for k, fn in fns.items()}
+        self.hits = {k: self._hit(k) for k in fixed}
 
-    def _try(self, kind: str, value: Any, fn: Callable, kinds: list[str]) -> Any:
-        """One draw for every kind on every mention (so the stream of draws does not depend on
-        which kinds happen to apply); the corruptor itself runs only when the draw hits."""
-        u = self.rng.random()
-        if value in (None, "") or not _ELIGIBLE.get(kind, _always)(value):
-            return value
-        self.tally.eligible[(self.source, kind)] += 1
-        if u >= self.rates[kind]:
-            return value
-        out = fn(self.rng, value)
-        if out is None:  # a rare value the corruptor could not change after all
-            return value
-        self.tally.applied[(self.source, kind)] += 1
-        kinds.append(kind)
-        return out
+    def _attempt(self, kind: str, fn: Callable) -> Callable[[Any, list[str]], Any]:
+        """value, kinds -> the value as written: corrupted by `fn` when the draw hits (and the
+        kind then appended to `kinds`), else as it was."""
+        rate, key, check = self.rates[kind], (self.source, kind), _ELIGIBLE.get(kind)
+        rng, random, eligible, applied = self.rng, self.rng.random, self.tally.eligible, self.tally.applied
+
+        def attempt(value: Any, kinds: list[str]) -> Any:
+            u = random()
+            if value is None or value == "" or (check is not None and not check(value)):
+                return value
+            eligible[key] += 1
+            if u >= rate:
+                return value
+            out = fn(rng, value)
+            if out is None:  # a rare value the corruptor could not change after all
+                return value
+            applied[key] += 1
+            kinds.append(kind)
+            return out
+        return attempt
+
+    def _hit(self, kind: str) -> Callable[[list[str]], bool]:
+        """For kinds that apply to any value present and need no draw of their own (dropping a
+        field, using the alias, swapping names): kinds -> whether the draw hit."""
+        rate, key, random = self.rates[kind], (self.source, kind), self.rng.random
+        eligible, applied = self.tally.eligible, self.tally.applied
+
+        def hit(kinds: list[str]) -> bool:
+            u = random()
+            eligible[key] += 1
+            if u >= rate:
+                return False
+            applied[key] += 1
+            kinds.append(kind)
+            return True
+        return hit
 
     def _unlabel(self, kinds: list[str], *stale: str) -> None:
         """A later corruption overwrote what these did: the text as finally written no longer
@@ -73,75 +115,80 @@ class Clerk:
 
     def person(self, p: Person) -> tuple[dict, list[str]]:
         kinds: list[str] = []
+        attempt, hits = self.attempt, self.hits
         fore, sur = p.forename, p.surname
         if p.alias:
-            alias = self._try("alias", (fore, sur), lambda r, v: p.alias, kinds)
-            fore, sur = alias
+            if hits["alias"](kinds):
+                fore, sur = p.alias
             if p.alias == (p.forename, p.surname):  # an alias drawn the same as the true name
                 self._unlabel(kinds, "alias")
         pre_nick = fore
-        fore = self._try("nickname", fore, corrupt.nickname, kinds)
-        part = self.rng.random() < 0.6  # phonetic/typo hit the surname 60% of the time
+        fore = attempt["nickname"](fore, kinds)
+        part = self.random() < 0.6  # phonetic/typo hit the surname 60% of the time
         steps: list[tuple[str, str]] = []  # (kind, the value before it) on the part they hit
-        for kind, fn in (("phonetic", corrupt.phonetic), ("typo", corrupt.typo)):
+        for kind in ("phonetic", "typo"):
             before = sur if part else fore
-            after = self._try(kind, before, fn, kinds)
+            after = attempt[kind](before, kinds)
             if after != before:
                 steps.append((kind, before))
-            sur, fore = (after, fore) if part else (sur, after)
-        sur = self._try("hyphen_variant", sur, corrupt.hyphen_variant, kinds)
-        if "hyphen_variant" in kinds and part:  # the half kept may not hold the earlier change
+            if part:
+                sur = after
+            else:
+                fore = after
+        sur = attempt["hyphen_variant"](sur, kinds)
+        if part and "hyphen_variant" in kinds:  # the half kept may not hold the earlier change
             self._unlabel(kinds, *(k for k, before in steps if sur in corrupt.hyphen_forms(before)))
-        fore = self._try("initials", fore, corrupt.initials, kinds)
+        fore = attempt["initials"](fore, kinds)
         if "initials" in kinds:  # only the first letter is left, which spelling errors never touch
             if not part:
                 self._unlabel(kinds, *(k for k, before in steps if before[:1].upper() == fore))
             if pre_nick[:1].upper() == fore:
                 self._unlabel(kinds, "nickname")
-        fore, sur = self._try("name_swap", (fore, sur), lambda r, v: (v[1], v[0]), kinds)
-        if fore == sur:
-            self._unlabel(kinds, "name_swap")
-        dob = self._try("dob_transposed", p.dob, corrupt.dob_transposed, kinds)
-        dob = self._try("dob_off_year", dob, corrupt.dob_off_year, kinds)
-        dob = self._try("dob_missing", dob, lambda r, v: "", kinds)
-        if not dob:
+        if hits["name_swap"](kinds):
+            fore, sur = sur, fore
+            if fore == sur:
+                self._unlabel(kinds, "name_swap")
+        dob = attempt["dob_transposed"](p.dob, kinds)
+        dob = attempt["dob_off_year"](dob, kinds)
+        if hits["dob_missing"](kinds):
+            dob = None
             self._unlabel(kinds, "dob_transposed", "dob_off_year")
-        middle, sex = p.middle, p.sex
-        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
-            middle, sex = "", None
-        return ({"forename": fore, "middle": middle, "surname": sur,
-                 "dob": dob.isoformat() if dob else None, "sex": sex}, kinds)
+        if hits["missing_field"](kinds):
+            return ({"forename": fore, "middle": "", "surname": sur,
+                     "dob": dob.isoformat() if dob else None, "sex": None}, kinds)
+        return ({"forename": fore, "middle": p.middle, "surname": sur,
+                 "dob": dob.isoformat() if dob else None, "sex": p.sex}, kinds)
 
     def vehicle(self, vrm: str, make: str, model: str, colour: str) -> tuple[dict, list[str]]:
         kinds: list[str] = []
         true = vrm.replace(" ", "")
-        vrm = self._try("vrm_misread", vrm, corrupt.vrm_misread, kinds)
-        vrm = self._try("vrm_partial", vrm, corrupt.vrm_partial, kinds)
+        vrm = self.attempt["vrm_misread"](vrm, kinds)
+        vrm = self.attempt["vrm_partial"](vrm, kinds)
         if "vrm_partial" in kinds and true.startswith(vrm.replace(" ", "")):
             self._unlabel(kinds, "vrm_misread")  # the misread character was cut off
-        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
+        if self.hits["missing_field"](kinds):
             make, model = "", ""
         return {"vrm": vrm, "make": make, "model": model, "colour": colour}, kinds
 
     def event_date(self, d: dt.date) -> tuple[str | None, list[str]]:
         """The date of the event as the record gives it, apart from the date it was written."""
         kinds: list[str] = []
-        out = self._try("event_date_off", d, corrupt.event_date_off, kinds)
-        out = self._try("event_date_missing", out, lambda r, v: "", kinds)
-        if not out:
+        out = self.attempt["event_date_off"](d, kinds)
+        if self.hits["event_date_missing"](kinds):
             self._unlabel(kinds, "event_date_off")
-        return (out.isoformat() if out else None), kinds
+            return None, kinds
+        return out.isoformat(), kinds
 
     def phone(self, number: str) -> tuple[dict, list[str]]:
         kinds: list[str] = []
-        return {"number": self._try("typo", number, corrupt.typo, kinds)}, kinds
+        return {"number": self.attempt["typo"](number, kinds)}, kinds
 
     def address(self, a) -> tuple[dict, list[str]]:
         kinds: list[str] = []
-        pc = self._try("postcode_variant", a.postcode, corrupt.postcode_variant, kinds)
+        pc = self.attempt["postcode_variant"](a.postcode, kinds)
         out = {"address": f"{a.number} {a.street}", "borough": a.borough, "postcode": pc,
                "lat": a.lat, "lon": a.lon}
-        if self._try("missing_field", True, lambda r, v: False, kinds) is False:
+        if self.hits["missing_field"](kinds):
             out["lat"] = out["lon"] = None
         return out, kinds
 
@@ -161,10 +208,9 @@ class RecordWriter:
         rec: dict[str, Any] = {"rid": rid, "source": source, "type": RECORD_TYPES[source],
                                "synthetic": True}
         truth: dict[str, Any] = {"rid": rid, "event": event.id, "mentions": []}
-        lag = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property": 10}[source]
         # Two dates, as police records hold them: when the record was written, and when the
         # event happened as the record gives it (with errors of its own).
-        rec["date"] = (event.date + dt.timedelta(days=self.rng.randint(0, lag))).isoformat()
+        rec["date"] = _iso(event.date.toordinal() + self.rng.randrange(LAG_DAYS[source] + 1))
         rec["event_date"], record_kinds = clerk.event_date(event.date)
         people = self._people_for(source, event)
         rec["people"] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import gzip
 import hashlib
 import os
 import re
@@ -14,7 +13,7 @@ import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import orjson
 from isal import igzip, isal_zlib
@@ -75,10 +74,11 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def gz_lines(rows: list[dict]) -> bytes:
+def gz_lines(rows: Iterable[dict]) -> bytes:
     """One gzip member for a chunk of rows; mtime 0 keeps output byte-identical. Level 1: the
-    corpus is written once per spec and read by streaming; speed matters more than size."""
-    payload = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows)
+    corpus is written once per spec and read by streaming; speed matters more than size. zlib,
+    not ISA-L (about four times as fast at level 1): gz_writer promises the same bytes."""
+    payload = b"".join([orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows])
     return gzip.compress(payload, compresslevel=1, mtime=0)
 
 

@@ -107,15 +107,17 @@ def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> list
     boroughs = pools.boroughs
     # Each borough gets a handful of streets, so addresses cluster as real ones do.
     streets = {b.name: list(rng.choice(pools.streets, 40, replace=False)) for b in boroughs}
-    which = rng.integers(len(boroughs), size=spec.addresses)
-    dlat = rng.normal(0, 0.012, spec.addresses)
-    dlon = rng.normal(0, 0.018, spec.addresses)
+    # Arrays read element by element are turned into lists first: a numpy scalar read costs
+    # about ten times a list read, and the values (and so the corpus) are the same.
+    which = rng.integers(len(boroughs), size=spec.addresses).tolist()
+    dlat = rng.normal(0, 0.012, spec.addresses).tolist()
+    dlon = rng.normal(0, 0.018, spec.addresses).tolist()
     r = _scalar_rng(rng)
     for i in range(spec.addresses):
         b = boroughs[which[i]]
         out.append(Address(f"L{i:07d}", r.randrange(1, 200), r.choice(streets[b.name]),
                            b.name, _postcode(r, r.choice(b.districts)),
-                           round(float(b.lat + dlat[i]), 6), round(float(b.lon + dlon[i]), 6)))
+                           round(b.lat + dlat[i], 6), round(b.lon + dlon[i], 6)))
     return out
 
 
@@ -123,29 +125,29 @@ def _dob(rng: np.random.Generator, n: int) -> list[dt.date]:
     # Offenders skew young: ages 16-65 at 2024 with a mode in the twenties.
     ages = np.clip(rng.gamma(3.0, 7.0, n) + 14, 16, 70)
     base = dt.date(2024, 7, 1).toordinal()
-    return [dt.date.fromordinal(base - int(a * 365.25)) for a in ages]
+    return [dt.date.fromordinal(base - int(a * 365.25)) for a in ages.tolist()]
 
 
 def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: int) -> list[Person]:
     n = spec.people
-    sexes = rng.choice(["M", "F"], n, p=(0.75, 0.25))
-    surnames = rng.choice(len(pools.surnames), n, p=pools.surname_p)
+    sexes = rng.choice(["M", "F"], n, p=(0.75, 0.25)).tolist()
+    surnames = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
     nat_names = [x for x, _ in vocab.NATIONALITIES]
     nat_p = np.array([p for _, p in vocab.NATIONALITIES])
-    nats = rng.choice(nat_names, n, p=nat_p / nat_p.sum())
+    nats = rng.choice(nat_names, n, p=nat_p / nat_p.sum()).tolist()
     dobs = _dob(rng, n)
-    fnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]) for s in "MF"}
-    mnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]) for s in "MF"}
-    has_alias = rng.random(n) < spec.alias_share
-    has_moniker = rng.random(n) < spec.moniker_share
-    double = rng.random(n) < spec.double_barrelled_share
-    alias_s = rng.choice(len(pools.surnames), n, p=pools.surname_p)
-    alias_f = rng.choice(len(pools.forenames["M"]), n, p=pools.forename_p["M"])
-    partner_s = rng.choice(len(pools.surnames), n, p=pools.surname_p)
-    addr = rng.integers(0, n_addr, n)
+    fnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).tolist() for s in "MF"}
+    mnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).tolist() for s in "MF"}
+    has_alias = (rng.random(n) < spec.alias_share).tolist()
+    has_moniker = (rng.random(n) < spec.moniker_share).tolist()
+    double = (rng.random(n) < spec.double_barrelled_share).tolist()
+    alias_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
+    alias_f = rng.choice(len(pools.forenames["M"]), n, p=pools.forename_p["M"]).tolist()
+    partner_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
+    addr = rng.integers(0, n_addr, n).tolist()
     people = []
     for i in range(n):
-        sex = str(sexes[i])
+        sex = sexes[i]
         surname = pools.surnames[surnames[i]]
         if double[i] and pools.surnames[partner_s[i]] != surname:
             surname = f"{surname}-{pools.surnames[partner_s[i]]}"
@@ -156,9 +158,9 @@ def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: in
             af = forename if rng.random() < 0.5 else pools.forenames["M" if sex == "M" else "F"][alias_f[i] % len(pools.forenames[sex])]
             alias = (af, pools.surnames[alias_s[i]])
         people.append(Person(f"P{i:07d}", forename, middle if middle != forename else "", surname,
-                             dobs[i], sex, str(nats[i]), alias,
+                             dobs[i], sex, nats[i], alias,
                              str(rng.choice(vocab.MONIKERS)) if has_moniker[i] else None,
-                             -1, int(addr[i])))
+                             -1, addr[i]))
     return people
 
 
@@ -171,14 +173,15 @@ def _communities(spec: CorpusSpec, people: list[Person], rng: np.random.Generato
     members = rng.permutation(len(people))[: int(len(people) * c.share_in_community)]
     block = np.full(len(people), -1)
     start, cid, edges = 0, 0, []
+    pairs_of = {k: np.triu_indices(k, 1) for k in range(2, c.size_max + 1)}
     while start < len(members):
         size = int(rng.integers(c.size_min, c.size_max + 1))
         group = members[start:start + size]
         block[group] = cid
-        for p in group:
-            people[int(p)].community = cid
+        for p in group.tolist():
+            people[p].community = cid
         if len(group) > 1:
-            i, j = np.triu_indices(len(group), 1)
+            i, j = pairs_of[len(group)]
             tie = rng.random(len(i)) < c.p_within
             edges.append(np.stack([group[i[tie]], group[j[tie]]], 1))
             if rng.random() < 0.5:
@@ -249,41 +252,43 @@ def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
     # Prolific offenders: a Zipf-like activity weight so a few people have many records.
     activity = rng.pareto(1.5, len(people)) + 1
     activity /= activity.sum()
-    leads = rng.choice(len(people), spec.events, p=activity)
+    leads = rng.choice(len(people), spec.events, p=activity).tolist()
     # Every per-event draw made at once with numpy; the loop below only reads the arrays.
     n = spec.events
-    u = rng.random((7, n))
+    u = rng.random((7, n)).tolist()
     etype = rng.integers(len(types), size=n)
     mo_sizes = np.array([len(vocab.EVENT_TYPES[t]) for t in types])[etype]
     mo_a = (rng.random(n) * mo_sizes).astype(int)
-    mo_b = (mo_a + 1 + (rng.random(n) * (mo_sizes - 1)).astype(int)) % mo_sizes
-    other_addr = rng.integers(n_addr, size=n)
-    other_veh = rng.integers(max(1, len(vehicles)), size=n)
-    victim_of = rng.integers(len(people), size=n)
-    weapon_of = rng.integers(len(vocab.WEAPONS), size=n)
-    day = rng.integers(span + 1, size=n)
+    mo_b = ((mo_a + 1 + (rng.random(n) * (mo_sizes - 1)).astype(int)) % mo_sizes).tolist()
+    mo_a, etype = mo_a.tolist(), etype.tolist()
+    other_addr = rng.integers(n_addr, size=n).tolist()
+    other_veh = rng.integers(max(1, len(vehicles)), size=n).tolist()
+    victim_of = rng.integers(len(people), size=n).tolist()
+    weapon_of = rng.integers(len(vocab.WEAPONS), size=n).tolist()
+    day = rng.integers(span + 1, size=n).tolist()
     r = _scalar_rng(rng)
     victims = {"robbery", "assault", "burglary", "fraud", "theft"}
     armed = {"robbery", "assault", "weapons"}
     start = spec.dates.start
     events = []
+    u0, u1, u2, u3, u4, u5, u6 = u
     for e in range(n):
-        lead = int(leads[e])
+        lead = leads[e]
         p = people[lead]
         group = [lead]
-        if p.associates and u[0, e] < 0.6:  # offends with some of those they are tied to
+        if p.associates and u0[e] < 0.6:  # offends with some of those they are tied to
             k = r.randint(0, min(3, len(p.associates)))
             group += r.sample(p.associates, k)
         t = types[etype[e]]
         mo_pool = vocab.EVENT_TYPES[t]
         mo = (mo_pool[mo_a[e]], mo_pool[mo_b[e]])
-        addr = p.address if u[1, e] < 0.3 else int(other_addr[e])
-        veh = p.vehicles[0] if p.vehicles and u[2, e] < 0.6 else (
-            int(other_veh[e]) if vehicles and u[3, e] < 0.1 else None)
-        phone = p.phones[0] if p.phones and u[4, e] < 0.5 else None
-        victim = int(victim_of[e]) if t in victims and u[5, e] < 0.7 else None
-        weapon = vocab.WEAPONS[weapon_of[e]] if t in armed and u[6, e] < 0.6 else None
-        events.append(Event(f"E{e:07d}", t, start + dt.timedelta(days=int(day[e])),
+        addr = p.address if u1[e] < 0.3 else other_addr[e]
+        veh = p.vehicles[0] if p.vehicles and u2[e] < 0.6 else (
+            other_veh[e] if vehicles and u3[e] < 0.1 else None)
+        phone = p.phones[0] if p.phones and u4[e] < 0.5 else None
+        victim = victim_of[e] if t in victims and u5[e] < 0.7 else None
+        weapon = vocab.WEAPONS[weapon_of[e]] if t in armed and u6[e] < 0.6 else None
+        events.append(Event(f"E{e:07d}", t, start + dt.timedelta(days=day[e]),
                             addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
     return events
 

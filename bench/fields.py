@@ -82,8 +82,14 @@ def days(d: str | dt.date | None) -> int | None:
     if not d:
         return None
     if isinstance(d, str):
-        d = dt.date.fromisoformat(d)
+        return _iso_days(d)
     return (d - EPOCH).days
+
+
+@lru_cache(maxsize=100_000)
+def _iso_days(d: str) -> int:
+    """Indexing reads a few million dates among a few thousand distinct days."""
+    return (dt.date.fromisoformat(d) - EPOCH).days
 
 
 def swapped(d: dt.date) -> dt.date | None:
@@ -142,18 +148,29 @@ def mention_docs(rec: dict, rnum: int) -> list[dict]:
     return person_docs(rec, rnum) + object_docs(rec, rnum)
 
 
+@lru_cache(maxsize=200_000)
+def _name_fields(forename: str, surname: str) -> dict:
+    """The fields a written name gives, computed once per distinct spelling (a million records
+    mention a few hundred thousand): read only, each document copies it."""
+    d = {"forename": norm(forename), "surname": norm(surname), "forename_nick": list(nickname_set(forename))}
+    d["initial"] = d["forename"][:1]
+    for algo in PHONETIC:
+        d[f"forename_{algo}"] = phonetic_key(algo, forename)
+        d[f"surname_{algo}"] = phonetic_key(algo, surname)
+    return d
+
+
 def person_docs(rec: dict, rnum: int) -> list[dict]:
-    base = {"rnum": rnum, "date": days(rec["date"])}
+    base = {"rnum": rnum, "date": days(rec["date"]), "scope": "person"}
     out: list[dict] = []
     for p in rec.get("people", ()):
-        d = {**base, "scope": "person", "forename": norm(p["forename"]), "surname": norm(p["surname"]),
-             "forename_nick": list(nickname_set(p["forename"] or "")), "initial": norm(p["forename"])[:1],
-             "sex": p.get("sex") or "", "person_key": person_key(p)}
-        for algo in PHONETIC:
-            d[f"forename_{algo}"] = phonetic_key(algo, p["forename"] or "")
-            d[f"surname_{algo}"] = phonetic_key(algo, p["surname"] or "")
-        if p.get("dob"):
-            d["dob"] = days(p["dob"])
+        names = _name_fields(p["forename"] or "", p["surname"] or "")
+        dob = p.get("dob")
+        # person_key(p), from the parts already computed
+        d = {**base, **names, "sex": p.get("sex") or "",
+             "person_key": f"{names['surname_soundex']}|{names['forename']}|{dob or ''}"}
+        if dob:
+            d["dob"] = days(dob)
         out.append(d)
     return out
 

@@ -207,3 +207,69 @@ def test_free_text_top10_agrees_with_rank_bm25(ci_corpus, engine):
         overlaps.append(len(set(a.rids[:10]) & set(b.rids[:10])) / max(1, min(10, len(a.rids))))
     assert same_total == len(people)  # same matching set: volume agrees exactly
     assert sum(overlaps) / len(overlaps) >= 0.9
+
+
+def test_documents_added_as_json_index_what_documents_built_field_by_field_do(ci_corpus):
+    """The build hands tantivy each document as JSON text (faster than tantivy.Document.from_dict):
+    every value of every field of the first records' documents finds the same documents with
+    the same scores either way, empty keywords and multi-valued fields included."""
+    import itertools
+
+    import orjson
+    import tantivy
+
+    from bench import fields as F
+    from bench.backends.embedded import KINDS, _schema, docs_for_kind
+    recs = list(itertools.islice(ci_corpus.records(), 1500))
+    for kind, names in KINDS.items():
+        schema = _schema(names)
+        docs = [d for rnum, rec in enumerate(recs) for d in docs_for_kind(rec, rnum, kind)]
+        searchers = []
+        for as_json in (True, False):
+            ix = tantivy.Index(schema)
+            w = ix.writer(15_000_000, 1)
+            for d in docs:
+                if as_json:
+                    w.add_json(orjson.dumps(d).decode())
+                else:
+                    w.add_document(tantivy.Document.from_dict(d, schema))
+            w.commit()
+            ix.reload()
+            searchers.append(ix.searcher())
+        probes = 0
+        for d in docs[:400]:
+            for name, value in d.items():
+                if name not in names:  # `scope` on record documents: not in their schema, dropped either way
+                    continue
+                for v in value if isinstance(value, list) else [value]:
+                    if F.FIELDS[name] == "int":
+                        q = tantivy.Query.range_query(schema, name, tantivy.FieldType.Integer, v, v)
+                    elif F.FIELDS[name] == "text":
+                        q = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, name, t))
+                                                         for t in F.words(v)])
+                    else:
+                        q = tantivy.Query.term_query(schema, name, v)
+                    a, b = (s.search(q, limit=10_000).hits for s in searchers)
+                    assert a == b, (kind, name, v)
+                    probes += 1
+        assert probes > 1000
+
+
+def test_person_documents_from_cached_name_fields_agree_with_the_field_functions(ci_corpus):
+    """person_docs computes a spelling's fields once and the key from them: each document still
+    holds what norm, nickname_set, phonetic_key and person_key give for its mention."""
+    import itertools
+
+    from bench import fields as F
+    n = 0
+    for rnum, rec in enumerate(itertools.islice(ci_corpus.records(), 3000)):
+        for p, d in zip(rec["people"], F.person_docs(rec, rnum), strict=True):
+            fore, sur = p["forename"] or "", p["surname"] or ""
+            assert d["person_key"] == F.person_key(p)
+            assert (d["forename"], d["surname"], d["initial"]) == (F.norm(fore), F.norm(sur), F.norm(fore)[:1])
+            assert d["forename_nick"] == list(F.nickname_set(fore))
+            assert all(d[f"{part}_{a}"] == F.phonetic_key(a, v) for a in F.PHONETIC
+                       for part, v in (("forename", fore), ("surname", sur)))
+            assert d.get("dob") == F.days(p["dob"])
+            n += 1
+    assert n > 3000

@@ -5,8 +5,10 @@ its CPU time, the peak resident memory of its processes together and the disk it
 commands a user types, so the figures are what a user would see.
 
 Peak memory is sampled from /proc every 0.2 s over the stage's whole process tree (the generator
-and the index build fork workers, whose memory adds up): Linux only, and a peak shorter than the
-interval can be missed."""
+and the index build fork workers, whose memory adds up) as proportional set size: a page shared
+by forked processes counts once in all, where adding their resident sizes would count the world
+the generator's workers share once per worker. Linux only, and a peak shorter than the interval
+can be missed."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ class StageCost:
     exit_code: int
     wall_s: float
     cpu_s: float  # user + system of the stage's processes, reaped children included
-    peak_rss_mb: float  # of the whole process tree at once, sampled
+    peak_mem_mb: float  # of the whole process tree at once (sum of PSS), sampled
     disk_mb: float  # what the stage leaves: corpus files, index folder, run folder
     load_before: float  # 1-minute load average when the stage started (the machine may be shared)
 
@@ -54,23 +56,39 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, now."""
+def _pss(pid: int) -> int:
+    """A process's proportional set size in bytes (its resident size where the kernel gives no
+    smaps_rollup), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return 0
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except OSError:
+        return 0
+
+
+def tree_memory(pid: int) -> int:
+    """Bytes held by a process and all its descendants, now (the sum of their PSS)."""
     kids, todo, total = _children(), [pid], 0
     while todo:
         p = todo.pop()
         todo += kids.get(p, [])
-        try:
-            with open(f"/proc/{p}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * _PAGE
-        except OSError:
-            pass
+        total += _pss(p)
     return total
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None,
             log: Path | None = None) -> tuple[int, float, float, int]:
-    """Run `cmd`; return its exit code, wall seconds, CPU seconds and peak tree RSS in bytes."""
+    """Run `cmd`; return its exit code, wall seconds, CPU seconds and the peak memory of its
+    process tree in bytes."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = open(log, "ab") if log else subprocess.DEVNULL
@@ -78,7 +96,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None,
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, tree_rss(proc.pid))
+            peak = max(peak, tree_memory(proc.pid))
             time.sleep(SAMPLE_S)
     finally:
         if log:

@@ -19,6 +19,30 @@ def test_peak_memory_counts_the_whole_process_tree():
     assert cpu > 0
 
 
+# A parent holding 200 MB that forks two children sharing it, as the generator's workers share
+# the world: the pages are held once.
+SHARER = """
+import os, time
+b = bytearray(200 * 2**20)
+b[::4096] = b"x" * len(b[::4096])
+kids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1.5)
+        os._exit(0)
+    kids.append(pid)
+for k in kids:
+    os.waitpid(k, 0)
+"""
+
+
+def test_pages_forked_processes_share_count_once():
+    code, _, _, peak = measure([sys.executable, "-c", SHARER])
+    assert code == 0
+    assert 200 * 2**20 <= peak < 300 * 2**20  # resident sizes added up would give about 600 MB
+
+
 def test_exit_code_of_a_failed_stage_is_kept():
     code, *_ = measure([sys.executable, "-c", "raise SystemExit(3)"])
     assert code == 3

@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "records, measures the stages only, see --stages)")
     p.add_argument("--stages", nargs="?", const=",".join(STAGES), metavar="LIST",
                    help="instead of the benchmark suite, measure what each stage costs on the scale's corpus "
-                        "(wall time, CPU time, peak memory of its processes, disk left behind), each in a "
+                        "(wall time, CPU time, peak memory of its processes together (PSS), disk left behind), each in a "
                         f"process of its own: some of {','.join(STAGES)} (default: all; always so for huge). "
                         "The corpus and its results go under results/bench-corpora/")
     p.add_argument("--benchmarks", type=Path, default=Path("benchmarks"), help="benchmark folder (default: %(default)s)")
@@ -72,14 +72,14 @@ def _stages(args: argparse.Namespace) -> int:
     log = out.with_suffix(".log")
     console.print(f"stages {', '.join(stages)} on {spec}; their output goes to {log}")
     costs = run_stages(spec, root, stages, log, report=lambda c: console.print(
-        f"{c.stage}: {c.wall_s:.1f} s wall, {c.cpu_s:.1f} s CPU, peak {c.peak_rss_mb:,.0f} MB, "
+        f"{c.stage}: {c.wall_s:.1f} s wall, {c.cpu_s:.1f} s CPU, peak {c.peak_mem_mb:,.0f} MB, "
         f"disk {c.disk_mb:,.0f} MB, exit {c.exit_code}"))
     out.write_text(json.dumps(as_json(spec, costs), indent=2) + "\n")
     t = Table(title=f"stage costs, {args.scale} (one run each; load = 1-minute load average at the start)")
-    for col in ("stage", "wall s", "CPU s", "peak RSS MB", "disk MB", "load"):
+    for col in ("stage", "wall s", "CPU s", "peak memory MB", "disk MB", "load"):
         t.add_column(col, justify="left" if col == "stage" else "right")
     for c in costs:
-        t.add_row(c.stage, f"{c.wall_s:.1f}", f"{c.cpu_s:.1f}", f"{c.peak_rss_mb:,.0f}", f"{c.disk_mb:,.0f}",
+        t.add_row(c.stage, f"{c.wall_s:.1f}", f"{c.cpu_s:.1f}", f"{c.peak_mem_mb:,.0f}", f"{c.disk_mb:,.0f}",
                   f"{c.load_before:.1f}")
     console.print(t)
     console.print(f"stage JSON: {out}")

@@ -95,9 +95,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None,
     try:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         peak = 0
-        while proc.poll() is None:
-            peak = max(peak, tree_memory(proc.pid))
-            time.sleep(SAMPLE_S)
+        try:
+            while proc.poll() is None:
+                peak = max(peak, tree_memory(proc.pid))
+                time.sleep(SAMPLE_S)
+        except BaseException:  # interrupted: the stage goes too (it cleans up what it wrote)
+            proc.terminate()
+            proc.wait()
+            raise
     finally:
         if log:
             out.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import gzip
 import hashlib
 import os
 import re

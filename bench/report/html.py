@@ -7,7 +7,7 @@ from __future__ import annotations
 from bench.access.sar import sar_summary
 from bench.report import charts
 from bench.report.markdown import MAIN_HEADER, fixed, main_rows
-from bench.report.model import BOARD_SOURCE, Report, definitions
+from bench.report.model import BOARD_SOURCE, Report, definitions, sorted_by
 from bench.report.reasons import LOW_RECALL, low_recall_reasons, sentence
 from bench.report.templating import render as render_template
 from bench.report.templating import trusted
@@ -40,8 +40,7 @@ def _per_need(rep: Report) -> dict:
                      "volume": [_num(t["volume"].get(n)) for n in names],
                      "recall": [(_pct(t["recall"].get(n)), _shade(t["recall"].get(n))) for n in names],
                      "lost": lost + errs})
-    target = rep.label("connect+iip") if "connect+iip" in rep.profiles else rep.label(rep.profiles[-1])
-    return {"target": target, "rows": rows}
+    return {"target": rep.label(sorted_by(rep)), "rows": rows}
 
 
 def _why(rep: Report) -> dict:

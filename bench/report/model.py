@@ -364,10 +364,17 @@ def lead(rep: Report) -> list[str]:
     return out
 
 
-def worst_first(rep: Report) -> list[dict]:
-    """One row per need, the largest union (or last profile) inflation first, then lowest recall."""
+def sorted_by(rep: Report) -> str:
+    """The profile whose inflation orders the per-need table: the union where the run has it, else
+    the last profile that is a system in use (a reference is a ceiling, not today's system). One
+    rule for the sort and for the sentence that names it."""
     today = [n for n in rep.profiles if not is_reference(rep, n)] or rep.profiles
-    target = UNION if UNION in rep.profiles else today[-1]
+    return UNION if UNION in rep.profiles else today[-1]
+
+
+def worst_first(rep: Report) -> list[dict]:
+    """One row per need, the largest inflation of `sorted_by` first, then lowest recall."""
+    target = sorted_by(rep)
     table: dict[str, dict] = {}
     for r in rep.rows:
         t = table.setdefault(r["qid"], {"qid": r["qid"], "kind": r["kind"], "relevant": r.get("relevant"),

@@ -92,3 +92,16 @@ def test_a_per_profile_gate_covers_the_reference(finished, write):
     outcomes = evaluate(load_gates(gates, finished.run), finished.run, None)
     mine = [o for o in outcomes if o.gate.profile == "reference"]
     assert len(mine) == 2 and all(o.status == "passed" for o in mine)
+
+
+def test_the_per_need_table_names_the_profile_it_is_sorted_by(finished):
+    """The table is sorted by CONNECT's volume against the baseline (a reference is no system in
+    use); its heading must name CONNECT, not the run's last profile, the reference."""
+    from bench.report import html
+    rep = build(finished.dir)
+    page = html.render(rep)
+    assert "Sorted by how many times more records CONNECT-like" in " ".join(page.split())
+    ratio = {t["qid"]: t["volume"]["connect"] / t["volume"]["crimint"] for t in rep.worst
+             if (t["volume"].get("crimint") or 0) > 0 and isinstance(t["volume"].get("connect"), float)}
+    first = next(t["qid"] for t in rep.worst if t["qid"] in ratio)
+    assert ratio[first] == max(ratio.values())

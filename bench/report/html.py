@@ -68,13 +68,13 @@ def _why(rep: Report) -> dict:
              "missed": [{"rid": m.rid, "source": m.source, "written": m.written, "kinds": ", ".join(m.kinds)}
                         for m in w.missed[:8]]}
             for w in ws[:3]]))
+    low = low_recall_reasons(rep)
     reasons = [{"label": rep.label(r["profile"]), "what": r["what"], "recall": f"{r['recall'] * 100:.0f}%",
                 "missed": f"{r['missed']:,}", "reasons": "; ".join(f"{why} ({k:,}, {share * 100:.0f}%)"
                                                                for why, k, share in r["reasons"])}
-               for r in low_recall_reasons(rep)]
+               for r in low]
     # the baseline's low figures by source system, the ones an officer asks about first, said in words
-    said = [sentence(r, rep.label(r["profile"])) for r in low_recall_reasons(rep)
-            if r["profile"] == rep.baseline and r["axis"] == "source"]
+    said = [sentence(r, rep.label(r["profile"])) for r in low if r["profile"] == rep.baseline and r["axis"] == "source"]
     return {"sources": srcs, "source_rows": source_rows, "collapses": collapses, "entity": entity, "worst": worst,
             "reasons": reasons, "low_recall": f"{LOW_RECALL * 100:.0f}%", "said": said}
 

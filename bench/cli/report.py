@@ -43,14 +43,10 @@ def sweep_section(rep: Report, sweep: Path, allow_different: bool = False) -> st
     if not diffs:
         return section.read_text()
     if not allow_different:
-        raise PolebenchError(f"{sweep}: the sweep did not measure this run's needs ({run_dir_name(rep)}): "
+        raise PolebenchError(f"{sweep}: the sweep did not measure this run's needs ({rep.run.run_id}): "
                              + "; ".join(diffs) + ". Sweep the run's corpus spec and query set, or pass "
                              "--allow-different-inputs to add it marked as about other inputs")
     return render("mismatch.html", diffs=diffs, section=trusted(section.read_text()))
-
-
-def run_dir_name(rep: Report) -> str:
-    return rep.run.run_id
 
 
 def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = False,

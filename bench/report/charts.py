@@ -23,7 +23,6 @@ OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "
 SHIPPED = {"crimint": 0, "connect": 1, "iip": 2, "connect+iip": 3, "iip-naive": 4, "connect+iip-naive": 5,
            "reference": 6}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-COLOURS = OKABE_ITO  # kept for callers that index by position
 BAND = "#bbbbbb"  # the board's estimate: grey, so that it is no profile's colour
 
 

@@ -327,10 +327,6 @@ class RunResults(_Model):
                                  f"({', '.join(self.profile_order)})")
         return self
 
-    @property
-    def agg(self) -> Aggregates:
-        return self.aggregates
-
     def profile(self, name: str) -> ProfileAggregates:
         return self.aggregates.profiles[name]
 

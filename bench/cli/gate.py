@@ -12,8 +12,8 @@ from bench.cli.common import console
 from bench.errors import GateFailed, PolebenchError
 from bench.gates import junit
 from bench.gates.rules import evaluate, load_gates
-from bench.report.model import input_differences, load_run, run_inputs
 from bench.run.incomplete import require_complete
+from bench.run.results import input_differences, read_results, run_inputs
 
 HELP = "check a finished run against gate thresholds; exit 1 if any fails; write JUnit XML"
 
@@ -33,9 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    current, _ = load_run(args.run_dir)
+    current = read_results(args.run_dir)
     require_complete(current, args.run_dir, args.partial, "gate")
-    previous = load_run(args.previous)[0] if args.previous else None
+    previous = read_results(args.previous) if args.previous else None
     if previous is not None:
         require_complete(previous, args.previous, args.partial, "gate")
     gates = load_gates(args.gates, current)

@@ -12,8 +12,9 @@ import orjson
 from bench.cli.common import console
 from bench.errors import PolebenchError
 from bench.report import explorer, html, markdown
-from bench.report.model import Report, build, input_differences, run_inputs
+from bench.report.model import Report, build
 from bench.report.templating import render, trusted
+from bench.run.results import input_differences, run_inputs
 
 HELP = "write report.html (self-contained, for SIOs) and report.md (for CI) for a finished run"
 

@@ -7,11 +7,10 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import PolebenchError
 from bench.metrics.measures import DEFINITIONS
 from bench.metrics.registry import TEXT_COLUMNS
 from bench.run.incomplete import incomplete_note, require_complete
-from bench.run.results import RUN_FILE, Aggregates, Behaviours, Estimate, RunResults, Spread, read_results
+from bench.run.results import Aggregates, Behaviours, Estimate, RunResults, Spread, read_results
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -51,9 +50,6 @@ class Report:
 
 
 def load_run(run_dir: Path) -> tuple[RunResults, list[dict]]:
-    f = run_dir / RUN_FILE
-    if not f.is_file():
-        raise PolebenchError(f"{run_dir}: not a finished run folder (no {RUN_FILE})")
     run = read_results(run_dir)
     with open(run_dir / "per_query.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -62,26 +58,6 @@ def load_run(run_dir: Path) -> tuple[RunResults, list[dict]]:
             if k not in TEXT_COLUMNS and v not in ("", None):
                 r[k] = float(v)
     return run, rows
-
-
-def run_inputs(run: RunResults) -> dict:
-    """What a run measured: the corpus and the query set, by name and checksum."""
-    q = run.query_set
-    return {"corpus": q.corpus, "corpus_checksum": q.corpus_checksum, "query_set": q.query_set,
-            "set_checksum": q.set_checksum}
-
-
-def input_differences(mine: dict, theirs: dict, what: str) -> list[str]:
-    """How two sets of inputs (run_inputs) differ, in words; empty when they measure the same needs
-    on the same records. `what` names the other side ("the previous run", "the sweep's base")."""
-    out = []
-    if mine.get("corpus_checksum") != theirs.get("corpus_checksum"):
-        out.append(f"corpus: this run's is {mine.get('corpus')} ({(mine.get('corpus_checksum') or '?')[:12]}), "
-                   f"{what}'s is {theirs.get('corpus')} ({(theirs.get('corpus_checksum') or '?')[:12]})")
-    if mine.get("set_checksum") != theirs.get("set_checksum"):
-        out.append(f"query set: this run's is {mine.get('query_set')} ({(mine.get('set_checksum') or '?')[:12]}), "
-                   f"{what}'s is {theirs.get('query_set')} ({(theirs.get('set_checksum') or '?')[:12]})")
-    return out
 
 
 def ratio(v: float | None) -> str:

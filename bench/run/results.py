@@ -15,7 +15,7 @@ import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.analyst.model import Purpose, Range, Reader
-from bench.errors import Location, SpecError
+from bench.errors import Location, PolebenchError, SpecError
 from bench.metrics.registry import named
 from bench.provenance import Provenance
 from bench.specio import dotted
@@ -361,12 +361,33 @@ _AGAIN = ("; the run folder is damaged or was written by another version of pole
 
 
 def read_results(run_dir: Path) -> RunResults:
-    """A finished run's run.json, checked whole: a file cut short, edited or from another version
-    is refused naming the file and the field, with how to start again."""
+    """A finished run's run.json, checked whole: a folder without one, or a file cut short, edited
+    or from another version, is refused naming the file and the field, with how to start again."""
     path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise PolebenchError(f"{run_dir}: not a finished run folder (no {RUN_FILE})")
     try:
         data = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as e:
         raise SpecError.single(path, "", f"not valid JSON ({e}){_AGAIN}") from None
     return RunResults.from_data(data, path)
 
+
+def run_inputs(run: RunResults) -> dict:
+    """What a run measured: the corpus and the query set, by name and checksum."""
+    q = run.query_set
+    return {"corpus": q.corpus, "corpus_checksum": q.corpus_checksum, "query_set": q.query_set,
+            "set_checksum": q.set_checksum}
+
+
+def input_differences(mine: dict, theirs: dict, what: str) -> list[str]:
+    """How two sets of inputs (run_inputs) differ, in words; empty when they measure the same needs
+    on the same records. `what` names the other side ("the previous run", "the sweep's base")."""
+    out = []
+    if mine.get("corpus_checksum") != theirs.get("corpus_checksum"):
+        out.append(f"corpus: this run's is {mine.get('corpus')} ({(mine.get('corpus_checksum') or '?')[:12]}), "
+                   f"{what}'s is {theirs.get('corpus')} ({(theirs.get('corpus_checksum') or '?')[:12]})")
+    if mine.get("set_checksum") != theirs.get("set_checksum"):
+        out.append(f"query set: this run's is {mine.get('query_set')} ({(mine.get('set_checksum') or '?')[:12]}), "
+                   f"{what}'s is {theirs.get('query_set')} ({(theirs.get('set_checksum') or '?')[:12]})")
+    return out

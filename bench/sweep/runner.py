@@ -24,8 +24,7 @@ from bench.profiles.model import load_profile
 from bench.queries.instantiate import ensure_instance, file_checksum, instance_dir, load_query_set
 from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
-from bench.report.model import run_inputs
-from bench.run.results import RunResults
+from bench.run.results import RunResults, run_inputs
 from bench.specio import load_yaml, validate
 from bench.sweep.cells import Cell, behaviour_variant, check, plan_cells, variant
 from bench.sweep.model import Sweep

@@ -316,7 +316,7 @@ def _sweep_dir(run_dir: Path, dest: Path, base: dict) -> Path:
 
 def test_report_refuses_a_sweep_of_other_needs(run_dir, tmp_path):
     from bench.errors import PolebenchError
-    from bench.report.model import run_inputs
+    from bench.run.results import run_inputs
     mine = run_inputs(read_results(run_dir))
     same = _sweep_dir(run_dir, tmp_path / "same", mine)
     write_reports(run_dir, same)

@@ -109,13 +109,14 @@ def excluded_by(backend: Backend, plan: Plan, searches: int, missed: np.ndarray,
     for node in parts:
         if node not in cache:
             cache[node] = backend.matches(node, relevant)
-        out = missed[~np.isin(missed, cache[node])]
-        for r in out.tolist():
-            if label(node) not in fails[r]:  # two clauses alike (two MO words) are one reason
-                fails[r].append(label(node))
-    met = [r for r, why in fails.items() if not why]
-    if met:
-        whole = backend.matches(plan.root) if plan.cap is not None else np.empty(0, np.int64)
-        for r, inside in zip(met, np.isin(met, whole)):
+        why = label(node)
+        for r in missed[~np.isin(missed, cache[node])].tolist():
+            if why not in fails[r]:  # two clauses alike (two MO words) are one reason
+                fails[r].append(why)
+    met = np.asarray([r for r, why in fails.items() if not why], np.int64)
+    if len(met):
+        # only whether these few records match the whole plan is asked, not all it matches
+        whole = backend.matches(plan.root, met) if plan.cap is not None else np.empty(0, np.int64)
+        for r, inside in zip(met.tolist(), np.isin(met, whole)):
             fails[r].append(BEYOND_CAP if inside else SPLIT)
     return fails

@@ -20,7 +20,7 @@ RECORD_TYPES = {"intel": "intelligence_report", "crime": "crime_report", "custod
                 "stop_search": "stop_and_search", "property": "property_record"}
 
 
-MO_WRITTEN_BY = ("intel", "crime")
+MO_WRITTEN_BY = ("intel", "crime")  # the narratives that give the modus operandi (see _narrative)
 # Days from an event to its record, at most (the record date is drawn uniformly up to it).
 LAG_DAYS = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property": 10}
 
@@ -28,7 +28,7 @@ LAG_DAYS = {"custody": 1, "crime": 3, "intel": 30, "stop_search": 0, "property":
 @lru_cache(maxsize=None)
 def _iso(ordinal: int) -> str:
     """A day's ISO date (a corpus spans a few thousand days; each is formatted once)."""
-    return dt.date.fromordinal(ordinal).isoformat()  # the narratives that give the modus operandi (see _narrative)
+    return dt.date.fromordinal(ordinal).isoformat()
 
 
 class Tally:

@@ -6,9 +6,9 @@ and of run.json, the results a run writes, for whatever reads them besides poleb
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
-from typing import Callable
 
 from bench.cli.common import console
 from bench.errors import PolebenchError
@@ -17,51 +17,13 @@ HELP = ("write a JSON Schema of a file format: queries, profile, gates, sweep, m
         "behaviour or run (run.json)")
 
 
-def _models() -> dict[str, Callable[[], type]]:
-    # imported when asked for: each format's model lives with the stage that reads it
-    def queries():
-        from bench.queries.model import QuerySet
-        return QuerySet
-
-    def profile():
-        from bench.profiles.model import Profile
-        return Profile
-
-    def gates():
-        from bench.gates.rules import GatesFile
-        return GatesFile
-
-    def sweep():
-        from bench.sweep.model import Sweep
-        return Sweep
-
-    def mapping():
-        from bench.corpus.mapping import Mapping
-        return Mapping
-
-    def export():
-        from bench.corpus.export_mapping import ExportMapping
-        return ExportMapping
-
-    def adapter():
-        from bench.backends.http_adapter import Adapter
-        return Adapter
-
-    def corpus():
-        from bench.corpus.spec import CorpusSpec
-        return CorpusSpec
-    def behaviour():
-        from bench.analyst.model import Behaviour
-        return Behaviour
-
-    def run():
-        from bench.run.results import RunResults
-        return RunResults
-    return {"queries": queries, "profile": profile, "gates": gates, "sweep": sweep, "mapping": mapping,
-            "export": export, "adapter": adapter, "corpus": corpus, "behaviour": behaviour, "run": run}
-
-
-FORMATS = tuple(_models())
+# Each format's model, imported when asked for: it lives with the stage that reads the file.
+MODELS = {"queries": "bench.queries.model:QuerySet", "profile": "bench.profiles.model:Profile",
+          "gates": "bench.gates.rules:GatesFile", "sweep": "bench.sweep.model:Sweep",
+          "mapping": "bench.corpus.mapping:Mapping", "export": "bench.corpus.export_mapping:ExportMapping",
+          "adapter": "bench.backends.http_adapter:Adapter", "corpus": "bench.corpus.spec:CorpusSpec",
+          "behaviour": "bench.analyst.model:Behaviour", "run": "bench.run.results:RunResults"}
+FORMATS = tuple(MODELS)
 # Where the shipped schemas live, relative to the repository root.
 SCHEMA_DIR = Path("docs") / "schema"
 
@@ -70,7 +32,8 @@ def schema(fmt: str) -> dict:
     """The JSON Schema (draft 2020-12) of one format, as pydantic writes it for input."""
     if fmt not in FORMATS:
         raise PolebenchError(f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
-    model = _models()[fmt]()
+    module, name = MODELS[fmt].split(":")
+    model = getattr(importlib.import_module(module), name)
     s = model.model_json_schema(mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"polebench-{fmt}.schema.json",
             **s}

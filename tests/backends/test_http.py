@@ -22,6 +22,7 @@ from bench.cli.main import main
 from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.plans import All, Intersect, Plan, Range, Scoped, Term, Terms
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t/k3y+93a1="  # characters a URL percent-encodes
 TOKEN = "t0k3n-5b7e-44"
 
@@ -371,6 +372,46 @@ def test_a_bad_adapter_is_named_by_file_line_and_field_before_anything_runs(ci_c
 
 def test_a_need_level_adapter_runs_under_one_profile_name(ci_corpus, tmp_path, capsys):
     args = ["run", "--corpus", str(ci_corpus.root), "--results", str(tmp_path / "r"), "--backend", "http",
-            "--backend-config", str(adapter(tmp_path, "http://127.0.0.1:1", **FORM))]
+            "--backend-config", str(ROOT / "adapters" / "person-form.yaml")]
     assert main(args + ["--profiles", "crimint,connect"]) == 2
     assert "give --profiles one name" in capsys.readouterr().err
+
+
+def _rest_request(b: HttpBackend, req, ctx: dict) -> tuple[str, dict]:
+    page = {"size": 10, "offset": 0, "number": 1, "cursor": None}
+    return b._render(req.url, {**ctx, "page": page}).strip(), json.loads(b._render(req.body, {**ctx, "page": page}))
+
+
+def test_the_rest_adapters_ask_what_the_native_opensearch_backend_asks(ci_corpus):
+    """adapters/opensearch-rest.yaml and person-form.yaml search the index --backend opensearch
+    builds: its name (index version), and for every kind of clause, scored or not, in either
+    index, the query the native backend sends, sorted on fields that keep doc values. (On the node,
+    test_http_opensearch.py compares their results; this catches drift where no JVM runs.)"""
+    from bench.backends import opensearch as OS
+    from bench.backends.http import clause_data
+    from bench.plans import Any, Fuzzy, GeoRadius, Regex, Text
+    b, _ = backend(ci_corpus, ROOT / "adapters" / "opensearch-rest.yaml")
+    native = OS.OpenSearchBackend(ci_corpus)
+    clauses = [("person", Term("surname", "smith")), ("person", Terms("forename", ("bill", "william"))),
+               ("person", Fuzzy("surname", "smyth", 2)), ("vehicle", Regex("vrm", "lk..abc")),
+               ("person", Range("dob", 7000, 7100)), ("record", GeoRadius(51.5, -0.12, 500.0)),
+               ("record", Text("all_text", "knife point robbery", "or")), ("event", Text("narrative", "knife", "and")),
+               ("person", All((Term("surname", "smith"), Any((Term("forename", "bill"), Fuzzy("forename", "bil", 1))))))]
+    for scope, c in clauses:
+        node = Scoped(scope, c)
+        kind, query, scored = OS.scoped_query(node)
+        url, body = _rest_request(b, b.adapter.search, {"scope": scope, "clause": clause_data(c), "scored": scored,
+                                                        "geo": isinstance(c, GeoRadius)})
+        assert url.split("?")[0] == f"/{native.index[kind]}/_search", c
+        assert body["query"] == query, c
+        assert body["sort"][-1] == {"doc_id": "asc"} and (body["sort"][0] == {"_score": "desc"}) == scored
+        assert {"rnum", "doc_id"} | set(body["docvalue_fields"]) <= OS.DOC_VALUES
+    url, body = _rest_request(b, b.adapter.co_mentioned, {"record_numbers": [3, 5], "exclude": clause_data(
+        Term("surname", "smith")), "exclude_scope": "person", "field": "person_key"})
+    assert url == f"/{native.index['mention']}/_search"
+    assert body["query"]["constant_score"]["filter"]["bool"]["must_not"] == [OS.dsl(Term("surname", "smith"))]
+    form, _ = backend(ci_corpus, ROOT / "adapters" / "person-form.yaml")
+    url, body = _rest_request(form, form.adapter.search, {"form": {"surname": "O'Neil", "forename": "", "dob": ""}})
+    assert url == f"/{native.index['mention']}/_search"
+    assert body["sort"] == [{"rnum": "asc"}, {"doc_id": "asc"}]  # the record's date keeps no doc values
+    assert {next(iter(s)) for s in body["sort"]} | set(body["docvalue_fields"]) <= OS.DOC_VALUES

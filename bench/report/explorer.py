@@ -9,7 +9,6 @@ compressed and unpacked by the browser; the page fetches nothing, so it opens fr
 from __future__ import annotations
 
 import base64
-import csv
 import gzip
 import re
 from collections import defaultdict
@@ -18,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from bench.corpus.store import Corpus
+from bench.corpus.store import Corpus, iter_jsonl
+from bench.report.model import load_run
 from bench.report.templating import render as render_template
-from bench.run.results import RunResults, read_results
+from bench.run.results import RunResults
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
 
@@ -55,8 +55,7 @@ def _entry_starts(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, lis
     for p in profiles:
         f = run_dir / "outcomes" / f"{p}.jsonl.gz"
         if f.is_file():
-            rows = (orjson.loads(x) for x in gzip.decompress(f.read_bytes()).splitlines() if x)
-            out[p] = {r["qid"]: r["entry_starts"] for r in rows if r.get("entry_starts") is not None}
+            out[p] = {r["qid"]: r["entry_starts"] for r in iter_jsonl(f) if r.get("entry_starts") is not None}
     return out
 
 
@@ -64,7 +63,7 @@ def _stop(row: dict, starts: list[int] | None, n: int) -> dict:
     """Where the modelled reader stopped, in records of the list, and what they counted."""
     if row.get("examined") in (None, ""):
         return {"stop": None, "unit": "records"}
-    read = int(float(row["examined"]))
+    read = int(row["examined"])
     if starts is None:
         return {"stop": read, "unit": "records"}
     return {"stop": starts[read] if read < len(starts) else n, "unit": "entries (one per candidate)"}
@@ -123,10 +122,8 @@ def explorer_data(run_dir: Path) -> dict:
     """Everything the page shows, as one JSON-able dict: `meta` (profiles, needs and their counts),
     `records` (a table of every record a list or a need's relevant set holds, as columns), and per
     need `lists`: its relevant records and each profile's complete list, as indices into the table."""
-    run = read_results(run_dir)
+    run, rows = load_run(run_dir)
     profiles = list(run.profile_order)
-    with open(run_dir / "per_query.csv") as fh:
-        rows = list(csv.DictReader(fh))
     lists, rel = _lists(run_dir, profiles), _qrels(run_dir)
     starts = _entry_starts(run_dir, profiles)
     corpus = _corpus(run_dir, run)
@@ -157,7 +154,7 @@ def explorer_data(run_dir: Path) -> dict:
             full = lists[p].get(qid, [])
             out["profiles"][p] = {
                 "total": len(full), "rel_total": len(set(full) & relevant),
-                "examined": int(float(r["examined"])) if r.get("examined") not in (None, "") else None,
+                "examined": int(r["examined"]) if r.get("examined") not in (None, "") else None,
                 # a list read one entry per candidate: where the reader stopped, in records
                 **_stop(r, starts.get(p, {}).get(qid), len(full)),
                 "lost": [x for x in (r.get("lost_capabilities") or "").split(";") if x],

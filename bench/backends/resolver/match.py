@@ -22,8 +22,9 @@ _PHON_ID: dict[str, int] = {}  # a phonetic code as a number, the same for every
 
 @lru_cache(maxsize=200_000)
 def _phon(algo: str, name: str) -> str:
-    n = re.sub(r"[^a-z]", "", name)
-    return F.PHONETIC[algo](n) if n and algo in F.PHONETIC else n
+    """A name's phonetic code as the index writes it (fields.phonetic_key), or its letters where
+    the rules use no phonetic code (phonetic: none)."""
+    return F.phonetic_key(algo, name) if algo in F.PHONETIC else re.sub(r"[^a-z]", "", name)
 
 
 @lru_cache(maxsize=4096)

@@ -12,7 +12,6 @@ from bench.cli.common import console
 from bench.corpus.store import Corpus, write_json_atomic
 from bench.errors import PolebenchError
 from bench.profiles.model import ProfileSet
-from bench.provenance import Provenance
 from bench.run import audit
 
 HELP = "erase a subject on a copy of the index as a profile's system would, and verify it is really gone"
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                  subject=args.subject, profile=args.profile, deletion=rep.deletion, erased=len(rep.erased),
                  never_erased=len(rep.never_erased), present_after=rep.present_after,
                  still_findable={k: len(v) for k, v in rep.still_findable.items()}, verdict=rep.verdict)
-    tag = Provenance.of(corpus.manifest.model_dump()).short
+    tag = corpus.manifest.provenance.short
     console.print(f"subject {rep.subject} ({tag}): {rep.records_about_subject} records about them")
     for s in rep.steps:
         console.print(f"  {s}")

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from bench.cli.common import console, positive_int, seed_int
 from bench.corpus.store import Corpus
-from bench.provenance import Provenance
 from bench.queries.truth import TruthIndex
 from bench.queries.vocabulary import Vocabulary
 
@@ -52,7 +51,7 @@ def vocabulary(corpus: Corpus, examples: int = 5, seed: int = 0) -> dict:
 def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
     v = vocabulary(corpus, args.examples, args.seed)
-    tag = Provenance.of(corpus.manifest.model_dump()).short
+    tag = corpus.manifest.provenance.short
     if args.json:
         print(orjson.dumps({"corpus": corpus.name, "data": tag, **v}, option=orjson.OPT_INDENT_2).decode())
         return 0

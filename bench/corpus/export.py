@@ -18,6 +18,7 @@ import bench
 from bench.corpus.export_mapping import DateOut, ExportMapping, load_export_mapping
 from bench.corpus.store import Corpus, atomic_dir, entries_to_check, sha256_file, write_json_atomic
 from bench.errors import PolebenchError
+from bench.provenance import Provenance
 
 EXPORT_MANIFEST = "export.json"
 EXPORTED_BY = "polebench export"
@@ -167,14 +168,19 @@ def export_corpus(corpus_dir: Path, mapping_path: Path, out: Path, force: bool =
         made = {"exported_by": EXPORTED_BY, "version": bench.__version__,
                 "corpus": {"name": corpus.name, "checksum": corpus.checksum, "synthetic": corpus.manifest.synthetic,
                            "origin": corpus.manifest.origin, "licence": corpus.manifest.licence},
-                "note": ("SYNTHETIC DATA: every record is made up by polebench" if corpus.manifest.synthetic
-                         else "NOT SYNTHETIC: records imported from " + corpus.manifest.origin)
-                + "; the truth of who each record is about is not exported",
+                "note": _note(corpus.manifest.provenance),
                 "mapping": m.model_dump(mode="json"),
                 "files": {files.name(s): {"source": s, "records": files.records[s], "rows": files.rows[s],
                                           "sha256": sha256_file(tmp / files.name(s))} for s in sorted(files.open)}}
         write_json_atomic(tmp / EXPORT_MANIFEST, made)
     return made
+
+
+def _note(src: Provenance) -> str:
+    """What the files hold, said first: made up by polebench only where polebench generated them."""
+    whose = ("every record is made up by polebench" if src.origin == "generated" else
+             f"records imported from {src.origin}" + ("; their producer made them up" if src.synthetic else ""))
+    return f"{src.tag}: {whose}; the truth of who each record is about is not exported"
 
 
 def _cells(row: dict, m: ExportMapping) -> dict:

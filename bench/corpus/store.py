@@ -21,6 +21,7 @@ from isal import igzip, isal_zlib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.errors import PolebenchError, SpecError
+from bench.provenance import Provenance
 
 RECORDS = "records.jsonl.gz"
 TRUTH_DIR = "truth"
@@ -65,6 +66,10 @@ class Manifest(BaseModel):
     def checksum(self) -> str:
         """Identity of the corpus content: the checksum of its records file."""
         return self.files[RECORDS]
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(self.synthetic, self.origin, self.licence)
 
 
 def sha256_file(path: Path) -> str:

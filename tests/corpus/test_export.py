@@ -194,3 +194,17 @@ def test_jsonl_keeps_types(ci_corpus, tmp_path, write):
     rec = next(r for r in ci_corpus.records() if r["rid"] == first["id"])
     assert first["lat"] == rec["locations"][0]["lat"]
     assert first["people"] == [{"s": p["surname"], "d": p["dob"]} for p in rec["people"]]
+
+
+def test_an_imported_corpus_is_exported_as_its_producer_s_records(exported, tmp_path):
+    """Records imported from elsewhere were not made up by polebench: export.json says whose they
+    are, as the report does (a synthetic import) — not 'made up by polebench'."""
+    mapping = tmp_path / "back.yaml"
+    mapping.write_text(IMPORT_BACK)
+    path = sorted(exported.glob("*.csv"))[0]
+    assert main(["import", str(path), "--map", str(mapping), "--name", "back", "--out", str(tmp_path / "back")]) == 0
+    assert main(["export", "--corpus", str(tmp_path / "back"), "--map", str(EXAMPLE),
+                 "--out", str(tmp_path / "again")]) == 0
+    note = json.loads((tmp_path / "again" / "export.json").read_text())["note"]
+    assert note.startswith("SYNTHETIC DATA") and "imported from export of the ci corpus" in note
+    assert "polebench" not in note

@@ -12,11 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.report.charts import BAND, _svg, colour, marker  # noqa: E402
-from bench.report.model import BOARD_ESTIMATE, band_position  # noqa: E402
+from bench.report.model import BOARD_ESTIMATE, UNION, band_position  # noqa: E402
 from bench.sweep.model import Sweep  # noqa: E402
 from bench.report.templating import render, trusted  # noqa: E402
-
-UNION = "connect+iip"
 
 
 def _series(rows: list[dict], axis: str) -> dict[str, list[tuple[float, dict]]]:

@@ -73,6 +73,13 @@ def vrm_norm(v: str | None) -> str:
     return re.sub(r"[^A-Z0-9]", "", (v or "").upper())
 
 
+def wild_norm(value: str, upper: bool = False, digits: bool = False) -> str:
+    """A value as a need asks for it, its wildcards * and ? kept: letters and digits (digits only,
+    for a number), in lower case or upper. Every profile kind asks with the same value."""
+    out = re.sub(r"[^0-9*?]" if digits else r"[^A-Za-z0-9*?]", "", value)
+    return out.upper() if upper else out.lower()
+
+
 def vrm_canon(v: str) -> str:
     """Look-alike characters folded together (O->0, I->1, B->8, S->5, Z->2)."""
     return v.translate(_MISREAD_CANON)

@@ -51,7 +51,7 @@ class _Compiler:
             self.lose(crit, "field_scope", "dropped", f"{crit}: not a searchable field; ignored")
             return None
         if "*" in value or "?" in value:
-            return self._wild(field, part, _norm_wild(value), crit) or None
+            return self._wild(field, part, F.wild_norm(value), crit) or None
         n = F.norm(value)
         alts: list[Clause] = [Term(part, n)] if self.p.has(field, "exact") or self.p.has(field, "prefix") else []
         spec = self.p.fields[field]
@@ -147,9 +147,9 @@ class _Compiler:
 
     def vehicle(self, need: Need) -> Clause | None:
         v = need.vehicle
-        vrm = self.keyword("vehicle.vrm", "vrm", v.vrm, _norm_wild(v.vrm or "", upper=True))
+        vrm = self.keyword("vehicle.vrm", "vrm", v.vrm, F.wild_norm(v.vrm or "", upper=True))
         if vrm and self.p.has("vehicle.vrm", "misread"):
-            canon = F.vrm_canon(_norm_wild(v.vrm, upper=True))
+            canon = F.vrm_canon(F.wild_norm(v.vrm, upper=True))
             mis = Regex("vrm_misread", _wild_regex(canon)) if "*" in canon or "?" in canon else Term("vrm_misread", canon)
             vrm = Any((vrm, mis))
         elif vrm:
@@ -157,7 +157,7 @@ class _Compiler:
         if vrm and self.p.has("vehicle.vrm", "fuzzy") and "*" not in v.vrm and "?" not in v.vrm:
             spec = self.p.fields["vehicle.vrm"]
             vrm = Any((*(vrm.clauses if isinstance(vrm, Any) else (vrm,)),
-                       Fuzzy("vrm", _norm_wild(v.vrm, upper=True), spec.fuzzy_distance or 1)))
+                       Fuzzy("vrm", F.wild_norm(v.vrm, upper=True), spec.fuzzy_distance or 1)))
         parts = [x for x in (vrm, self.keyword("vehicle.make", "make", v.make, F.norm(v.make)),
                              self.keyword("vehicle.colour", "colour", v.colour, F.norm(v.colour))) if x]
         return None if not parts else parts[0] if len(parts) == 1 else All(tuple(parts))
@@ -170,7 +170,7 @@ class _Compiler:
             else:
                 self.lose("location.point", "geo_radius", "dropped", "radius search not supported; place ignored")
         for field, idx, value, normed in (
-                ("location.postcode", "postcode", loc.postcode, _norm_wild(loc.postcode or "", upper=True)),
+                ("location.postcode", "postcode", loc.postcode, F.wild_norm(loc.postcode or "", upper=True)),
                 ("location.district", "district", loc.district, (loc.district or "").upper())):
             c = self.keyword(field, idx, value, normed)
             if c:
@@ -235,7 +235,7 @@ class _Compiler:
             parts.append(self.resolved.get("vehicle") or _scoped("vehicle", self.vehicle(need)))
         if need.phone:
             parts.append(self.resolved.get("phone") or _scoped("phone", self.keyword(
-                "phone.number", "phone", need.phone.number, _norm_wild(need.phone.number, digits=True))))
+                "phone.number", "phone", need.phone.number, F.wild_norm(need.phone.number, digits=True))))
         parts = [x for x in parts if x is not None]
         if need.location:
             parts += self.location(need)
@@ -359,12 +359,6 @@ class _Compiler:
         if "*" in value or "?" in value:
             self.lose(crit, "wildcard", "weakened", f"{crit}: wildcards not supported; the visible part searched as a word")
         return [w for w in re.split(r"[*?\s]+", value) if w]
-
-
-def _norm_wild(value: str, upper: bool = False, digits: bool = False) -> str:
-    keep = r"[^0-9*?]" if digits else r"[^A-Za-z0-9*?]"
-    out = re.sub(keep, "", value)
-    return out.upper() if upper else out.lower()
 
 
 def _scoped(scope: str, clause: Clause | None) -> Scoped | None:

@@ -7,7 +7,6 @@ profile's `fields` declare, like a structured profile. Every threshold is a fiel
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -97,13 +96,8 @@ def resolve_nodes(need: Need, rules: ReferenceRules, as_at: dt.date) -> tuple[di
                              "street name: a one-word alias is no name to resolve; the other details only"))
     if need.vehicle and need.vehicle.vrm:
         v = need.vehicle
-        out["vehicle"] = Resolve("vehicle", tuple(sorted({"vrm": _pattern(v.vrm), "make": F.norm(v.make),
+        out["vehicle"] = Resolve("vehicle", tuple(sorted({"vrm": F.wild_norm(v.vrm, upper=True), "make": F.norm(v.make),
                                                           "colour": F.norm(v.colour)}.items())), r)
     if need.phone:
-        out["phone"] = Resolve("phone", (("number", re.sub(r"[^0-9*?]", "", need.phone.number)),), r)
+        out["phone"] = Resolve("phone", (("number", F.wild_norm(need.phone.number, digits=True)),), r)
     return out, lost
-
-
-def _pattern(vrm: str) -> str:
-    """A plate as asked for: upper case, letters, digits and the wildcards * and ?."""
-    return re.sub(r"[^A-Z0-9*?]", "", vrm.upper())

@@ -131,6 +131,24 @@ def test_every_page_is_read_and_mapped_to_records(ci_corpus, service, tmp_path):
         "kind": "Term", "field": "surname", "value": "smith"}}
 
 
+def test_each_template_is_compiled_once_however_many_requests_render_it(ci_corpus, service, tmp_path, monkeypatch):
+    """Compiling a recursive macro costs far more than rendering it: a run's thousands of
+    requests render a handful of templates, each compiled on first use only."""
+    from jinja2.sandbox import SandboxedEnvironment
+    compiled: list[str] = []
+    real = SandboxedEnvironment.from_string
+    monkeypatch.setattr(SandboxedEnvironment, "from_string",
+                        lambda self, source, *a, **k: (compiled.append(source), real(self, source, *a, **k))[1])
+    b, log = backend(ci_corpus, adapter(tmp_path, service.url, paging={"size": 100}))
+    service.ids = list(b.rids[:450])
+    for value in ("smith", "jones"):
+        b.search(Plan(Scoped("person", Term("surname", value)), "date_desc", None))
+    assert len(log) == 10 and json.loads(service.seen[-1]["body"])["clause"]["value"] == "jones"
+    # the url, the body and each query parameter: compiled once each, for ten requests
+    assert sorted(compiled) == sorted(["/search", "{{ {'scope': scope, 'clause': clause}|tojson }}",
+                                       "{{ page.offset }}", "{{ page.size }}", "{{ env.key }}"])
+
+
 def test_a_list_longer_than_the_cap_fails_rather_than_being_cut(ci_corpus, service, tmp_path):
     b, _ = backend(ci_corpus, adapter(tmp_path, service.url, paging={"max_records": 1500}))
     service.ids = list(b.rids[:2500])

@@ -5,22 +5,20 @@ cluster is healthy (yellow is normal for one node), and stopped cleanly."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import jvm_node as jvm
 from bench.errors import BackendError, PolebenchError
+from bench.jvm_node import free_port, missing_tools  # noqa: F401  (part of this module's interface)
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "opensearch-node"
+TOOL = jvm.TOOLS / "opensearch-node"
 STATE = Path(os.environ.get("POLEBENCH_STATE", Path.home() / ".cache" / "polebench")) / "opensearch-node"
 JVM_OPTS = ["-Dopensearch.set.netty.runtime.available.processors=false"]
 HEAP = ["-Xms512m", "-Xmx1g"]  # one node; each node of a cluster has the same: three fit in 3 GB
@@ -64,51 +62,15 @@ class ClusterInfo:
         return cls([NodeInfo(**n) for n in d["nodes"]], d["home"])
 
 
-def missing_tools() -> list[str]:
-    return [t for t in ("java", "mvn") if shutil.which(t) is None]
-
-
-def _stamp() -> str:
-    h = hashlib.sha256()
-    for f in sorted([TOOL / "pom.xml", *TOOL.glob("src/**/*.*")]):
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def build() -> list[str]:
     """Compile the launcher and resolve its classpath, once per launcher version; return the classpath."""
-    if missing_tools():
-        raise BackendError(f"the OpenSearch node needs {' and '.join(missing_tools())} on PATH")
-    target = TOOL / "target"
-    stamp = target / "polebench.stamp"
-    cp_file = target / "classpath.txt"
-    if not (stamp.is_file() and stamp.read_text() == _stamp() and cp_file.is_file()):
-        r = subprocess.run(["mvn", "-B", "-q", "-f", str(TOOL / "pom.xml"), "compile", "dependency:build-classpath",
-                            f"-Dmdep.outputFile={cp_file}"], capture_output=True, text=True)
-        if r.returncode:
-            raise BackendError(f"building the OpenSearch node failed:\n{(r.stdout + r.stderr)[-3000:]}")
-        stamp.write_text(_stamp())
-    return [str(target / "classes"), cp_file.read_text().strip()]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return jvm.build(TOOL, "OpenSearch node")
 
 
 def health(url: str, timeout: float = 2.0) -> str | None:
     """green, yellow or red from the first node of `url` (comma-separated) that answers."""
     h = cluster_health(url, timeout)
     return h["status"] if h else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
 
 
 def cluster_health(url: str, timeout: float = 2.0) -> dict | None:
@@ -142,10 +104,8 @@ def start(port: int | None = None, timeout: float = 180.0, state: Path = STATE, 
         d.mkdir(exist_ok=True)
         extra = ([names[i], str(transport[i]), ",".join(f"127.0.0.1:{t}" for t in transport), ",".join(names)]
                  if nodes > 1 else [])
-        with open(d / "node.log", "wb") as out:
-            proc = subprocess.Popen(["java", *HEAP, *JVM_OPTS, "-cp", os.pathsep.join(cp), "polebench.PolebenchNode",
-                                     str(d), str(http[i]), str(d / "ready"), *extra],
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = jvm.launch(cp, "polebench.PolebenchNode", [str(d), str(http[i]), str(d / "ready"), *extra],
+                          d / "node.log", HEAP + JVM_OPTS)
         procs.append(proc)
         infos.append(NodeInfo(proc.pid, f"http://127.0.0.1:{http[i]}", str(d), str(d / "node.log")))
     info = ClusterInfo(infos, str(home))
@@ -154,7 +114,7 @@ def start(port: int | None = None, timeout: float = 180.0, state: Path = STATE, 
         for proc, n in zip(procs, infos):
             if proc.poll() is not None:
                 _stop_all(info)
-                raise BackendError(f"the OpenSearch node {n.url} exited during start-up:\n{_tail(n.log)}")
+                raise BackendError(f"the OpenSearch node {n.url} exited during start-up:\n{jvm.tail(n.log)}")
         h = cluster_health(info.url)
         if (all((Path(n.home) / "ready").exists() for n in infos) and h
                 and h["status"] in ("yellow", "green") and h["number_of_nodes"] == nodes):
@@ -163,14 +123,7 @@ def start(port: int | None = None, timeout: float = 180.0, state: Path = STATE, 
             return info
         time.sleep(0.5)
     _stop_all(info)
-    raise BackendError(f"the OpenSearch node(s) did not become healthy in {timeout:.0f} s:\n{_tail(infos[0].log)}")
-
-
-def _tail(log: str) -> str:
-    try:
-        return Path(log).read_text(errors="replace")[-3000:]
-    except OSError:
-        return "(no log)"
+    raise BackendError(f"the OpenSearch node(s) did not become healthy in {timeout:.0f} s:\n{jvm.tail(infos[0].log)}")
 
 
 def status(state: Path = STATE) -> ClusterInfo | None:
@@ -179,36 +132,17 @@ def status(state: Path = STATE) -> ClusterInfo | None:
     if not f.is_file():
         return None
     info = ClusterInfo.load(f.read_text())
-    alive = [n for n in info.nodes if _alive(n.pid)]
+    alive = [n for n in info.nodes if jvm.alive(n.pid)]
     if alive and cluster_health(",".join(n.url for n in alive)):
         return info
     return None
 
 
-def _terminate(pid: int, grace: float = 30.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except OSError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.2)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def _stop_all(info: ClusterInfo) -> None:
     for n in info.nodes:  # SIGTERM to all first: they shut down side by side
-        try:
-            os.killpg(n.pid, signal.SIGTERM)
-        except OSError:
-            pass
+        jvm.signal_group(n.pid)
     for n in info.nodes:
-        _terminate(n.pid)
+        jvm.terminate(n.pid)
     shutil.rmtree(info.home, ignore_errors=True)
 
 

@@ -80,6 +80,29 @@ def opensearch_url(tmp_path_factory):
         node.stop(state=state)
 
 
+@pytest.fixture(scope="session")
+def solr_node(tmp_path_factory):
+    """A real Solr node: $POLEBENCH_SOLR_URL if it answers (home None), else one started from
+    Maven artifacts for this test session in a home of its own. Skipped, saying why, only where
+    Java or Maven is missing."""
+    import os
+
+    from bench import solr_node as node
+    url = os.environ.get("POLEBENCH_SOLR_URL")
+    if url and node.ping(url):
+        yield node.SolrInfo(0, url.rstrip("/"), "", "")
+        return
+    missing = node.missing_tools()
+    if missing:
+        pytest.skip(f"Solr integration tests need {' and '.join(missing)} (to build and run the node)")
+    home = tmp_path_factory.mktemp("solr-home")
+    info = node.start(home)
+    try:
+        yield info
+    finally:
+        node.stop(home)
+
+
 @pytest.fixture
 def failing_search(monkeypatch):
     """install(when, exc): Backend.search raises `exc` on the calls n (from 1) where when(n);

@@ -1,7 +1,8 @@
 """The http backend on a real engine: adapters/opensearch-rest.yaml drives the OpenSearch node
 through its REST API alone (Jinja2 templates to Query DSL, JMESPath over the answers, search_after
 paging) and returns what the native OpenSearch backend (opensearch-py) returns on the standard set:
-the same records in the same order with the same scores, for every profile."""
+the same records in the same order with the same scores, for every profile. (An export loaded by
+load-export and searched through adapters/opensearch-export.yaml: test_http_export.py.)"""
 
 from __future__ import annotations
 
@@ -105,41 +106,3 @@ def test_the_person_form_adapter_returns_what_its_rule_picks_out_of_the_corpus(c
     lost = {x["criterion"] for o in outcomes.values() for x in o["lost"]}
     assert {"vehicle.vrm", "phone.number", "person.alias"} <= lost
 
-
-def _lists(d: Path, profile: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for line in (d / "runs" / f"{profile}.run").read_text().splitlines():
-        qid, _, rid, *_ = line.split()
-        out.setdefault(qid, set()).add(rid)
-    return out
-
-
-def test_an_export_loaded_into_opensearch_is_measured_with_what_it_cannot_ask_lost(ci_corpus, opensearch_url, tmp_path,
-                                                                                   monkeypatch):
-    """The issue's whole path on a real engine: export the ci corpus, load it with load-export,
-    run the standard set through adapters/opensearch-export.yaml. The system knows the exported
-    columns only: what it cannot ask is lost, and a structured plan it can ask in full returns
-    what the embedded engine returns for it."""
-    from bench.cli.main import main
-    monkeypatch.setenv("POLEBENCH_OPENSEARCH_URL", opensearch_url)
-    export = tmp_path / "export"
-    assert main(["export", "--corpus", str(ci_corpus.root), "--map", str(ROOT / "corpora" / "export-example.yaml"),
-                 "--out", str(export)]) == 0
-    assert main(["load-export", str(export), "--index", "ci-export"]) == 0
-    inst = Instance.load(instance_dir(ci_corpus, "standard"))
-    profiles = ["crimint", "connect", "iip"]
-    res = {b: run_benchmark(RunSettings(corpus=ci_corpus.root, instance=inst.dir, profiles=profiles, backend=b,
-                                        results=tmp_path / b, backend_options=o))
-           for b, o in (("embedded", {}), ("http", {"config": str(ROOT / "adapters" / "opensearch-export.yaml")}))}
-    assert res["http"].failed == 0
-    compared = 0
-    for profile in ("crimint", "connect"):
-        want, got = _lists(res["embedded"].dir, profile), _lists(res["http"].dir, profile)
-        outcomes = {o["qid"]: o for o in _outcomes(res["http"].dir, profile)}
-        for qid, o in outcomes.items():
-            if not any(x["capability"] == "adapter" for x in o["lost"]):
-                assert got.get(qid, set()) == want.get(qid, set()), (profile, qid)
-                compared += bool(want.get(qid))
-    lost = {x["criterion"] for p in profiles for o in _outcomes(res["http"].dir, p) for x in o["lost"]
-            if x["capability"] == "adapter"}
-    assert compared >= 20 and {"person.surname_soundex", "association"} <= lost, (compared, sorted(lost))

@@ -25,11 +25,9 @@ CONFIGSETS = TOOL / "configsets"
 HOME = Path(os.environ.get("POLEBENCH_SOLR_HOME") or TOOL.parents[1] / "solr-data")
 MARKER = ".polebench-solr-home"
 HEAP = ["-Xms256m", "-Xmx1g"]
-# Solr's own start script sets these; the node has none of its modules, metrics exporters or
-# remote shell: for local benchmarking only
-JVM_OPTS = ["-Dsolr.log.dir={home}", "-Dsolr.install.dir={tool}", "-Djetty.host=127.0.0.1", "-Dhost=127.0.0.1",
-            "-Dsolr.disableConfigSetsCreateAuthChecks=true", "-Dsolr.jetty.inetaccess.includes=127.0.0.1",
-            "-Djava.net.preferIPv4Stack=true", "-Dlog4j2.formatMsgNoLookups=true"]
+# Solr's own start script sets where it logs and where it is installed; the launcher binds Jetty to
+# 127.0.0.1 itself (JettySolrRunner), and the node has none of Solr's modules: for local benchmarking
+JVM_OPTS = ["-Dsolr.log.dir={home}", "-Dsolr.install.dir={tool}", "-Dlog4j2.formatMsgNoLookups=true"]
 SOLR_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- written by polebench solr-node: a standalone node whose cores take their configuration from
      the configsets that ship with polebench (tools/solr-node/configsets, read only) -->

@@ -61,6 +61,9 @@ class Result:
     # Where the list is read one candidate at a time: the position in `rnums` at which each
     # entry (the records of one candidate person, plate or number) starts. None: record by record.
     entry_starts: np.ndarray | None = None
+    # Time spent before this search on searches it used: made once for the need's plans and
+    # shared (Backend.begin_need), counted in its latency as a union counts its members'.
+    borrowed_ms: float = 0.0
 
     @property
     def rids(self) -> list[str]:
@@ -78,6 +81,7 @@ class Backend(ABC):
         self.context: dict[str, str] = {}  # the profile and need being searched, set by the run
         # where a backend that makes requests of a service logs each one (the run's audit log)
         self.on_request: Callable[[dict], None] | None = None
+        self.borrowed_ms = 0.0  # see Result.borrowed_ms: added to by the search being made
 
     def adapt(self, plan: Plan, need: object = None) -> Plan:
         """The plan this backend will run: as compiled, or, where the backend stands for a system
@@ -104,6 +108,11 @@ class Backend(ABC):
             key = next(iter(options))
             raise PolebenchError(f"--backend-option {key}={options[key]}: backend {cls.NAME!r} takes no options")
         return {}
+
+    def begin_need(self, plans: Iterable[Plan]) -> None:
+        """The plans of one need, every profile's, before any of them is searched; the searches
+        up to the next call are of these plans. A server backend may fetch what they share once,
+        and several in one request. Called with none once a need's searches are done."""
 
     @final
     @classmethod
@@ -134,13 +143,14 @@ class Backend(ABC):
         self.check(plan)
         if plan.root is None:
             return Result(np.empty(0, np.int64), np.empty(0, np.float64), 0, self.rids, 0)
+        self.borrowed_ms = 0.0
         rnums, scores, searches, starts = self._session(plan, known or {})
         total = len(rnums)
         if plan.cap is not None:  # a grouped list shows at most `cap` entries
             end = plan.cap if starts is None else (int(starts[plan.cap]) if len(starts) > plan.cap else len(rnums))
             rnums, scores = rnums[:end], scores[:end]
             starts = None if starts is None else starts[: plan.cap]
-        return Result(rnums, scores, total, self.rids, searches, starts)
+        return Result(rnums, scores, total, self.rids, searches, starts, self.borrowed_ms)
 
     def _session(self, plan: Plan, known: Mapping[Plan, Result]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
         """The analyst's searches for one plan: as formulated, then narrowed (the plan's next

@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import orjson
@@ -29,8 +29,8 @@ from bench.backends.base import (Backend, Hits, bounding_box, load_record_table,
 from bench.corpus.store import RECORDS, atomic_dir
 from bench.errors import BackendError, PolebenchError, Unreachable
 from bench.redact import check_engine_url
-from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Node, Range, Regex, Scoped, Term, Terms,
-                         Text, geo_of, has_text)
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex,
+                         Scoped, Sequence, Term, Terms, Text, Union_, geo_of, has_text)
 
 INDEX_VERSION = 6
 # Hits asked for in a search's first request; what is left of a larger result comes in one more.
@@ -73,10 +73,54 @@ def layout_options(options: dict) -> dict[str, int]:
 
 
 class _Json(JSONSerializer):
-    """orjson both ways: a search can answer with a hundred thousand hits."""
+    """orjson both ways: a search can answer with a hundred thousand hits (an msearch answer's
+    hits are read by read_msearch)."""
 
     def loads(self, s):
+        if s.startswith(MSEARCH_START):
+            return read_msearch(s)
         return orjson.loads(s)
+
+
+MSEARCH_START = '{"responses":['
+_HITS = '"hits":[{"sort":['  # a list of hits that hold sort values only (no docvalue fields)
+_HIT_SEP = ']},{"sort":['
+_HITS_END = ']}]'
+
+
+def read_msearch(text: str) -> dict:
+    """An msearch answer as orjson reads it, except that each list of hits holding sort values
+    only becomes hits: [] and sorts: an array, a row of sort values per hit. Reading a dict and a
+    list per hit cost more than the search (about 3 µs a hit: a free-text need returns up to
+    100,000); here a list is cut out of the text and read as one flat list of numbers. A list holding
+    anything else (docvalue fields, a null) is read as JSON, as is the rest of the answer."""
+    parts, sorts = [], []
+    at = 0
+    while (start := text.find(_HITS, at)) >= 0:
+        end = text.find(_HITS_END, start)
+        if end < 0:
+            break
+        body = text[start + len(_HITS):end]
+        width = body.find("]")
+        width = (body.count(",", 0, width) + 1) if width >= 0 else body.count(",") + 1
+        n = body.count(_HIT_SEP) + 1
+        flat = body.replace(_HIT_SEP, ",")
+        plain = flat.count(",") == n * width - 1 and not any(c in flat for c in '{"n')  # n: null, nan
+        values = np.array(orjson.loads(f"[{flat}]"), np.float64) if plain else None
+        if values is None or len(values) != n * width:
+            parts.append(text[at:end + len(_HITS_END)])  # not numbers only: read as JSON
+        else:
+            parts.append(f'{text[at:start]}"hits":[],"sorts":{len(sorts)}')
+            sorts.append(values.reshape(n, width))
+        at = end + len(_HITS_END)
+    parts.append(text[at:])
+    out = orjson.loads("".join(parts))
+    if sorts:
+        for r in out.get("responses", ()):
+            h = r.get("hits")
+            if h and "sorts" in h:
+                h["sorts"] = sorts[h["sorts"]]
+    return out
 
     def dumps(self, data):
         if isinstance(data, (str, bytes)):
@@ -233,6 +277,9 @@ class OpenSearchBackend(Backend):
         self.shards = 1  # what the built index has (read by _fresh or set by _build)
         # The two requests of one search go to the same shard copies (any copy gives the same hits).
         self.preference = f"polebench-{os.getpid()}"
+        # What this need's searches have read (begin_need): a scoped clause's first page or all of
+        # its hits, and the milliseconds that cost (a later search that uses it borrows them).
+        self.read: dict[Scoped, tuple[_Page, float]] = {}
 
     @classmethod
     def check_options(cls, options: Mapping[str, str]) -> dict[str, object]:
@@ -408,14 +455,16 @@ class OpenSearchBackend(Backend):
         return _Ask(kind, query, scored, (("lat_e6", "lon_e6") if geo is not None else ()) + fields, geo)
 
     def _body(self, ask: _Ask, size: int, after: list | None = None) -> tuple[dict, dict]:
-        """An msearch header and body: ids only (record number and a unique tiebreak as sort
-        values, no _source, no stored fields), exact totals."""
+        """An msearch header and body: ids only (doc_id, which holds the record number and is
+        unique, as the sort value; no _source, no stored fields), exact totals."""
         # a shard copy lost mid-search (a node down) fails the search rather than dropping its hits
         header: dict = {"index": self.index[ask.kind], "preference": self.preference,
                         "allow_partial_search_results": False}
         if ask.scored and self.shards > 1:  # BM25 statistics of the whole index, not each shard's
             header["search_type"] = "dfs_query_then_fetch"
-        sort = ([{"_score": "desc"}] if ask.scored else []) + [{"rnum": "asc"}, {"doc_id": "asc"}]
+        # doc_id alone orders as record number then place in the record, and is one value less
+        # per hit to sort, write and read than both
+        sort = ([{"_score": "desc"}] if ask.scored else []) + [{"doc_id": "asc"}]
         body: dict = {"query": ask.query, "size": size, "sort": sort, "track_total_hits": True,
                       "_source": False, "stored_fields": "_none_"}
         if ask.fields:
@@ -424,7 +473,7 @@ class OpenSearchBackend(Backend):
             body["search_after"] = after
         return header, body
 
-    def _msearch(self, pairs: list[tuple[dict, dict]]) -> list[dict]:
+    def _msearch(self, pairs: list[tuple[dict, dict]]) -> list[_Page]:
         """Several searches in one request. A search that failed transiently fails the batch,
         which is retried whole; any other failure is an error naming it."""
         payload = b"".join(orjson.dumps(h) + b"\n" + orjson.dumps(b) + b"\n" for h, b in pairs)
@@ -440,43 +489,90 @@ class OpenSearchBackend(Backend):
                 if r.get("_shards", {}).get("failed"):  # partial: searched again, whole
                     raise TransportError(503, "shard failures", r["_shards"])
             return out
-        return self._call("search", send)
+        return [_Page.read(r["hits"]) for r in self._call("search", send)]
 
-    def _fetch(self, asks: list[_Ask], pages: list[list[dict]] | None = None,
-               totals: list[int] | None = None) -> tuple[list[list[dict]], list[int]]:
+    def _fetch(self, asks: list[_Ask], pages: list[_Page] | None = None) -> list[_Page]:
         """Every hit of each search, with exact totals: a first page of each in one request, then
         whatever is left of each in one more (search_after over a read-only index, pinned to the
         same shard copies by `preference`). Pages already fetched may be passed in."""
-        if pages is None or totals is None:
-            res = self._msearch([self._body(a, FIRST) for a in asks])
-            pages = [r["hits"].get("hits", []) for r in res]
-            totals = [r["hits"]["total"]["value"] for r in res]
-        more = [i for i, (pg, t) in enumerate(zip(pages, totals)) if len(pg) < t]
+        if pages is None:
+            pages = self._msearch([self._body(a, FIRST) for a in asks])
+        more = [i for i, pg in enumerate(pages) if len(pg) < pg.total]
         if more:
-            res = self._msearch([self._body(asks[i], totals[i] - len(pages[i]), pages[i][-1]["sort"]) for i in more])
+            res = self._msearch([self._body(asks[i], pages[i].total - len(pages[i]), pages[i].after(asks[i].scored))
+                                 for i in more])
             for i, r in zip(more, res):
-                pages[i] = pages[i] + r["hits"].get("hits", [])
-        for pg, t in zip(pages, totals):
-            if len(pg) != t:
-                raise BackendError(f"opensearch returned {len(pg)} hits of {t}")
-        return pages, totals
+                pages[i] = pages[i] + r
+        for pg in pages:
+            if len(pg) != pg.total:
+                raise BackendError(f"opensearch returned {len(pg)} hits of {pg.total}")
+        return pages
 
-    def _to_hits(self, ask: _Ask, hits: list[dict]) -> Hits:
-        if not hits:
+    def _to_hits(self, ask: _Ask, page: _Page) -> Hits:
+        if not len(page):
             return Hits.empty()
-        sorts = np.array([h["sort"] for h in hits], np.float64)  # [score,] rnum, doc_id
-        rnums = sorts[:, 1 if ask.scored else 0].astype(np.int64)
-        scores = sorts[:, 0] if ask.scored else np.zeros(len(hits))
+        sorts = page.sorts  # [score,] doc_id
+        rnums = sorts[:, 1 if ask.scored else 0].astype(np.int64) // DOCS_PER_RECORD
+        scores = sorts[:, 0] if ask.scored else np.zeros(len(rnums))
         if ask.geo is not None:
-            lat = np.fromiter((h["fields"]["lat_e6"][0] for h in hits), np.int64, len(hits))
-            lon = np.fromiter((h["fields"]["lon_e6"][0] for h in hits), np.int64, len(hits))
+            fields = page.fields or []
+            lat = np.fromiter((f["lat_e6"][0] for f in fields), np.int64, len(fields))
+            lon = np.fromiter((f["lon_e6"][0] for f in fields), np.int64, len(fields))
             keep = within_radius(lat, lon, ask.geo)
             rnums, scores = rnums[keep], scores[keep]
         return Hits.from_docs(rnums, scores, self.dates[rnums])
 
+    def begin_need(self, plans: Iterable[Plan]) -> None:
+        """The first page of every scoped clause the need's plans search, each searched once
+        however many profiles ask it, all in one request; then the rest of those searched whole
+        (not a part of an Intersect, which may be fetched within the records of its other parts)
+        in one more. A failure here is left to the searches, which meet it and record it."""
+        self.read = {}
+        whole: dict[Scoped, bool] = {}
+        for plan in plans:
+            _leaves(plan.root, True, whole)
+        if not whole:
+            return
+        nodes = list(whole)
+        asks = [self._ask(n) for n in nodes]
+        try:
+            t = time.perf_counter()
+            pages = self._msearch([self._body(a, FIRST) for a in asks])
+            each = (time.perf_counter() - t) * 1000 / len(nodes)
+            cost = dict.fromkeys(nodes, each)
+            rest = [i for i, n in enumerate(nodes) if whole[n] and len(pages[i]) < pages[i].total]
+            if rest:
+                t = time.perf_counter()
+                done = self._fetch([asks[i] for i in rest], [pages[i] for i in rest])
+                each = (time.perf_counter() - t) * 1000 / len(rest)
+                for i, pg in zip(rest, done):
+                    pages[i] = pg
+                    cost[nodes[i]] += each
+        except PolebenchError:
+            return
+        self.read = {n: (pg, cost[n]) for n, pg in zip(nodes, pages)}
+
+    def _first_pages(self, nodes: list[Scoped], asks: list[_Ask]) -> list[_Page]:
+        """The first page of each (or more, where read already), borrowing what was read."""
+        pages: list[_Page | None] = [None] * len(nodes)
+        for i, n in enumerate(nodes):
+            if n in self.read:
+                pages[i], ms = self.read[n]
+                self.borrowed_ms += ms
+        ask = [i for i, pg in enumerate(pages) if pg is None]
+        if ask:
+            for i, pg in zip(ask, self._msearch([self._body(asks[i], FIRST) for i in ask])):
+                pages[i] = pg
+        return pages  # type: ignore[return-value]
+
     def _scoped_many(self, nodes: list[Scoped]) -> list[Hits]:
         asks = [self._ask(n) for n in nodes]
-        pages, _ = self._fetch(asks)
+        t = time.perf_counter()
+        pages = self._fetch(asks, self._first_pages(nodes, asks))
+        if self.read:  # inside a need (begin_need): kept for its other searches
+            each = (time.perf_counter() - t) * 1000 / len(nodes)
+            for n, pg in zip(nodes, pages):
+                self.read[n] = (pg, self.read.get(n, (pg, 0.0))[1] + each)
         return [self._to_hits(a, pg) for a, pg in zip(asks, pages)]
 
     def _scoped(self, node: Scoped) -> Hits:
@@ -496,14 +592,11 @@ class OpenSearchBackend(Backend):
                 out[i] = h
             return out  # type: ignore[return-value]
         asks = [self._ask(parts[i]) for i in idx]
-        res = self._msearch([self._body(a, FIRST) for a in asks])
-        pages = [r["hits"].get("hits", []) for r in res]
-        totals = [r["hits"]["total"]["value"] for r in res]
-        done = [k for k in range(len(idx)) if len(pages[k]) >= totals[k]]
+        pages = self._first_pages([parts[i] for i in idx], asks)  # type: ignore[misc]
+        done = [k for k in range(len(idx)) if len(pages[k]) >= pages[k].total]
         if not done and all(h is None for h in out):  # all large: finish the smallest first
-            k = min(range(len(idx)), key=totals.__getitem__)
-            pg, _ = self._fetch([asks[k]], [pages[k]], [totals[k]])
-            pages[k] = pg[0]
+            k = min(range(len(idx)), key=lambda k: pages[k].total)
+            pages[k] = self._fetch([asks[k]], [pages[k]])[0]
             done = [k]
         for k in done:
             out[idx[k]] = self._to_hits(asks[k], pages[k])
@@ -516,13 +609,11 @@ class OpenSearchBackend(Backend):
                 out[idx[k]] = Hits.empty()
         elif len(within) <= MAX_TERMS:
             narrowed = [self._ask(parts[idx[k]], within) for k in left]
-            pg, _ = self._fetch(narrowed)
-            for k, a, hits in zip(left, narrowed, pg):
-                out[idx[k]] = self._to_hits(a, hits)
+            for k, a, pg in zip(left, narrowed, self._fetch(narrowed)):
+                out[idx[k]] = self._to_hits(a, pg)
         else:
-            pg, _ = self._fetch([asks[k] for k in left], [pages[k] for k in left], [totals[k] for k in left])
-            for k, hits in zip(left, pg):
-                out[idx[k]] = self._to_hits(asks[k], hits)
+            for k, pg in zip(left, self._fetch([asks[k] for k in left], [pages[k] for k in left])):
+                out[idx[k]] = self._to_hits(asks[k], pg)
         return out  # type: ignore[return-value]
 
     def _co_mentioned(self, rnums: np.ndarray, exclude: Scoped, field: str) -> set[str]:
@@ -530,11 +621,44 @@ class OpenSearchBackend(Backend):
             return set()
         q = {"bool": {"filter": [{"term": {"scope": "person"}}, {"terms": {"rnum": [int(x) for x in rnums]}}],
                       "must_not": [dsl(exclude.clause)]}}
-        (hits,), _ = self._fetch([_Ask("mention", {"constant_score": {"filter": q}}, False, (field,), None)])
+        (page,) = self._fetch([_Ask("mention", {"constant_score": {"filter": q}}, False, (field,), None)])
         out = set()
-        for h in hits:
-            out.update(v for v in h.get("fields", {}).get(field, ()) if v and not v.startswith("|"))
+        for f in page.fields or ():
+            out.update(v for v in f.get(field, ()) if v and not v.startswith("|"))
         return out
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The hits of one search as read so far: a row of sort values per hit ([score,] doc_id) and, where docvalue fields were asked for, each hit's fields; the search's total."""
+    total: int
+    sorts: np.ndarray
+    fields: list[dict] | None
+
+    @classmethod
+    def read(cls, hits: dict) -> "_Page":
+        """From an msearch answer's hits, as read_msearch or orjson left them."""
+        total = hits["total"]["value"]
+        if "sorts" in hits:
+            return cls(total, hits["sorts"], None)
+        listed = hits.get("hits", [])
+        sorts = np.array([h["sort"] for h in listed], np.float64) if listed else np.empty((0, 0))
+        fields = [h.get("fields", {}) for h in listed] if any("fields" in h for h in listed) else None
+        return cls(total, sorts, fields)
+
+    def __len__(self) -> int:
+        return len(self.sorts)
+
+    def __add__(self, more: "_Page") -> "_Page":
+        if not len(more):
+            return self
+        fields = None if self.fields is None and more.fields is None else (self.fields or []) + (more.fields or [])
+        return _Page(self.total, np.concatenate([self.sorts, more.sorts]) if len(self) else more.sorts, fields)
+
+    def after(self, scored: bool) -> list:
+        """search_after from the last hit: the score as read, doc_id as an integer."""
+        last = self.sorts[-1]
+        return [float(last[0]), *map(int, last[1:])] if scored else [int(x) for x in last]
 
 
 @dataclass(frozen=True)
@@ -546,6 +670,22 @@ class _Ask:
     scored: bool
     fields: tuple[str, ...]
     geo: GeoRadius | None
+
+
+def _leaves(node: Node | None, whole: bool, out: dict[Scoped, bool]) -> None:
+    """The scoped clauses a plan's first formulation searches before any depends on another's
+    hits (a Linked's seed, not its hops; not a narrower formulation, searched only if needed),
+    each marked True where some plan fetches it whole rather than as a part of an Intersect."""
+    if isinstance(node, Scoped):
+        out[node] = out.get(node, False) or whole
+    elif isinstance(node, (Intersect, Union_)):
+        for p in node.parts:
+            _leaves(p, isinstance(node, Union_) or not isinstance(p, Scoped), out)
+    elif isinstance(node, Linked):
+        _leaves(node.seed, True, out)
+    elif isinstance(node, Sequence):
+        for sub in node.plans:
+            _leaves(sub.root, True, out)
 
 
 def _common(sets: list[np.ndarray]) -> np.ndarray:

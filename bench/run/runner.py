@@ -275,12 +275,15 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
         for need in inst.needs:
             known: dict[Plan, Result] = {}
             took: dict[Plan, float] = {}  # latency of each, ms
-            for name in order:
-                if need.id in done[name]:
-                    continue
-                t_c = time.perf_counter()
-                plan = backend.adapt(compile_need(need, profiles[name], profiles), need)
-                out.compile_s += time.perf_counter() - t_c
+            t_c = time.perf_counter()
+            plans = {name: backend.adapt(compile_need(need, profiles[name], profiles), need)
+                     for name in order if need.id not in done[name]}
+            out.compile_s += time.perf_counter() - t_c
+            t_b = time.perf_counter()
+            backend.context = {"need": need.id}
+            backend.begin_need(plans.values())  # engine time, and each search's latency as it borrows
+            out.engine_s += time.perf_counter() - t_b
+            for name, plan in plans.items():
                 backend.context = {"profile": name, "need": need.id}
                 row, res, err = _search_one(backend, need, plan, known, took)
                 if not _reads_entries(profiles[name]):  # grouped, but read record by record
@@ -300,6 +303,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 down = down + 1 if isinstance(err, Unreachable) else 0
                 if down >= BREAKER_FAILURES:
                     raise _stopped(err, out, len(inst.needs) * len(order))
+        backend.begin_need(())
     out.loop_s = time.perf_counter() - t_loop
     return out
 
@@ -432,7 +436,8 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
         err = e
         row["error"] = redact(f"{type(e).__name__}: {e}")
     row["search_ms"] = (time.perf_counter() - t) * 1000
-    row["latency_ms"] = row["search_ms"] + sum(took[m] for m in members if m in known)
+    row["latency_ms"] = (row["search_ms"] + (res.borrowed_ms if res is not None else 0.0)
+                         + sum(took[m] for m in members if m in known))
     return row, res, err
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.backends import opensearch as osb
 from bench import fields as F
@@ -96,3 +98,47 @@ def test_nothing_listening_is_one_clear_error(ci_corpus):
     b = osb.OpenSearchBackend(ci_corpus, url=f"http://127.0.0.1:{free_port()}", retries=1, max_retries=0, timeout=2)
     with pytest.raises(BackendError, match="not reachable.*opensearch-node start"):
         b.prepare()
+
+
+def _java_float(x: float) -> str:
+    """A score as OpenSearch writes one (Java's Float.toString: 1.0E-4 below 10^-3)."""
+    import numpy as np
+    f = np.float32(x)
+    return repr(float(f)).replace("e-0", "E-").replace("e-", "E-") if abs(f) < 1e-3 and f else repr(float(f))
+
+
+_kinds = [  # the hits of one search are all of one kind
+    st.tuples(st.floats(0, 50, allow_nan=False, width=32), st.integers(0, 10**7)).map(
+        lambda t: '{"sort":[%s,%d,%d]}' % (_java_float(t[0]), t[1], t[1] * 1000 + 3)),
+    st.integers(0, 10**7).map(lambda r: '{"sort":[%d,%d]}' % (r, r * 1000)),
+    st.integers(0, 10**7).map(lambda r: '{"fields":{"lat_e6":[%d],"lon_e6":[-120]},"sort":[%d,%d]}' % (r, r, r)),
+    st.integers(0, 10**7).map(lambda r: '{"sort":[null,%d]}' % r),
+]
+
+
+@given(st.lists(st.sampled_from(_kinds).flatmap(lambda k: st.lists(k, max_size=6)), max_size=4))
+def test_msearch_answers_read_fast_are_read_as_json_reads_them(responses):
+    """read_msearch cuts lists of sort-only hits out of the text and reads their numbers in one
+    call; every answer, whatever its hits hold, gives the pages orjson's reading gives (a list
+    holding fields or a null is left to orjson)."""
+    import numpy as np
+    text = '{"responses":[' + ",".join(
+        '{"_shards":{"failed":0},"hits":{"total":{"value":%d},"hits":[%s]},"status":200}' % (len(h), ",".join(h))
+        for h in responses) + "]}"
+    fast = [osb._Page.read(r["hits"]) for r in osb.read_msearch(text)["responses"]]
+    slow = [osb._Page.read(r["hits"]) for r in __import__("orjson").loads(text)["responses"]]
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        assert a.total == b.total and a.fields == b.fields
+        assert np.array_equal(a.sorts, b.sorts, equal_nan=True) if a.sorts.dtype == b.sorts.dtype == float \
+            else a.sorts.tolist() == b.sorts.tolist()
+
+
+def test_msearch_hits_are_read_as_arrays_and_resumed_from_the_last():
+    text = ('{"responses":[{"_shards":{"failed":0},"hits":{"total":{"value":5},"hits":[{"sort":[1.0E-4,7,7002]},'
+            '{"sort":[0.5,3,3000]}]},"status":200},{"hits":{"total":{"value":0},"hits":[]},"status":200}]}')
+    out = osb._Json().loads(text)
+    page = osb._Page.read(out["responses"][0]["hits"])
+    assert out["responses"][0]["hits"]["hits"] == [] and page.sorts.tolist() == [[1e-4, 7, 7002], [0.5, 3, 3000]]
+    assert page.after(scored=True) == [0.5, 3, 3000] and type(page.after(True)[1]) is int
+    assert len(osb._Page.read(out["responses"][1]["hits"])) == 0

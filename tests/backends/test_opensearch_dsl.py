@@ -142,3 +142,33 @@ def test_msearch_hits_are_read_as_arrays_and_resumed_from_the_last():
     assert out["responses"][0]["hits"]["hits"] == [] and page.sorts.tolist() == [[1e-4, 7, 7002], [0.5, 3, 3000]]
     assert page.after(scored=True) == [0.5, 3, 3000] and type(page.after(True)[1]) is int
     assert len(osb._Page.read(out["responses"][1]["hits"])) == 0
+
+
+def test_a_needs_clauses_are_read_once_for_all_its_profiles_in_one_request(ci_corpus, monkeypatch):
+    """begin_need asks each distinct scoped clause of the need's plans once, all in one msearch;
+    the searches then ask nothing more and borrow that time into their latency; after the need
+    (begin_need with no plans) a search asks again."""
+    import time
+
+    import numpy as np
+
+    from bench.plans import Intersect, Plan
+    b = osb.OpenSearchBackend(ci_corpus)
+    b.rids, b.dates = np.array([f"r{i}" for i in range(10)]), np.zeros(10, np.int64)
+    sent: list[list] = []
+
+    def msearch(self, pairs):
+        sent.append(pairs)
+        time.sleep(0.02)  # so that the borrowed time is not nothing
+        return [osb._Page(3, np.array([[1000.0], [2000.0], [5001.0]]), None) for _ in pairs]  # doc_ids
+    monkeypatch.setattr(osb.OpenSearchBackend, "_msearch", msearch)
+    smith, dob = Scoped("person", Term("surname", "smith")), Scoped("person", Range("dob", 1, 2))
+    alone, both = Plan(smith, "date_desc", None), Plan(Intersect((smith, dob)), "date_desc", None)
+    b.begin_need([alone, both, alone])
+    assert len(sent) == 1 and len(sent[0]) == 2
+    first, second = b.search(alone), b.search(both)
+    assert len(sent) == 1
+    assert first.rnums.tolist() == second.rnums.tolist() == [1, 2, 5]  # doc_id // 1000
+    assert first.borrowed_ms > 0 and second.borrowed_ms > first.borrowed_ms  # two clauses' share
+    b.begin_need(())
+    assert b.search(alone).borrowed_ms == 0 and len(sent) == 2

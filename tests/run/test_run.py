@@ -262,3 +262,33 @@ def test_a_damaged_run_json_is_refused_naming_file_and_field(finished, tmp_path,
     err = " ".join(capsys.readouterr().err.split())
     assert err.count(f"{d / 'run.json'}: {field}") == 2 and "--force" in err
     assert not (d / "report.md").exists()
+
+
+def test_a_backend_is_given_each_needs_plans_before_they_are_searched(ci_corpus, instance, tmp_path, monkeypatch):
+    """Backend.begin_need receives every profile's plan of a need before the first of them is
+    searched (a server backend reads what they share once), and nothing once the needs are done."""
+    from bench.backends.base import Backend
+    from bench.backends.embedded import EmbeddedBackend
+    events: list[tuple] = []
+    search = Backend.search
+
+    def begin(self, plans):
+        events.append(("begin", self.context.get("need"), tuple(plans)))
+
+    def searched(self, plan, known=None):
+        events.append(("search", self.context["need"], plan))
+        return search(self, plan, known)
+    monkeypatch.setattr(EmbeddedBackend, "begin_need", begin)
+    monkeypatch.setattr(Backend, "search", searched)
+    run_benchmark(RunSettings(corpus=ci_corpus.root, instance=instance, profiles=["crimint", "iip"], results=tmp_path))
+    begins = [e for e in events if e[0] == "begin"]
+    assert begins[-1][2] == ()  # released once the needs are done
+    assert len(begins) - 1 == len({e[1] for e in begins[:-1]}) > 10  # once a need
+    assert all(len(e[2]) >= 2 for e in begins[:-1])  # crimint's and iip's plans (and any twin's)
+    current = None
+    for kind, qid, what in events[:-1]:
+        if kind == "begin":
+            current = (qid, what)
+        else:
+            assert current is not None and current[0] == qid and what in current[1], (qid, what)
+    assert sum(e[0] == "search" for e in events) >= 2 * (len(begins) - 1)

@@ -61,7 +61,7 @@ def _entry_starts(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, lis
 
 def _stop(row: dict, starts: list[int] | None, n: int) -> dict:
     """Where the modelled reader stopped, in records of the list, and what they counted."""
-    if row.get("examined") in (None, ""):
+    if row.get("examined") is None:
         return {"stop": None, "unit": "records"}
     read = int(row["examined"])
     if starts is None:
@@ -154,10 +154,10 @@ def explorer_data(run_dir: Path) -> dict:
             full = lists[p].get(qid, [])
             out["profiles"][p] = {
                 "total": len(full), "rel_total": len(set(full) & relevant),
-                "examined": int(r["examined"]) if r.get("examined") not in (None, "") else None,
+                "examined": int(r["examined"]) if r.get("examined") is not None else None,
                 # a list read one entry per candidate: where the reader stopped, in records
                 **_stop(r, starts.get(p, {}).get(qid), len(full)),
-                "lost": [x for x in (r.get("lost_capabilities") or "").split(";") if x],
+                "lost": list(r.get("lost_capabilities") or ()),
                 "error": r.get("error") or ""}
             members = union_of[p]
             if members and all(m in idx for m in members) and merged([idx[m] for m in members]) == idx[p]:

@@ -34,7 +34,7 @@ def _per_need(rep: Report) -> dict:
     names = rep.profiles
     rows = []
     for t in rep.worst:
-        lost = "; ".join(f"{rep.label(n)}: {t['lost'][n].replace(';', ', ')}" for n in names if t["lost"].get(n))
+        lost = "; ".join(f"{rep.label(n)}: {', '.join(t['lost'][n])}" for n in names if t["lost"].get(n))
         errs = "; ".join(f"{rep.label(n)} failed: {e}" for n, e in t["error"].items() if e)
         rows.append({"qid": t["qid"], "kind": t["kind"], "relevant": f"{t['relevant'] or 0:,.0f}",
                      "volume": [_num(t["volume"].get(n)) for n in names],

@@ -3,14 +3,13 @@ built from a finished run folder only (run.json, per_query.csv, outcomes/)."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.metrics.measures import DEFINITIONS
-from bench.metrics.registry import TEXT_COLUMNS
 from bench.run.incomplete import incomplete_note, require_complete
 from bench.run.results import Aggregates, Behaviours, Estimate, RunResults, Spread, read_results
+from bench.run.rows import Row, read_rows
 
 # The MOPAC Oversight Board paper on CONNECT, 19 July 2022: "an overwhelming volume of data being
 # returned to sift through (estimated at 4-6 times the amount from existing systems)". Drawn as a
@@ -23,7 +22,7 @@ UNION = "connect+iip"
 @dataclass
 class Report:
     run: RunResults
-    rows: list[dict]
+    rows: list[Row]
     headlines: list[str] = field(default_factory=list)
     band_verdict: str = ""
     worst: list[dict] = field(default_factory=list)
@@ -49,15 +48,10 @@ class Report:
         return self.run.label(name)
 
 
-def load_run(run_dir: Path) -> tuple[RunResults, list[dict]]:
-    run = read_results(run_dir)
-    with open(run_dir / "per_query.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        for k, v in r.items():
-            if k not in TEXT_COLUMNS and v not in ("", None):
-                r[k] = float(v)
-    return run, rows
+def load_run(run_dir: Path) -> tuple[RunResults, list[Row]]:
+    """run.json, and per_query.csv as the aggregation reads it (bench.run.rows): numbers as floats
+    (None where empty), lost capabilities as a tuple, a few numbers a row rather than a dict."""
+    return read_results(run_dir), read_rows(run_dir / "per_query.csv")
 
 
 def ratio(v: float | None) -> str:
@@ -357,7 +351,7 @@ def worst_first(rep: Report) -> list[dict]:
                                         "volume": {}, "recall": {}, "lost": {}, "error": {}})
         t["volume"][r["profile"]] = r.get("volume")
         t["recall"][r["profile"]] = r.get("recall")
-        t["lost"][r["profile"]] = r.get("lost_capabilities") or ""
+        t["lost"][r["profile"]] = r["lost_capabilities"]
         t["error"][r["profile"]] = r.get("error") or ""
     def key(t: dict) -> tuple:
         v, b = t["volume"].get(target), t["volume"].get(rep.baseline)

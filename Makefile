@@ -33,5 +33,7 @@ test-cluster: setup
 bench: setup
 	$(BIN)/polebench bench
 
+# Only what polebench wrote: its corpora and run folders (the audit log and anything of yours stay).
 clean:
-	rm -rf $(VENV) results corpora/*/
+	if [ -x $(BIN)/polebench ]; then $(BIN)/polebench clean; fi
+	rm -rf $(VENV)

@@ -17,7 +17,7 @@ from bench.redact import redact
 
 # Stages in data-flow order; each module has add_parser() and a run(args) -> exit code.
 SUBCOMMANDS = ("generate", "importer", "export", "load_export", "queries", "vocab", "schema", "run", "report", "gate", "sar", "erase", "sweep", "demo", "bench",
-               "opensearch_node", "solr_node")
+               "opensearch_node", "solr_node", "clean")
 
 DESCRIPTION = """\
 polebench measures how well police intelligence search finds what analysts need.

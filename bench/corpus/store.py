@@ -121,16 +121,24 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
     entries = entries_to_check(out, force, option)
     if entries is None:
         return
-    try:
-        ours = Manifest.model_validate_json((out / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        ours = None
-    if ours is None or not ours.generator.startswith("polebench") or not entries <= CORPUS_ENTRIES:
+    ours = our_corpus(out)
+    if ours is None:
         raise PolebenchError(f"{option} {out}: the folder holds files polebench did not write; refusing to "
                              f"replace it (choose an empty or new folder, or add --force to replace it)")
     if ours.name != name:
         raise PolebenchError(f"{option} {out}: holds the corpus {ours.name!r}, not {name!r}; refusing to replace "
                              f"it (choose another folder, or add --force to replace it)")
+
+
+def our_corpus(folder: Path) -> Manifest | None:
+    """The manifest of a corpus folder polebench wrote and that holds nothing else; else None."""
+    try:
+        manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not manifest.generator.startswith("polebench") or not {e.name for e in folder.iterdir()} <= CORPUS_ENTRIES:
+        return None
+    return manifest
 
 
 def entries_to_check(out: Path, force: bool, option: str = "--out") -> set[str] | None:

@@ -128,3 +128,12 @@ def test_progress_in_a_log_is_a_line_every_few_seconds_with_stage_count_and_rate
     cached = io.StringIO()
     LogProgress("indexing", 20000, clock=lambda: 0.0, out=cached).close()
     assert cached.getvalue() == "indexing: nothing to do (reused)\n"  # not a bar stuck at 0/20000
+
+
+def test_demo_leaves_the_reference_out_only_where_the_backend_cannot_run_it():
+    """`demo --backend opensearch` used to generate the corpus and then be refused, because the
+    demo's profiles always held the reference, which needs entity resolution (Resolve)."""
+    from bench.cli.demo import demo_profiles
+    shipped = "crimint,connect,iip,connect+iip,iip-naive,connect+iip-naive"
+    assert demo_profiles("embedded") == shipped + ",reference"
+    assert demo_profiles("opensearch") == shipped

@@ -37,12 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 DEFAULT_PROFILES = "crimint,connect,iip,connect+iip,iip-naive,connect+iip-naive"
 
 
-def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True) -> None:
+def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True,
+                      profiles_default: str = "%(default)s") -> None:
     p.add_argument("--corpus", type=Path, required=corpus_required, help="corpus folder, e.g. corpora/ci")
     p.add_argument("--queries", type=Path, default=Path("queries/standard.yaml"),
                    help="query set YAML (instantiated against the corpus if not yet; default: %(default)s)")
     p.add_argument("--profiles", default=DEFAULT_PROFILES,
-                   help="comma-separated shipped profile names or profile YAML paths (default: %(default)s; "
+                   help=f"comma-separated shipped profile names or profile YAML paths (default: {profiles_default}; "
                         "the -naive ones search IIP with every word ORed: upper bounds, labelled so)")
     p.add_argument("--backend", default="embedded",
                    help="embedded (default, in process), opensearch, http (any search service, through --backend-config), "

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("load-export", help=HELP, description=HELP + (
         ": one document per row, each exported column a field as a plain search engine holds it, for "
         "`polebench run --backend http --backend-config adapters/<engine>-export.yaml` to search. The index "
-        "or core is replaced (a Solr core only where polebench made it)."))
+        "or core is replaced only where load-export made it; one of any other making is refused and kept."))
     p.add_argument("export", type=Path, help="the folder polebench export wrote")
     p.add_argument("--engine", choices=sorted(ENGINES), default="opensearch",
                    help="the engine to load into (default: opensearch)")

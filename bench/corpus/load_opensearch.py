@@ -9,10 +9,13 @@ from typing import Callable
 import httpx
 
 from bench.corpus.load_export import ALNUM, Export, call
-from bench.errors import BackendError
+from bench.errors import BackendError, PolebenchError
 from bench.redact import check_engine_url
 
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
+# Written into the index's mapping: load-export replaces an index only where it finds this, so
+# that a mistyped --index never deletes an index of the cluster's own (or polebench's backend's).
+MARK = {"writer": "polebench load-export"}
 
 
 def index_mapping(e: Export) -> dict:
@@ -36,14 +39,14 @@ def index_mapping(e: Export) -> dict:
     props[m.record_id] = {"type": "keyword"}
     if m.people.row_id:
         props[m.people.row_id] = {"type": "keyword"}
-    return {"settings": SETTINGS, "mappings": {"dynamic": "strict", "properties": props}}
+    return {"settings": SETTINGS, "mappings": {"dynamic": "strict", "_meta": MARK, "properties": props}}
 
 
 def load(e: Export, url: str, index: str, progress: Callable[[int], None] | None = None) -> int:
     """Replace `index` with the export's rows; return how many were loaded."""
     url = check_engine_url(url, "--url").rstrip("/")
     with httpx.Client(base_url=url, timeout=120) as client:
-        call(client, "opensearch", "DELETE", f"/{index}", ok=(200, 404))
+        _delete_if_ours(client, index)
         call(client, "opensearch", "PUT", f"/{index}", json=index_mapping(e))
         n = 0
         for chunk in e.chunks():
@@ -59,3 +62,16 @@ def load(e: Export, url: str, index: str, progress: Callable[[int], None] | None
                 progress(len(chunk))
         call(client, "opensearch", "POST", f"/{index}/_refresh")
         return n
+
+
+def _delete_if_ours(client: httpx.Client, index: str) -> None:
+    """Delete `index` where load-export made it; refuse, keeping it, an index (or alias) of any
+    other making."""
+    found = call(client, "opensearch", "GET", f"/{index}/_mapping", ok=(200, 404))
+    if "error" in found:
+        return
+    metas = [v.get("mappings", {}).get("_meta") for v in found.values()]
+    if list(found) != [index] or metas != [MARK]:
+        raise PolebenchError(f"the OpenSearch index {index} at {client.base_url} was not made by polebench "
+                             f"load-export: it is left as it is; give another --index")
+    call(client, "opensearch", "DELETE", f"/{index}")

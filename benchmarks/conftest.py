@@ -21,3 +21,20 @@ def bench_root() -> Path:
     d = ROOT / "results" / "bench-corpora"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def corpus_of(bench_root):
+    """corpus_of(name): the corpus of corpora/<name>.yaml under bench_root, generated on first use."""
+    from bench.corpus.generate import generate, load_spec
+    from bench.corpus.store import Corpus
+    from bench.errors import PolebenchError
+
+    def get(name: str) -> Corpus:
+        out = bench_root / name
+        try:
+            return Corpus(out)
+        except PolebenchError:
+            generate(load_spec(ROOT / "corpora" / f"{name}.yaml"), out)
+            return Corpus(out)
+    return get

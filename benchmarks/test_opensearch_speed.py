@@ -13,7 +13,6 @@ import pytest
 
 from bench import opensearch_node as node
 from bench.backends.registry import open_backend
-from bench.corpus.generate import generate, load_spec
 from bench.corpus.store import Corpus
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
 from bench.run.runner import RunSettings, run_benchmark
@@ -23,13 +22,8 @@ PROFILES = ["crimint", "connect", "iip", "connect+iip"]
 
 
 @pytest.fixture(scope="module")
-def default_corpus(bench_root) -> Corpus:
-    out = bench_root / "default"
-    try:
-        return Corpus(out)
-    except Exception:
-        generate(load_spec(ROOT / "corpora" / "default.yaml"), out)
-        return Corpus(out)
+def default_corpus(corpus_of) -> Corpus:
+    return corpus_of("default")
 
 
 def _jvm_cpu_s(pid: int) -> float:

@@ -14,7 +14,10 @@ so a reader costs O(relevant records), whatever the list's length."""
 from __future__ import annotations
 
 import math
+import typing
+from array import array
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +109,41 @@ class Listed:
     key: int  # the need's, for the reader's misses
 
 
+PURPOSES: tuple[str, ...] = typing.get_args(Purpose)
+
+
+class ListedColumns:
+    """One profile's Listed, need by need, kept as a few flat columns: the positions and record
+    numbers of the relevant records each list holds back to back, and four numbers a list. A run
+    holds these for every (profile, need), so this costs it 8 bytes a relevant record found and
+    about 40 a list, where a Listed object with its two arrays cost about 400. Iterating gives
+    the Listed again, in the order they were added."""
+
+    def __init__(self) -> None:
+        self.hits, self.records, self.ends = array("q"), array("q"), array("q")
+        self.n, self.n_relevant, self.key, self.purpose = array("q"), array("q"), array("q"), array("b")
+
+    def append(self, x: Listed) -> None:
+        self.hits.frombytes(np.ascontiguousarray(x.hits, np.int64).tobytes())
+        self.records.frombytes(np.ascontiguousarray(x.records, np.int64).tobytes())
+        self.ends.append(len(self.hits))
+        self.n.append(x.n)
+        self.n_relevant.append(x.n_relevant)
+        self.key.append(x.key)
+        self.purpose.append(PURPOSES.index(x.purpose))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> Listed:
+        a, b = (self.ends[i - 1] if i else 0), self.ends[i]
+        return Listed(np.asarray(self.hits[a:b], np.int64), np.asarray(self.records[a:b], np.int64), self.n[i],
+                      self.n_relevant[i], PURPOSES[self.purpose[i]], self.key[i])
+
+    def __iter__(self) -> Iterator[Listed]:
+        return (self[i] for i in range(len(self)))
+
+
 def _stop_page(hits: np.ndarray, s: int, k: int) -> int:
     """The last page an 'everything' reader reads (0-based), before any cap: the page k after the
     last page holding something relevant that is followed by k empty pages."""
@@ -150,10 +188,11 @@ def readings(lists: list[Listed], readers: list[Reader]) -> tuple[np.ndarray, np
 def gain_curve(lists: list[Listed], budgets: tuple[int, ...]) -> list[float]:
     """Mean recall over needs after reading the first b records, for each budget b (the gain
     curve of TREC Total Recall, averaged over needs with relevant records)."""
-    with_rel = [x for x in lists if x.n_relevant]
-    if not with_rel:
+    if not any(x.n_relevant for x in lists):
         return [float("nan")] * len(budgets)
-    return [float(np.mean([np.count_nonzero(x.hits < b) / x.n_relevant for x in with_rel])) for b in budgets]
+    # a pass over the lists per budget: `lists` may be read back from flat columns (ListedColumns)
+    return [float(np.mean([np.count_nonzero(x.hits < b) / x.n_relevant for x in lists if x.n_relevant]))
+            for b in budgets]
 
 
 def wss(lists: list[Listed], corpus_size: int, level: float = 0.95) -> tuple[float | None, int]:

@@ -5,8 +5,10 @@ missed records of the worst needs, as they were written. Reads the query stage's
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -21,18 +23,36 @@ class _Cells:
     """The relevant records of every need by cell (corruption kind, or source system), laid
     out once as arrays so that each profile's recall per cell is a few vector operations."""
 
-    def __init__(self, details: dict[str, dict[str, dict]], qids: list[str], key):
-        need, rnum, cell = [], [], []
-        names: dict[str, int] = {}
-        for i, q in enumerate(qids):
-            for d in details.get(q, {}).values():
-                for c in key(d):
-                    need.append(i)
-                    rnum.append(d["rnum"])
-                    cell.append(names.setdefault(c, len(names)))
-        self.qids, self.names = qids, names
-        self.need, self.rnum, self.cell = (np.asarray(x, np.int64) for x in (need, rnum, cell))
+    def __init__(self, qids: list[str]):
+        self.qids, self.names = qids, {}
+        self._at = {q: i for i, q in enumerate(qids)}
+        self._cols = array("q"), array("q"), array("q")  # need, record number, cell
+
+    def add(self, q: str, rel: dict[str, dict], key) -> None:
+        i = self._at.get(q)
+        if i is None:
+            return
+        need, rnum, cell = self._cols
+        for d in rel.values():
+            for c in key(d):
+                need.append(i)
+                rnum.append(d["rnum"])
+                cell.append(self.names.setdefault(c, len(self.names)))
+
+    def done(self) -> "_Cells":
+        self.need, self.rnum, self.cell = (np.asarray(x, np.int64) for x in self._cols)
+        del self._cols, self._at
         self.span = int(self.rnum.max()) + 1 if len(self.rnum) else 1
+        return self
+
+    @classmethod
+    def by_kind_and_source(cls, details: Details, qids: list[str]) -> tuple["_Cells", "_Cells"]:
+        """The cells by corruption kind and by source system, from one pass over the details."""
+        by_kind, by_source = cls(qids), cls(qids)
+        for q, rel in details.items():
+            by_kind.add(q, rel, corruption_cells)
+            by_source.add(q, rel, _source)
+        return by_kind.done(), by_source.done()
 
     def recall(self, found: dict[str, set[int]], ok: list[str]) -> dict[str, dict]:
         """Recall (found / relevant, pooled over the needs in `ok`) per cell, CI by resampling needs."""
@@ -58,24 +78,39 @@ def corruption_cells(d: dict) -> list[str]:
     return ["clean"] if not kinds else list(kinds) + (["combined"] if len(kinds) > 1 else [])
 
 
-def breakdown(found: dict[str, dict[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
-              details: dict[str, dict[str, dict]], subjects: np.ndarray, kinds_of: dict[str, str],
+def _source(d: dict) -> list[str]:
+    return [d["source"]]
+
+
+class Details(Protocol):
+    """need -> its relevant records' details by record id: a dict, or the query set's file read
+    need by need each time it is gone through (bench.queries.instance.Details)."""
+
+    def items(self) -> Iterable[tuple[str, dict[str, dict]]]: ...
+
+
+def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
+              details: Details, subjects: np.ndarray, kinds_of: dict[str, str],
               lost: dict[str, dict[str, list[dict]]], baseline: str,
               excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]] | None = None) -> dict:
     """found[profile][qid] = record numbers of the relevant records returned; lists[profile][qid]
     = the ranked record numbers; subjects = a true person's number per record number (-1: none);
-    excluded[profile][qid][rnum] = the plan's criteria a missed relevant record fails."""
+    excluded[profile][qid][rnum] = the plan's criteria a missed relevant record fails. The details
+    are gone through three times whatever the number of profiles, never held whole."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
-    by_kind, by_source = _Cells(details, qids, corruption_cells), _Cells(details, qids, lambda d: [d["source"]])
+    by_kind, by_source = _Cells.by_kind_and_source(details, qids)
+    oks = {p: [q for q in qids if q in found[p]] for p in found}
+    counts, scored = _excluded_counts_and_recall(found, details, oks, excluded or {})
+    worst = _worst(found, details, lost, scored)
     for p in found:
-        ok = [q for q in qids if q in found[p]]
+        ok = oks[p]
         block = {
-            "kind": _excluded(by_kind.recall(found[p], ok), details, ok, (excluded or {}).get(p), corruption_cells),
-            "source": _excluded(by_source.recall(found[p], ok), details, ok, (excluded or {}).get(p),
-                                lambda d: [d["source"]]),
+            "kind": _excluded(by_kind.recall(found[p], ok), counts[p]["kind"] if (excluded or {}).get(p) else None),
+            "source": _excluded(by_source.recall(found[p], ok),
+                                counts[p]["source"] if (excluded or {}).get(p) else None),
             "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
-            "worst": _worst(p, found[p], details, lost.get(p, {}), ok),
+            "worst": worst[p],
         }
         out["profiles"][p] = block
     base = out["profiles"].get(baseline, {}).get("kind", {})
@@ -93,22 +128,43 @@ def breakdown(found: dict[str, dict[str, set[int]]], lists: Mapping[str, Mapping
 EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
 
 
-def _excluded(cells: dict[str, dict], details: dict[str, dict[str, dict]], qids: list[str],
-              excluded: Mapping[str, Mapping[int, list[str]]] | None, key) -> dict[str, dict]:
+def _excluded_counts_and_recall(found: Mapping[str, Mapping[str, set[int]]], details: Details,
+                                oks: dict[str, list[str]], excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]]
+                                ) -> tuple[dict[str, dict[str, dict[str, dict[str, int]]]], dict[str, list[tuple[float, str]]]]:
+    """One pass over the details for every profile: per profile and cell (by kind and by source),
+    how many missed records each criterion excluded (a record failing two criteria counts for
+    both); and per profile each need's recall, with the need (for the worst needs)."""
+    counts = {p: {"kind": defaultdict(lambda: defaultdict(int)), "source": defaultdict(lambda: defaultdict(int))}
+              for p in found}
+    scored: dict[str, list[tuple[float, str]]] = {p: [] for p in found}
+    okset = {p: set(ok) for p, ok in oks.items()}
+    for q, rel in details.items():
+        for p in found:
+            if q not in okset[p]:
+                continue
+            if rel:
+                got = found[p][q]
+                scored[p].append((sum(d["rnum"] in got for d in rel.values()) / len(rel), q))
+            why = excluded.get(p, {}).get(q)
+            if not why:
+                continue
+            for d in rel.values():
+                for reason in why.get(d["rnum"], ()):
+                    for cells, key in ((counts[p]["kind"], corruption_cells), (counts[p]["source"], _source)):
+                        for c in key(d):
+                            cells[c][reason] += 1
+    return counts, scored
+
+
+EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
+
+
+def _excluded(cells: dict[str, dict], counts: dict[str, dict[str, int]] | None) -> dict[str, dict]:
     """Each cell with the criteria that most often excluded its missed records: `excluded_by`
     lists [criterion, records it excluded] (a record failing two criteria counts for both) out of
     `missed`; absent where the run could not say (a union of profiles)."""
-    if not excluded:
+    if counts is None:
         return cells
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for q in qids:
-        why = excluded.get(q)
-        if not why:
-            continue
-        for d in details.get(q, {}).values():
-            for reason in why.get(d["rnum"], ()):
-                for c in key(d):
-                    counts[c][reason] += 1
     for c, e in cells.items():
         e["missed"] = e["relevant"] - e["found"]
         e["excluded_by"] = sorted(([r, n] for r, n in counts.get(c, {}).items()), key=lambda x: (-x[1], x[0]))[:EXCLUDED_TOP]
@@ -132,22 +188,23 @@ def _entity_view(lists: Mapping[str, np.ndarray], found: dict[str, set[int]], su
             "distinct_people": distinct.as_dict(), "records_per_person": per.as_dict()}
 
 
-def _worst(profile: str, found: dict[str, set[int]], details, lost: dict[str, list[dict]], qids: list[str]) -> list[dict]:
-    """The needs with the lowest recall, each missed record as written, its corruptions, and
-    what the profile's plan could not express."""
-    scored = []
-    for q in qids:
-        rel = details.get(q, {})
-        if rel:
-            scored.append((sum(d["rnum"] in found[q] for d in rel.values()) / len(rel), q))
-    out = []
-    for recall, q in sorted(scored)[:WORST]:
-        if recall >= 1:
-            break
-        missed = [{"rid": r, "written": d["written"], "kinds": d["kinds"] or ["clean"], "source": d["source"]}
-                  for r, d in sorted(details[q].items()) if d["rnum"] not in found[q]]
-        out.append({"qid": q, "recall": recall, "missed": missed[:20], "missed_total": len(missed),
-                    "lost": [x["reason"] for x in lost.get(q, [])]})
+def _worst(found: Mapping[str, Mapping[str, set[int]]], details: Details, lost: dict[str, dict[str, list[dict]]],
+           scored: dict[str, list[tuple[float, str]]]) -> dict[str, list[dict]]:
+    """Per profile, the needs with the lowest recall, each missed record as written, its
+    corruptions, and what the profile's plan could not express. Their details are read in one
+    more pass, for every profile at once."""
+    chosen = {p: [(r, q) for r, q in sorted(s)[:WORST]] for p, s in scored.items()}
+    chosen = {p: c[:next((i for i, (r, _) in enumerate(c) if r >= 1), len(c))] for p, c in chosen.items()}
+    wanted = {q for c in chosen.values() for _, q in c}
+    rels = {q: rel for q, rel in details.items() if q in wanted} if wanted else {}
+    out: dict[str, list[dict]] = {}
+    for p, c in chosen.items():
+        out[p] = []
+        for recall, q in c:
+            missed = [{"rid": r, "written": d["written"], "kinds": d["kinds"] or ["clean"], "source": d["source"]}
+                      for r, d in sorted(rels[q].items()) if d["rnum"] not in found[p][q]]
+            out[p].append({"qid": q, "recall": recall, "missed": missed[:20], "missed_total": len(missed),
+                           "lost": [x["reason"] for x in lost.get(p, {}).get(q, [])]})
     return out
 
 

@@ -33,6 +33,11 @@ class Judgements:
                     for q, r in qrels.items()}
         self._grade = np.zeros(n_records, np.int8)
 
+    def only(self, qid: str, rel: dict[int, int]) -> None:
+        """Judge one need from now on, forgetting the others: a run measures need by need, so it
+        holds one need's judgements at a time."""
+        self.rel = {qid: (np.fromiter(rel.keys(), np.int64, len(rel)), np.fromiter(rel.values(), np.int8, len(rel)))}
+
     def grades(self, qid: str, rnums: np.ndarray) -> np.ndarray:
         """The grade of each record of a ranked list, in list order (0: not relevant)."""
         where, grade = self.rel[qid]

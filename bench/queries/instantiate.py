@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, iter_jsonl, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
 from bench.errors import Location, SpecError
+from bench.queries.instance import InstanceFiles
 from bench.queries.judge import judge, resolve_targets, unrecorded_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
@@ -282,7 +283,7 @@ def summary(inst: "Instantiated | Instance") -> dict[str, dict]:
 
 @dataclass
 class Instance:
-    """An instantiated query set, as read back by the run stage."""
+    """An instantiated query set read back whole (a run reads it need by need: InstanceFiles)."""
 
     dir: Path
     needs: list[Need]
@@ -293,13 +294,10 @@ class Instance:
 
     @classmethod
     def load(cls, d: Path) -> "Instance":
-        needs = [Need.model_validate_json(line) for line in (d / "needs.jsonl").read_text().splitlines()]
-        qrels: dict[str, dict[str, int]] = {}
-        for line in (d / "qrels.txt").read_text().splitlines():
-            qid, _, rid, g = line.split()
-            qrels.setdefault(qid, {})[rid] = int(g)
-        details: dict[str, dict[str, dict]] = {}
-        if (d / "judgements.jsonl.gz").is_file():
-            details = {row["qid"]: row["records"] for row in iter_jsonl(d / "judgements.jsonl.gz")}
-        subjects = np.load(d / "subjects.npy")
-        return cls(d, needs, qrels, json.loads((d / "meta.json").read_text()), details, subjects)
+        files = InstanceFiles.open(d)
+        inst = cls(d, [], {}, files.meta, {}, files.subjects)
+        for judged in files:
+            inst.needs.append(judged.need)
+            inst.qrels[judged.need.id] = judged.qrels
+            inst.details[judged.need.id] = judged.details
+        return inst

@@ -16,7 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Callable
 
 import numpy as np
@@ -24,7 +24,7 @@ import orjson
 
 import bench
 from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
-from bench.analyst.reader import Listed, gain_curve, over_behaviours, wss
+from bench.analyst.reader import ListedColumns, gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_writer, sha256_file, write_json_atomic
@@ -36,7 +36,7 @@ from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.plans import Plan, Sequence
 from bench.profiles.compile import compile_need
 from bench.profiles.model import Profile, ProfileSet
-from bench.queries.instantiate import Instance
+from bench.queries.instance import QRELS, InstanceFiles
 from bench.queries.model import Need
 from bench.redact import redact
 from bench.run import audit
@@ -44,7 +44,7 @@ from bench.run.excluded import excluded_by
 from bench.run.results import RUN_FILE, RunResults, read_results
 from bench.run.rows import read_rows
 from bench.run.store import Lists, Outcomes, Partial, is_complete, run_key, run_lock
-from bench.run.trec import RunStream, RunWriter, write_qrels
+from bench.run.trec import RunStream, RunWriter
 
 CSV_COLUMNS = PER_QUERY_COLUMNS
 GAIN_BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)  # records read
@@ -99,7 +99,7 @@ def _profile_checksum(profiles: ProfileSet, name: str) -> str:
     return hashlib.sha256((p.model_dump_json() + members).encode()).hexdigest()
 
 
-def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet) -> dict:
+def plan_inputs(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: ProfileSet) -> dict:
     return {"corpus_checksum": corpus.checksum, "set_checksum": inst.meta["set_checksum"],
             "profiles": {n: _profile_checksum(profiles, n) for n in profiles.order},
             "profile_order": profiles.order,
@@ -114,22 +114,27 @@ def plan_inputs(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
 def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
     corpus = Corpus(s.corpus)
     corpus.verify()  # what the run reads, and the checksum it records, are the corpus's own
-    inst = Instance.load(s.instance)
+    inst = InstanceFiles.open(s.instance)  # read need by need from here on, never held whole
     if inst.meta["corpus_checksum"] != corpus.checksum:
         raise PolebenchError(f"{s.instance} was instantiated for another version of the corpus; "
                              f"run `polebench queries` again")
     profiles = ProfileSet(s.profiles)
     if s.baseline not in profiles.order:
         raise PolebenchError(f"baseline profile {s.baseline!r} is not among --profiles ({', '.join(profiles.order)})")
-    plans = refuse_unsupported(s.backend, inst.needs, profiles)
+    refuse_unsupported(s.backend, inst.needs(), profiles)
     inputs = plan_inputs(s, corpus, inst, profiles)
     run_id = f"{inst.meta['query_set']}-{corpus.name}-{s.backend}-{run_key(inputs)}"
     with run_lock(s.results, run_id):  # one process per run folder, from here to the audit line
-        return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress, plans)
+        return _run_locked(s, corpus, inst, profiles, inputs, run_id, progress)
 
 
-def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: ProfileSet, inputs: dict, run_id: str,
-                progress: Progress | None, plans: list[Plan] = ()) -> RunResult:
+def _plans(inst: InstanceFiles, profiles: ProfileSet) -> Iterator[Plan]:
+    """Every need's plan for every profile, compiled as the backend asks for them (not held)."""
+    return (compile_need(need, profiles[name], profiles) for need in inst.needs() for name in profiles.order)
+
+
+def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: ProfileSet, inputs: dict, run_id: str,
+                progress: Progress | None) -> RunResult:
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
         previous = read_results(out_dir)
@@ -138,11 +143,12 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
 
     t0 = time.perf_counter()
     backend = open_backend(s.backend, corpus, **s.backend_options)
-    backend.prepare(progress("indexing", corpus.manifest.counts["records"]) if progress else None, plans)
+    backend.prepare(progress("indexing", corpus.manifest.counts["records"]) if progress else None,
+                    _plans(inst, profiles))
     t_prepare = time.perf_counter() - t0
 
     partial = Partial(s.results, run_id, s.resume, s.force)
-    runs = RunWriter(backend.rids, [n.id for n in inst.needs])
+    runs = RunWriter(backend.rids, inst.ids)
     behaviour = load_behaviour(s.behaviour)
     # Readers who reformulate read a free-text profile's narrowing twin: searched here, measured
     # only through the behaviour range, written nowhere else.
@@ -170,8 +176,7 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
                        "corruption": {src: {k: v.model_dump() for k, v in kinds.items()}
                                       for src, kinds in corpus.manifest.corruption.items()},
                        "rates": {src: v.get("corruption", {}) for src, v in corpus.manifest.spec.get("sources", {}).items()}},
-            "query_set": {**inst.meta, "queries": len(inst.needs),
-                          "kinds": sorted({n.derived_kind() for n in inst.needs})},
+            "query_set": {**inst.meta, "queries": len(inst), "kinds": sorted(set(inst.kinds.values()))},
             "profiles": {n: {"label": profiles[n].label, "kind": profiles[n].kind,
                              "description": profiles[n].description, "assumptions": profiles[n].assumptions,
                              "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
@@ -205,34 +210,32 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: Instance, profiles: Profil
     audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
                  corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
                  set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
-                 searches=len(inst.needs) * (len(profiles.order) + len(twins)), failed=failed)
+                 searches=len(inst) * (len(profiles.order) + len(twins)), failed=failed)
     return RunResult(out_dir, results, False, failed)
 
 
-def refuse_unsupported(backend: str, needs: list[Need], profiles: ProfileSet) -> list[Plan]:
+def refuse_unsupported(backend: str, needs: Iterable[Need], profiles: ProfileSet) -> None:
     """Refuse, before any index is built or search made, a backend that cannot run some
     profile's plans: otherwise every such search fails one by one and the run ends with a table
-    of failures instead of a measurement. Returns the plans (for the backend to get ready for)."""
+    of failures instead of a measurement. The needs are gone through once (they may be read from
+    disk as they come); no plan is kept."""
     cls = backend_class(backend)
-    lacking: dict[str, tuple[set[str], int]] = {}
-    plans: list[Plan] = []
-    for name in profiles.order:
-        kinds: set[str] = set()
-        count = 0
-        for need in needs:
-            plans.append(compile_need(need, profiles[name], profiles))
-            missing = cls.lacks(plans[-1])
-            kinds |= missing
-            count += bool(missing)
-        if kinds:
-            lacking[name] = (kinds, count)
+    kinds: dict[str, set[str]] = {name: set() for name in profiles.order}
+    counts = dict.fromkeys(profiles.order, 0)
+    total = 0
+    for need in needs:
+        total += 1
+        for name in profiles.order:
+            missing = cls.lacks(compile_need(need, profiles[name], profiles))
+            kinds[name] |= missing
+            counts[name] += bool(missing)
+    lacking = {name: (kinds[name], counts[name]) for name in profiles.order if kinds[name]}
     if lacking:
-        lines = [f"profile {name!r}: {count} of {len(needs)} needs compile to plan nodes backend {backend!r} "
+        lines = [f"profile {name!r}: {count} of {total} needs compile to plan nodes backend {backend!r} "
                  f"cannot run ({', '.join(sorted(kinds))})" for name, (kinds, count) in lacking.items()]
         raise PolebenchError("\n".join(lines) + f"\nbackend {backend!r} runs only "
                              f"{', '.join(sorted(cls.SUPPORTS))}; choose another --backend or leave these "
                              f"profiles out of --profiles. Nothing was run.")
-    return plans
 
 
 @dataclass
@@ -245,7 +248,7 @@ class _Searched:
     loop_s: float = 0.0
 
 
-def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: list[str], partial: Partial,
+def _search_all(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, order: list[str], partial: Partial,
                 runs: RunWriter, backend_name: str, progress: Progress | None) -> _Searched:
     """Every need through every profile not already done, each search recorded as it finishes
     (for --resume), logged, and its run lines handed to a writer thread."""
@@ -258,21 +261,21 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
     with contextlib.ExitStack() as stack:
         stack.callback(stream.close)
         writers = {}
-        ids = {n.id for n in inst.needs}
+        ids = set(inst.ids)
         for name in order:
             out.outcomes[name], out.lists[name] = partial.load(name, ids)
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
                 out.streamed.add(name)
                 stream.start(partial.dir / f"{name}.run")
             done[name] = {q for q in out.outcomes[name] if out.outcomes[name].ok(q)}
-            advance[name] = progress(f"profile {name}", len(inst.needs)) if progress else (lambda n: None)
+            advance[name] = progress(f"profile {name}", len(inst)) if progress else (lambda n: None)
             advance[name](len(done[name]))
             writers[name] = stack.enter_context(partial.writer(name))
         log = stack.enter_context(open(partial.dir / "audit.jsonl", "ab"))
         backend.on_request = functools.partial(_audit_request, partial.dir / "audit.jsonl")
         # Need by need, every profile in turn: a union profile then merges the lists its
         # members have just returned for the same need instead of searching for them again.
-        for need in inst.needs:
+        for need in inst.needs():
             known: dict[Plan, Result] = {}
             took: dict[Plan, float] = {}  # latency of each, ms
             t_c = time.perf_counter()
@@ -302,7 +305,7 @@ def _search_all(backend: Backend, inst: Instance, profiles: ProfileSet, order: l
                 advance[name](1)
                 down = down + 1 if isinstance(err, Unreachable) else 0
                 if down >= BREAKER_FAILURES:
-                    raise _stopped(err, out, len(inst.needs) * len(order))
+                    raise _stopped(err, out, len(inst) * len(order))
         backend.begin_need(())
     out.loop_s = time.perf_counter() - t_loop
     return out
@@ -328,12 +331,12 @@ def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
                        f"command with --resume. No results were written.")
 
 
-def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes: dict[str, Outcomes],
-                found: dict[str, dict[str, set[int]]]) -> dict[str, dict[str, dict[int, list[str]]]]:
+def _exclusions(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, outcomes: dict[str, Outcomes],
+                found: Mapping[str, Mapping[str, set[int]]]) -> dict[str, dict[str, dict[int, list[str]]]]:
     """profile -> need -> missed relevant record number -> the criteria of the plan it fails."""
     out: dict[str, dict[str, dict[int, list[str]]]] = {p: {} for p in profiles.order}
-    for need in inst.needs:
-        rel = inst.details.get(need.id)
+    for judged in inst:
+        need, rel = judged.need, judged.details
         if not rel:
             continue
         rnums = np.fromiter((d["rnum"] for d in rel.values()), np.int64, len(rel))
@@ -353,9 +356,9 @@ def _exclusions(backend: Backend, inst: Instance, profiles: ProfileSet, outcomes
     return out
 
 
-def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Instance, profiles: ProfileSet,
+def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: InstanceFiles, profiles: ProfileSet,
                twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour, per_query: Path,
-               explain: Callable[[dict[str, dict[str, set[int]]]], dict] | None = None
+               explain: Callable[[Mapping[str, Mapping[str, set[int]]]], dict] | None = None
                ) -> tuple[dict, int, dict[str, float]]:
     """The per-query rows written to `per_query` as they are measured, then the aggregates read
     back from that file with the error breakdown; how many searches failed (the narrowing twins'
@@ -365,11 +368,11 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     engine)."""
     order = profiles.order
     t1 = time.perf_counter()
-    judgements = Judgements({q: {d["rnum"]: inst.qrels[q][rid] for rid, d in inst.details[q].items()}
-                             for q in inst.qrels}, n_records)
     page_sizes = {n: p.page_size for n, p in profiles.by_name.items() if p.page_size}
-    found, listed, failed = _measure(outcomes, lists, judgements, inst, order, list(twins.values()), s, behaviour,
-                                     page_sizes, per_query)
+    listed, failed = _measure(outcomes, lists, Judgements({}, n_records), inst, order, list(twins.values()), s,
+                              behaviour, page_sizes, per_query)
+    # the narrowing twins too: the breakdown's collapses have always listed theirs
+    found = {name: _Found(listed[name], inst.ids) for name in listed}
     timings = {"measure_s": time.perf_counter() - t1}
     agg = aggregate(read_rows(per_query), order, s.baseline, s.seed)
     agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
@@ -387,7 +390,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     excluded = explain(found) if explain else {}
     timings["excluded_s"] = time.perf_counter() - t_x
     bd = breakdown(found=found, lists=lists, excluded=excluded,  # read there only for the needs in `found`
-                   details=inst.details, subjects=inst.subjects, kinds_of={n.id: n.derived_kind() for n in inst.needs},
+                   details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,
                    lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
     for name in order:
         agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
@@ -395,6 +398,37 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     agg["collapses"] = bd["collapses"]
     timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"] - timings["excluded_s"]
     return agg, failed, timings
+
+
+class _Found(Mapping):
+    """Need -> record numbers of the relevant records its search returned, for the needs whose
+    search succeeded: read from the lists' flat columns when asked for (a set a need, made anew)."""
+
+    def __init__(self, listed: "_Listed", ids: list[str]):
+        self.listed, self.ids = listed, ids
+
+    def __getitem__(self, qid: str) -> set[int]:
+        return set(self.listed.columns[self.listed.at[qid]].records.tolist())
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in self.listed.at
+
+    def __iter__(self) -> Iterator[str]:
+        return (q for q in self.ids if q in self.listed.at)
+
+    def __len__(self) -> int:
+        return len(self.listed.at)
+
+
+@dataclass
+class _Listed:
+    """One profile's lists as the reader model reads them (flat columns), and which entry is whose."""
+
+    columns: ListedColumns = field(default_factory=ListedColumns)
+    at: dict[str, int] = field(default_factory=dict)  # need -> its entry
+
+    def __iter__(self) -> Iterator:
+        return iter(self.columns)
 
 
 class _Lost(Mapping):
@@ -442,63 +476,72 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
 
 
 def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
-             judgements: Judgements, inst: Instance, order: list[str],
+             judgements: Judgements, inst: InstanceFiles, order: list[str],
              twins: list[str], s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int], per_query: Path
-             ) -> tuple[dict[str, dict[str, set[int]]], dict[str, list[Listed]], int]:
+             ) -> tuple[dict[str, _Listed], int]:
     """One row per (profile, need), written to `per_query` (per_query.csv) as it is measured; per
-    profile and need the record numbers of the relevant records returned; per profile what the
-    reader model needs of each list; and how many searches failed or were not run. The narrowing
-    `twins` are measured for the readers who reformulate and have no rows. A search recorded with
-    entry starts is a list read one candidate entry at a time."""
-    found: dict[str, dict[str, set[int]]] = {}
-    listed: dict[str, list[Listed]] = {}
-    purpose = {n.id: behaviour.purpose(n.derived_kind()) for n in inst.needs}
+    profile what the reader model needs of each list (the relevant records it returned among
+    them); and how many searches failed or were not run. The narrowing `twins` are measured for
+    the readers who reformulate and have no rows. A search recorded with entry starts is a list
+    read one candidate entry at a time. The query set is read once, need by need, every profile
+    measured on each need in turn; the rows go to a file per profile, joined in profile order at
+    the end, so the file lists profile by profile as before."""
+    listed = {name: _Listed() for name in [*order, *twins]}
     # The baseline's volume for a need is the length of its list, where its search succeeded.
     base_out = outcomes.get(s.baseline)
-    base = {q: float(lists[s.baseline].at[q][1]) for q in base_out if base_out.ok(q)} if base_out else {}
+    base_lists = lists[s.baseline] if base_out else None
     failed = 0
-    with open(per_query, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for name in [*order, *twins]:
-            found[name], listed[name] = {}, []
-            central = behaviour.central
-            if name in page_sizes:  # the system fixes how many records a page shows
-                central = central.model_copy(update={"page_size": page_sizes[name]})
-            for need in inst.needs:
-                q = need.id
+    centrals = {name: behaviour.central.model_copy(update={"page_size": page_sizes[name]})
+                if name in page_sizes else behaviour.central for name in listed}  # the system fixes the page
+    parts = {name: per_query.with_name(f"{per_query.name}.{i}") for i, name in enumerate(order)}
+    with contextlib.ExitStack() as stack:
+        writers = {name: csv.DictWriter(stack.enter_context(open(path, "w", newline="")), fieldnames=CSV_COLUMNS,
+                                        extrasaction="ignore") for name, path in parts.items()}
+        for judged in inst:
+            q, details = judged.need.id, judged.details
+            kind = inst.kinds[q]
+            purpose = behaviour.purpose(kind)
+            judgements.only(q, {d["rnum"]: judged.qrels[rid] for rid, d in details.items()})
+            base = (float(base_lists.at[q][1]) if base_out.ok(q) else None) if base_out else None
+            for name, central in centrals.items():
                 o = outcomes[name].get(q)
-                row = {"profile": name, "qid": q, "kind": need.derived_kind(),
+                row = {"profile": name, "qid": q, "kind": kind,
                        "error": (o or {}).get("error") or ("not run" if o is None else None)}
                 if not row["error"]:
-                    m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose[q], central,
+                    m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose, central,
                                                      o.get("entry_starts"))
-                    found[name][q] = set(hit.tolist())
-                    listed[name].append(lst)
+                    listed[name].at[q] = len(listed[name].columns)
+                    listed[name].columns.append(lst)
                     row.update(m, latency_ms=o["latency_ms"], lost=float(len(o["lost"])),
-                               searches=float(o.get("searches", 1)), purpose=purpose[q], total=o["total"],
+                               searches=float(o.get("searches", 1)), purpose=purpose, total=o["total"],
                                lost_capabilities=sorted({x["capability"] for x in o["lost"]}),
-                               inflation=inflation(m["volume"], base[q]) if q in base else None,
-                               missed_by_kind=missed_by_kind(found[name][q], inst.details.get(q, {})))
+                               inflation=inflation(m["volume"], base) if base is not None else None,
+                               missed_by_kind=missed_by_kind(set(hit.tolist()), details))
                 failed += bool(row["error"])
-                if name in order:
-                    w.writerow({**row, "lost_capabilities": ";".join(row.get("lost_capabilities", ()))})
-    return found, listed, failed
+                if name in writers:
+                    writers[name].writerow({**row, "lost_capabilities": ";".join(row.get("lost_capabilities", ()))})
+    with open(per_query, "w", newline="") as f:
+        csv.DictWriter(f, fieldnames=CSV_COLUMNS).writeheader()
+        for path in parts.values():
+            with open(path, newline="") as part:
+                shutil.copyfileobj(part, f)
+            path.unlink()
+    return listed, failed
 
 
-def _write(tmp: Path, outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Instance, order: list[str],
+def _write(tmp: Path, outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: InstanceFiles, order: list[str],
            runs: RunWriter, streamed: dict[str, Path]) -> None:
     (tmp / "runs").mkdir()
     (tmp / "outcomes").mkdir()
-    write_qrels(tmp / "qrels.txt", inst.qrels)
+    shutil.copyfile(inst.dir / QRELS, tmp / "qrels.txt")  # checked line by line as the needs were measured
     for name in order:
         if name in streamed:  # already written during the searches
             os.replace(streamed[name], tmp / "runs" / f"{name}.run")
         else:  # resumed: lines from before and after the interruption, in need order
-            done = [n.id for n in inst.needs if outcomes[name].ok(n.id)]
+            done = [q for q in inst.ids if outcomes[name].ok(q)]
             runs.write(tmp / "runs" / f"{name}.run", name, ((q, lists[name][q]) for q in done))
         # the ranked lists themselves are in runs/<profile>.run; the rows go out one at a time
         with gz_writer(tmp / "outcomes" / f"{name}.jsonl.gz") as out:
-            for n in inst.needs:
-                if n.id in outcomes[name]:
-                    out.write(orjson.dumps(outcomes[name][n.id], option=orjson.OPT_SORT_KEYS) + b"\n")
+            for q in inst.ids:
+                if q in outcomes[name]:
+                    out.write(orjson.dumps(outcomes[name][q], option=orjson.OPT_SORT_KEYS) + b"\n")

@@ -1,0 +1,188 @@
+"""An instantiated query set as the run reads it: need by need, from its folder.
+
+The folder holds the needs (needs.jsonl, one Need a line), their TREC qrels (qrels.txt, grouped
+by need in need order, record ids sorted) and what the query stage said of each relevant record
+(judgements.jsonl.gz, one need a line, in need order). A run reads the three side by side, one
+need at a time, each line checked against its model, so that its memory does not grow with the
+number of needs by the set itself (about 11 KB a need on `ci`: needs, grades and the details of
+every relevant record). A line that does not fit names its file, line and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing_extensions import TypedDict
+
+import numpy as np
+from isal import igzip
+from isal import isal_zlib
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
+from bench.errors import Location, PolebenchError, SpecError
+from bench.queries.model import Need
+
+NEEDS, QRELS, JUDGEMENTS, SUBJECTS, META = "needs.jsonl", "qrels.txt", "judgements.jsonl.gz", "subjects.npy", "meta.json"
+
+
+@with_config(ConfigDict(extra="forbid"))
+class RecordJudgement(TypedDict):
+    """What the query stage said of one relevant record of a need."""
+
+    rnum: int  # its record number: its place in the corpus
+    kinds: list[str]  # the corruptions that hide it from the need (sorted)
+    source: str  # the source system that wrote it
+    written: str  # how the target was written in it
+
+
+@with_config(ConfigDict(extra="forbid"))
+class JudgementLine(TypedDict):
+    """One line of judgements.jsonl.gz: a need and its relevant records by record id."""
+
+    qid: str
+    records: dict[str, RecordJudgement]
+
+
+_JUDGEMENT = TypeAdapter(JudgementLine)  # validated into plain dicts: the run reads them as such
+
+
+@dataclass
+class Judged:
+    """One need with its judgements: grade per relevant record id, and the record's details."""
+
+    need: Need
+    qrels: dict[str, int]
+    details: dict[str, RecordJudgement]
+
+
+def _lines(path: Path, gz: bool = False) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line) of a text file, read in blocks; a missing or damaged file is
+    named, not a traceback."""
+    try:
+        with (igzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            rest, n = b"", 0
+            while block := f.read(1 << 20):
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    n += 1
+                    yield n, line
+            if rest:
+                yield n + 1, rest
+    except FileNotFoundError:
+        raise PolebenchError(f"{path}: missing; the query set's folder is incomplete: run `polebench queries` "
+                             f"again") from None
+    except (OSError, EOFError, isal_zlib.error) as e:
+        raise PolebenchError(f"{path}: damaged ({type(e).__name__}: {e}); run `polebench queries` again") from None
+
+
+def _invalid(path: Path, line: int, e: ValidationError) -> SpecError:
+    return SpecError([(Location(str(path), line, None, ".".join(str(x) for x in err["loc"])),
+                       "unknown key" if err["type"] == "extra_forbidden" else err["msg"]) for err in e.errors()])
+
+
+def read_needs(path: Path) -> Iterator[Need]:
+    for n, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield Need.model_validate_json(line)
+        except ValidationError as e:
+            raise _invalid(path, n, e) from None
+
+
+def _judgements(path: Path) -> Iterator[tuple[int, JudgementLine]]:
+    for n, line in _lines(path, gz=True):
+        if not line.strip():
+            continue
+        try:
+            yield n, _JUDGEMENT.validate_json(line)
+        except ValidationError as e:
+            raise _invalid(path, n, e) from None
+
+
+def _qrels(path: Path) -> Iterator[tuple[int, str, dict[str, int]]]:
+    """(line of its first qrel, need id, grade per record id), need by need as the file groups them."""
+    qid, rel, first = None, {}, 0
+    for n, line in _lines(path):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 4 or not parts[3].isdigit():
+            raise SpecError.single(path, "", "a qrels line is `need 0 record grade` (grade a whole number)", line=n)
+        q = parts[0].decode()
+        if q != qid:
+            if qid is not None:
+                yield first, qid, rel
+            qid, rel, first = q, {}, n
+        rel[parts[2].decode()] = int(parts[3])
+    if qid is not None:
+        yield first, qid, rel
+
+
+@dataclass
+class InstanceFiles:
+    """An instantiated query set, read need by need from its folder (see the module's docstring).
+    Holds the needs' ids and kinds, the meta data and each record's true subject (a number per
+    record of the corpus), never the needs' judgements."""
+
+    dir: Path
+    meta: dict
+    ids: list[str]
+    kinds: dict[str, str]  # need -> its kind (person, vehicle, ..., sar)
+    subjects: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+
+    @classmethod
+    def open(cls, d: Path) -> "InstanceFiles":
+        ids: list[str] = []
+        kinds: dict[str, str] = {}
+        for need in read_needs(d / NEEDS):
+            if need.id in kinds:
+                raise SpecError.single(d / NEEDS, "id", f"need {need.id!r} appears twice", line=len(ids) + 1)
+            ids.append(need.id)
+            kinds[need.id] = need.derived_kind()
+        try:
+            meta = json.loads((d / META).read_text())
+            subjects = np.load(d / SUBJECTS)
+        except (OSError, ValueError) as e:
+            raise PolebenchError(f"{d}: {type(e).__name__}: {e}; run `polebench queries` again") from None
+        return cls(d, meta, ids, kinds, subjects)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def needs(self) -> Iterator[Need]:
+        return read_needs(self.dir / NEEDS)
+
+    def __iter__(self) -> Iterator[Judged]:
+        """Need by need, with its grades and details, the three files read side by side."""
+        qrels, judgements = _qrels(self.dir / QRELS), _judgements(self.dir / JUDGEMENTS)
+        for need in self.needs():
+            q = need.id
+            line, qid, rel = next(qrels, (None, None, None))
+            if qid != q:
+                raise SpecError.single(self.dir / QRELS, "", f"expected the qrels of need {q!r} here (the needs' "
+                                       f"order), found {qid or 'the end of the file'}", line=line)
+            line, row = next(judgements, (None, None))
+            if row is None or row["qid"] != q:
+                raise SpecError.single(self.dir / JUDGEMENTS, "qid", f"expected need {q!r} here (the needs' order), "
+                                       f"found {row['qid'] if row else 'the end of the file'!r}", line=line)
+            if set(row["records"]) != set(rel):
+                raise SpecError.single(self.dir / JUDGEMENTS, "records", f"need {q!r}: the records judged here are "
+                                       f"not those of {QRELS}", line=line)
+            yield Judged(need, rel, row["records"])
+
+    def details(self) -> "Details":
+        return Details(self)
+
+
+class Details:
+    """need -> its relevant records' details, read need by need each time it is iterated (what
+    the error breakdown goes through), never held."""
+
+    def __init__(self, inst: InstanceFiles):
+        self.inst = inst
+
+    def items(self) -> Iterator[tuple[str, dict[str, RecordJudgement]]]:
+        return ((row["qid"], row["records"]) for _, row in _judgements(self.inst.dir / JUDGEMENTS))

@@ -1,0 +1,110 @@
+"""An instantiated query set read need by need (issue 21, item 9): the same needs, grades and
+details as reading it whole, and every line checked, a bad one named by file, line and field."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.cli.main import main
+from bench.errors import PolebenchError, SpecError
+from bench.queries.instance import InstanceFiles
+from bench.queries.instantiate import instance_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def person_set(ci_corpus, shipped_instance, tmp_path) -> Path:
+    """A copy of queries/person.yaml instantiated on ci, to damage."""
+    d = tmp_path / "person"
+    shutil.copytree(shipped_instance(ci_corpus, "person"), d)
+    return d
+
+
+def _gz_lines(path: Path) -> list[bytes]:
+    return gzip.decompress(path.read_bytes()).splitlines()
+
+
+def test_read_need_by_need_as_written(person_set):
+    inst = InstanceFiles.open(person_set)
+    needs = [line for line in (person_set / "needs.jsonl").read_text().splitlines()]
+    qrels = (person_set / "qrels.txt").read_text().splitlines()
+    judged = list(inst)
+    assert [j.need.id for j in judged] == inst.ids and len(inst) == len(needs) > 20
+    assert sum(len(j.qrels) for j in judged) == len(qrels)
+    first = qrels[0].split()
+    assert judged[0].qrels[first[2]] == int(first[3]) and judged[0].need.id == first[0]
+    # every relevant record has its details, and a record number within the corpus
+    assert all(set(j.details) == set(j.qrels) for j in judged)
+    assert all(0 <= d["rnum"] < len(inst.subjects) for j in judged for d in j.details.values())
+    assert dict(inst.details().items()) == {j.need.id: j.details for j in judged}
+
+
+def test_a_bad_need_line_is_named_by_file_line_and_field(person_set):
+    lines = (person_set / "needs.jsonl").read_text().splitlines()
+    lines[2] = lines[2].replace('"person":{', '"person":{"shoe_size":9,', 1)
+    assert "shoe_size" in lines[2]
+    (person_set / "needs.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(SpecError, match=r"needs\.jsonl:3: person\.shoe_size: unknown key"):
+        InstanceFiles.open(person_set)
+
+
+def test_a_bad_judgement_line_is_named_by_file_line_and_field(person_set):
+    path = person_set / "judgements.jsonl.gz"
+    lines = _gz_lines(path)
+    lines[1] = lines[1].replace(b'"rnum":', b'"rnum":"many",', 1).replace(b'"many",', b'"many","x":', 1)
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    with pytest.raises(SpecError, match=r"judgements\.jsonl\.gz:2: records\.[^.]+\.rnum: "):
+        list(InstanceFiles.open(person_set))
+
+
+def test_judgements_out_of_the_needs_order_are_refused(person_set):
+    path = person_set / "judgements.jsonl.gz"
+    lines = _gz_lines(path)
+    lines[0], lines[1] = lines[1], lines[0]
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    with pytest.raises(SpecError, match=r"judgements\.jsonl\.gz:1: qid: expected need"):
+        list(InstanceFiles.open(person_set))
+
+
+def test_a_bad_qrels_line_is_named(person_set):
+    lines = (person_set / "qrels.txt").read_text().splitlines()
+    lines[4] = lines[4].rsplit(" ", 1)[0] + " two"
+    (person_set / "qrels.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(SpecError, match=r"qrels\.txt:5: a qrels line is"):
+        list(InstanceFiles.open(person_set))
+
+
+def test_qrels_of_other_records_than_judged_are_refused(person_set):
+    lines = (person_set / "qrels.txt").read_text().splitlines()
+    lines.pop(0)
+    (person_set / "qrels.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(SpecError, match=r"judgements\.jsonl\.gz:1: records: need .* not those of qrels\.txt"):
+        list(InstanceFiles.open(person_set))
+
+
+def test_a_damaged_judgements_file_is_named(person_set):
+    path = person_set / "judgements.jsonl.gz"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(PolebenchError, match=r"judgements\.jsonl\.gz: damaged"):
+        list(InstanceFiles.open(person_set))
+
+
+def test_run_names_the_bad_line_of_its_query_set_with_exit_2(ci_corpus, shipped_instance, tmp_path, capsys):
+    d = instance_dir(ci_corpus, "person")
+    shipped_instance(ci_corpus, "person")
+    saved = (d / "needs.jsonl").read_bytes()
+    try:
+        lines = saved.decode().splitlines()
+        lines[1] = lines[1].replace('"id":', '"colour":"red","id":', 1)
+        (d / "needs.jsonl").write_text("\n".join(lines) + "\n")
+        code = main(["run", "--corpus", str(ci_corpus.root), "--queries", str(ROOT / "queries" / "person.yaml"),
+                     "--profiles", "crimint", "--results", str(tmp_path / "results")])
+    finally:
+        (d / "needs.jsonl").write_bytes(saved)
+    assert code == 2
+    assert "needs.jsonl:2: colour: unknown key" in capsys.readouterr().err.replace("\n", "")

@@ -114,18 +114,19 @@ PURPOSES: tuple[str, ...] = typing.get_args(Purpose)
 
 class ListedColumns:
     """One profile's Listed, need by need, kept as a few flat columns: the positions and record
-    numbers of the relevant records each list holds back to back, and four numbers a list. A run
-    holds these for every (profile, need), so this costs it 8 bytes a relevant record found and
-    about 40 a list, where a Listed object with its two arrays cost about 400. Iterating gives
-    the Listed again, in the order they were added."""
+    numbers of the relevant records each list holds back to back (int32: no list or corpus holds
+    2^31 records), and four numbers a list. A run holds these for every (profile, need), so this
+    costs it 8 bytes a relevant record found and about 40 a list, where a Listed object with its
+    two int64 arrays cost about 400 and 16 a record. Iterating gives the Listed again (int64, as
+    measured), in the order they were added."""
 
     def __init__(self) -> None:
-        self.hits, self.records, self.ends = array("q"), array("q"), array("q")
+        self.hits, self.records, self.ends = array("i"), array("i"), array("q")
         self.n, self.n_relevant, self.key, self.purpose = array("q"), array("q"), array("q"), array("b")
 
     def append(self, x: Listed) -> None:
-        self.hits.frombytes(np.ascontiguousarray(x.hits, np.int64).tobytes())
-        self.records.frombytes(np.ascontiguousarray(x.records, np.int64).tobytes())
+        self.hits.frombytes(np.ascontiguousarray(x.hits, np.int32).tobytes())
+        self.records.frombytes(np.ascontiguousarray(x.records, np.int32).tobytes())
         self.ends.append(len(self.hits))
         self.n.append(x.n)
         self.n_relevant.append(x.n_relevant)

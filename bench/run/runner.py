@@ -261,7 +261,7 @@ def _search_all(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, ord
     with contextlib.ExitStack() as stack:
         stack.callback(stream.close)
         writers = {}
-        ids = set(inst.ids)
+        ids = {q: i for i, q in enumerate(inst.ids)}  # shared by every profile's record of where things are
         for name in order:
             out.outcomes[name], out.lists[name] = partial.load(name, ids)
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
@@ -372,7 +372,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     listed, failed = _measure(outcomes, lists, Judgements({}, n_records), inst, order, list(twins.values()), s,
                               behaviour, page_sizes, per_query)
     # the narrowing twins too: the breakdown's collapses have always listed theirs
-    found = {name: _Found(listed[name], inst.ids) for name in listed}
+    found = {name: _Found(listed[name]) for name in listed}
     timings = {"measure_s": time.perf_counter() - t1}
     agg = aggregate(read_rows(per_query), order, s.baseline, s.seed)
     agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
@@ -404,28 +404,40 @@ class _Found(Mapping):
     """Need -> record numbers of the relevant records its search returned, for the needs whose
     search succeeded: read from the lists' flat columns when asked for (a set a need, made anew)."""
 
-    def __init__(self, listed: "_Listed", ids: list[str]):
-        self.listed, self.ids = listed, ids
+    def __init__(self, listed: "_Listed"):
+        self.listed = listed
 
     def __getitem__(self, qid: str) -> set[int]:
-        return set(self.listed.columns[self.listed.at[qid]].records.tolist())
+        at = self.listed.entry(qid)
+        if at < 0:
+            raise KeyError(qid)
+        return set(self.listed.columns[at].records.tolist())
 
     def __contains__(self, qid: object) -> bool:
-        return qid in self.listed.at
+        return self.listed.entry(qid) >= 0  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[str]:
-        return (q for q in self.ids if q in self.listed.at)
+        return (q for q in self.listed.index if self.listed.entry(q) >= 0)
 
     def __len__(self) -> int:
-        return len(self.listed.at)
+        return len(self.listed.columns)
 
 
-@dataclass
 class _Listed:
-    """One profile's lists as the reader model reads them (flat columns), and which entry is whose."""
+    """One profile's lists as the reader model reads them (flat columns), and which entry is whose
+    (an array over the query set's needs, -1 where the search failed)."""
 
-    columns: ListedColumns = field(default_factory=ListedColumns)
-    at: dict[str, int] = field(default_factory=dict)  # need -> its entry
+    def __init__(self, index: Mapping[str, int]):
+        self.index, self.columns = index, ListedColumns()
+        self._entry = np.full(len(index), -1, np.int64)
+
+    def add(self, qid: str, x) -> None:
+        self._entry[self.index[qid]] = len(self.columns)
+        self.columns.append(x)
+
+    def entry(self, qid: str) -> int:
+        i = self.index.get(qid)
+        return -1 if i is None else int(self._entry[i])
 
     def __iter__(self) -> Iterator:
         return iter(self.columns)
@@ -486,7 +498,8 @@ def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
     read one candidate entry at a time. The query set is read once, need by need, every profile
     measured on each need in turn; the rows go to a file per profile, joined in profile order at
     the end, so the file lists profile by profile as before."""
-    listed = {name: _Listed() for name in [*order, *twins]}
+    index = {q: i for i, q in enumerate(inst.ids)}
+    listed = {name: _Listed(index) for name in [*order, *twins]}
     # The baseline's volume for a need is the length of its list, where its search succeeded.
     base_out = outcomes.get(s.baseline)
     base_lists = lists[s.baseline] if base_out else None
@@ -510,8 +523,7 @@ def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
                 if not row["error"]:
                     m, hit, lst = judgements.measure(q, lists[name][q], s.seconds_per_record, purpose, central,
                                                      o.get("entry_starts"))
-                    listed[name].at[q] = len(listed[name].columns)
-                    listed[name].columns.append(lst)
+                    listed[name].add(q, lst)
                     row.update(m, latency_ms=o["latency_ms"], lost=float(len(o["lost"])),
                                searches=float(o.get("searches", 1)), purpose=purpose, total=o["total"],
                                lost_capabilities=sorted({x["capability"] for x in o["lost"]}),

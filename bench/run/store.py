@@ -17,7 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Container, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +83,7 @@ class _Scanned:
     lists_len: int = 0  # in record numbers
 
 
-def _scan(rows_path: Path, lists_path: Path, known: set[str] | None) -> _Scanned:
+def _scan(rows_path: Path, lists_path: Path, known: Container[str] | None) -> _Scanned:
     out = _Scanned()
     if not rows_path.is_file():
         return out
@@ -150,16 +150,57 @@ class Partial:
     def _lists(self, profile: str) -> Path:
         return self.dir / f"{profile}.rnums"
 
-    def load(self, profile: str, known: set[str] | None = None) -> tuple["Outcomes", "Lists"]:
+    def load(self, profile: str, known: Mapping[str, int] | None = None) -> tuple["Outcomes", "Lists"]:
         """The latest outcome per need and its ranked record numbers, both read from disk when
-        asked for, checked (see _scan); `known`: the needs of the run's query set."""
+        asked for, checked (see _scan); `known`: the needs of the run's query set, each with its
+        place in it (where each need's row and list are is then kept in two arrays over them)."""
         scanned = _scan(self._rows(profile), self._lists(profile), known)
         outcomes, lists = Outcomes(self._rows(profile)), Lists(self._lists(profile))
-        outcomes.at, outcomes.failed, lists.at = scanned.lines, scanned.failed, scanned.at
+        if known is not None:
+            outcomes.at, lists.at = Spans(known), Spans(known)
+            outcomes.at.update(scanned.lines)
+            lists.at.update(scanned.at)
+        else:
+            outcomes.at, lists.at = scanned.lines, scanned.at
+        outcomes.failed = scanned.failed
         return outcomes, lists
 
     def writer(self, profile: str) -> "PartialWriter":
         return PartialWriter(self._rows(profile), self._lists(profile))
+
+
+class Spans(MutableMapping):
+    """Need -> (start, length), for the needs of one query set, as two arrays over the set: a run
+    keeps one of these per profile for its rows and one for its lists, so it costs 16 bytes a
+    (profile, need) rather than a dict entry and a tuple (about 160). Iterates in the set's order."""
+
+    def __init__(self, index: Mapping[str, int]):
+        self.index = index  # need -> its place in the set, shared by every profile's spans
+        self.ids = list(index)
+        self.spans = np.full((len(index), 2), -1, np.int64)
+
+    def __getitem__(self, qid: str) -> tuple[int, int]:
+        start, n = self.spans[self.index[qid]]
+        if start < 0:
+            raise KeyError(qid)
+        return int(start), int(n)
+
+    def __setitem__(self, qid: str, span: tuple[int, int]) -> None:
+        self.spans[self.index[qid]] = span
+
+    def __delitem__(self, qid: str) -> None:
+        self[qid]  # KeyError if absent
+        self.spans[self.index[qid]] = -1
+
+    def __contains__(self, qid: object) -> bool:
+        i = self.index.get(qid)  # type: ignore[call-overload]
+        return i is not None and self.spans[i, 0] >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (q for q, start in zip(self.ids, self.spans[:, 0].tolist()) if start >= 0)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.spans[:, 0] >= 0))
 
 
 class Outcomes(Mapping):
@@ -169,7 +210,7 @@ class Outcomes(Mapping):
 
     def __init__(self, path: Path):
         self.path = path
-        self.at: dict[str, tuple[int, int]] = {}  # need -> (offset, length) of its line
+        self.at: MutableMapping[str, tuple[int, int]] = {}  # need -> (offset, length) of its line
         self.failed: set[str] = set()
 
     def record(self, qid: str, line: tuple[int, int], error: bool) -> None:
@@ -205,7 +246,8 @@ class Lists(Mapping):
     needs)."""
 
     def __init__(self, path: Path):
-        self.path, self.at = path, {}  # need -> (start, length) in record numbers
+        self.path = path
+        self.at: MutableMapping[str, tuple[int, int]] = {}  # need -> (start, length) in record numbers
 
     def __getitem__(self, qid: str) -> np.ndarray:
         start, n = self.at[qid]

@@ -10,8 +10,8 @@ from collections import Counter
 
 from bench.corpus.store import Corpus
 from bench.errors import PolebenchError
-from bench.queries.instantiate import (INSTANCE_FORMAT, Instantiated, describe, read_records,
-                                       record_numbers, subject_numbers)
+from bench.queries.instantiate import INSTANCE_FORMAT, Instantiated, describe, subject_numbers
+from bench.queries.records import RecordShelf
 from bench.queries.judge import judge
 from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
@@ -61,8 +61,8 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
         chosen = [(p, "named")]
     else:
         chosen = choose_subjects(truth, subjects or 20, seed)
-    records = read_records(corpus)
-    rnum_of = record_numbers(records)
+    records = RecordShelf(corpus)
+    rnum_of = records.rnum_of
     needs, qrels, details = [], {}, {}
     for i, (p, stratum) in enumerate(chosen):
         need = sar_need(p, truth, f"sar-{i + 1:03d}", stratum.replace("_", " "))

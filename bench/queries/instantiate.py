@@ -7,15 +7,17 @@ import hashlib
 import json
 import random
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_lines, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gz_lines, write_json_atomic
 from bench.errors import Location, SpecError
 from bench.queries.instance import InstanceFiles
+from bench.queries.records import RecordShelf
 from bench.queries.judge import judge, resolve_targets, unrecorded_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
@@ -122,8 +124,8 @@ class Instantiated:
 def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
     truth = TruthIndex.load(corpus)
-    records = read_records(corpus)
-    rnum_of = record_numbers(records)
+    records = RecordShelf(corpus)
+    rnum_of = records.rnum_of
     ctx_for = lambda seed: Context(truth, records, random.Random(f"queries:{seed}"))  # noqa: E731
     expanded = _expand(loaded, ctx_for, truth)
     needs: list[Need] = []
@@ -156,17 +158,6 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
             "set_checksum": file_checksum(loaded), "corpus": corpus.name,
             "corpus_checksum": corpus.checksum, "synthetic": corpus.manifest.synthetic}
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
-
-
-def read_records(corpus: Corpus) -> dict[str, dict]:
-    """Every written record by id, in corpus order (templates phrase needs from them)."""
-    with gc_paused():
-        return {r["rid"]: r for r in corpus.records()}
-
-
-def record_numbers(records: dict[str, dict]) -> dict[str, int]:
-    """Record id -> record number: its place in the corpus, the number every backend returns."""
-    return {rid: i for i, rid in enumerate(records)}
 
 
 def subject_numbers(truth: TruthIndex, rnum_of: dict[str, int]) -> np.ndarray:
@@ -202,12 +193,13 @@ def _record_kinds_asked(need: Need) -> set[str]:
         {"offence_missing"} if e.types else set()) | ({"mo_not_recorded"} if e.terms else set())
 
 
-def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[str, dict],
-             rnum_of: dict[str, int]) -> dict[str, dict]:
+def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: Mapping[str, dict],
+             rnum_of: Mapping[str, int]) -> dict[str, dict]:
     """For each relevant record: its record number, the corruption kinds on the mention that
     makes it relevant (and what the record as a whole lacks that the need asks for), its source
     system and how it was written."""
-    out: dict[str, dict] = {rid: {"kinds": set(), "source": records[rid]["source"], "written": []} for rid in rel}
+    shelved = {rid: records[rid] for rid in rel}  # each read once from the shelf
+    out: dict[str, dict] = {rid: {"kinds": set(), "source": shelved[rid]["source"], "written": []} for rid in rel}
     entities = resolve_targets(need, truth) if any((need.person, need.vehicle, need.phone, need.association)) else ()
     if not entities:  # a place-and-time need: the record's place mention
         entities = tuple({truth.entities[truth.record_event[rid]]["address"] for rid in rel})
@@ -217,7 +209,7 @@ def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: dict[s
         for m in truth.mentions.get(ent, ()):
             if m.rid in out:
                 out[m.rid]["kinds"].update(m.kinds)
-                out[m.rid]["written"].append(_written(records[m.rid], m.mid))
+                out[m.rid]["written"].append(_written(shelved[m.rid], m.mid))
                 if ent not in unlinked:
                     linked_rids.add(m.rid)
     if need.association:  # relevant only through ties no record shows

@@ -4,6 +4,7 @@ details as reading it whole, and every line checked, a bad one named by file, li
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from bench.cli.main import main
 from bench.errors import PolebenchError, SpecError
 from bench.queries.instance import InstanceFiles
-from bench.queries.instantiate import instance_dir
+from bench.queries.instantiate import instance_dir, instantiate, write_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +109,23 @@ def test_run_names_the_bad_line_of_its_query_set_with_exit_2(ci_corpus, shipped_
         (d / "needs.jsonl").write_bytes(saved)
     assert code == 2
     assert "needs.jsonl:2: colour: unknown key" in capsys.readouterr().err.replace("\n", "")
+
+
+# queries/standard.yaml instantiated on ci by the query stage as it was before it streamed the
+# records and the truth (main at c6b7a7f): the same seed must give the same needs and the same
+# judgements, byte for byte (judgements.jsonl.gz decompressed).
+STANDARD_ON_CI = {
+    "needs.jsonl": "7d13c1c9572c771c1015cd2604e0d3bce1256e59a524418fe339b6b9255c32e9",
+    "qrels.txt": "0ad1c5b3e1b1ee4d98616639cbe4fc9cc09700d75e14ef9eac05d7769fdd194c",
+    "subjects.npy": "dd2605162474248b939498e5d01a5a6292e194bf505fdabf4852f375040bfb87",
+    "judgements.jsonl.gz": "9e5b0cb14e05ae2cb2c55707db51bf6e5c79819987452c3eeb41617beffb2e30",
+}
+
+
+def test_instantiation_writes_what_it_wrote_before_it_streamed(ci_corpus, tmp_path):
+    write_instance(tmp_path / "standard", instantiate(ROOT / "queries" / "standard.yaml", ci_corpus))
+    got = {}
+    for name in STANDARD_ON_CI:
+        data = (tmp_path / "standard" / name).read_bytes()
+        got[name] = hashlib.sha256(gzip.decompress(data) if name.endswith(".gz") else data).hexdigest()
+    assert got == STANDARD_ON_CI

@@ -89,26 +89,59 @@ class Details(Protocol):
     def items(self) -> Iterable[tuple[str, dict[str, dict]]]: ...
 
 
+class Exclusions:
+    """Per profile and cell (by corruption kind and by source system), how many missed relevant
+    records each criterion of the plan excluded (a record failing two criteria counts for both),
+    counted need by need as the run finds out, so that what excluded each record is not kept."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+
+    def add(self, profile: str, why: Mapping[int, list[str]], rel: dict[str, dict]) -> None:
+        """why: missed record number -> the criteria it fails, for one need; rel: its relevant
+        records' details."""
+        if not why:
+            return
+        cells = self.counts.setdefault(profile, {"kind": defaultdict(lambda: defaultdict(int)),
+                                                 "source": defaultdict(lambda: defaultdict(int))})
+        for d in rel.values():
+            for reason in why.get(d["rnum"], ()):
+                for by, key in (("kind", corruption_cells), ("source", _source)):
+                    for c in key(d):
+                        cells[by][c][reason] += 1
+
+    @classmethod
+    def of(cls, excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]], details: Details) -> "Exclusions":
+        """From excluded[profile][qid][rnum] = the criteria a missed record fails."""
+        out = cls()
+        for q, rel in details.items():
+            for p, by_need in excluded.items():
+                out.add(p, by_need.get(q) or {}, rel)
+        return out
+
+    def cells(self, profile: str, by: str) -> dict[str, dict[str, int]] | None:
+        """None where nothing was said of the profile (a union of profiles: its members' reasons stand)."""
+        return self.counts[profile][by] if profile in self.counts else None
+
+
 def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
               details: Details, subjects: np.ndarray, kinds_of: dict[str, str],
-              lost: dict[str, dict[str, list[dict]]], baseline: str,
-              excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]] | None = None) -> dict:
+              lost: dict[str, dict[str, list[dict]]], baseline: str, excluded: Exclusions | None = None) -> dict:
     """found[profile][qid] = record numbers of the relevant records returned; lists[profile][qid]
     = the ranked record numbers; subjects = a true person's number per record number (-1: none);
-    excluded[profile][qid][rnum] = the plan's criteria a missed relevant record fails. The details
-    are gone through three times whatever the number of profiles, never held whole."""
+    excluded: what excluded the missed records, counted. The details are gone through three
+    times whatever the number of profiles, never held whole."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
     by_kind, by_source = _Cells.by_kind_and_source(details, qids)
     oks = {p: [q for q in qids if q in found[p]] for p in found}
-    counts, scored = _excluded_counts_and_recall(found, details, oks, excluded or {})
-    worst = _worst(found, details, lost, scored)
+    worst = _worst(found, details, lost, _recall_by_need(found, details, oks))
+    excluded = excluded or Exclusions()
     for p in found:
         ok = oks[p]
         block = {
-            "kind": _excluded(by_kind.recall(found[p], ok), counts[p]["kind"] if (excluded or {}).get(p) else None),
-            "source": _excluded(by_source.recall(found[p], ok),
-                                counts[p]["source"] if (excluded or {}).get(p) else None),
+            "kind": _excluded(by_kind.recall(found[p], ok), excluded.cells(p, "kind")),
+            "source": _excluded(by_source.recall(found[p], ok), excluded.cells(p, "source")),
             "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
             "worst": worst[p],
         }
@@ -123,6 +156,25 @@ def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, M
                     b["value"] - e["value"] >= COLLAPSE_DROP and e["hi"] < b["lo"]:
                 out["collapses"].append({"profile": p, "kind": cell, "recall": e["value"], "baseline": b["value"]})
     return out
+
+
+EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
+
+
+def _recall_by_need(found: Mapping[str, Mapping[str, set[int]]], details: Details,
+                    oks: dict[str, list[str]]) -> dict[str, list[tuple[float, str]]]:
+    """Per profile, each need's recall with the need (for the worst needs), in one pass over the
+    details for every profile."""
+    scored: dict[str, list[tuple[float, str]]] = {p: [] for p in found}
+    okset = {p: set(ok) for p, ok in oks.items()}
+    for q, rel in details.items():
+        if not rel:
+            continue
+        for p in found:
+            if q in okset[p]:
+                got = found[p][q]
+                scored[p].append((sum(d["rnum"] in got for d in rel.values()) / len(rel), q))
+    return scored
 
 
 EXCLUDED_TOP = 3  # criteria kept per cell, the most common first

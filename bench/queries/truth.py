@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -14,11 +15,22 @@ from bench.corpus.store import Corpus, gc_paused
 from bench.fields import days
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     rid: str
     mid: str
     kinds: tuple[str, ...]
+
+
+def _shared(v: object) -> object:
+    """A truth value with its strings interned: ids, dates, names and codes recur across entities
+    and mentions (an address id in every person living there, a date in many events), and one
+    object each instead of a copy per row is most of what the truth costs in memory."""
+    if isinstance(v, str):
+        return sys.intern(v)
+    if isinstance(v, list):
+        return [sys.intern(x) if isinstance(x, str) else x for x in v]
+    return v
 
 
 @dataclass
@@ -34,16 +46,18 @@ class TruthIndex:
     @classmethod
     def load(cls, corpus: Corpus) -> "TruthIndex":
         corpus.verify()  # what relevance is judged from is the corpus's own (queries, sar, erase)
+        kinds: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct list of kinds
         with gc_paused():
-            t = cls({e["id"]: e for e in corpus.truth_entities()})
+            t = cls({sys.intern(e["id"]): {k: _shared(v) for k, v in e.items()} for e in corpus.truth_entities()})
             for row in corpus.truth_mentions():
-                rid = row["rid"]
-                t.record_event[rid] = row["event"]
-                t.event_records[row["event"]].append(rid)
+                rid, event = row["rid"], sys.intern(row["event"])
+                t.record_event[rid] = event
+                t.event_records[event].append(rid)
                 if row.get("record_kinds"):
                     t.record_kinds[rid] = tuple(row["record_kinds"])
                 for m in row["mentions"]:
-                    t.mentions[m["entity"]].append(Mention(rid, m["mid"], tuple(m["kinds"])))
+                    k = tuple(m["kinds"])
+                    t.mentions[sys.intern(m["entity"])].append(Mention(rid, sys.intern(m["mid"]), kinds.setdefault(k, k)))
         return t
 
     def of_kind(self, kind: str) -> tuple[dict, ...]:

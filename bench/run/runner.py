@@ -30,7 +30,7 @@ from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_writer, sha256_file, write_json_atomic
 from bench.errors import PolebenchError, Unreachable
 from bench.metrics.aggregate import aggregate
-from bench.metrics.breakdown import breakdown, missed_by_kind
+from bench.metrics.breakdown import Exclusions, breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
 from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.plans import Plan, Sequence
@@ -332,9 +332,10 @@ def _stopped(err: Unreachable, out: _Searched, searches: int) -> Unreachable:
 
 
 def _exclusions(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, outcomes: dict[str, Outcomes],
-                found: Mapping[str, Mapping[str, set[int]]]) -> dict[str, dict[str, dict[int, list[str]]]]:
-    """profile -> need -> missed relevant record number -> the criteria of the plan it fails."""
-    out: dict[str, dict[str, dict[int, list[str]]]] = {p: {} for p in profiles.order}
+                found: Mapping[str, Mapping[str, set[int]]]) -> Exclusions:
+    """Which criteria of each profile's plan excluded the relevant records it missed, counted by
+    cell need by need (what excluded each record is not kept)."""
+    out = Exclusions()
     for judged in inst:
         need, rel = judged.need, judged.details
         if not rel:
@@ -351,14 +352,13 @@ def _exclusions(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, out
                 backend.context = {"profile": name, "need": need.id, "purpose": "excluded_by"}
                 why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache,
                                   rnums)
-                if why:  # none for a union of profiles: its members' reasons stand
-                    out[name][need.id] = why
+                out.add(name, why, rel)  # none for a union of profiles: its members' reasons stand
     return out
 
 
 def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: InstanceFiles, profiles: ProfileSet,
                twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour, per_query: Path,
-               explain: Callable[[Mapping[str, Mapping[str, set[int]]]], dict] | None = None
+               explain: Callable[[Mapping[str, Mapping[str, set[int]]]], Exclusions] | None = None
                ) -> tuple[dict, int, dict[str, float]]:
     """The per-query rows written to `per_query` as they are measured, then the aggregates read
     back from that file with the error breakdown; how many searches failed (the narrowing twins'
@@ -387,7 +387,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
         w, unreached = wss(listed[name], n_records)
         agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
     t_x = time.perf_counter()
-    excluded = explain(found) if explain else {}
+    excluded = explain(found) if explain else None
     timings["excluded_s"] = time.perf_counter() - t_x
     bd = breakdown(found=found, lists=lists, excluded=excluded,  # read there only for the needs in `found`
                    details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,

@@ -11,7 +11,7 @@ import pytest
 from bench.corpus.generate import generate, load_spec
 from bench.corpus.store import Corpus
 from bench.gates.rules import parse_check
-from bench.metrics.breakdown import _entity_view, breakdown
+from bench.metrics.breakdown import Exclusions, _entity_view, breakdown
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
 from bench.run.results import Aggregates
 from bench.run.runner import RunSettings, run_benchmark
@@ -111,7 +111,7 @@ def test_breakdown_counts_what_excluded_each_missed_record_per_cell():
     excluded = {"p": {"q1": {0: ["date of birth", "surname"]}, "q2": {2: ["surname"], 3: ["date of birth"]}}}
     out = breakdown(found={"p": {"q1": {1}, "q2": set()}}, lists={"p": {}}, details=details,
                     subjects=np.array([-1] * 4), kinds_of={"q1": "person", "q2": "person"},
-                    lost={"p": {}}, baseline="p", excluded=excluded)["profiles"]["p"]
+                    lost={"p": {}}, baseline="p", excluded=Exclusions.of(excluded, details))["profiles"]["p"]
     assert out["source"]["intel"]["missed"] == 3
     assert out["source"]["intel"]["excluded_by"] == [["date of birth", 2], ["surname", 2]]
     assert out["kind"]["typo"]["excluded_by"] == [["surname", 2], ["date of birth", 1]]

@@ -86,12 +86,14 @@ MIX = (("person_name_dob", "p", 40, {"with_dob": True}), ("person_name_dob", "pn
        ("associates", "a", 4, {}), ("subject_access", "s", 2, {}))
 # What 3N more needs may add to a run's traced peak, per need. A run still holds, per (profile,
 # need) searched (four profiles and the two narrowing twins the shipped behaviour adds), where its
-# recorded row and list are on disk and a few numbers the reader model needs (about 350 bytes
-# together), and per need its id and kind; the statistics read back a row of numbers per
-# (profile, need) (the aggregation test above). About 3 KB a need in all. The query set held whole,
-# its plans compiled ahead and the found records as sets came to far more: 23 KB a need measured
-# on the code before (see the printed figures, and benchmarks/measured/2026-11-28-run-memory.md).
-RUN_PER_NEED_BYTES = 6 * 1024
+# recorded row and list are on disk (16 bytes each) and what the reader model needs of the list (a
+# few numbers and 8 bytes a relevant record found); the statistics read back a row of numbers per
+# (profile, need) (about 1 KB a need for four profiles, the aggregation test above); the breakdown
+# lays out each relevant record's cells (about 12 relevant records a need here, 2-3 cells each,
+# 24 bytes a cell, then copied into arrays). About 5 KB a need in all: 5.3 KB measured. The code
+# before, which held the query set whole, compiled every plan ahead, kept found records as sets and
+# what excluded each missed record, took 34.6 KB a need on the same test.
+RUN_PER_NEED_BYTES = 8 * 1024
 
 
 def _query_set(path: Path, n: int, seed: int) -> Path:

@@ -5,6 +5,7 @@ missed records of the worst needs, as they were written. Reads the query stage's
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -135,7 +136,7 @@ def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, M
     out: dict = {"profiles": {}, "collapses": []}
     by_kind, by_source = _Cells.by_kind_and_source(details, qids)
     oks = {p: [q for q in qids if q in found[p]] for p in found}
-    worst = _worst(found, details, lost, _recall_by_need(found, details, oks))
+    worst = _worst(found, details, lost, _lowest_recall(found, details, oks))
     excluded = excluded or Exclusions()
     for p in found:
         ok = oks[p]
@@ -158,13 +159,10 @@ def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, M
     return out
 
 
-EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
-
-
-def _recall_by_need(found: Mapping[str, Mapping[str, set[int]]], details: Details,
-                    oks: dict[str, list[str]]) -> dict[str, list[tuple[float, str]]]:
-    """Per profile, each need's recall with the need (for the worst needs), in one pass over the
-    details for every profile."""
+def _lowest_recall(found: Mapping[str, Mapping[str, set[int]]], details: Details,
+                   oks: dict[str, list[str]]) -> dict[str, list[tuple[float, str]]]:
+    """Per profile, the WORST needs of lowest recall (ties by need id), with their recall, in one
+    pass over the details for every profile, keeping no more than those."""
     scored: dict[str, list[tuple[float, str]]] = {p: [] for p in found}
     okset = {p: set(ok) for p, ok in oks.items()}
     for q, rel in details.items():
@@ -173,39 +171,28 @@ def _recall_by_need(found: Mapping[str, Mapping[str, set[int]]], details: Detail
         for p in found:
             if q in okset[p]:
                 got = found[p][q]
-                scored[p].append((sum(d["rnum"] in got for d in rel.values()) / len(rel), q))
-    return scored
+                heap = scored[p]  # the kept needs as a max-heap of (-recall, need)
+                item = (-(sum(d["rnum"] in got for d in rel.values()) / len(rel)), _Desc(q))
+                if len(heap) < WORST:
+                    heapq.heappush(heap, item)
+                elif item > heap[0]:
+                    heapq.heapreplace(heap, item)
+    return {p: sorted((-r, d.q) for r, d in heap) for p, heap in scored.items()}
 
 
-EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
+class _Desc:
+    """A need id that orders the other way round, so that a max-heap keeps the smallest ids on a tie."""
 
+    __slots__ = ("q",)
 
-def _excluded_counts_and_recall(found: Mapping[str, Mapping[str, set[int]]], details: Details,
-                                oks: dict[str, list[str]], excluded: Mapping[str, Mapping[str, Mapping[int, list[str]]]]
-                                ) -> tuple[dict[str, dict[str, dict[str, dict[str, int]]]], dict[str, list[tuple[float, str]]]]:
-    """One pass over the details for every profile: per profile and cell (by kind and by source),
-    how many missed records each criterion excluded (a record failing two criteria counts for
-    both); and per profile each need's recall, with the need (for the worst needs)."""
-    counts = {p: {"kind": defaultdict(lambda: defaultdict(int)), "source": defaultdict(lambda: defaultdict(int))}
-              for p in found}
-    scored: dict[str, list[tuple[float, str]]] = {p: [] for p in found}
-    okset = {p: set(ok) for p, ok in oks.items()}
-    for q, rel in details.items():
-        for p in found:
-            if q not in okset[p]:
-                continue
-            if rel:
-                got = found[p][q]
-                scored[p].append((sum(d["rnum"] in got for d in rel.values()) / len(rel), q))
-            why = excluded.get(p, {}).get(q)
-            if not why:
-                continue
-            for d in rel.values():
-                for reason in why.get(d["rnum"], ()):
-                    for cells, key in ((counts[p]["kind"], corruption_cells), (counts[p]["source"], _source)):
-                        for c in key(d):
-                            cells[c][reason] += 1
-    return counts, scored
+    def __init__(self, q: str):
+        self.q = q
+
+    def __lt__(self, other: "_Desc") -> bool:
+        return self.q > other.q
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.q == other.q
 
 
 EXCLUDED_TOP = 3  # criteria kept per cell, the most common first
@@ -245,8 +232,7 @@ def _worst(found: Mapping[str, Mapping[str, set[int]]], details: Details, lost: 
     """Per profile, the needs with the lowest recall, each missed record as written, its
     corruptions, and what the profile's plan could not express. Their details are read in one
     more pass, for every profile at once."""
-    chosen = {p: [(r, q) for r, q in sorted(s)[:WORST]] for p, s in scored.items()}
-    chosen = {p: c[:next((i for i, (r, _) in enumerate(c) if r >= 1), len(c))] for p, c in chosen.items()}
+    chosen = {p: c[:next((i for i, (r, _) in enumerate(c) if r >= 1), len(c))] for p, c in scored.items()}
     wanted = {q for c in chosen.values() for _, q in c}
     rels = {q: rel for q, rel in details.items() if q in wanted} if wanted else {}
     out: dict[str, list[dict]] = {}

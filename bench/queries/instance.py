@@ -9,6 +9,7 @@ every relevant record). A line that does not fit names its file, line and field.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -151,6 +152,11 @@ class InstanceFiles:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """need -> its place in the set (shared by whatever keeps something per need in arrays)."""
+        return {q: i for i, q in enumerate(self.ids)}
 
     def needs(self) -> Iterator[Need]:
         return read_needs(self.dir / NEEDS)

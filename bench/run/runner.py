@@ -261,7 +261,7 @@ def _search_all(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, ord
     with contextlib.ExitStack() as stack:
         stack.callback(stream.close)
         writers = {}
-        ids = {q: i for i, q in enumerate(inst.ids)}  # shared by every profile's record of where things are
+        ids = inst.index  # shared by every profile's record of where things are
         for name in order:
             out.outcomes[name], out.lists[name] = partial.load(name, ids)
             if not out.outcomes[name]:  # a fresh profile: its lines arrive in need order
@@ -498,8 +498,7 @@ def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
     read one candidate entry at a time. The query set is read once, need by need, every profile
     measured on each need in turn; the rows go to a file per profile, joined in profile order at
     the end, so the file lists profile by profile as before."""
-    index = {q: i for i, q in enumerate(inst.ids)}
-    listed = {name: _Listed(index) for name in [*order, *twins]}
+    listed = {name: _Listed(inst.index) for name in [*order, *twins]}
     # The baseline's volume for a need is the length of its list, where its search succeeded.
     base_out = outcomes.get(s.baseline)
     base_lists = lists[s.baseline] if base_out else None

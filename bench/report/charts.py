@@ -190,8 +190,9 @@ def inflation_by_kind(rep: Report) -> str:
 
 
 def gain_curve(rep: Report) -> str:
-    """Recall against records read, from the top of each profile's list: what reading more buys."""
-    title = "Recall against records read (mean over needs)"
+    """Recall against items read (records, or candidate entities where a list is read by entity), from
+    the top of each profile's list: what reading more buys."""
+    title = "Recall against items read (mean over needs)"
     curves = [(n, rep.agg.profiles[n].gain_curve) for n in rep.profiles]
     curves = [(n, c) for n, c in curves if c.budgets and any(r is not None for r in c.recall)]
     if not curves:
@@ -204,7 +205,7 @@ def gain_curve(rep: Report) -> str:
                 label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) and "upper bound" not in rep.label(n) else ""))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("records read from the top of the list (log scale)")
+    ax.set_xlabel("items read from the top of the list: records, or candidate entities for the reference (log scale)")
     ax.set_ylabel("recall")
     ax.set_title(title, loc="left", fontsize=10)
     ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))

@@ -174,6 +174,8 @@ class GainCurve(_Model):
 
 
 class Wss(_Model):
+    """Work saved over sampling at 95% recall (Cohen et al. 2006); no value for a profile whose
+    list is read one candidate entity at a time (entries and records are different units)."""
     value: Number
     never: int
 

@@ -385,6 +385,8 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
         agg["profiles"][name]["gain_curve"] = {"budgets": list(GAIN_BUDGETS),
                                                "recall": gain_curve(listed[name], GAIN_BUDGETS)}
         w, unreached = wss(listed[name], n_records)
+        if _reads_entries(profiles[name]):
+            w = None  # its list is read in candidate entities, but the sampling it is set against is of records
         agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
     t_x = time.perf_counter()
     excluded = explain(found) if explain else None

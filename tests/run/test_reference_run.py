@@ -36,6 +36,9 @@ def test_the_reference_is_measured_and_is_not_the_baseline(finished):
     assert ref.queries == finished.run.query_set.queries
     assert finished.run.profiles["reference"].kind == "reference"
     assert set(ref.breakdown.kind) >= {"clean", "nickname", "dob_transposed"}
+    # work saved over sampling sets records read against the corpus's records: no figure for a
+    # list read in candidate entities (it used to divide entries by records)
+    assert ref.wss_95.value is None and agg.profiles["crimint"].wss_95.value is not None
 
 
 def test_person_lists_are_read_one_entry_per_candidate(finished):

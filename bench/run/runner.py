@@ -391,7 +391,8 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     t_x = time.perf_counter()
     excluded = explain(found) if explain else None
     timings["excluded_s"] = time.perf_counter() - t_x
-    bd = breakdown(found=found, lists=lists, excluded=excluded,  # read there only for the needs in `found`
+    # the narrowing twins are read by sampled readers only: no breakdown, collapse or worst need of theirs
+    bd = breakdown(found={p: found[p] for p in order}, lists=lists, excluded=excluded,  # read only for needs in `found`
                    details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,
                    lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
     for name in order:

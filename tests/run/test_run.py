@@ -155,6 +155,8 @@ def test_reformulating_readers_read_narrowing_twins_that_no_table_shows(finished
     assert len(twin) == len({e["need"] for e in searched})  # one per need, each audited
     assert any(e["searches"] > 1 for e in twin)  # narrowed: a criterion added and searched again
     assert {r["profile"] for r in _rows(d)} == set(PROFILES)
+    collapses = json.loads((d / "run.json").read_text())["aggregates"]["collapses"]
+    assert collapses and {c["profile"] for c in collapses} <= set(PROFILES)  # the twins were listed there
 
 
 def test_a_backend_that_cannot_run_a_profile_is_refused_before_any_search(ci_corpus, instance, tmp_path, monkeypatch):

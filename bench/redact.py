@@ -3,6 +3,7 @@ replaced by `***` in everything polebench logs, prints or writes."""
 
 from __future__ import annotations
 
+import os
 import re
 
 from bench.errors import PolebenchError
@@ -29,3 +30,11 @@ def check_engine_url(url: str, source: str) -> str:
         raise PolebenchError(f"{source} {redact(url)}: credentials in a URL are refused; set "
                              f"POLEBENCH_OPENSEARCH_USER and POLEBENCH_OPENSEARCH_PASSWORD instead")
     return url
+
+
+def opensearch_credentials() -> tuple[tuple[str, str] | None, str | None]:
+    """(user, password) and the CA file for an OpenSearch that asks for them, from the environment
+    only (POLEBENCH_OPENSEARCH_USER / _PASSWORD / _CA): the backend and load-export read the same."""
+    user = os.environ.get("POLEBENCH_OPENSEARCH_USER")
+    auth = (user, os.environ.get("POLEBENCH_OPENSEARCH_PASSWORD", "")) if user else None
+    return auth, os.environ.get("POLEBENCH_OPENSEARCH_CA") or None

@@ -28,7 +28,7 @@ from bench.backends.base import (Backend, Hits, bounding_box, load_record_table,
                                  within_radius)
 from bench.corpus.store import RECORDS, atomic_dir
 from bench.errors import BackendError, PolebenchError, Unreachable
-from bench.redact import check_engine_url
+from bench.redact import check_engine_url, opensearch_credentials
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex,
                          Scoped, Sequence, Term, Terms, Text, Union_, geo_of, has_text)
 
@@ -262,10 +262,7 @@ class OpenSearchBackend(Backend):
                     or "http://127.0.0.1:9200").split(",") if u.strip()]
         self.url = ",".join(urls)
         self.layout = layout_options(options)
-        auth = None
-        if os.environ.get("POLEBENCH_OPENSEARCH_USER"):
-            auth = (os.environ["POLEBENCH_OPENSEARCH_USER"], os.environ.get("POLEBENCH_OPENSEARCH_PASSWORD", ""))
-        ca = os.environ.get("POLEBENCH_OPENSEARCH_CA")
+        auth, ca = opensearch_credentials()
         self.client = OpenSearch(
             hosts=urls, http_auth=auth, ca_certs=ca, verify_certs=bool(ca) or self.url.startswith("https"),
             max_retries=int(options.get("max_retries", 3)), retry_on_timeout=True,

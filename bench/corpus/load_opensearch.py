@@ -10,7 +10,7 @@ import httpx
 
 from bench.corpus.load_export import ALNUM, Export, call
 from bench.errors import BackendError, PolebenchError
-from bench.redact import check_engine_url
+from bench.redact import check_engine_url, opensearch_credentials
 
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 # Written into the index's mapping: load-export replaces an index only where it finds this, so
@@ -45,7 +45,8 @@ def index_mapping(e: Export) -> dict:
 def load(e: Export, url: str, index: str, progress: Callable[[int], None] | None = None) -> int:
     """Replace `index` with the export's rows; return how many were loaded."""
     url = check_engine_url(url, "--url").rstrip("/")
-    with httpx.Client(base_url=url, timeout=120) as client:
+    auth, ca = opensearch_credentials()
+    with httpx.Client(base_url=url, timeout=120, auth=auth, verify=ca or True) as client:
         _delete_if_ours(client, index)
         call(client, "opensearch", "PUT", f"/{index}", json=index_mapping(e))
         n = 0

@@ -21,6 +21,7 @@ from isal import igzip
 from isal import isal_zlib
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
+from bench.corpus.store import block_lines
 from bench.errors import Location, PolebenchError, SpecError
 from bench.queries.model import Need
 
@@ -62,15 +63,7 @@ def _lines(path: Path, gz: bool = False) -> Iterator[tuple[int, bytes]]:
     named, not a traceback."""
     try:
         with (igzip.open(path, "rb") if gz else open(path, "rb")) as f:
-            rest, n = b"", 0
-            while block := f.read(1 << 20):
-                lines = (rest + block).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    n += 1
-                    yield n, line
-            if rest:
-                yield n + 1, rest
+            yield from enumerate(block_lines(f, 1 << 20), 1)
     except FileNotFoundError:
         raise PolebenchError(f"{path}: missing; the query set's folder is incomplete: run `polebench queries` "
                              f"again") from None

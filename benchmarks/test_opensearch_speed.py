@@ -1,6 +1,7 @@
 """OpenSearch against embedded on the `default` corpus (whatever --scale says): node start time,
 bulk indexing rate, and the standard set on all four profiles, as ratios measured in one run: on
-the node just started, and again on it with its query caches cleared.
+the node just started, again on it with its query caches cleared, and on the node restarted (a new
+JVM whose index files are still in the OS page cache), which tells JVM warm-up from cold files.
 Skipped, saying why, where Java or Maven is missing."""
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def test_opensearch_against_embedded(benchmark, default_corpus, tmp_path):
         inst = instance_dir(default_corpus, "standard")
         write_instance(inst, instantiate(ROOT / "queries" / "standard.yaml", default_corpus))
         times = {}
+
+        def engine_s(backend: str, key: str) -> None:
+            s = RunSettings(corpus=default_corpus.root, instance=inst, profiles=PROFILES, backend=backend,
+                            results=tmp_path / key, backend_options={"url": info.url} if backend == "opensearch" else {})
+            times[key] = run_benchmark(s).run.timings["engine_s"]
         # the first OpenSearch run is on a node just started (its JIT cold); the second on the same
         # node once its caches of filter results are cleared, so that it does not read the answers
         # of the first run's identical searches
@@ -69,9 +75,11 @@ def test_opensearch_against_embedded(benchmark, default_corpus, tmp_path):
                              ("opensearch", "opensearch_2")):
             if key == "opensearch_2":
                 osb.client.indices.clear_cache(index="polebench-*", query=True, request=True, fielddata=True)
-            s = RunSettings(corpus=default_corpus.root, instance=inst, profiles=PROFILES, backend=backend,
-                            results=tmp_path / key, backend_options={"url": info.url} if backend == "opensearch" else {})
-            times[key] = run_benchmark(s).run.timings["engine_s"]
+            engine_s(backend, key)
+        node.stop(state=state)
+        info = node.start(state=state)  # same data folder: the index is reused, the JVM is new
+        engine_s("embedded", "embedded_3")
+        engine_s("opensearch", "opensearch_new_jvm")
         benchmark.extra_info.update(
             node_start_s=start_s, records=n, opensearch_index_records_per_s=n / index_s,
             opensearch_index_cpu_s=node_cpu, python_index_cpu_s=own_cpu,
@@ -82,6 +90,9 @@ def test_opensearch_against_embedded(benchmark, default_corpus, tmp_path):
             opensearch_over_embedded=times["opensearch"] / times["embedded"],
             standard_engine_s_embedded_second=times["embedded_2"],
             standard_engine_s_opensearch_second_run_caches_cleared=times["opensearch_2"],
-            opensearch_over_embedded_second_run=times["opensearch_2"] / times["embedded_2"])
+            opensearch_over_embedded_second_run=times["opensearch_2"] / times["embedded_2"],
+            standard_engine_s_embedded_third=times["embedded_3"],
+            standard_engine_s_opensearch_restarted_node=times["opensearch_new_jvm"],
+            opensearch_over_embedded_restarted_node=times["opensearch_new_jvm"] / times["embedded_3"])
     finally:
         node.stop(state=state)

@@ -115,6 +115,11 @@ class _TantivyCopy:
         self.backend.rewrite_without(set(rnums))
         return "segments rewritten without them (purge)"
 
+    @staticmethod
+    def orphans(corpus: Corpus, url: str | None, claimed: set[str]) -> list[str]:
+        """A copy of the embedded index lives in its work folder only, removed with it."""
+        return []
+
 
 
 class _OpenSearchCopy:
@@ -166,6 +171,19 @@ class _OpenSearchCopy:
             if not self._deleted_docs() or time.monotonic() > deadline:
                 return "retention lease shortened and segments force-merged until deletes were expunged (purge)"
             time.sleep(2)
+
+    @staticmethod
+    def orphans(corpus: Corpus, url: str | None, claimed: set[str]) -> list[str]:
+        """Delete erasure copies of this corpus on the node that no work folder claims (left by a
+        polebench that kept no record of them); what was deleted, one line each."""
+        from bench.backends.opensearch import OpenSearchBackend
+        shared = OpenSearchBackend(corpus, url=url)
+        stems = {name + "-erase-" for name in shared.index.values()}
+        found = shared.client.indices.get(index=",".join(f"{s}*" for s in sorted(stems)),
+                                          params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+        left = sorted(n for n in found if n not in claimed and any(n.startswith(s) for s in stems))
+        _delete_indexes(shared.client, left)
+        return [f"deleted OpenSearch index {name} (an erasure copy no erasure here claims)" for name in left]
 
 
 
@@ -230,12 +248,12 @@ def _made(work: Path) -> dict:
         return {}
 
 
-def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list[str]:
+def cleanup(corpus: Corpus, url: str | None = None, backend: str | None = None) -> list[str]:
     """Remove what erasures killed on the way left: work folders under corpus/index whose owner
-    is dead, and the OpenSearch copies each lists. With `sweep`, also erasure copies of this
-    corpus on the node at `url` that no work folder here claims (left by a polebench that kept
-    no record of them). Returns what was removed, one line each; a folder whose copies could
-    not be deleted is kept so that a later cleanup can try again."""
+    is dead, and the OpenSearch copies each lists. With `backend`, also the erasure copies of this
+    corpus on that backend's engine (at `url`) that no work folder here claims (left by a
+    polebench that kept no record of them). Returns what was removed, one line each; a folder
+    whose copies could not be deleted is kept so that a later cleanup can try again."""
     done: list[str] = []
     root = corpus.root / "index"
     claimed = {name for d in root.glob(f"{WORK_PREFIX}*") if d.is_dir() for name in _made(d).get("indexes", [])} \
@@ -244,13 +262,6 @@ def cleanup(corpus: Corpus, url: str | None = None, sweep: bool = False) -> list
     def remove(d: Path) -> None:
         done.extend(_remove(corpus, d))
     clean_claims(root, f"{WORK_PREFIX}*", remove)
-    if sweep:
-        from bench.backends.opensearch import OpenSearchBackend
-        shared = OpenSearchBackend(corpus, url=url)
-        stems = {name + "-erase-" for name in shared.index.values()}
-        found = shared.client.indices.get(index=",".join(f"{s}*" for s in sorted(stems)),
-                                          params={"ignore_unavailable": "true", "allow_no_indices": "true"})
-        left = sorted(n for n in found if n not in claimed and any(n.startswith(s) for s in stems))
-        _delete_indexes(shared.client, left)
-        done += [f"deleted OpenSearch index {name} (an erasure copy no erasure here claims)" for name in left]
+    if backend is not None:
+        done += COPIES[backend].orphans(corpus, url, claimed)
     return done

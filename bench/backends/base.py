@@ -109,6 +109,16 @@ class Backend(ABC):
             raise PolebenchError(f"--backend-option {key}={options[key]}: backend {cls.NAME!r} takes no options")
         return {}
 
+    @classmethod
+    def check_run(cls, options: Mapping[str, object], profiles: list[str]) -> None:
+        """What this backend needs of a run's settings, checked before anything runs (before the
+        query set is instantiated, an index built or a search made), so that a setting it cannot
+        work with is named at once. `options`: as the backend will be opened with (check_options's,
+        and the engine's address or a config file where given); `profiles`: as named for the run.
+        A backend that reads a config file (--backend-config) overrides this."""
+        if options.get("config") is not None:
+            raise PolebenchError(f"--backend-config {options['config']}: backend {cls.NAME!r} reads no config file")
+
     def begin_need(self, plans: Iterable[Plan]) -> None:
         """The plans of one need, every profile's, before any of them is searched; the searches
         up to the next call are of these plans. A server backend may fetch what they share once,

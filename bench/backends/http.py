@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -85,12 +85,17 @@ class HttpBackend(Backend):
     # listed as lost, since that is the measured system's own limit.
     SUPPORTS = frozenset(NODES + CLAUSES + ("Form",))
 
+    @classmethod
+    def check_run(cls, options: Mapping[str, object], profiles: list[str]) -> None:
+        adapter, _ = load_adapter(_config(options))  # a bad adapter is named before anything runs
+        if adapter.level == "need" and len(profiles) != 1:
+            raise PolebenchError(f"--backend-config {options['config']}: a need-level adapter measures the system "
+                                 f"itself, whatever the profile: give --profiles one name, which labels its results")
+
     def __init__(self, corpus: Corpus, **options: object):
         super().__init__(corpus, **options)
-        path = options.get("config")
-        if not path:
-            raise PolebenchError("--backend http needs --backend-config adapter.yaml (examples in adapters/)")
-        self.adapter, self.checksum = load_adapter(Path(str(path)))
+        path = _config(options)
+        self.adapter, self.checksum = load_adapter(path)
         a = self.adapter
         self.env, self.secrets = env_values(a)
         url = (os.environ.get(a.base_url_env) if a.base_url_env else None) or a.base_url
@@ -453,6 +458,14 @@ class HttpBackend(Backend):
     def close(self) -> None:
         self.pool.shutdown(wait=False)
         self.client.close()
+
+
+def _config(options: Mapping[str, object]) -> Path:
+    path = options.get("config")
+    if not path:
+        raise PolebenchError("--backend http needs --backend-config: an adapter YAML saying how needs become "
+                             "requests to the search service (examples in adapters/)")
+    return Path(str(path))
 
 
 @lru_cache(maxsize=256)

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from bench.access.erase import cleanup, erase
+from bench.access.erase import COPIES, cleanup, erase
 from bench.access.sar import sar_instance
 from bench.cli.common import console
 from bench.corpus.store import Corpus, write_json_atomic
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", help="the profile whose deletion is tested, e.g. connect (required unless --cleanup)")
     p.add_argument("--verify-with", default="crimint,connect,iip,connect+iip",
                    help="profiles whose searches check what is still findable (default: %(default)s)")
-    p.add_argument("--backend", choices=("embedded", "opensearch"), default="embedded")
+    p.add_argument("--backend", choices=sorted(COPIES), default="embedded")
     p.add_argument("--opensearch-url", help="default: $POLEBENCH_OPENSEARCH_URL or http://127.0.0.1:9200")
     p.add_argument("--results", type=Path, default=Path("results"))
     p.add_argument("--cleanup", action="store_true",
@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
     if args.cleanup:
-        done = cleanup(corpus, url=args.opensearch_url, sweep=args.backend == "opensearch")
+        done = cleanup(corpus, url=args.opensearch_url, backend=args.backend)
         for line in done:
             console.print(line)
         console.print(f"{len(done) or 'nothing'} left by killed erasures of {corpus.name} "

@@ -91,30 +91,25 @@ def backend_options(pairs: list[str]) -> dict[str, str]:
 
 def settings_from(args: argparse.Namespace, corpus: Corpus) -> RunSettings:
     # a misspelt option is named before the query set is instantiated
-    options = backend_class(args.backend).check_options(backend_options(args.backend_option))
+    backend = backend_class(args.backend)
+    options = backend.check_options(backend_options(args.backend_option))
     if args.opensearch_url:
         check_engine_url(args.opensearch_url, "--opensearch-url")
-    if (args.backend == "http") != (args.backend_config is not None):
-        raise PolebenchError("--backend-config goes with --backend http, and --backend http needs it "
-                             "(an adapter YAML; examples in adapters/)")
+        options["url"] = args.opensearch_url
     if args.backend_config is not None:
-        from bench.backends.http_adapter import load_adapter
-        adapter, _ = load_adapter(args.backend_config)  # a bad adapter is named before the query set is instantiated
-        if adapter.level == "need" and len([p for p in args.profiles.split(",") if p.strip()]) != 1:
-            raise PolebenchError(f"--backend-config {args.backend_config}: a need-level adapter measures the system "
-                                 f"itself, whatever the profile: give --profiles one name, which labels its results")
+        options["config"] = str(args.backend_config)
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     if not profiles:
         raise PolebenchError(f"--profiles {args.profiles!r}: no profile named")
-    ProfileSet(profiles)  # every profile file and the behaviour file are read and checked before
-    load_behaviour(args.behaviour)  # the query set is instantiated, which can take minutes
+    backend.check_run(options, profiles)  # what the backend needs of the run, before the query set is
+    ProfileSet(profiles)  # instantiated (minutes, on a large corpus), as every profile file
+    load_behaviour(args.behaviour)  # and the behaviour file are read and checked
     return RunSettings(corpus=corpus.root, instance=prepared_instance(args.queries, corpus),
                        profiles=profiles,
                        backend=args.backend, baseline=args.baseline,
                        seconds_per_record=args.seconds_per_record, results=args.results,
                        resume=args.resume, force=args.force, seed=args.seed, behaviour=args.behaviour,
-                       backend_options={**options, **({"url": args.opensearch_url} if args.opensearch_url else {}),
-                                        **({"config": str(args.backend_config)} if args.backend_config else {})})
+                       backend_options=options)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.access.sar import sar_instance, sar_summary
+from bench.backends.registry import backend_class
 from bench.cli.common import console, positive_float, positive_int, seed_int
 from bench.cli.report import write_reports
 from bench.cli.run import complete, execute
@@ -37,10 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    backend_class(args.backend).check_run({}, profiles)  # before the subjects are chosen and judged
     inst = sar_instance(corpus, subjects=None if args.subject else args.subjects, subject=args.subject, seed=args.seed)
     d = instance_dir(corpus, inst.meta["query_set"])
     write_instance(d, inst)
-    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     result = execute(RunSettings(corpus=corpus.root, instance=d, profiles=profiles, backend=args.backend,
                                  baseline=profiles[0], results=args.results,
                                  seconds_per_record=args.seconds_per_record))

@@ -112,6 +112,7 @@ def plan_inputs(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
 
 
 def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult:
+    backend_class(s.backend).check_run(s.backend_options, s.profiles)  # before anything is read or run
     corpus = Corpus(s.corpus)
     corpus.verify()  # what the run reads, and the checksum it records, are the corpus's own
     inst = InstanceFiles.open(s.instance)  # read need by need from here on, never held whole

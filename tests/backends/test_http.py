@@ -383,8 +383,9 @@ def test_a_bad_adapter_is_named_by_file_line_and_field_before_anything_runs(ci_c
     assert "bad.yaml:4:12: response.ids: Value error, not a JMESPath expression" in err
     assert "response.totl: unknown key; did you mean 'total'?" in err
     assert main(args + ["--backend", "http"]) == 2
+    assert "--backend http needs --backend-config: an adapter YAML" in capsys.readouterr().err
     assert main(args + ["--backend", "embedded", "--backend-config", str(bad)]) == 2
-    assert capsys.readouterr().err.count("--backend-config goes with --backend http") == 2
+    assert f"--backend-config {bad}: backend 'embedded' reads no config file" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 

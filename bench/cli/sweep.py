@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
         def progress(label: str, total: int):
             return stack.enter_context(progress_bar(label, total))
         res = run_sweep(args.sweep, args.results, args.workers, progress)
-    from bench.sweep.report import sentences
-    for line in sentences(res.rows):
+    from bench.sweep.report import compared, sentences
+    for line in sentences(res.rows, *compared(res.sweep)):
         console.print(f"- {line}")
     console.print(f"table: {res.dir / 'sweep.csv'}  summary: {res.dir / 'sweep.md'}")
     console.print(f"sweep: {res.dir}  (add it to a report: polebench report <run-dir> --sweep {res.dir})")

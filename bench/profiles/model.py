@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -105,6 +105,9 @@ class Profile(Strict):
     description: str = ""
     kind: Literal["structured", "free_text", "union", "reference"]
     union_of: tuple[str, ...] = ()
+    upper_bound_of: str | None = Field(None, description=(
+        "the profile this one bounds from above: the same system with its free text searched every word ORed "
+        "(strategy naive, itself or a union member); reports give its volume beside that profile's"))
     order: Literal["relevance", "date_desc"] = "date_desc"
     result_cap: int | None = Field(None, gt=0)
     page_size: int | None = Field(None, gt=0, le=10_000, description=(
@@ -205,6 +208,10 @@ class ProfileSet:
             for member in p.union_of:
                 if member not in self.by_name:
                     self.by_name[member] = load_profile(member)
+        for p in self.selected():
+            if p.upper_bound_of is not None and not self.upper_bound(p.name):
+                raise SpecError.single("--profiles", p.name, f"upper_bound_of: {p.upper_bound_of}: profile {p.name!r} "
+                                       f"searches no free text every word ORed (strategy naive), so it bounds nothing")
 
     def __getitem__(self, name: str) -> Profile:
         return self.by_name[name]
@@ -214,6 +221,9 @@ class ProfileSet:
         Its volume is then an upper bound, and reports say so."""
         p = self.by_name[name]
         return bool(p.free_text and p.free_text.strategy == "naive") or any(self.upper_bound(m) for m in p.union_of)
+
+    def union(self) -> str | None:
+        return compared_union(self.order, lambda n: self.by_name[n].kind, self.upper_bound)
 
     def narrowing(self, narrow_above: int) -> dict[str, str]:
         """Register, for every selected profile whose users type every criterion at once into free
@@ -245,3 +255,10 @@ class ProfileSet:
 
     def selected(self) -> list[Profile]:
         return [self.by_name[n] for n in self.order]
+
+
+def compared_union(order: Iterable[str], kind: Callable[[str], str], upper_bound: Callable[[str], bool]) -> str | None:
+    """The profile that stands for what analysts face today, the combined systems the board's
+    estimate is about: the first union profile (kind: union) of a run that is not an upper bound,
+    whatever its name."""
+    return next((n for n in order if kind(n) == "union" and not upper_bound(n)), None)

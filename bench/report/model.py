@@ -16,7 +16,6 @@ from bench.run.rows import Row, read_rows
 # reference band and compared with in words; never an input to any measured number.
 BOARD_ESTIMATE = (4.0, 6.0)
 BOARD_SOURCE = "MOPAC Oversight Board paper on CONNECT, 19 July 2022 (an estimate, not a measurement)"
-UNION = "connect+iip"
 
 
 @dataclass
@@ -214,18 +213,19 @@ def build(run_dir: Path, partial: bool = False) -> Report:
                              sorted(p.lost_capabilities.items(), key=lambda kv: -kv[1])[:4])
             rep.headlines.append(f"{rep.label(name)} could not fully express {p.queries_with_lost} of "
                                  f"{p.queries} needs: {caps}.")
-    if UNION in agg.profiles and UNION != base:
-        v = agg.profiles[UNION].inflation.ratio_of_totals
+    union = run.union()
+    if union is not None and union != base:
+        v = agg.profiles[union].inflation.ratio_of_totals
         if not defined(v):
             rep.band_verdict = (f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old "
-                                f"systems. This run cannot be compared with that estimate: {why_undefined(rep, UNION)}.")
+                                f"systems. This run cannot be compared with that estimate: {why_undefined(rep, union)}.")
         else:
             pos = band_position(v.value)
             ci_pos = {band_position(v.lo), band_position(v.hi)}
             data = "synthetic data" if rep.run.corpus.provenance.synthetic else "imported records"
             rep.band_verdict = (
                 f"The board papers estimated that CONNECT+IIP returns 4–6 times the volume of the old systems. "
-                f"Measured here on {data}, the ratio is {ci_x(v)}: {pos} the estimated band"
+                f"Measured here on {data}, {rep.label(union)}'s ratio is {ci_x(v)}: {pos} the estimated band"
                 + ("" if ci_pos == {pos} else " (its confidence interval reaches outside the band)") + ". "
                 + (f"It rests on {v.n} needs only, too few for the comparison to mean much. "
                    if v.n < MIN_NEEDS else "")
@@ -305,7 +305,8 @@ def lead(rep: Report) -> list[str]:
     central = [n for n in rep.profiles if n != base and not rep.upper_bound(n) and not is_reference(rep, n)]
     if not central:
         return []
-    target = UNION if UNION in central else central[-1]
+    union = rep.run.union()
+    target = union if union in central else central[-1]
     p, spread = agg.profiles[target], beh.profiles.get(target)
     if spread is None or not defined(p.effort.examined_ratio_of_totals):
         return [f"The analyst's effort with {rep.label(target)} against the legacy system ({rep.label(base)}) cannot "
@@ -318,9 +319,9 @@ def lead(rep: Report) -> list[str]:
            f"{ci_x(e.examined_ratio_of_totals)} over needs), and finds {_pct_of(f.median)} of what the "
            f"legacy system found ({_range(f, _pct_of)}; central {_pct_of(e.found_ratio_of_totals.value)})."]
     inf = p.inflation
-    bound = f"{target}-naive"
+    bound = rep.run.bound_of(target)
     words = (f"Returned volume: {ci_x(inf.ratio_of_totals)} under the same behaviour")
-    if bound in agg.profiles and rep.upper_bound(bound):
+    if bound is not None:
         words += (f"; {ci_x(agg.profiles[bound].inflation.ratio_of_totals)} if every word is ORed "
                   f"and every hit read ({rep.label(bound)}: an upper bound, not a behaviour)")
     words += (f". Per need, the median ratio is {x(inf.median.value)} and the geometric mean "
@@ -339,7 +340,7 @@ def sorted_by(rep: Report) -> str:
     the last profile that is a system in use (a reference is a ceiling, not today's system). One
     rule for the sort and for the sentence that names it."""
     today = [n for n in rep.profiles if not is_reference(rep, n)] or rep.profiles
-    return UNION if UNION in rep.profiles else today[-1]
+    return rep.run.union() or today[-1]
 
 
 def worst_first(rep: Report) -> list[dict]:

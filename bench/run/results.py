@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from bench.analyst.model import Purpose, Range, Reader
 from bench.errors import Location, PolebenchError, SpecError
 from bench.metrics.registry import named
+from bench.profiles.model import compared_union
 from bench.provenance import Provenance
 from bench.specio import dotted
 
@@ -282,6 +283,7 @@ class ProfileInfo(_Model):
     deletion: str
     audit_s62: list[str]
     upper_bound: bool
+    upper_bound_of: str | None = None  # the profile whose volume this one bounds from above
 
 
 class Inputs(_Model):
@@ -339,6 +341,15 @@ class RunResults(_Model):
     def upper_bound(self, name: str) -> bool:
         info = self.profiles.get(name)
         return bool(info and info.upper_bound)
+
+    def union(self) -> str | None:
+        """The run's union profile of the systems in use today (see compared_union), if it has one."""
+        return compared_union(self.profile_order, lambda n: self.profiles[n].kind, self.upper_bound)
+
+    def bound_of(self, name: str) -> str | None:
+        """The upper-bound profile of the run that bounds `name` (its upper_bound_of), if any."""
+        return next((n for n in self.profile_order if self.profiles[n].upper_bound_of == name
+                     and self.upper_bound(n)), None)
 
     def dump(self) -> dict[str, Any]:
         """As run.json holds it: the keys the runner gave, nothing added (a Range keeps only the

@@ -182,7 +182,9 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
                              "description": profiles[n].description, "assumptions": profiles[n].assumptions,
                              "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
                              "audit_s62": list(profiles[n].audit_s62),
-                             "upper_bound": profiles.upper_bound(n)} for n in profiles.order},
+                             "upper_bound": profiles.upper_bound(n),
+                             **({"upper_bound_of": profiles[n].upper_bound_of} if profiles[n].upper_bound_of else {})}
+                         for n in profiles.order},
             "profile_order": profiles.order,
             "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,
             "bootstrap_seed": s.seed, "failed": failed,

@@ -1,5 +1,6 @@
-"""The sweep's charts and words: how CONNECT+IIP's inflation and each profile's recall move with
-data quality, size, name skew and each profile assumption. The board's 4-6x is a reference band."""
+"""The sweep's charts and words: how the union's inflation (CONNECT+IIP's, or whichever union
+profile of the systems in use today the sweep runs) and each profile's recall move with data
+quality, size, name skew and each profile assumption. The board's 4-6x is a reference band."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.report.charts import BAND, _svg, colour, marker  # noqa: E402
-from bench.report.model import BOARD_ESTIMATE, UNION, band_position  # noqa: E402
+from bench.profiles.model import ProfileSet  # noqa: E402
+from bench.report.model import BOARD_ESTIMATE, band_position  # noqa: E402
 from bench.sweep.model import Sweep  # noqa: E402
 from bench.report.templating import render, trusted  # noqa: E402
 
@@ -47,45 +49,45 @@ def line_chart(rows: list[dict], axis: str, xlabel: str, logx: bool = False) -> 
     return _svg(fig)
 
 
-TORNADO_TITLES = {"ratio": ("Which assumption moves CONNECT+IIP's inflation most",
-                            "CONNECT+IIP × baseline over the axis's values"),
-                  "examined_ratio": ("Which assumption moves what an analyst reads on CONNECT+IIP most",
-                                     "records read on CONNECT+IIP × baseline, over the axis's values")}
+TORNADO_TITLES = {"ratio": ("Which assumption moves {}'s inflation most",
+                            "{} × baseline over the axis's values"),
+                  "examined_ratio": ("Which assumption moves what an analyst reads on {} most",
+                                     "records read on {} × baseline, over the axis's values")}
 
 
-def tornado(rows: list[dict], measure: str = "ratio") -> tuple[str, list[tuple[str, float, float]]]:
-    """Which factor moves the CONNECT+IIP figure most (its volume ratio, or its ratio of records
+def tornado(rows: list[dict], union: str | None, label: str, measure: str = "ratio") -> tuple[str, list[tuple[str, float, float]]]:
+    """Which factor moves the union's figure most (its volume ratio, or its ratio of records
     read): its range over each axis's values, against the base cell."""
-    base = next((r[measure] for r in rows if r["axis"] == "base" and r["profile"] == UNION), None)
+    base = next((r[measure] for r in rows if r["axis"] == "base" and r["profile"] == union), None)
     spans: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r["profile"] == UNION and r["axis"] != "base" and r.get(measure) is not None:
+        if r["profile"] == union and r["axis"] != "base" and r.get(measure) is not None:
             spans[r["axis"]].append(r[measure])
             if base is not None:  # a bar spans the base value too: the axis moves the figure from there
                 spans[r["axis"]].append(base)
     bars = sorted(((a, min(v), max(v)) for a, v in spans.items()), key=lambda t: t[2] - t[1])
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(1, len(bars)) + 1.0))
     for i, (a, lo, hi) in enumerate(bars):
-        ax.barh(i, hi - lo, left=lo, color=colour(UNION))
+        ax.barh(i, hi - lo, left=lo, color=colour(union or ""))
         if hi <= lo * 1.02:  # an axis that barely moves the ratio: a bar too thin to see, so a mark
-            ax.plot([lo], [i], marker="|", ms=14, mew=2.5, color=colour(UNION))
+            ax.plot([lo], [i], marker="|", ms=14, mew=2.5, color=colour(union or ""))
     ax.set_yticks(range(len(bars)), [a for a, _, _ in bars], fontsize=7)
     if base:
         ax.axvline(base, color="black", lw=0.8, label=f"base {base:.1f}×")
     ax.axvspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.set_xscale("log")
-    ax.set_xlabel(TORNADO_TITLES[measure][1])
-    ax.set_title(TORNADO_TITLES[measure][0], loc="left", fontsize=10)
+    ax.set_xlabel(TORNADO_TITLES[measure][1].format(label))
+    ax.set_title(TORNADO_TITLES[measure][0].format(label), loc="left", fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     return _svg(fig), bars
 
 
-def sentences(rows: list[dict]) -> list[str]:
-    """Per axis: under which values the CONNECT+IIP measurement falls inside, below or above 4-6x."""
+def sentences(rows: list[dict], union: str | None, label: str) -> list[str]:
+    """Per axis: under which values the union's measurement falls inside, below or above 4-6x."""
     out = []
     by_axis: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        if r["profile"] == UNION and r["ratio"] is not None:
+        if r["profile"] == union and r["ratio"] is not None:
             by_axis[r["axis"]].append(r)
     for axis, rs in by_axis.items():
         parts = []
@@ -93,8 +95,16 @@ def sentences(rows: list[dict]) -> list[str]:
             vals = [r["value"] or "base" for r in rs if band_position(r["ratio"]) == pos]
             if vals:
                 parts.append(f"{pos} the band at {', '.join(map(str, vals))}")
-        out.append(f"{axis}: CONNECT+IIP's inflation is " + "; ".join(parts) + ".")
+        out.append(f"{axis}: {label}'s inflation is " + "; ".join(parts) + ".")
     return out
+
+
+def compared(sweep: Sweep) -> tuple[str | None, str]:
+    """The sweep's union profile of the systems in use today (as its rows name it) and its label."""
+    profiles = ProfileSet(list(sweep.profiles))
+    union = profiles.union()
+    entry = next((given for given, name in zip(sweep.profiles, profiles.order) if name == union), None)
+    return entry, profiles[union].label if union else "the union"
 
 
 def write_sweep_report(d: Path, sweep: Sweep, rows: list[dict]) -> None:
@@ -103,13 +113,14 @@ def write_sweep_report(d: Path, sweep: Sweep, rows: list[dict]) -> None:
         charts["corruption_scale"] = line_chart(rows, "corruption_scale", "corruption scale (× every rate)")
     if sweep.axes.size:
         charts["size"] = line_chart(rows, "size", "corpus size (records)", logx=True)
-    charts["tornado"], bars = tornado(rows)
-    charts["tornado_effort"], _ = tornado(rows, "examined_ratio")
+    union, label = compared(sweep)
+    charts["tornado"], bars = tornado(rows, union, label)
+    charts["tornado_effort"], _ = tornado(rows, union, label, "examined_ratio")
     for k, svg in charts.items():
         (d / f"{k}.svg").write_text(svg)
-    words = sentences(rows)
+    words = sentences(rows, union, label)
     md = [f"# Sweep {sweep.name} (SYNTHETIC DATA)", "", sweep.description, "",
-          "How CONNECT+IIP's volume against the baseline moves with each factor, against the board "
+          f"How {label}'s volume against the baseline moves with each factor, against the board "
           "papers' 4–6× estimate (a reference, never an input).", ""]
     md += [f"- {s}" for s in words]
     md += ["", "| axis | value | profile | ratio of totals [95% CI] | recall |", "|---|---|---|---:|---:|"]

@@ -196,6 +196,7 @@ NOT_PLAN = {
     "audit_s62": "the report's s62 table",
     "assumptions": "the report's list of assumptions",
     "page_size": "the modelled reader's pages (bench/analyst/reader.py over_behaviours, the run's measures)",
+    "upper_bound_of": "the report's lead: the volume of the profile an upper bound bounds (RunResults.bound_of)",
 }
 
 # Needs that between them exercise every criterion and every capability.

@@ -88,6 +88,18 @@ def test_user_profile_from_a_path_needs_no_code(write):
     assert any(x.criterion == "person.forename" and x.effect == "dropped" for x in plan.lost)
 
 
+def test_only_a_profile_that_searches_every_word_ored_bounds_another(write):
+    ors = write("ors.yaml", "schema_version: 1\nname: ors\nlabel: ORs\nkind: union\nunion_of: [connect, iip-naive]\n"
+                            "upper_bound_of: mine\n")
+    assert ProfileSet([str(ors)]).upper_bound("ors")  # a union with a naive member bounds
+    ands = write("ands.yaml", "schema_version: 1\nname: ands\nlabel: ANDs\nkind: union\nunion_of: [connect, iip]\n"
+                              "upper_bound_of: mine\n")
+    with pytest.raises(SpecError, match="upper_bound_of: mine: profile 'ands' searches no free text every word ORed"):
+        ProfileSet([str(ands)])
+    assert load_profile("connect+iip-naive").upper_bound_of == "connect+iip"
+    assert load_profile("iip-naive").upper_bound_of == "iip"
+
+
 @pytest.mark.parametrize("body, line, field, msg", [
     ("fields:\n  person.shoe: {modes: [exact]}\n", 5, "fields.person.shoe", "unknown field"),
     ("fields:\n  person.surname: {modes: [exact, telepathic]}\n", 5, "fields.person.surname.modes[1]", "does not apply"),

@@ -442,3 +442,29 @@ def test_low_baseline_recall_is_explained_by_the_criterion_that_excluded_the_rec
     assert (f"CRIMINT-like (legacy baseline) found {cell.value * 100:.0f}% of custody records: of the "
             f"{cell.missed:,} relevant ones it missed, {by_hand:,} ({by_hand / cell.missed * 100:.0f}%) "
             f"fail “{mo}”") in page
+
+
+def test_a_users_own_union_and_its_upper_bound_are_reported_as_the_shipped_ones_are(ci_corpus, tmp_path, write,
+                                                                                      shipped_instance):
+    """Which profile is the union of today's systems, and which bounds it from above, are profile
+    properties (kind: union; upper_bound_of), not names: a union under another name, given before
+    its members, leads the report, is set against the board's estimate and orders the per-need table."""
+    from bench.report.model import sorted_by
+    shipped = ROOT / "bench" / "profiles"
+    mine = write("mine.yaml", (shipped / "connect+iip.yaml").read_text()
+                 .replace("name: connect+iip", "name: mine").replace("label: CONNECT+IIP (union)", "label: Our union"))
+    wide = write("wide.yaml", (shipped / "connect+iip-naive.yaml").read_text()
+                 .replace("name: connect+iip-naive", "name: wide").replace("upper_bound_of: connect+iip", "upper_bound_of: mine")
+                 .replace("label: CONNECT+IIP, IIP words ORed (upper bound)", "label: Ours ORed (upper bound)"))
+    res = run_benchmark(RunSettings(corpus=ci_corpus.root, instance=shipped_instance(ci_corpus, "person"),
+                                    profiles=["crimint", str(mine), "connect", "iip", "iip-naive", str(wide)],
+                                    results=tmp_path / "results"))
+    rep = build(res.dir)
+    lead = next(i for i, h in enumerate(rep.headlines) if h.startswith("To find what they were looking for"))
+    assert rep.headlines[lead].startswith("To find what they were looking for, an analyst using Our union reads")
+    up = rep.agg.profiles["wide"].inflation.ratio_of_totals.value
+    assert f"; {x(up)} (95% CI" in rep.headlines[lead + 1]
+    assert "(Ours ORed (upper bound): an upper bound, not a behaviour)" in rep.headlines[lead + 1]
+    assert "Our union's ratio is" in rep.band_verdict
+    assert sorted_by(rep) == "mine"
+    assert rep.run.profiles["wide"].upper_bound_of == "mine" and rep.run.bound_of("mine") == "wide"

@@ -196,9 +196,9 @@ def test_one_colour_per_profile_in_every_chart(plain):
     # an axis that does not move the ratio still shows (a zero-width bar was invisible)
     flat = [{"axis": a, "value": 1, "profile": "connect+iip", "ratio": r} for a, r in (("flat", 3.0), ("flat", 3.0),
                                                                                        ("wide", 2.0), ("wide", 9.0))]
-    svg, bars = tornado(flat)
+    svg, bars = tornado(flat, "connect+iip", "CONNECT+IIP")
     assert [b[0] for b in bars] == ["flat", "wide"]
-    assert svg.count("<use") > tornado(flat[2:])[0].count("<use")  # the flat axis is drawn as a mark
+    assert svg.count("<use") > tornado(flat[2:], "connect+iip", "CONNECT+IIP")[0].count("<use")  # the flat axis is drawn as a mark
 
 
 def test_tables_scroll_on_screen_and_print_with_page_numbers_and_marking(plain, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from bench import fields as F
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Lost, Node, Plan, Range,
@@ -384,10 +384,29 @@ def compile_need(need: Need, profile: Profile, profiles: ProfileSet | None = Non
     return KINDS[profile.kind](need, profile, profiles)
 
 
+def compile_plans(need: Need, names: Iterable[str], profiles: ProfileSet) -> dict[str, Plan]:
+    """The plans of one need for these profiles, each profile compiled once: a union's members
+    are the very plans compiled for those profiles (a run searches them, then merges their lists
+    into the union's), not compiled again for every union that holds them."""
+    plans: dict[str, Plan] = {}
+
+    def one(name: str) -> Plan:
+        if name not in plans:
+            p = profiles[name]
+            plans[name] = _merged(p, [one(m) for m in p.union_of]) if p.kind == "union" \
+                else compile_need(need, p, profiles)
+        return plans[name]
+    return {name: one(name) for name in names}
+
+
 def _union(need: Need, profile: Profile, profiles: ProfileSet | None) -> Plan:
     if profiles is None:
         raise ValueError("compiling a union profile needs the ProfileSet holding its members")
-    members = [compile_need(need, profiles[m], profiles) for m in profile.union_of]
+    return _merged(profile, [compile_need(need, profiles[m], profiles) for m in profile.union_of])
+
+
+def _merged(profile: Profile, members: list[Plan]) -> Plan:
+    """A union profile's plan from its members' plans, in the order its analyst reads them."""
     # A capability on a criterion is lost by the union when every member lost it or dropped
     # the criterion altogether (a member that ignores a date of birth has no DOB tolerance
     # either); then as mildly as the mildest member lost it. Matching on capability alone let

@@ -34,7 +34,7 @@ from bench.metrics.breakdown import Exclusions, breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
 from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.plans import Plan, Sequence
-from bench.profiles.compile import compile_need
+from bench.profiles.compile import compile_plans
 from bench.profiles.model import Profile, ProfileSet
 from bench.queries.instance import QRELS, InstanceFiles
 from bench.queries.model import Need
@@ -131,7 +131,7 @@ def run_benchmark(s: RunSettings, progress: Progress | None = None) -> RunResult
 
 def _plans(inst: InstanceFiles, profiles: ProfileSet) -> Iterator[Plan]:
     """Every need's plan for every profile, compiled as the backend asks for them (not held)."""
-    return (compile_need(need, profiles[name], profiles) for need in inst.needs() for name in profiles.order)
+    return (plan for need in inst.needs() for plan in compile_plans(need, profiles.order, profiles).values())
 
 
 def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: ProfileSet, inputs: dict, run_id: str,
@@ -228,8 +228,8 @@ def refuse_unsupported(backend: str, needs: Iterable[Need], profiles: ProfileSet
     total = 0
     for need in needs:
         total += 1
-        for name in profiles.order:
-            missing = cls.lacks(compile_need(need, profiles[name], profiles))
+        for name, plan in compile_plans(need, profiles.order, profiles).items():
+            missing = cls.lacks(plan)
             kinds[name] |= missing
             counts[name] += bool(missing)
     lacking = {name: (kinds[name], counts[name]) for name in profiles.order if kinds[name]}
@@ -282,8 +282,8 @@ def _search_all(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, ord
             known: dict[Plan, Result] = {}
             took: dict[Plan, float] = {}  # latency of each, ms
             t_c = time.perf_counter()
-            plans = {name: backend.adapt(compile_need(need, profiles[name], profiles), need)
-                     for name in order if need.id not in done[name]}
+            plans = {name: backend.adapt(plan, need) for name, plan in
+                     compile_plans(need, [n for n in order if need.id not in done[n]], profiles).items()}
             out.compile_s += time.perf_counter() - t_c
             t_b = time.perf_counter()
             backend.context = {"need": need.id}
@@ -345,17 +345,20 @@ def _exclusions(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, out
             continue
         rnums = np.fromiter((d["rnum"] for d in rel.values()), np.int64, len(rel))
         cache: dict = {}  # a criterion's matches, shared by the profiles that search it alike
+        missed: dict[str, np.ndarray] = {}
         for name in profiles.order:
             got = found[name].get(need.id)
             if got is None:  # the search failed
                 continue
-            missed = rnums[~np.isin(rnums, np.fromiter(got, np.int64, len(got)))]
-            if len(missed):
-                plan = backend.adapt(compile_need(need, profiles[name], profiles), need)  # the plan as searched
-                backend.context = {"profile": name, "need": need.id, "purpose": "excluded_by"}
-                why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed, cache,
-                                  rnums)
-                out.add(name, why, rel)  # none for a union of profiles: its members' reasons stand
+            m = rnums[~np.isin(rnums, np.fromiter(got, np.int64, len(got)))]
+            if len(m):
+                missed[name] = m
+        for name, plan in compile_plans(need, list(missed), profiles).items():
+            plan = backend.adapt(plan, need)  # the plan as searched
+            backend.context = {"profile": name, "need": need.id, "purpose": "excluded_by"}
+            why = excluded_by(backend, plan, int(outcomes[name][need.id].get("searches") or 1), missed[name], cache,
+                              rnums)
+            out.add(name, why, rel)  # none for a union of profiles: its members' reasons stand
     return out
 
 

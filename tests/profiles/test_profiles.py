@@ -167,3 +167,14 @@ def test_a_misspelt_profile_key_is_answered_with_the_closest_known_one(write):
         load_profile(str(path))
     assert "p.yaml:5:1: result_cpa: unknown key; did you mean 'result_cap'?" in str(e.value)
     assert "fields.person.surname.phonetik: unknown key; did you mean 'phonetic'?" in str(e.value)
+
+
+def test_compile_plans_compiles_each_profile_once_and_unions_hold_their_members_plans():
+    from bench.profiles.compile import compile_plans
+    ps = ProfileSet(["crimint", "connect+iip", "connect+iip-naive", "connect"])
+    need = Need(id="x", description="d", person={"surname": "Smith", "forename": "Jo", "dob": "1990-01-02"})
+    plans = compile_plans(need, ["connect+iip", "connect+iip-naive", "connect"], ps)
+    assert list(plans) == ["connect+iip", "connect+iip-naive", "connect"]
+    for name, plan in plans.items():
+        assert plan == compile_need(need, ps[name], ps)  # the same plans as compiled one by one
+    assert plans["connect+iip"].root.plans[0] is plans["connect"] is plans["connect+iip-naive"].root.plans[0]

@@ -5,6 +5,7 @@ return nothing through the runner's own seams."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -46,21 +47,26 @@ def few(ci_corpus, tmp_path_factory):
 
 def _run(ci_corpus, inst, results: Path, monkeypatch, *, empty=lambda p, need: False,
          fail=lambda p, need: False, plan_of: dict[str, str] | None = None) -> Path:
-    """A real run in which compile_need gives an empty plan where `empty(profile, need)` and a plan
-    the backend refuses where `fail(profile, need)` (recorded as a failed search, as an engine error is),
-    and a profile named in `plan_of` searches as another does."""
-    real = runner.compile_need
+    """A real run in which the runner's compile_plans gives an empty plan where `empty(profile, need)`
+    and a plan the backend refuses where `fail(profile, need)` (recorded as a failed search, as an
+    engine error is), and a profile named in `plan_of` searches as another does."""
+    real = runner.compile_plans
     # the failing plans themselves, not their id(): a run no longer holds its plans, and a freed
     # plan's id is soon another plan's, which then failed too (a flaky count of failed searches)
     failing: list[Plan] = []
 
-    def compile_need(need, profile, profiles):
-        plan = real(need, profiles[(plan_of or {}).get(profile.name, profile.name)], profiles)
-        if empty(profile.name, need):
-            return Plan(None, plan.order, plan.cap, plan.lost)
-        if fail(profile.name, need):
-            failing.append(plan)
-        return plan
+    def compile_plans(need, names, profiles):
+        searched_as = {name: (plan_of or {}).get(name, name) for name in names}
+        plans = real(need, list(dict.fromkeys(searched_as.values())), profiles)
+        out = {}
+        for name, other in searched_as.items():
+            plan = plans[other] if other == name else dataclasses.replace(plans[other])  # its own, as failing
+            if empty(name, need):
+                plan = Plan(None, plan.order, plan.cap, plan.lost)
+            elif fail(name, need):
+                failing.append(plan)
+            out[name] = plan
+        return out
 
     real_check = Backend.check
 
@@ -69,7 +75,7 @@ def _run(ci_corpus, inst, results: Path, monkeypatch, *, empty=lambda p, need: F
             raise BackendError("simulated engine failure")
         return real_check(self, plan)
 
-    monkeypatch.setattr(runner, "compile_need", compile_need)
+    monkeypatch.setattr(runner, "compile_plans", compile_plans)
     monkeypatch.setattr(Backend, "check", check)
     res = runner.run_benchmark(runner.RunSettings(corpus=ci_corpus.root, instance=inst, profiles=PROFILES,
                                                   results=results))

@@ -294,3 +294,29 @@ def test_a_backend_is_given_each_needs_plans_before_they_are_searched(ci_corpus,
         else:
             assert current is not None and current[0] == qid and what in current[1], (qid, what)
     assert sum(e[0] == "search" for e in events) >= 2 * (len(begins) - 1)
+
+
+def test_each_profile_is_compiled_once_a_need_in_each_pass_unions_sharing_their_members_plans(
+        ci_corpus, shipped_instance, tmp_path, monkeypatch):
+    """A union's members are the plans compiled for those profiles, not compiled again for every
+    union holding them: connect, a member of two unions, is compiled at most once a need in each
+    pass over the needs, as crimint, a member of none, is (refusing what the backend cannot run,
+    preparing the index, searching, and, where a profile missed records, saying what excluded them)."""
+    from collections import Counter
+
+    from bench.profiles import compile as C
+    calls: Counter = Counter()
+    for kind, rule in list(C.KINDS.items()):
+        def counted(need, profile, profiles, rule=rule):
+            calls[profile.name, need.id] += 1
+            return rule(need, profile, profiles)
+        monkeypatch.setitem(C.KINDS, kind, counted)
+    names = ["crimint", "connect", "iip", "connect+iip", "iip-naive", "connect+iip-naive"]
+    run_benchmark(RunSettings(corpus=ci_corpus.root, instance=shipped_instance(ci_corpus, "vehicle"), profiles=names,
+                              results=tmp_path))
+    needs = {q for _, q in calls}
+    assert len(needs) > 10
+    for q in needs:
+        assert 3 <= calls["connect", q] <= 4 and 3 <= calls["crimint", q] <= 4, q  # the fourth: if it missed some
+        assert 3 <= calls["iip", q] <= 4 and 3 <= calls["iip-naive", q] <= 4, q
+        assert calls["connect+iip", q] == 0  # a union is merged from its members' plans, never compiled itself

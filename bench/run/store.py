@@ -208,14 +208,22 @@ class Outcomes(Mapping):
     .jsonl file and read one row at a time when asked for: a run holds where each row is and which
     searches failed, not the rows, so that its memory does not grow with its needs by a dict each."""
 
+    # Rows are asked for mostly in the order they were written (need by need): a block of the file
+    # read at once serves the rows after the one asked for, so the file is opened once a block, not
+    # once a row. Small, as a run holds one per profile (assumed; a row is a few hundred bytes).
+    BLOCK = 64 * 1024
+
     def __init__(self, path: Path):
         self.path = path
         self.at: MutableMapping[str, tuple[int, int]] = {}  # need -> (offset, length) of its line
         self.failed: set[str] = set()
+        self._block, self._block_at = b"", 0  # the last block read, and its offset in the file
 
     def record(self, qid: str, line: tuple[int, int], error: bool) -> None:
         self.at[qid] = line
         (self.failed.add if error else self.failed.discard)(qid)
+        if line[0] < self._block_at + len(self._block):  # written where a block read lies (a torn tail cut)
+            self._block = b""
 
     def ok(self, qid: str) -> bool:
         """Was the need searched, and did its latest search succeed?"""
@@ -226,9 +234,12 @@ class Outcomes(Mapping):
 
     def __getitem__(self, qid: str) -> dict:
         start, n = self.at[qid]
-        with open(self.path, "rb") as f:
-            f.seek(start)
-            row = orjson.loads(f.read(n))
+        i = start - self._block_at
+        if i < 0 or i + n > len(self._block):  # rows are appended after it: a block read stays true
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                self._block, self._block_at, i = f.read(max(n, self.BLOCK)), start, 0
+        row = orjson.loads(self._block[i:i + n])
         del row["at"]
         return row
 

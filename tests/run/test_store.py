@@ -129,3 +129,35 @@ def test_a_runs_outcomes_stay_on_disk_each_need_its_latest_row(tmp_path):
     outcomes, _ = again.load("iip")
     assert outcomes.at["q2"] == line and outcomes.failed == {"q2"} and not outcomes.ok("q2") and outcomes.ok("q1")
     assert outcomes["q2"]["error"] == "Timeout"
+
+
+def test_outcomes_read_in_order_open_the_file_once_a_block_and_give_each_row_as_written(tmp_path, monkeypatch):
+    """A run reads every profile's rows need by need (measuring, then writing outcomes/): the file
+    is opened once a block of rows, not once a row; rows asked for out of order, and rows recorded
+    after a block was read (a resumed search written over a torn tail), are read as written."""
+    from bench.run import store
+    p = Partial(tmp_path, "run", resume=False, force=False)
+    rows = [{"qid": f"q{i}", "returned": 0, "error": None, "lost": [{"capability": "x" * (i % 50)}], "n": i}
+            for i in range(2000)]
+    with p.writer("iip") as w:
+        for r in rows:
+            w.add(r, np.array([], np.int64))
+    outcomes, _ = p.load("iip")
+    opened: list[str] = []
+    real_open = open
+
+    def counting(path, *a, **kw):
+        opened.append(str(path))
+        return real_open(path, *a, **kw)
+    monkeypatch.setattr(store, "open", counting, raising=False)
+    assert [outcomes[r["qid"]] for r in rows] == rows
+    size = (p.dir / "iip.jsonl").stat().st_size
+    assert len(opened) <= size // store.Outcomes.BLOCK + 1 < len(rows) // 20
+    assert outcomes["q1999"] == rows[1999] and outcomes["q3"] == rows[3] and outcomes["q1000"] == rows[1000]
+    # a line recorded where the last block read lies is read from the file, not from that block
+    start, n = outcomes.at["q3"]
+    with real_open(p.dir / "iip.jsonl", "r+b") as f:
+        f.seek(start)
+        f.write(b'{"qid":"q3","returned":9,"error":null,"lost":[],"at":0}'.ljust(n - 1) + b"\n")
+    outcomes.record("q3", (start, n), False)
+    assert outcomes["q3"] == {"qid": "q3", "returned": 9, "error": None, "lost": []}

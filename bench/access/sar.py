@@ -8,6 +8,8 @@ import hashlib
 import random
 from collections import Counter
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bench.corpus.store import Corpus
 from bench.errors import PolebenchError
 from bench.queries.instantiate import INSTANCE_FORMAT, Instantiated, describe, subject_numbers
@@ -15,7 +17,7 @@ from bench.queries.records import RecordShelf
 from bench.queries.judge import judge
 from bench.queries.templates import sar_need
 from bench.queries.truth import TruthIndex
-from bench.run.results import RunResults
+from bench.run.results import Estimate, RunResults
 
 STRATA = ("common_name", "rare_name", "with_alias", "many_records")
 
@@ -79,15 +81,30 @@ def sar_instance(corpus: Corpus, subjects: int | None = None, subject: str | Non
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 
 
-def sar_summary(run: RunResults) -> dict[str, dict]:
-    """Per profile: completeness, other people's records included, hours to compile, over SAR needs."""
+class SarFigures(BaseModel):
+    """One profile's subject access requests, over the run's SAR needs (figures of run.json's
+    by_kind.sar block, named as a disclosure officer reads them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests: int = Field(description="subject access requests measured")
+    completeness: Estimate = Field(description="share of the subject's records found, per request (recall)")
+    false_inclusions: Estimate = Field(description="other people's records returned, per request")
+    precision: Estimate
+    hours: Estimate = Field(description="analyst-hours to sift one request's records (sift hours)")
+    missed_total: int = Field(description="the subjects' records no search found, over every request")
+    relevant_total: int = Field(description="the subjects' records held, over every request")
+
+
+def sar_summary(run: RunResults) -> dict[str, SarFigures]:
+    """Per profile that measured SAR needs: completeness, other people's records included, hours to compile."""
     out = {}
     for name in run.profile_order:
         block = run.profile(name).by_kind.get("sar")
         if not block:
             continue
-        out[name] = {"requests": block.queries, "completeness": block.mean["recall"],
-                     "false_inclusions": block.mean["false_inclusions"],
-                     "precision": block.mean["precision"], "hours": block.mean["sift_hours"],
-                     "missed_total": block.missed_total, "relevant_total": block.relevant_total}
+        out[name] = SarFigures(requests=block.queries, completeness=block.mean["recall"],
+                               false_inclusions=block.mean["false_inclusions"], precision=block.mean["precision"],
+                               hours=block.mean["sift_hours"], missed_total=block.missed_total,
+                               relevant_total=block.relevant_total)
     return out

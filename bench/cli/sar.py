@@ -51,17 +51,17 @@ def run(args: argparse.Namespace) -> int:
     summary = sar_summary(result.run)
     audit.append(args.results / "audit.jsonl", "sar", operation="disclosure", run_id=result.run.run_id,
                  corpus=corpus.name, subjects=len(inst.needs), profiles=profiles,
-                 completeness={k: v["completeness"].value for k, v in summary.items()})
+                 completeness={k: v.completeness.value for k, v in summary.items()})
     t = Table(title=f"subject access on {corpus.name} ({result.run.corpus.provenance.short}): "
                     f"means per request, 95% CI")
     for col in ("profile", "complete", "records missed", "other people's records", "hours to compile"):
         t.add_column(col, justify="left" if col == "profile" else "right")
     for name, s in summary.items():
-        c, f = s["completeness"], s["false_inclusions"]
+        c, f = s.completeness, s.false_inclusions
         t.add_row(name, f"{c.value * 100:.0f}% [{c.lo * 100:.0f}, {c.hi * 100:.0f}]",
-                  f"{s['missed_total']}/{s['relevant_total']}",
+                  f"{s.missed_total}/{s.relevant_total}",
                   f"{f.value:,.1f} [{f.lo:,.1f}, {f.hi:,.1f}]",
-                  f"{s['hours'].value:,.2f}")
+                  f"{s.hours.value:,.2f}")
     console.print(t)
     console.print(f"report: {html}")
     return 0

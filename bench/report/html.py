@@ -86,10 +86,10 @@ def _access(rep: Report) -> dict:
     """Subject access (when the run holds SAR needs) and the s62 logging matrix."""
     sar = []
     for n, v in (sar_summary(rep.run) or {}).items():
-        c, f = v["completeness"], v["false_inclusions"]
-        sar.append((rep.label(n), v["requests"], f"{_pct(c.value)} ({_pct(c.lo)}–{_pct(c.hi)})",
-                    f"{v['missed_total']} of {v['relevant_total']}",
-                    f"{_num1(f.value)} ({_num1(f.lo)}–{_num1(f.hi)})", fixed(v["hours"].value)))
+        c, f = v.completeness, v.false_inclusions
+        sar.append((rep.label(n), v.requests, f"{_pct(c.value)} ({_pct(c.lo)}–{_pct(c.hi)})",
+                    f"{v.missed_total} of {v.relevant_total}",
+                    f"{_num1(f.value)} ({_num1(f.lo)}–{_num1(f.hi)})", fixed(v.hours.value)))
     s62 = [(op, [op in rep.run.profiles[n].audit_s62 for n in rep.profiles]) for op in S62]
     return {"sar": sar, "s62": s62}
 

@@ -80,6 +80,6 @@ def render(rep: Report) -> str:
                   "| profile | records found of those held | records missed | other people's records per request | hours per request |",
                   "|---|---:|---:|---:|---:|"]
         for n, v in sar.items():
-            lines.append(f"| {md(rep.label(n))} | {cell(v['completeness'], 100, '{:.0f}%')} | {v['missed_total']}/{v['relevant_total']} "
-                         f"| {cell(v['false_inclusions'], fmt='{:,.1f}')} | {fixed(v['hours'].value)} |")
+            lines.append(f"| {md(rep.label(n))} | {cell(v.completeness, 100, '{:.0f}%')} | {v.missed_total}/{v.relevant_total} "
+                         f"| {cell(v.false_inclusions, fmt='{:,.1f}')} | {fixed(v.hours.value)} |")
     return "\n".join(lines) + "\n"

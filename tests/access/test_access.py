@@ -60,18 +60,33 @@ def test_sar_completeness_and_false_inclusions_match_a_hand_count(sar_run):
     s = sar_summary(sar_run.run)
     # CRIMINT: nickname (Bill) and phonetic + transposition (Smyth, 04/03) found; the no-DOB record
     # by the requester's address (E8 1AB, a Soundex Smith there). Mary Smith lives elsewhere.
-    assert s["crimint"]["completeness"].value == pytest.approx(4 / 4)
-    assert s["crimint"]["false_inclusions"].value == 0
+    assert s["crimint"].completeness.value == pytest.approx(4 / 4)
+    assert s["crimint"].false_inclusions.value == 0
     # CONNECT: exact name and DOB (rec-1-org), and exactly "smith" at E8 1AB (dup-0, dup-2); not Smyth.
-    assert s["connect"]["completeness"].value == pytest.approx(3 / 4)
-    assert s["connect"]["false_inclusions"].value == 0
+    assert s["connect"].completeness.value == pytest.approx(3 / 4)
+    assert s["connect"].false_inclusions.value == 0
     # IIP, every criterion must match: records holding both "william" and "smith" - 2 of his, no one else's.
-    assert s["iip"]["completeness"].value == pytest.approx(2 / 4)
-    assert s["iip"]["false_inclusions"].value == 0
+    assert s["iip"].completeness.value == pytest.approx(2 / 4)
+    assert s["iip"].false_inclusions.value == 0
     # IIP with every word ORed (the upper bound): every William and every Smith: all 4 of his,
     # and 3 records of two other people.
-    assert s["iip-naive"]["completeness"].value == 1
-    assert s["iip-naive"]["false_inclusions"].value == 3
+    assert s["iip-naive"].completeness.value == 1
+    assert s["iip-naive"].false_inclusions.value == 3
+    # the totals the report's table shows: records missed of those held, over the one request
+    assert [(s[n].requests, s[n].missed_total, s[n].relevant_total) for n in ("crimint", "connect", "iip")] == \
+        [(1, 0, 4), (1, 1, 4), (1, 2, 4)]
+
+
+def test_the_reports_subject_access_tables_show_the_hand_counted_figures(sar_run):
+    from bench.cli.report import write_reports
+    html, md = write_reports(sar_run.dir)
+    text = md.read_text()
+    assert "## Subject access requests" in text
+    label = sar_run.run.label("connect")
+    row = next(line for line in text.splitlines() if line.startswith(f"| {label} | 75% "))
+    assert "| 1/4 | 0.0 [0.0, 0.0] |" in row
+    page = html.read_text()
+    assert "1 of 4" in page and "2 of 4" in page and "0 of 4" in page
 
 
 def test_one_audit_line_per_search(sar_run):

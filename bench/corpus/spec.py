@@ -9,11 +9,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Rate = float
-CORRUPTION_KINDS = (
-    "typo", "phonetic", "nickname", "initials", "name_swap", "hyphen_variant", "alias",
-    "dob_transposed", "dob_off_year", "dob_missing", "vrm_partial", "vrm_misread",
-    "postcode_variant", "missing_field", "event_date_off", "event_date_missing",
-)
+# Each kind of data-entry error and what it garbles: an entity's details (a person's name or date
+# of birth, a plate, a phone number: what an entity search works on), a place's, an event's, or
+# any mention's (a field left out).
+CORRUPTS: dict[str, Literal["entity", "place", "event", "any"]] = {
+    "typo": "entity", "phonetic": "entity", "nickname": "entity", "initials": "entity", "name_swap": "entity",
+    "hyphen_variant": "entity", "alias": "entity", "dob_transposed": "entity", "dob_off_year": "entity",
+    "dob_missing": "entity", "vrm_partial": "entity", "vrm_misread": "entity",
+    "postcode_variant": "place", "missing_field": "any", "event_date_off": "event", "event_date_missing": "event",
+}
+CORRUPTION_KINDS = tuple(CORRUPTS)
+ENTITY_ERRORS = tuple(k for k, what in CORRUPTS.items() if what == "entity")
 SOURCE_SYSTEMS = ("intel", "crime", "custody", "stop_search", "property")
 AREAS = ("greater_london",)
 

@@ -73,11 +73,14 @@ class Result:
 class Backend(ABC):
     NAME: ClassVar[str]
     SUPPORTS: ClassVar[frozenset[str]]
+    # Record id by record number, set by prepare(): an array, so that the record numbers of a
+    # list index it at once (Result.rids), and one string array rather than a list of objects.
+    rids: np.ndarray
 
     def __init__(self, corpus: Corpus, **options: object):
         self.corpus = corpus
         self.options = options
-        self.rids: list[str] = []
+        self.rids = np.empty(0, str)
         self.context: dict[str, str] = {}  # the profile and need being searched, set by the run
         # where a backend that makes requests of a service logs each one (the run's audit log)
         self.on_request: Callable[[dict], None] | None = None

@@ -273,3 +273,17 @@ def test_person_documents_from_cached_name_fields_agree_with_the_field_functions
             assert d.get("dob") == F.days(p["dob"])
             n += 1
     assert n > 3000
+
+
+def test_record_ids_are_an_array_as_declared_that_a_list_of_record_numbers_indexes(engine, ci_corpus):
+    import typing
+
+    import numpy as np
+
+    from bench.backends.base import Backend
+    assert typing.get_type_hints(Backend)["rids"] is np.ndarray
+    assert isinstance(engine.rids, np.ndarray) and len(engine.rids) == ci_corpus.manifest.counts["records"]
+    first = next(iter(ci_corpus.records()))["rid"]
+    assert engine.rids[np.array([0, 0])].tolist() == [first, first]
+    fresh = open_backend("embedded", ci_corpus)  # not prepared yet: empty, of the same type
+    assert isinstance(fresh.rids, np.ndarray) and len(fresh.rids) == 0

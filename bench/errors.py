@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# HTTP statuses of a service that is busy or restarting (too many requests, bad gateway, service
+# unavailable, gateway timeout): a request is tried again after a wait, not failed at once.
+TRANSIENT = (429, 502, 503, 504)
+
+
 class PolebenchError(Exception):
     """Base of every error a user can cause; carries the CLI exit code."""
 

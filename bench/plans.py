@@ -4,7 +4,7 @@ plan can be hashed, compared and shown in a report. Field names come from bench.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 # ---- clauses: evaluated inside one scope (one kind of indexed document)
 
@@ -134,6 +134,10 @@ class Form:
 
 
 Node = Union[Scoped, Intersect, Union_, Linked, Sequence, Resolve, Form]
+# The kinds by name, as backends declare what they run (Backend.SUPPORTS) and adapters what a
+# service can be asked.
+CLAUSE_KINDS = tuple(t.__name__ for t in get_args(Clause))
+NODE_KINDS = tuple(t.__name__ for t in get_args(Node))
 
 
 @dataclass(frozen=True)

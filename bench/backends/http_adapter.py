@@ -13,12 +13,14 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bench.errors import PolebenchError
+from bench.errors import TRANSIENT, PolebenchError
+from bench.plans import CLAUSE_KINDS, NODE_KINDS
 from bench.specio import load_model
 
-CLAUSES = ("Term", "Terms", "Fuzzy", "Regex", "Range", "GeoRadius", "Text", "All", "Any")
-NODES = ("Scoped", "Intersect", "Union_", "Linked", "Sequence")
-TRANSIENT = (429, 502, 503, 504)
+CLAUSES = CLAUSE_KINDS
+# What a service can be asked for: every plan node but entity resolution (the reference profile's
+# own, made in polebench) and a filled-in form (a need-level adapter's, not a capability).
+NODES = tuple(n for n in NODE_KINDS if n not in ("Resolve", "Form"))
 
 
 class Strict(BaseModel):

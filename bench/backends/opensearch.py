@@ -27,7 +27,7 @@ from bench import fields as F
 from bench.backends.base import (Backend, Hits, bounding_box, load_record_table, save_record_table,
                                  within_radius)
 from bench.corpus.store import RECORDS, atomic_dir
-from bench.errors import BackendError, PolebenchError, Unreachable
+from bench.errors import TRANSIENT, BackendError, PolebenchError, Unreachable
 from bench.redact import check_engine_url, opensearch_credentials
 from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Intersect, Linked, Node, Plan, Range, Regex,
                          Scoped, Sequence, Term, Terms, Text, Union_, geo_of, has_text)
@@ -45,7 +45,6 @@ MSEARCH_FILTER = ("responses.hits.total.value,responses.hits.hits.sort,responses
 ANALYSIS = {"analyzer": {"polebench_words": {"type": "custom", "tokenizer": "polebench_alnum",
                                              "filter": ["lowercase"]}},
             "tokenizer": {"polebench_alnum": {"type": "simple_pattern_split", "pattern": "[^A-Za-z0-9]+"}}}
-TRANSIENT = (429, 502, 503, 504)
 LOADING = {"refresh_interval": "-1", "translog.durability": "async"}  # while bulk loading
 LOADED = {"index.refresh_interval": None, "index.translog.durability": None}  # the defaults again
 BULK_RECORDS = 1_000  # records per bulk request: about 3,800 documents, 1.2 MB

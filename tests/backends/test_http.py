@@ -434,3 +434,17 @@ def test_the_rest_adapters_ask_what_the_native_opensearch_backend_asks(ci_corpus
     assert url == f"/{native.index['mention']}/_search"
     assert body["sort"] == [{"rnum": "asc"}, {"doc_id": "asc"}]  # the record's date keeps no doc values
     assert {next(iter(s)) for s in body["sort"]} | set(body["docvalue_fields"]) <= OS.DOC_VALUES
+
+
+def test_the_adapters_kinds_and_retries_are_the_plans_and_the_shared_ones():
+    """An adapter names the plans' own node and clause kinds and the statuses every backend retries
+    on, taken from where they are defined: a kind added to the plans is one an adapter can name."""
+    from typing import get_args
+
+    from bench import errors, plans
+    from bench.backends import http_adapter
+    assert http_adapter.CLAUSES is plans.CLAUSE_KINDS
+    assert set(plans.CLAUSE_KINDS) == {t.__name__ for t in get_args(plans.Clause)}
+    assert set(http_adapter.NODES) == {t.__name__ for t in get_args(plans.Node)} - {"Resolve", "Form"}
+    assert http_adapter.Adapter.model_fields["retry_on"].default is errors.TRANSIENT
+    assert set(plans.NODE_KINDS + plans.CLAUSE_KINDS) - {"Resolve"} <= HttpBackend.SUPPORTS

@@ -4,6 +4,7 @@ index, match one scoped clause, and read the person keys co-mentioned in some re
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from typing import Callable, ClassVar, Iterable, Mapping, final
 
 import numpy as np
 
-from bench.corpus.store import Corpus
+from bench import fields as F
+from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError, PolebenchError
 from bench.geo import distances_m
 from bench.plans import (GeoRadius, Intersect, Linked, Node, Plan, Resolve, Scoped, Sequence, Terms,
@@ -286,6 +288,28 @@ def save_record_table(d: Path, rids: list[str], dates: list[int]) -> None:
 
 def load_record_table(d: Path) -> tuple[list[str], np.ndarray]:
     return (d / "rids.txt").read_text().split(), np.load(d / "dates.npy")
+
+
+RECORD_TABLE_VERSION = 1
+
+
+def corpus_record_table(corpus: Corpus, progress: Callable[[int], None] | None = None) -> tuple[list[str], np.ndarray]:
+    """The record table of a backend that keeps no index of its own (a service holds the
+    records): read from the corpus once, kept in corpus/index/records-v1/ and read from there
+    while the corpus's checksum matches, rather than every record parsed again at each run."""
+    d = corpus.root / "index" / f"records-v{RECORD_TABLE_VERSION}"
+    meta = d / "meta.json"
+    if not (meta.is_file() and json.loads(meta.read_text()).get("corpus_checksum") == corpus.checksum):
+        with atomic_dir(d) as tmp:
+            rids, dates = [], []
+            for i, rec in enumerate(corpus.records()):
+                rids.append(rec["rid"])
+                dates.append(F.days(rec["date"]))
+                if progress and i % 10_000 == 9_999:
+                    progress(10_000)
+            save_record_table(tmp, rids, dates)
+            (tmp / "meta.json").write_text(json.dumps({"corpus_checksum": corpus.checksum, "records": len(rids)}))
+    return load_record_table(d)
 
 
 def within_radius(lat_e6: np.ndarray, lon_e6: np.ndarray, g: GeoRadius) -> np.ndarray:

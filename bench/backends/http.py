@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import quote, quote_plus
@@ -29,7 +29,7 @@ import numpy as np
 from jinja2.sandbox import SandboxedEnvironment
 
 from bench import fields as F
-from bench.backends.base import Backend, Hits, bounding_box
+from bench.backends.base import Backend, Hits, bounding_box, corpus_record_table
 from bench.backends.http_adapter import CLAUSES, NODES, Adapter, Request, Response, env_values, load_adapter
 from bench.corpus.store import Corpus
 from bench.errors import BackendError, PolebenchError, Unreachable
@@ -120,8 +120,6 @@ class HttpBackend(Backend):
         self._compiled: dict[str, jinja2.Template] = {}
         self.rate = _Rate(a.rate_per_s)
         self.pool = ThreadPoolExecutor(a.concurrency, thread_name_prefix="http-backend")
-        self.context: dict[str, str] = {}  # profile and need being searched, set by the run
-        self.on_request: Callable[[dict], None] | None = None  # the run's audit log
         self._audit_lock = threading.Lock()
         self._fetched: dict[Scoped, Hits] | None = None
 
@@ -158,15 +156,14 @@ class HttpBackend(Backend):
     # ---- index: the service holds the records; polebench needs their ids and dates
 
     def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
-        rids, dates = [], []
-        for i, rec in enumerate(self.corpus.records()):
-            rids.append(rec["rid"])
-            dates.append(F.days(rec["date"]))
-            if progress and i % 10_000 == 9_999:
-                progress(10_000)
-        self.rnum_of = {r: i for i, r in enumerate(rids)}
-        self.dates = np.asarray(dates, np.int64)
+        rids, self.dates = corpus_record_table(self.corpus, progress)
         return rids
+
+    @cached_property
+    def rnum_of(self) -> dict[str, int]:
+        """Record number by record id, made when a service first answers with record ids (one
+        that answers with record numbers never needs it)."""
+        return {r: i for i, r in enumerate(self.rids.tolist())}
 
     # ---- capabilities: what the service cannot be asked is dropped and listed as lost
 

@@ -448,3 +448,33 @@ def test_the_adapters_kinds_and_retries_are_the_plans_and_the_shared_ones():
     assert set(http_adapter.NODES) == {t.__name__ for t in get_args(plans.Node)} - {"Resolve", "Form"}
     assert http_adapter.Adapter.model_fields["retry_on"].default is errors.TRANSIENT
     assert set(plans.NODE_KINDS + plans.CLAUSE_KINDS) - {"Resolve"} <= HttpBackend.SUPPORTS
+
+
+def test_the_record_table_is_read_from_the_corpus_once_and_kept_while_it_is_unchanged(ci_corpus, service, tmp_path,
+                                                                                      monkeypatch):
+    """The service holds the records; polebench needs their ids and dates. The corpus is parsed
+    for them once and the table kept beside it (corpus/index/records-v1/), read from there by the
+    next run; record ids are mapped to numbers only when the service answers with ids."""
+    from bench.corpus.store import Corpus
+    first, _ = backend(ci_corpus, adapter(tmp_path, service.url))
+    table = ci_corpus.root / "index" / "records-v1"
+    assert (table / "meta.json").is_file()
+
+    def parsed(self):
+        raise AssertionError("the corpus was parsed again")
+    monkeypatch.setattr(Corpus, "records", parsed)
+    again = HttpBackend(ci_corpus, config=str(adapter(tmp_path, service.url)))
+    again.prepare()
+    assert again.rids.tolist() == first.rids.tolist() and again.dates.tolist() == first.dates.tolist()
+    assert "rnum_of" not in vars(again)  # not made until asked
+    service.ids = [first.rids[5], first.rids[2]]
+    assert sorted(again.search(SURNAME).rnums.tolist()) == [2, 5]
+    assert "rnum_of" in vars(again)
+    meta = json.loads((table / "meta.json").read_text())
+    (table / "meta.json").write_text(json.dumps({**meta, "corpus_checksum": "0" * 64}))  # as if the corpus changed
+    with pytest.raises(AssertionError, match="parsed again"):
+        HttpBackend(ci_corpus, config=str(adapter(tmp_path, service.url))).prepare()
+    monkeypatch.undo()
+    monkeypatch.setenv("POLEBENCH_TEST_API_KEY", SECRET)
+    HttpBackend(ci_corpus, config=str(adapter(tmp_path, service.url))).prepare()  # rebuilt
+    assert json.loads((table / "meta.json").read_text())["corpus_checksum"] == ci_corpus.checksum

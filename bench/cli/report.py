@@ -55,9 +55,18 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
     rep = build(run_dir, partial)
     if sweep is not None:
         rep.robustness = sweep_section(rep, sweep, allow_different)
+    lists = explorer.run_bytes(run_dir)
+    rep.explorer = lists <= explorer.RUN_BYTES_LIMIT
+    if not rep.explorer:
+        console.print(f"explorer.html not written: the run's lists (runs/*.run) hold {lists / 2**20:,.0f} MB, more "
+                      f"than one page can hold ({explorer.RUN_BYTES_LIMIT / 2**20:,.0f} MB); each profile's whole "
+                      f"list is in {run_dir / 'runs'}/<profile>.run (TREC format)")
     out = []
-    pages = (("report.html", html.render(rep)), ("report.md", markdown.render(rep)),
-             ("explorer.html", explorer.render(explorer.explorer_data(run_dir))))
+    pages = [("report.html", html.render(rep)), ("report.md", markdown.render(rep))]
+    if rep.explorer:
+        pages.append(("explorer.html", explorer.render(explorer.explorer_data(run_dir))))
+    else:  # an earlier report's page would show lists this report no longer stands behind
+        (run_dir / "explorer.html").unlink(missing_ok=True)
     for name, text in pages:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -70,6 +79,7 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
 
 def run(args: argparse.Namespace) -> int:
     html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial, args.allow_different_inputs)
-    console.print(f"wrote {html_path}\nwrote {md_path}\nwrote {html_path.with_name('explorer.html')} "
-                  "(pick a need, see each profile's list)")
+    explorer_path = html_path.with_name("explorer.html")
+    console.print(f"wrote {html_path}\nwrote {md_path}" + (f"\nwrote {explorer_path} (pick a need, see each profile's list)"
+                                                          if explorer_path.is_file() else ""))
     return 0

@@ -23,6 +23,16 @@ from bench.report.templating import render as render_template
 from bench.run.results import RunResults
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
+# The page holds every list whole, so its size (and the memory of making it, about 4-5 times the
+# run files' bytes) grows with every hit of every list: the `default` corpus's standard run has 247
+# MB of run files; a 10M-record corpus's 5 GB took more than 21 GB of memory and was killed. Above
+# this, no explorer is written (the lists stay in runs/*.run). Assumed: what a browser opens.
+RUN_BYTES_LIMIT = 512 * 2**20
+
+
+def run_bytes(run_dir: Path) -> int:
+    """What the page would have to hold: the bytes of the run's TREC run files."""
+    return sum(f.stat().st_size for f in (run_dir / "runs").glob("*.run"))
 
 
 def _corpus(run_dir: Path, run: RunResults) -> Corpus | None:

@@ -28,6 +28,7 @@ class Report:
     worst: list[dict] = field(default_factory=list)
     robustness: str = ""  # a sweep's section (trusted HTML made by bench.sweep.report), if given
     incomplete: str = ""  # said before any figure when searches failed (a report asked for with --partial)
+    explorer: bool = True  # explorer.html written beside the report (not when the lists are too large)
 
     @property
     def agg(self) -> Aggregates:

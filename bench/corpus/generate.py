@@ -9,7 +9,7 @@ import itertools
 import multiprocessing as mp
 import os
 import random
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -20,10 +20,10 @@ import bench
 from bench.corpus.pools import build_pools
 from bench.corpus.records import Clerk, RecordWriter, Tally
 from bench.corpus.spec import CORRUPTION_KINDS, CorpusSpec
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, Manifest, atomic_dir, check_replaceable, gc_paused,
-                                gz_lines, sha256_file, write_json_atomic)
+from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, GzMember, Manifest, atomic_dir, check_replaceable,
+                                gc_paused, release_free_memory, sha256_file, write_json_atomic)
 from bench.errors import PolebenchError
-from bench.corpus.world import World, build_world
+from bench.corpus.world import World, build_world, weighted_choice
 from bench.specio import load_model
 
 CHUNK = 20_000
@@ -63,10 +63,13 @@ def _plan(spec: CorpusSpec, world: World, rng: np.random.Generator) -> tuple[np.
     """Which event and which source system each record belongs to."""
     names = sorted(spec.sources)
     shares = np.array([spec.sources[n].share for n in names])
-    src = rng.choice(len(names), spec.records, p=shares / shares.sum())
+    # Narrowed to what the values need (5 bytes a record): held for the whole run, shared by
+    # the workers.
+    src = weighted_choice(rng, shares / shares.sum(), spec.records, np.int8)
     # Some events are written up many times, most once or twice.
-    w = rng.gamma(0.7, 1.0, len(world.events))
-    ev = rng.choice(len(world.events), spec.records, p=w / w.sum())
+    w = rng.gamma(0.7, 1.0, world.n_events)
+    w /= w.sum()
+    ev = weighted_choice(rng, w, spec.records, np.int32)
     return ev, src, names
 
 
@@ -78,49 +81,93 @@ def _chunk(index: int) -> tuple[bytes, bytes, Tally, Counter]:
     tally = Tally()
     clerks = {n: Clerk(n, spec.sources[n].corruption, rng, tally) for n in names}
     writer = RecordWriter(world, clerks, rng)
-    recs, truths, counts = [], [], Counter()
+    recs, truths, counts = GzMember(), GzMember(), Counter()
     for i in range(index * CHUNK, min(spec.records, (index + 1) * CHUNK)):
-        rec, truth = writer.write(f"R{i:08d}", names[src[i]], world.events[ev[i]])
-        recs.append(rec)
-        truths.append(truth)
+        rec, truth = writer.write(f"R{i:08d}", names[src[i]], world.event(int(ev[i])))
+        recs.add(rec)
+        truths.add(truth)
         counts[("source", rec["source"])] += 1
         for kind in ("people", "vehicles", "phones", "locations"):
             counts[("mentions", kind)] += len(rec[kind])
-    return gz_lines(recs), gz_lines(truths), tally, counts
+    return recs.close(), truths.close(), tally, counts
 
 
 def _entities(world: World) -> Iterator[dict]:
     """The truth's entity rows, one at a time (a million-record world has about a million)."""
-    for p in world.people:
+    for i in range(world.n_people):
+        p = world.person(i)
         yield {"kind": "person", "id": p.id, "forename": p.forename, "middle": p.middle,
-                     "surname": p.surname, "dob": p.dob.isoformat(), "sex": p.sex,
-                     "nationality": p.nationality, "alias": list(p.alias) if p.alias else None,
-                     "moniker": p.moniker, "community": p.community,
-                     "address": world.addresses[p.address].id,
-                     "vehicles": [world.vehicles[v].id for v in p.vehicles],
-                     "phones": [f"T{t:07d}" for t in p.phones],
-                     "associates": [world.people[a].id for a in p.associates]}
-    for v in world.vehicles:
+               "surname": p.surname, "dob": p.dob.isoformat(), "sex": p.sex,
+               "nationality": p.nationality, "alias": list(p.alias) if p.alias else None,
+               "moniker": p.moniker, "community": p.community,
+               "address": f"L{p.address:07d}",
+               "vehicles": [f"V{v:07d}" for v in world.vehicles_of.of(i)],
+               "phones": [f"T{t:07d}" for t in world.phones_of.of(i)],
+               "associates": [f"P{a:07d}" for a in world.associates.of(i)]}
+    for i in range(world.n_vehicles):
+        v = world.vehicle(i)
         yield {"kind": "vehicle", "id": v.id, "vrm": v.vrm, "make": v.make, "model": v.model, "colour": v.colour}
-    for i, n in enumerate(world.phones):
-        yield {"kind": "phone", "id": f"T{i:07d}", "number": n}
-    for a in world.addresses:
+    for i in range(world.n_phones):
+        yield {"kind": "phone", "id": f"T{i:07d}", "number": world.phone(i)}
+    for i in range(world.n_addresses):
+        a = world.address(i)
         yield {"kind": "address", "id": a.id, "address": f"{a.number} {a.street}", "borough": a.borough,
                "postcode": a.postcode, "lat": a.lat, "lon": a.lon}
-    for e in world.events:
+    for i in range(world.n_events):
+        e = world.event(i)
         yield {"kind": "event", "id": e.id, "type": e.type, "date": e.date.isoformat(),
-               "address": world.addresses[e.address].id, "people": [world.people[i].id for i in e.people],
-               "victim": world.people[e.victim].id if e.victim is not None else None,
-               "vehicle": world.vehicles[e.vehicle].id if e.vehicle is not None else None,
+               "address": f"L{e.address:07d}", "people": [f"P{p:07d}" for p in e.people],
+               "victim": f"P{e.victim:07d}" if e.victim is not None else None,
+               "vehicle": f"V{e.vehicle:07d}" if e.vehicle is not None else None,
                "phone": f"T{e.phone:07d}" if e.phone is not None else None,
                "weapon": e.weapon, "mo": list(e.mo)}
 
 
-def _write_entities(world: World, out: BinaryIO) -> None:
-    """In gzip members of CHUNK rows, so that memory does not grow with the world's size."""
+def _entity_members(world: World) -> Iterator[bytes]:
+    """The truth's entities in gzip members of CHUNK rows, made a row at a time, so that memory
+    does not grow with the world's size."""
     rows = _entities(world)
-    while batch := list(itertools.islice(rows, CHUNK)):
-        out.write(gz_lines(batch))
+    for first in rows:
+        member = GzMember()
+        member.add(first)
+        for row in itertools.islice(rows, CHUNK - 1):
+            member.add(row)
+        yield member.close()
+
+
+def _write_entities(world: World, out: BinaryIO) -> None:
+    for member in _entity_members(world):
+        out.write(member)
+
+
+class _Here:
+    """A chunk made in this process when it is asked for (a run without workers)."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self) -> tuple[bytes, bytes, Tally, Counter]:
+        return _chunk(self.index)
+
+
+def _chunks(pool, n_chunks: int, window: int) -> Iterator:
+    """Each chunk's pending result, in order, with at most `window` chunks asked for and not yet
+    taken: a pool's workers otherwise run ahead of the parent that writes their output, and
+    every chunk made and not yet written (about 4 MB of gzip) waits in the parent's memory (at
+    10M records, while the parent wrote the entities first, that grew to gigabytes)."""
+    if pool is None:
+        yield from map(_Here, range(n_chunks))
+        return
+    pending: deque = deque()
+    asked = 0
+    while asked < n_chunks or pending:
+        while asked < n_chunks and len(pending) < window:
+            pending.append(pool.apply_async(_chunk, (asked,)))
+            asked += 1
+        yield pending.popleft()
 
 
 def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
@@ -138,29 +185,31 @@ def _generate(spec: CorpusSpec, out_dir: Path, workers: int | None,
     pools = build_pools(spec.seed, spec.surname_skew)
     world = build_world(spec, pools, rng)
     _STATE.update(spec=spec, world=world, plan=_plan(spec, world, rng))
+    release_free_memory()
     n_chunks = -(-spec.records // CHUNK)
     workers = workers or min(os.cpu_count() or 1, n_chunks)
     tally, counts = Tally(), Counter()
     with atomic_dir(out_dir) as tmp:
         (tmp / "truth").mkdir()
         with open(tmp / RECORDS, "wb") as rf, open(tmp / MENTIONS, "wb") as tf:
-            chunks = range(n_chunks)
-            if workers > 1:
-                pool = mp.get_context("fork").Pool(workers)
-                results = pool.imap(_chunk, chunks)
-            else:
-                pool, results = None, map(_chunk, chunks)
-            # The parent would only wait on the workers: write the truth's entities meanwhile.
-            with open(tmp / ENTITIES, "wb") as ef:
-                _write_entities(world, ef)
+            pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+            entities = _entity_members(world)
             try:
-                for rgz, tgz, t, c in results:
-                    rf.write(rgz)
-                    tf.write(tgz)
-                    tally.merge(t)
-                    counts.update(c)
-                    if progress:
-                        progress(sum(v for (k, _), v in c.items() if k == "source"))
+                with open(tmp / ENTITIES, "wb") as ef:
+                    for pending in _chunks(pool, n_chunks, 2 * workers):
+                        # The parent would only wait on the workers: it writes the truth's
+                        # entities meanwhile.
+                        while not pending.ready() and (member := next(entities, None)) is not None:
+                            ef.write(member)
+                        rgz, tgz, t, c = pending.get()
+                        rf.write(rgz)
+                        tf.write(tgz)
+                        tally.merge(t)
+                        counts.update(c)
+                        if progress:
+                            progress(sum(v for (k, _), v in c.items() if k == "source"))
+                    for member in entities:
+                        ef.write(member)
             finally:
                 if pool:
                     pool.terminate()
@@ -182,8 +231,8 @@ def _manifest(spec: CorpusSpec, world: World, tally: Tally, counts: Counter, tmp
         counts={"records": spec.records,
                 "per_source": {k: v for (t, k), v in sorted(counts.items()) if t == "source"},
                 "mentions": {k: v for (t, k), v in sorted(counts.items()) if t == "mentions"},
-                "entities": {"people": len(world.people), "vehicles": len(world.vehicles),
-                             "phones": len(world.phones), "addresses": len(world.addresses),
-                             "events": len(world.events)}},
+                "entities": {"people": world.n_people, "vehicles": world.n_vehicles,
+                             "phones": world.n_phones, "addresses": world.n_addresses,
+                             "events": world.n_events}},
         corruption=corruption,
         files={f: sha256_file(tmp / f) for f in (RECORDS, MENTIONS, ENTITIES)})

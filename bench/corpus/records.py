@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from bench.corpus import corrupt, vocab
 from bench.corpus.spec import Corruption
-from bench.corpus.world import Event, Person, World
+from bench.corpus.world import Address, Event, Person, World
 
 _ELIGIBLE = corrupt.ELIGIBLE
 
@@ -183,7 +183,7 @@ class Clerk:
         kinds: list[str] = []
         return {"number": self.attempt["typo"](number, kinds)}, kinds
 
-    def address(self, a) -> tuple[dict, list[str]]:
+    def address(self, a: Address) -> tuple[dict, list[str]]:
         kinds: list[str] = []
         pc = self.attempt["postcode_variant"](a.postcode, kinds)
         out = {"address": f"{a.number} {a.street}", "borough": a.borough, "postcode": pc,
@@ -215,20 +215,21 @@ class RecordWriter:
         people = self._people_for(source, event)
         rec["people"] = []
         for i, (pidx, role) in enumerate(people):
-            m, kinds = clerk.person(self.w.people[pidx])
+            person = self.w.person(pidx)
+            m, kinds = clerk.person(person)
             rec["people"].append({"mid": f"p{i}", "role": role, **m})
-            truth["mentions"].append({"mid": f"p{i}", "entity": self.w.people[pidx].id, "kinds": kinds})
+            truth["mentions"].append({"mid": f"p{i}", "entity": person.id, "kinds": kinds})
         rec["vehicles"], rec["phones"] = [], []
         if event.vehicle is not None and source in ("intel", "crime", "stop_search", "property"):
-            v = self.w.vehicles[event.vehicle]
+            v = self.w.vehicle(event.vehicle)
             m, kinds = clerk.vehicle(v.vrm, v.make, v.model, v.colour)
             rec["vehicles"].append({"mid": "v0", **m})
             truth["mentions"].append({"mid": "v0", "entity": v.id, "kinds": kinds})
         if event.phone is not None and source in ("intel", "custody", "property"):
-            m, kinds = clerk.phone(self.w.phones[event.phone])
+            m, kinds = clerk.phone(self.w.phone(event.phone))
             rec["phones"].append({"mid": "t0", **m})
             truth["mentions"].append({"mid": "t0", "entity": f"T{event.phone:07d}", "kinds": kinds})
-        a = self.w.addresses[event.address]
+        a = self.w.address(event.address)
         m, kinds = clerk.address(a)
         rec["locations"] = [{"mid": "l0", **m}]
         truth["mentions"].append({"mid": "l0", "entity": a.id, "kinds": kinds})
@@ -269,7 +270,7 @@ class RecordWriter:
         first = _name(ppl[0])
         others = ", ".join(_name(p) for p in ppl[1:] if p["role"] != "victim")
         if source == "intel":
-            moniker = self.w.people[e.people[0]].moniker
+            moniker = self.w.person(e.people[0]).moniker
             aka = f" (known as {moniker})" if moniker and self.rng.random() < 0.5 else ""
             txt = f"Intelligence indicates {first}{aka} is involved in {e.type.replace('_', ' ')} ({mo}) around {place}."
             if others:

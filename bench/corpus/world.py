@@ -1,11 +1,21 @@
 """The true world: people, objects, locations, events and the links between them.
-Built with numpy from one seed; nothing here is corrupted."""
+Built with numpy from one seed; nothing here is corrupted.
+
+The world is held as columns, not as an object per entity: ints for indexes and dates, names
+and streets as indexes into the pools, short codes (registration marks, postcodes) as
+fixed-width bytes, and each entity's list of links (a person's associates, vehicles and phones,
+an event's people) as offsets into one array. At 10M records the world has 2 million people and
+4.5 million events: as Python objects it took about 13 GB, and the generator's forked workers,
+which share it copy-on-write, copied the pages that reading an object wrote its reference count
+to. Arrays are a few bytes an entity and reading them writes nothing, so the workers share them
+for good. Person, Vehicle, Address and Event are views of one entity, made when asked for."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,9 +26,13 @@ from bench.corpus.spec import CorpusSpec
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # Royal Mail never uses C I K M O V inward
 VRM_LETTERS = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I, Q, Z in memory tags/random letters
 AGE_IDENTIFIERS = tuple(f"{y:02d}" for y in range(2, 25)) + tuple(f"{y:02d}" for y in range(51, 75))
+NATIONALITY_NAMES = tuple(x for x, _ in vocab.NATIONALITIES)
+EVENT_TYPE_NAMES = tuple(vocab.EVENT_TYPES)
+VRM_BYTES = 8  # every format's mark is 7 characters and a space
+NONE = -1  # in an index column: no such entity or value
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Person:
     id: str
     forename: str
@@ -31,12 +45,9 @@ class Person:
     moniker: str | None
     community: int
     address: int
-    vehicles: list[int] = field(default_factory=list)
-    phones: list[int] = field(default_factory=list)
-    associates: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Vehicle:
     id: str
     vrm: str
@@ -45,7 +56,7 @@ class Vehicle:
     colour: str
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Address:
     id: str
     number: int
@@ -56,7 +67,7 @@ class Address:
     lon: float
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Event:
     id: str
     type: str
@@ -67,16 +78,123 @@ class Event:
     vehicle: int | None
     phone: int | None
     weapon: str | None
-    mo: tuple[str, ...]
+    mo: tuple[str, str]
 
 
-@dataclass
+class Links:
+    """For each of n rows a run of ints, row i's being items[offsets[i]:offsets[i + 1]]."""
+
+    def __init__(self, offsets: np.ndarray, items: np.ndarray):
+        self.offsets, self.items = offsets, items
+        self._off = memoryview(offsets)
+
+    @classmethod
+    def group(cls, rows: np.ndarray, items: np.ndarray, n: int) -> "Links":
+        """Each item under its row, in the order given (a stable sort by row)."""
+        order = np.argsort(rows, kind="stable")
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+        return cls(offsets, np.ascontiguousarray(items[order], np.int32))
+
+    def of(self, i: int) -> list[int]:
+        return self.items[self._off[i]:self._off[i + 1]].tolist()
+
+    def count(self, i: int) -> int:
+        return self._off[i + 1] - self._off[i]
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def first(self) -> np.ndarray:
+        """Each row's first item, NONE where the row is empty."""
+        out = np.full(len(self.offsets) - 1, NONE, np.int64)
+        has = self.counts() > 0
+        out[has] = self.items[self.offsets[:-1][has]]
+        return out
+
+
+def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int, dtype: type = np.int32,
+                    block: int = 1 << 18) -> np.ndarray:
+    """rng.choice(len(p), size, p=p), the same draws and values (numpy inverts the weights'
+    cumulative sum at `size` uniforms), narrowed to `dtype` a block of uniforms at a time: in
+    one call numpy holds `size` float64 uniforms and int64 results at once, 160 MB for the 10M
+    records' plan."""
+    cdf = np.asarray(p, np.float64).cumsum()
+    cdf /= cdf[-1]
+    out = np.empty(size, dtype)
+    for start in range(0, size, block):
+        out[start:start + block] = cdf.searchsorted(rng.random(min(block, size - start)), side="right")
+    return out
+
+
+def _read(arr: np.ndarray) -> memoryview:
+    """A column read one element at a time: a memoryview returns a Python int or float for about
+    a third of what a numpy scalar read costs, and shares the array's memory."""
+    return memoryview(np.ascontiguousarray(arr))
+
+
 class World:
-    people: list[Person]
-    vehicles: list[Vehicle]
-    phones: list[str]
-    addresses: list[Address]
-    events: list[Event]
+    """The world's columns (see the module's docstring) and views of one entity at a time."""
+
+    def __init__(self, pools: Pools, people: dict[str, np.ndarray], associates: Links, vehicles_of: Links,
+                 phones_of: Links, vehicles: dict[str, np.ndarray], phones: np.ndarray,
+                 addresses: dict[str, np.ndarray], events: dict[str, np.ndarray], event_people: Links):
+        self.pools = pools
+        self.people, self.vehicles, self.addresses, self.events = people, vehicles, addresses, events
+        self.phones = phones  # the number's last nine digits ("07" + nine digits)
+        self.associates, self.vehicles_of, self.phones_of, self.event_people = (
+            associates, vehicles_of, phones_of, event_people)
+        self.n_people, self.n_vehicles = len(people["dob"]), len(vehicles["make_model"])
+        self.n_phones, self.n_addresses, self.n_events = len(phones), len(addresses["number"]), len(events["date"])
+        self._p = {k: _read(v) for k, v in people.items()}
+        self._v = {k: _read(v) for k, v in vehicles.items() if k != "vrm"}
+        self._a = {k: _read(v) for k, v in addresses.items() if k != "postcode"}
+        self._e = {k: _read(v) for k, v in events.items()}
+        self._t = _read(phones)
+        self._streets = tuple(pools.streets)
+        self._boroughs = tuple(b.name for b in pools.boroughs)
+
+    def person_id(self, i: int) -> str:
+        return f"P{i:07d}"
+
+    def person(self, i: int) -> Person:
+        c, pools = self._p, self.pools
+        sex = "M" if c["male"][i] else "F"
+        names = pools.forenames[sex]
+        forename = names[c["forename"][i]]
+        surname = pools.surnames[c["surname"][i]]
+        if (partner := c["partner"][i]) != NONE:
+            surname = f"{surname}-{pools.surnames[partner]}"
+        middle = c["middle"][i]
+        alias_sur = c["alias_surname"][i]
+        moniker = c["moniker"][i]
+        return Person(f"P{i:07d}", forename, names[middle] if middle != NONE else "", surname,
+                      dt.date.fromordinal(c["dob"][i]), sex, NATIONALITY_NAMES[c["nationality"][i]],
+                      (names[c["alias_forename"][i]], pools.surnames[alias_sur]) if alias_sur != NONE else None,
+                      vocab.MONIKERS[moniker] if moniker != NONE else None, c["community"][i], c["address"][i])
+
+    def vehicle(self, i: int) -> Vehicle:
+        make, model = vocab.VEHICLES[self._v["make_model"][i]]
+        return Vehicle(f"V{i:07d}", self.vehicles["vrm"][i].decode(), make, model,
+                       vocab.COLOURS[self._v["colour"][i]])
+
+    def phone(self, i: int) -> str:
+        return f"07{self._t[i]:09d}"
+
+    def address(self, i: int) -> Address:
+        c = self._a
+        return Address(f"L{i:07d}", c["number"][i], self._streets[c["street"][i]], self._boroughs[c["borough"][i]],
+                       self.addresses["postcode"][i].decode(), c["lat"][i], c["lon"][i])
+
+    def event(self, i: int) -> Event:
+        c = self._e
+        t = EVENT_TYPE_NAMES[c["type"][i]]
+        mo = vocab.EVENT_TYPES[t]
+        victim, vehicle, phone, weapon = c["victim"][i], c["vehicle"][i], c["phone"][i], c["weapon"][i]
+        return Event(f"E{i:07d}", t, dt.date.fromordinal(c["date"][i]), c["address"][i], self.event_people.of(i),
+                     victim if victim != NONE else None, vehicle if vehicle != NONE else None,
+                     phone if phone != NONE else None, vocab.WEAPONS[weapon] if weapon != NONE else None,
+                     (mo[c["mo_a"][i]], mo[c["mo_b"][i]]))
 
 
 # Scalar draws use random.Random seeded from the numpy generator: numpy is ~50x slower per
@@ -102,101 +220,122 @@ def _scalar_rng(rng: np.random.Generator) -> random.Random:
     return random.Random(int(rng.integers(2**62)))
 
 
-def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> list[Address]:
-    out = []
-    boroughs = pools.boroughs
-    # Each borough gets a handful of streets, so addresses cluster as real ones do.
-    streets = {b.name: list(rng.choice(pools.streets, 40, replace=False)) for b in boroughs}
-    # Arrays read element by element are turned into lists first: a numpy scalar read costs
-    # about ten times a list read, and the values (and so the corpus) are the same.
-    which = rng.integers(len(boroughs), size=spec.addresses).tolist()
-    dlat = rng.normal(0, 0.012, spec.addresses).tolist()
-    dlon = rng.normal(0, 0.018, spec.addresses).tolist()
+def _fixed(buf: bytearray, width: int) -> np.ndarray:
+    """Strings appended to `buf`, each padded to `width` bytes, as a fixed-width bytes column."""
+    return np.frombuffer(bytes(buf), f"S{width}").copy()
+
+
+def _addresses(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n, boroughs = spec.addresses, pools.boroughs
+    # Each borough gets a handful of streets, so addresses cluster as real ones do. Drawn as
+    # indexes into the pool: the same draws as drawing the names themselves.
+    streets = [rng.choice(len(pools.streets), 40, replace=False).tolist() for _ in boroughs]
+    which = rng.integers(len(boroughs), size=n)
+    dlat, dlon = rng.normal(0, 0.012, n), rng.normal(0, 0.018, n)
     r = _scalar_rng(rng)
-    for i in range(spec.addresses):
-        b = boroughs[which[i]]
-        out.append(Address(f"L{i:07d}", r.randrange(1, 200), r.choice(streets[b.name]),
-                           b.name, _postcode(r, r.choice(b.districts)),
-                           round(b.lat + dlat[i], 6), round(b.lon + dlon[i], 6)))
-    return out
+    width = max(len(d) for b in boroughs for d in b.districts) + 4  # "SW1A 2AA"
+    number, street, lat, lon, postcode = array("h"), array("h"), array("d"), array("d"), bytearray()
+    w, dla, dlo = _read(which), _read(dlat), _read(dlon)
+    for i in range(n):
+        b = boroughs[w[i]]
+        number.append(r.randrange(1, 200))
+        street.append(r.choice(streets[w[i]]))
+        postcode += _postcode(r, r.choice(b.districts)).encode().ljust(width, b"\0")
+        # Python's round, not numpy's: they differ in the last bit for some values.
+        lat.append(round(b.lat + dla[i], 6))
+        lon.append(round(b.lon + dlo[i], 6))
+    return {"number": np.frombuffer(number, np.int16), "street": np.frombuffer(street, np.int16),
+            "borough": which.astype(np.int8), "postcode": _fixed(postcode, width),
+            "lat": np.frombuffer(lat, np.float64), "lon": np.frombuffer(lon, np.float64)}
 
 
-def _dob(rng: np.random.Generator, n: int) -> list[dt.date]:
+def _dob(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Day numbers of birth dates."""
     # Offenders skew young: ages 16-65 at 2024 with a mode in the twenties.
     ages = np.clip(rng.gamma(3.0, 7.0, n) + 14, 16, 70)
     base = dt.date(2024, 7, 1).toordinal()
-    return [dt.date.fromordinal(base - int(a * 365.25)) for a in ages.tolist()]
+    return (base - (ages * 365.25).astype(np.int64)).astype(np.int32)  # truncated, as int() does
 
 
-def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: int) -> list[Person]:
+def _people(spec: CorpusSpec, pools: Pools, rng: np.random.Generator, n_addr: int) -> dict[str, np.ndarray]:
     n = spec.people
-    sexes = rng.choice(["M", "F"], n, p=(0.75, 0.25)).tolist()
-    surnames = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
-    nat_names = [x for x, _ in vocab.NATIONALITIES]
+    # Each draw narrowed as soon as it is made (numpy gives int64: 16 MB a column at 2M people).
+    male = rng.choice(2, n, p=(0.75, 0.25)) == 0  # drawn as ["M", "F"] was: the same draws
+    surnames = rng.choice(len(pools.surnames), n, p=pools.surname_p).astype(np.int32)
     nat_p = np.array([p for _, p in vocab.NATIONALITIES])
-    nats = rng.choice(nat_names, n, p=nat_p / nat_p.sum()).tolist()
+    nats = rng.choice(len(NATIONALITY_NAMES), n, p=nat_p / nat_p.sum()).astype(np.int8)
     dobs = _dob(rng, n)
-    fnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).tolist() for s in "MF"}
-    mnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).tolist() for s in "MF"}
-    has_alias = (rng.random(n) < spec.alias_share).tolist()
-    has_moniker = (rng.random(n) < spec.moniker_share).tolist()
-    double = (rng.random(n) < spec.double_barrelled_share).tolist()
-    alias_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
-    alias_f = rng.choice(len(pools.forenames["M"]), n, p=pools.forename_p["M"]).tolist()
-    partner_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).tolist()
-    addr = rng.integers(0, n_addr, n).tolist()
-    people = []
+    fnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).astype(np.int32) for s in "MF"}
+    mnames = {s: rng.choice(len(pools.forenames[s]), n, p=pools.forename_p[s]).astype(np.int32) for s in "MF"}
+    has_alias = rng.random(n) < spec.alias_share
+    has_moniker = rng.random(n) < spec.moniker_share
+    double = rng.random(n) < spec.double_barrelled_share
+    alias_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).astype(np.int32)
+    alias_f = rng.choice(len(pools.forenames["M"]), n, p=pools.forename_p["M"]).astype(np.int32)
+    partner_s = rng.choice(len(pools.surnames), n, p=pools.surname_p).astype(np.int32)
+    addr = rng.integers(0, n_addr, n).astype(np.int32)
+    # The draws made per person, in the order they were made: a middle name kept or not, the
+    # alias's forename its own or not (for those with an alias), a moniker (for those with one).
+    keep_middle, own_alias = np.zeros(n, bool), np.zeros(n, bool)
+    moniker = np.full(n, NONE, np.int8)
+    alias_l, moniker_l = has_alias.tolist(), has_moniker.tolist()
+    random, n_monikers = rng.random, len(vocab.MONIKERS)
+    km, oa, mk = _read(keep_middle), _read(own_alias), _read(moniker)
     for i in range(n):
-        sex = sexes[i]
-        surname = pools.surnames[surnames[i]]
-        if double[i] and pools.surnames[partner_s[i]] != surname:
-            surname = f"{surname}-{pools.surnames[partner_s[i]]}"
-        forename = pools.forenames[sex][fnames[sex][i]]
-        middle = pools.forenames[sex][mnames[sex][i]] if rng.random() < 0.7 else ""
-        alias = None
-        if has_alias[i]:
-            af = forename if rng.random() < 0.5 else pools.forenames["M" if sex == "M" else "F"][alias_f[i] % len(pools.forenames[sex])]
-            alias = (af, pools.surnames[alias_s[i]])
-        people.append(Person(f"P{i:07d}", forename, middle if middle != forename else "", surname,
-                             dobs[i], sex, nats[i], alias,
-                             str(rng.choice(vocab.MONIKERS)) if has_moniker[i] else None,
-                             -1, addr[i]))
-    return people
+        km[i] = random() < 0.7
+        if alias_l[i]:
+            oa[i] = random() < 0.5
+        if moniker_l[i]:
+            mk[i] = rng.choice(n_monikers)  # drawn as from the names themselves: the same draws
+    fore = np.where(male, fnames["M"], fnames["F"])
+    mid = np.where(male, mnames["M"], mnames["F"])
+    del fnames, mnames
+    n_fore = np.where(male, len(pools.forenames["M"]), len(pools.forenames["F"])).astype(np.int32)
+    return {
+        "male": male, "forename": fore.astype(np.int32),
+        # A middle name the same as the forename is left out.
+        "middle": np.where(keep_middle & (mid != fore), mid, NONE).astype(np.int32),
+        "surname": surnames.astype(np.int32),
+        # Surnames in the pool are distinct, so a partner's differs exactly when its index does.
+        "partner": np.where(double & (partner_s != surnames), partner_s, NONE).astype(np.int32),
+        "dob": dobs, "nationality": nats.astype(np.int8),
+        "alias_forename": np.where(own_alias, fore, alias_f % n_fore).astype(np.int32),
+        "alias_surname": np.where(has_alias, alias_s, NONE).astype(np.int32),
+        "moniker": moniker, "community": np.full(n, NONE, np.int32), "address": addr}
 
 
-def _communities(spec: CorpusSpec, people: list[Person], rng: np.random.Generator) -> int:
+def _communities(spec: CorpusSpec, people: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[int, Links]:
     """Groups that offend together, and the ties of a stochastic block model over them (see
     Communities): each pair inside a group tied with probability p_within, pairs in different
     groups with the probability that gives each member `ties_between` outside ties on average.
-    Members of a group often share an address."""
-    c = spec.communities
-    members = rng.permutation(len(people))[: int(len(people) * c.share_in_community)]
-    block = np.full(len(people), -1)
+    Members of a group often share an address. Sets people's community and address; returns
+    the number of groups and each person's associates."""
+    c, n = spec.communities, len(people["dob"])
+    members = rng.permutation(n)[: int(n * c.share_in_community)]
+    block, address = people["community"], people["address"]
     start, cid, edges = 0, 0, []
     pairs_of = {k: np.triu_indices(k, 1) for k in range(2, c.size_max + 1)}
     while start < len(members):
         size = int(rng.integers(c.size_min, c.size_max + 1))
         group = members[start:start + size]
         block[group] = cid
-        for p in group.tolist():
-            people[p].community = cid
         if len(group) > 1:
             i, j = pairs_of[len(group)]
             tie = rng.random(len(i)) < c.p_within
             edges.append(np.stack([group[i[tie]], group[j[tie]]], 1))
             if rng.random() < 0.5:
-                people[int(group[1])].address = people[int(group[0])].address
+                address[group[1]] = address[group[0]]
         start += size
         cid += 1
     edges.append(_between_group_ties(members, block, c.ties_between, rng))
     pairs = np.concatenate(edges) if edges else np.empty((0, 2), np.int64)
-    adj: dict[int, set[int]] = {}
-    for a, b in pairs.tolist():
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
-    for p, near in adj.items():
-        people[p].associates = sorted(near)
-    return cid
+    del edges
+    # Each tie both ways, once, in order (a person's associates sorted): as one sorted key a tie.
+    key = np.unique(np.concatenate([pairs[:, 0] * n + pairs[:, 1], pairs[:, 1] * n + pairs[:, 0]]))
+    del pairs
+    offsets = np.zeros(n + 1, np.int64)
+    offsets[1:] = np.searchsorted(key, (np.arange(n, dtype=np.int64) + 1) * n)
+    return cid, Links(offsets, (key % n).astype(np.int32))
 
 
 def _between_group_ties(members: np.ndarray, block: np.ndarray, mean_ties: float,
@@ -212,83 +351,135 @@ def _between_group_ties(members: np.ndarray, block: np.ndarray, mean_ties: float
     p = min(1.0, mean_ties * n / 2 / max(1, pairs_between))
     want = int(rng.binomial(pairs_between, p))
     got: set[tuple[int, int]] = set()
+    blk = _read(block)
     while len(got) < want:
         a = members[rng.integers(n, size=2 * (want - len(got)) + 8)]
         b = members[rng.integers(n, size=len(a))]
         for x, y in zip(a.tolist(), b.tolist()):
-            if block[x] != block[y] and len(got) < want:
+            if blk[x] != blk[y] and len(got) < want:
                 got.add((min(x, y), max(x, y)))
     return np.array(sorted(got), np.int64).reshape(-1, 2)
 
 
+def _vehicles(n: int, r: random.Random) -> dict[str, np.ndarray]:
+    """Distinct registration marks, drawn until there are n."""
+    seen: set[str] = set()
+    make_model, colour, vrm = array("b"), array("b"), bytearray()
+    # Drawn as indexes: choice draws only on the length, so the same draws as the tuples'.
+    models, colours = range(len(vocab.VEHICLES)), range(len(vocab.COLOURS))
+    while len(seen) < n:
+        mark = _vrm(r)
+        if mark in seen:
+            continue
+        seen.add(mark)
+        vrm += mark.encode().ljust(VRM_BYTES, b"\0")
+        make_model.append(r.choice(models))
+        colour.append(r.choice(colours))
+    return {"vrm": _fixed(vrm, VRM_BYTES), "make_model": np.frombuffer(make_model, np.int8),
+            "colour": np.frombuffer(colour, np.int8)}
+
+
+def _phones(n: int, r: random.Random) -> np.ndarray:
+    """Distinct mobile numbers, drawn until there are n; held as their last nine digits."""
+    seen: set[int] = set()
+    out = array("i")
+    while len(out) < n:
+        x = r.randrange(100_000_000, 1_000_000_000)
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return np.frombuffer(out, np.int32)
+
+
+def _owned(n: int, n_people: int, r: random.Random) -> Links:
+    """Each of n things, in order, given to a person drawn at random: each person's, in order."""
+    owner = np.fromiter((r.randrange(n_people) for _ in range(n)), np.int64, n)
+    return Links.group(owner, np.arange(n), n_people)
+
+
 def build_world(spec: CorpusSpec, pools: Pools, rng: np.random.Generator) -> World:
     addresses = _addresses(spec, pools, rng)
-    people = _people(spec, pools, rng, len(addresses))
-    n_comm = _communities(spec, people, rng)
+    people = _people(spec, pools, rng, spec.addresses)
+    n_comm, associates = _communities(spec, people, rng)
     r = _scalar_rng(rng)
-    vehicles, seen = [], set()
-    while len(vehicles) < spec.vehicles:
-        vrm = _vrm(r)
-        if vrm in seen:
-            continue
-        seen.add(vrm)
-        make, model = r.choice(vocab.VEHICLES)
-        vehicles.append(Vehicle(f"V{len(vehicles):07d}", vrm, make, model, r.choice(vocab.COLOURS)))
-    phones_set: dict[str, None] = {}
-    while len(phones_set) < spec.phones:
-        phones_set[f"07{r.randrange(100_000_000, 1_000_000_000):09d}"] = None
-    phones = list(phones_set)
-    for v in range(len(vehicles)):
-        people[r.randrange(len(people))].vehicles.append(v)
-    for ph in range(len(phones)):
-        people[r.randrange(len(people))].phones.append(ph)
-    events = _events(spec, people, len(addresses), vehicles, phones, n_comm, rng)
-    return World(people, vehicles, phones, addresses, events)
+    vehicles = _vehicles(spec.vehicles, r)
+    phones = _phones(spec.phones, r)
+    # Each vehicle, then each phone, given to a person drawn at random.
+    vehicles_of = _owned(spec.vehicles, spec.people, r)
+    phones_of = _owned(spec.phones, spec.people, r)
+    events, event_people = _events(spec, people, associates, vehicles_of, phones_of, rng)
+    return World(pools, people, associates, vehicles_of, phones_of, vehicles, phones, addresses, events,
+                 event_people)
 
 
-def _events(spec, people, n_addr, vehicles, phones, n_comm, rng) -> list[Event]:
-    types = list(vocab.EVENT_TYPES)
+def _events(spec: CorpusSpec, people: dict[str, np.ndarray], associates: Links, vehicles_of: Links,
+            phones_of: Links, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], Links]:
+    """Events as columns. Each array numpy draws (as int64 or float64) is narrowed as soon as it
+    is drawn: at 10M records, 4.5 million events, each int64 column is 36 MB."""
+    types = EVENT_TYPE_NAMES
+    n_people, n_vehicles, n_addr = len(people["dob"]), spec.vehicles, spec.addresses
     span = (spec.dates.end - spec.dates.start).days
     # Prolific offenders: a Zipf-like activity weight so a few people have many records.
-    activity = rng.pareto(1.5, len(people)) + 1
+    activity = rng.pareto(1.5, n_people) + 1
     activity /= activity.sum()
-    leads = rng.choice(len(people), spec.events, p=activity).tolist()
-    # Every per-event draw made at once with numpy; the loop below only reads the arrays.
+    leads = weighted_choice(rng, activity, spec.events)
+    del activity
+    # Every per-event draw made at once with numpy (seven uniforms an event, row by row, as
+    # one (7, n) draw made them), each kept only as the coin it decides.
     n = spec.events
-    u = rng.random((7, n)).tolist()
-    etype = rng.integers(len(types), size=n)
-    mo_sizes = np.array([len(vocab.EVENT_TYPES[t]) for t in types])[etype]
-    mo_a = (rng.random(n) * mo_sizes).astype(int)
-    mo_b = ((mo_a + 1 + (rng.random(n) * (mo_sizes - 1)).astype(int)) % mo_sizes).tolist()
-    mo_a, etype = mo_a.tolist(), etype.tolist()
-    other_addr = rng.integers(n_addr, size=n).tolist()
-    other_veh = rng.integers(max(1, len(vehicles)), size=n).tolist()
-    victim_of = rng.integers(len(people), size=n).tolist()
-    weapon_of = rng.integers(len(vocab.WEAPONS), size=n).tolist()
-    day = rng.integers(span + 1, size=n).tolist()
+    with_associates = rng.random(n) < 0.6
+    at_home = rng.random(n) < 0.3
+    own_vehicle = rng.random(n) < 0.6
+    other_vehicle = rng.random(n) < 0.1
+    own_phone = rng.random(n) < 0.5
+    victim_coin = rng.random(n) < 0.7
+    weapon_coin = rng.random(n) < 0.6
+    etype = rng.integers(len(types), size=n).astype(np.int8)
+    mo_sizes = np.array([len(vocab.EVENT_TYPES[t]) for t in types], np.int8)[etype]
+    mo_a = (rng.random(n) * mo_sizes).astype(np.int8)
+    mo_b = (mo_a + 1 + (rng.random(n) * (mo_sizes - 1)).astype(np.int8)) % mo_sizes
+    del mo_sizes
+    other_addr = rng.integers(n_addr, size=n).astype(np.int32)
+    other_veh = rng.integers(max(1, n_vehicles), size=n).astype(np.int32)
+    victim_of = rng.integers(n_people, size=n).astype(np.int32)
+    weapon_of = rng.integers(len(vocab.WEAPONS), size=n).astype(np.int8)
+    days = rng.integers(span + 1, size=n).astype(np.int32)
     r = _scalar_rng(rng)
-    victims = {"robbery", "assault", "burglary", "fraud", "theft"}
-    armed = {"robbery", "assault", "weapons"}
-    start = spec.dates.start
-    events = []
-    u0, u1, u2, u3, u4, u5, u6 = u
-    for e in range(n):
-        lead = leads[e]
-        p = people[lead]
-        group = [lead]
-        if p.associates and u0[e] < 0.6:  # offends with some of those they are tied to
-            k = r.randint(0, min(3, len(p.associates)))
-            group += r.sample(p.associates, k)
-        t = types[etype[e]]
-        mo_pool = vocab.EVENT_TYPES[t]
-        mo = (mo_pool[mo_a[e]], mo_pool[mo_b[e]])
-        addr = p.address if u1[e] < 0.3 else other_addr[e]
-        veh = p.vehicles[0] if p.vehicles and u2[e] < 0.6 else (
-            other_veh[e] if vehicles and u3[e] < 0.1 else None)
-        phone = p.phones[0] if p.phones and u4[e] < 0.5 else None
-        victim = victim_of[e] if t in victims and u5[e] < 0.7 else None
-        weapon = vocab.WEAPONS[weapon_of[e]] if t in armed and u6[e] < 0.6 else None
-        events.append(Event(f"E{e:07d}", t, start + dt.timedelta(days=day[e]),
-                            addr, group, victim if victim not in group else None, veh, phone, weapon, mo))
-    return events
-
+    # Some leads offend with some of those they are tied to: the only per-event draws left,
+    # made in event order.
+    extra_n = np.zeros(n, np.int8)
+    extra = array("i")
+    picked, lead = _read(extra_n), _read(leads)
+    for e in _read(np.flatnonzero(with_associates & (associates.counts()[leads] > 0))):
+        near = associates.of(lead[e])
+        k = r.randint(0, min(3, len(near)))
+        picked[e] = k
+        extra.extend(r.sample(near, k))
+    sizes = extra_n + np.int8(1)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    group = np.empty(offsets[-1], np.int32)
+    is_lead = np.zeros(offsets[-1], bool)
+    is_lead[offsets[:-1]] = True
+    group[is_lead] = leads
+    group[~is_lead] = np.frombuffer(extra, np.int32)
+    del is_lead, extra
+    event_people = Links(offsets, group)
+    # Event types as indexes: which of them have victims, which weapons.
+    has_victim = np.isin(types, ("robbery", "assault", "burglary", "fraud", "theft"))[etype]
+    armed = np.isin(types, ("robbery", "assault", "weapons"))[etype]
+    victim = np.where(has_victim & victim_coin, victim_of, NONE).astype(np.int32)
+    # No one is the victim of an event they took part in.
+    victim[np.logical_or.reduceat(group == np.repeat(victim, sizes), offsets[:-1])] = NONE
+    veh_first = vehicles_of.first().astype(np.int32)[leads]
+    phone_first = phones_of.first().astype(np.int32)[leads]
+    vehicle = np.where(own_vehicle & (veh_first != NONE), veh_first,
+                       np.where((n_vehicles > 0) & other_vehicle, other_veh, NONE)).astype(np.int32)
+    events = {
+        "type": etype, "date": spec.dates.start.toordinal() + days,
+        "address": np.where(at_home, people["address"][leads], other_addr).astype(np.int32),
+        "victim": victim, "vehicle": vehicle,
+        "phone": np.where(own_phone & (phone_first != NONE), phone_first, NONE).astype(np.int32),
+        "weapon": np.where(armed & weapon_coin, weapon_of, NONE).astype(np.int8),
+        "mo_a": mo_a, "mo_b": mo_b.astype(np.int8)}
+    return events, event_people

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.corpus.generate import generate, load_spec
 from bench.corpus.store import Corpus
@@ -234,8 +236,8 @@ def test_the_network_is_seeded_and_reproducible():
     from bench.corpus.world import build_world
     spec = load_spec(ROOT / "corpora" / "ci.yaml").model_copy(update={"people": 600, "events": 50, "vehicles": 10,
                                                                        "phones": 10, "addresses": 50})
-    ties = [[p.associates for p in build_world(spec, build_pools(spec.seed), np.random.default_rng(spec.seed)).people]
-            for _ in range(2)]
+    worlds = [build_world(spec, build_pools(spec.seed), np.random.default_rng(spec.seed)) for _ in range(2)]
+    ties = [[w.associates.of(i) for i in range(w.n_people)] for w in worlds]
     assert ties[0] == ties[1] and sum(map(len, ties[0])) > 0
 
 
@@ -285,3 +287,85 @@ def test_entities_are_written_in_bounded_memory(write, monkeypatch):
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < 1.3 * peaks[0], peaks
+
+
+# The `ci` corpus's content as the generator wrote it while the world was held as a Python
+# object per entity (GENERATOR_REVISION 5, before the world became columns): the compact world
+# must give every record, truth line, entity and manifest count the same, byte for byte. Any
+# change to the world's draws, its links or the order they are read in shows here.
+CI_CONTENT = {
+    "records.jsonl.gz": "88d2fe26a335d19c8307229cee3c60ba4382b7c712525facd3d190ffd40edae6",
+    "truth/mentions.jsonl.gz": "35cb5ad9eeb6d2fe3ae27c82c88db0400d9d41e0bff97084ba4e5af179a55f1f",
+    "truth/entities.jsonl.gz": "4502e0fa0be033a218176f50fa89254e8b3df98332ccc6d4281321af68adeec2",
+    "manifest counts and corruption": "e502cacfa728a14e8ffe9ad53d5e06357b6030088be3e6ebb5a2c0b7ba315e4b",
+}
+
+
+def test_compact_world_writes_what_the_object_world_wrote(ci_corpus):
+    import gzip
+    import hashlib
+
+    import orjson
+    m = ci_corpus.manifest
+    got = {f: hashlib.sha256(gzip.decompress((ci_corpus.root / f).read_bytes())).hexdigest()
+           for f in CI_CONTENT if f.endswith(".gz")}
+    got["manifest counts and corruption"] = hashlib.sha256(orjson.dumps(
+        {"counts": m.counts, "corruption": {s: {k: c.model_dump() for k, c in kinds.items()}
+                                            for s, kinds in m.corruption.items()}},
+        option=orjson.OPT_SORT_KEYS)).hexdigest()
+    assert got == CI_CONTENT
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=50).filter(lambda w: sum(w) > 0),
+       st.integers(0, 5000), st.integers(1, 700), st.integers(0, 2**32))
+def test_weighted_choice_is_numpys_choice_in_blocks(weights, size, block, seed):
+    """The plan and the events' leads are drawn a block at a time to bound memory: the same
+    values as numpy's own choice, whatever the block."""
+    import numpy as np
+
+    from bench.corpus.world import weighted_choice
+    p = np.array(weights) / sum(weights)
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    want = a.choice(len(p), size, p=p)
+    got = weighted_choice(b, p, size, np.int64, block=block)
+    assert got.tolist() == want.tolist() and a.random() == b.random()  # and the stream left where it was
+
+
+def test_chunks_in_flight_are_bounded_and_taken_in_order():
+    """The parent asks the workers for at most `window` chunks it has not yet taken, so finished
+    chunks cannot pile up in its memory, and it takes them in chunk order."""
+    from bench.corpus import generate as g
+
+    class Pool:
+        def __init__(self):
+            self.asked, self.most = [], 0
+
+        def apply_async(self, fn, args):
+            self.asked.append(args[0])
+            return args[0]
+
+    pool, taken = Pool(), []
+    for index in g._chunks(pool, 10, 3):
+        pool.most = max(pool.most, len(pool.asked) - len(taken))
+        taken.append(index)
+    assert taken == pool.asked == list(range(10)) and pool.most == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=300) | st.integers(-2**63, 2**63 - 1), max_size=4), max_size=60),
+       st.integers(1, 2000))
+def test_a_gzip_member_made_row_by_row_is_gzip_compress_of_the_lines(rows, feed):
+    """Chunks and entity batches are compressed a row at a time, never held whole: the bytes
+    are what compressing all the lines at once gave, wherever the feeding cuts them."""
+    import gzip
+
+    import orjson
+
+    from bench.corpus.store import GzMember
+    member = GzMember()
+    member.FEED = feed
+    for r in rows:
+        member.add(r)
+    lines = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows)
+    assert member.close() == gzip.compress(lines, compresslevel=1, mtime=0)

@@ -27,6 +27,7 @@ from bench.corpus.world import World, build_world, weighted_choice
 from bench.specio import load_model
 
 CHUNK = 20_000
+BATCH = 1_000  # rows held at once while a chunk's gzip member is written
 # Bump when the same spec would generate different records (a change to the world, the clerks
 # or the corruptors): corpora made by an older generator are then made again, not reused.
 GENERATOR_REVISION = 5
@@ -81,15 +82,28 @@ def _chunk(index: int) -> tuple[bytes, bytes, Tally, Counter]:
     tally = Tally()
     clerks = {n: Clerk(n, spec.sources[n].corruption, rng, tally) for n in names}
     writer = RecordWriter(world, clerks, rng)
-    recs, truths, counts = GzMember(), GzMember(), Counter()
-    for i in range(index * CHUNK, min(spec.records, (index + 1) * CHUNK)):
-        rec, truth = writer.write(f"R{i:08d}", names[src[i]], world.event(int(ev[i])))
-        recs.add(rec)
-        truths.add(truth)
-        counts[("source", rec["source"])] += 1
-        for kind in ("people", "vehicles", "phones", "locations"):
-            counts[("mentions", kind)] += len(rec[kind])
-    return recs.close(), truths.close(), tally, counts
+    rz, tz = GzMember(), GzMember()
+    recs, truths = [], []
+    sources: Counter = Counter()
+    mentions = dict.fromkeys(("people", "vehicles", "phones", "locations"), 0)
+    lo, hi = index * CHUNK, min(spec.records, (index + 1) * CHUNK)
+    # The chunk's slice of the plan as lists: a numpy scalar read costs several list reads.
+    for i, e, s in zip(range(lo, hi), ev[lo:hi].tolist(), src[lo:hi].tolist()):
+        rec, truth = writer.write(f"R{i:08d}", names[s], world.event(e))
+        recs.append(rec)
+        truths.append(truth)
+        sources[rec["source"]] += 1
+        for kind in mentions:
+            mentions[kind] += len(rec[kind])
+        if len(recs) == BATCH:
+            rz.write(recs)
+            tz.write(truths)
+            recs, truths = [], []
+    rz.write(recs)
+    tz.write(truths)
+    counts = Counter({("source", k): v for k, v in sources.items()})
+    counts.update({("mentions", k): v for k, v in mentions.items()})
+    return rz.close(), tz.close(), tally, counts
 
 
 def _entities(world: World) -> Iterator[dict]:
@@ -124,14 +138,16 @@ def _entities(world: World) -> Iterator[dict]:
 
 
 def _entity_members(world: World) -> Iterator[bytes]:
-    """The truth's entities in gzip members of CHUNK rows, made a row at a time, so that memory
-    does not grow with the world's size."""
+    """The truth's entities in gzip members of CHUNK rows, made BATCH rows at a time, so that
+    memory does not grow with the world's size."""
     rows = _entities(world)
-    for first in rows:
-        member = GzMember()
-        member.add(first)
-        for row in itertools.islice(rows, CHUNK - 1):
-            member.add(row)
+    while True:
+        member, n = GzMember(), 0
+        while n < CHUNK and (batch := list(itertools.islice(rows, min(BATCH, CHUNK - n)))):
+            member.write(batch)
+            n += len(batch)
+        if not n:
+            return
         yield member.close()
 
 

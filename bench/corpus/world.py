@@ -1,14 +1,16 @@
 """The true world: people, objects, locations, events and the links between them.
 Built with numpy from one seed; nothing here is corrupted.
 
-The world is held as columns, not as an object per entity: ints for indexes and dates, names
-and streets as indexes into the pools, short codes (registration marks, postcodes) as
-fixed-width bytes, and each entity's list of links (a person's associates, vehicles and phones,
-an event's people) as offsets into one array. At 10M records the world has 2 million people and
-4.5 million events: as Python objects it took about 13 GB, and the generator's forked workers,
-which share it copy-on-write, copied the pages that reading an object wrote its reference count
-to. Arrays are a few bytes an entity and reading them writes nothing, so the workers share them
-for good. Person, Vehicle, Address and Event are views of one entity, made when asked for."""
+The world is held as arrays, not as an object per entity: ints for indexes and dates (a
+person's or an event's side by side in one row, see Rows), names and streets as indexes into
+the pools, short codes (registration marks, postcodes) as fixed-width bytes, and each entity's
+list of links (a person's associates, vehicles and phones, an event's people) as offsets into
+one array. At 10M records the world has 2 million people and 4.5 million events: held as
+Python objects, generating took 1.7 GB at 1M records and 3.0 GB at 2M (about 13 GB projected
+at 10M), and the generator's forked workers, which share the world copy-on-write, copied every
+page on which reading an object wrote its reference count. Arrays take a few bytes an entity
+and reading them writes nothing, so the workers share them for good. Person, Vehicle, Address
+and Event are views of one entity, made when asked for."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ VRM_BYTES = 8  # every format's mark is 7 characters and a space
 NONE = -1  # in an index column: no such entity or value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Person:
     id: str
     forename: str
@@ -47,7 +49,7 @@ class Person:
     address: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Vehicle:
     id: str
     vrm: str
@@ -56,7 +58,7 @@ class Vehicle:
     colour: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Address:
     id: str
     number: int
@@ -67,7 +69,7 @@ class Address:
     lon: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     id: str
     type: str
@@ -86,7 +88,7 @@ class Links:
 
     def __init__(self, offsets: np.ndarray, items: np.ndarray):
         self.offsets, self.items = offsets, items
-        self._off = memoryview(offsets)
+        self._off, self._items = _read(offsets), _read(items)
 
     @classmethod
     def group(cls, rows: np.ndarray, items: np.ndarray, n: int) -> "Links":
@@ -97,7 +99,7 @@ class Links:
         return cls(offsets, np.ascontiguousarray(items[order], np.int32))
 
     def of(self, i: int) -> list[int]:
-        return self.items[self._off[i]:self._off[i + 1]].tolist()
+        return self._items[self._off[i]:self._off[i + 1]].tolist()
 
     def count(self, i: int) -> int:
         return self._off[i + 1] - self._off[i]
@@ -133,6 +135,35 @@ def _read(arr: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(arr))
 
 
+PERSON_FIELDS = ("male", "forename", "middle", "surname", "partner", "dob", "nationality", "alias_forename",
+                 "alias_surname", "moniker", "community", "address")
+EVENT_FIELDS = ("type", "date", "address", "victim", "vehicle", "phone", "weapon", "mo_a", "mo_b")
+ADDRESS_FIELDS = ("number", "street", "borough")
+
+
+class Rows:
+    """Entities as rows of int32 fields side by side. A view reads one entity's fields at once:
+    from separate columns each field of an entity read at random was a cache miss of its own
+    (1.2 against 0.5 µs to read a person's twelve fields, among 2 million people)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], fields: tuple[str, ...]):
+        """Takes the columns out of `columns` one at a time (each is freed once copied)."""
+        self.fields, self.width = fields, len(fields)
+        self.array = np.empty((len(columns[fields[0]]), self.width), np.int32)
+        for j, name in enumerate(fields):
+            self.array[:, j] = columns.pop(name)
+        self._flat = memoryview(self.array).cast("B").cast("i")
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def row(self, i: int) -> list[int]:
+        return self._flat[i * self.width:(i + 1) * self.width].tolist()
+
+    def column(self, name: str) -> np.ndarray:
+        return self.array[:, self.fields.index(name)]
+
+
 class World:
     """The world's columns (see the module's docstring) and views of one entity at a time."""
 
@@ -140,61 +171,61 @@ class World:
                  phones_of: Links, vehicles: dict[str, np.ndarray], phones: np.ndarray,
                  addresses: dict[str, np.ndarray], events: dict[str, np.ndarray], event_people: Links):
         self.pools = pools
-        self.people, self.vehicles, self.addresses, self.events = people, vehicles, addresses, events
+        self.people, self.events = Rows(people, PERSON_FIELDS), Rows(events, EVENT_FIELDS)
+        self.address_rows = Rows(addresses, ADDRESS_FIELDS)
+        self.addresses = addresses  # what is not an int: postcode, lat, lon
+        self.vehicles = vehicles
         self.phones = phones  # the number's last nine digits ("07" + nine digits)
         self.associates, self.vehicles_of, self.phones_of, self.event_people = (
             associates, vehicles_of, phones_of, event_people)
-        self.n_people, self.n_vehicles = len(people["dob"]), len(vehicles["make_model"])
-        self.n_phones, self.n_addresses, self.n_events = len(phones), len(addresses["number"]), len(events["date"])
-        self._p = {k: _read(v) for k, v in people.items()}
-        self._v = {k: _read(v) for k, v in vehicles.items() if k != "vrm"}
-        self._a = {k: _read(v) for k, v in addresses.items() if k != "postcode"}
-        self._e = {k: _read(v) for k, v in events.items()}
+        self.n_people, self.n_vehicles = len(self.people), len(vehicles["make_model"])
+        self.n_phones, self.n_addresses, self.n_events = len(phones), len(self.address_rows), len(self.events)
+        self._v = tuple(_read(vehicles[k]) for k in ("make_model", "colour"))
+        self._lat, self._lon = _read(addresses["lat"]), _read(addresses["lon"])
         self._t = _read(phones)
+        # Every day a birth or an event falls on, made once (a few tens of thousands of days,
+        # whatever the world's size): a date made per read cost a sixth of a person's view.
+        dob, date = self.people.column("dob"), self.events.column("date")
+        first, last = int(min(dob.min(), date.min())), int(max(dob.max(), date.max()))
+        self._days, self._day0 = tuple(dt.date.fromordinal(d) for d in range(first, last + 1)), first
+        self._forenames = {1: pools.forenames["M"], 0: pools.forenames["F"]}
+        self._surnames = pools.surnames
         self._streets = tuple(pools.streets)
         self._boroughs = tuple(b.name for b in pools.boroughs)
 
-    def person_id(self, i: int) -> str:
-        return f"P{i:07d}"
-
     def person(self, i: int) -> Person:
-        c, pools = self._p, self.pools
-        sex = "M" if c["male"][i] else "F"
-        names = pools.forenames[sex]
-        forename = names[c["forename"][i]]
-        surname = pools.surnames[c["surname"][i]]
-        if (partner := c["partner"][i]) != NONE:
-            surname = f"{surname}-{pools.surnames[partner]}"
-        middle = c["middle"][i]
-        alias_sur = c["alias_surname"][i]
-        moniker = c["moniker"][i]
-        return Person(f"P{i:07d}", forename, names[middle] if middle != NONE else "", surname,
-                      dt.date.fromordinal(c["dob"][i]), sex, NATIONALITY_NAMES[c["nationality"][i]],
-                      (names[c["alias_forename"][i]], pools.surnames[alias_sur]) if alias_sur != NONE else None,
-                      vocab.MONIKERS[moniker] if moniker != NONE else None, c["community"][i], c["address"][i])
+        male, fore, mid, sur, partner, dob, nat, alias_fore, alias_sur, moniker, community, address = \
+            self.people.row(i)
+        names, surnames = self._forenames[male], self._surnames
+        surname = surnames[sur]
+        if partner != NONE:
+            surname = f"{surname}-{surnames[partner]}"
+        return Person(f"P{i:07d}", names[fore], names[mid] if mid != NONE else "", surname,
+                      self._days[dob - self._day0], "M" if male else "F", NATIONALITY_NAMES[nat],
+                      (names[alias_fore], surnames[alias_sur]) if alias_sur != NONE else None,
+                      vocab.MONIKERS[moniker] if moniker != NONE else None, community, address)
 
     def vehicle(self, i: int) -> Vehicle:
-        make, model = vocab.VEHICLES[self._v["make_model"][i]]
-        return Vehicle(f"V{i:07d}", self.vehicles["vrm"][i].decode(), make, model,
-                       vocab.COLOURS[self._v["colour"][i]])
+        make_model, colour = self._v
+        make, model = vocab.VEHICLES[make_model[i]]
+        return Vehicle(f"V{i:07d}", self.vehicles["vrm"][i].decode(), make, model, vocab.COLOURS[colour[i]])
 
     def phone(self, i: int) -> str:
         return f"07{self._t[i]:09d}"
 
     def address(self, i: int) -> Address:
-        c = self._a
-        return Address(f"L{i:07d}", c["number"][i], self._streets[c["street"][i]], self._boroughs[c["borough"][i]],
-                       self.addresses["postcode"][i].decode(), c["lat"][i], c["lon"][i])
+        number, street, borough = self.address_rows.row(i)
+        return Address(f"L{i:07d}", number, self._streets[street], self._boroughs[borough],
+                       self.addresses["postcode"][i].decode(), self._lat[i], self._lon[i])
 
     def event(self, i: int) -> Event:
-        c = self._e
-        t = EVENT_TYPE_NAMES[c["type"][i]]
+        etype, date, address, victim, vehicle, phone, weapon, mo_a, mo_b = self.events.row(i)
+        t = EVENT_TYPE_NAMES[etype]
         mo = vocab.EVENT_TYPES[t]
-        victim, vehicle, phone, weapon = c["victim"][i], c["vehicle"][i], c["phone"][i], c["weapon"][i]
-        return Event(f"E{i:07d}", t, dt.date.fromordinal(c["date"][i]), c["address"][i], self.event_people.of(i),
+        return Event(f"E{i:07d}", t, self._days[date - self._day0], address, self.event_people.of(i),
                      victim if victim != NONE else None, vehicle if vehicle != NONE else None,
                      phone if phone != NONE else None, vocab.WEAPONS[weapon] if weapon != NONE else None,
-                     (mo[c["mo_a"][i]], mo[c["mo_b"][i]]))
+                     (mo[mo_a], mo[mo_b]))
 
 
 # Scalar draws use random.Random seeded from the numpy generator: numpy is ~50x slower per

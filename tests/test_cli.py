@@ -23,6 +23,18 @@ def test_every_subcommand_explains_itself(cmd, capsys):
     assert "usage: polebench" in out and len(out) > 200
 
 
+def test_a_command_loads_its_own_module_only():
+    """`polebench generate` imports the generate command, not every command's stack (about 150 MB
+    of polars, tantivy, run and report, held by generate's process and its forked workers)."""
+    code = ("import sys\nfrom bench.cli.main import main\ntry:\n    main(['generate', '--help'])\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('bench.cli.')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    loaded = r.stdout.strip().splitlines()[-1]
+    assert "'bench.cli.generate'" in loaded
+    assert "'bench.cli.run'" not in loaded and "'bench.cli.importer'" not in loaded, loaded
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "SYNTHETIC" in capsys.readouterr().out

@@ -34,12 +34,22 @@ polebench process is running the same run, 130 interrupted, 141 the output pipe 
 CRASH_EXIT = 4
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The command each module adds (`polebench import` is bench.cli.importer).
+COMMANDS = {("import" if m == "importer" else m.replace("_", "-")): m for m in SUBCOMMANDS}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` (a module of SUBCOMMANDS) that command's alone:
+    each module imports what its command needs, and all of them together held about 150 MB
+    (polars, tantivy, the run and report stacks) in every process, `generate`'s forked
+    workers included."""
     parser = argparse.ArgumentParser(prog="polebench", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"polebench {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(f"bench.cli.{name}")
         except ModuleNotFoundError as e:
@@ -51,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    args_in = sys.argv[1:] if argv is None else argv
+    # The command is the first word that is no option (the top level takes no option values);
+    # anything else (no command, help, a mistyped command) gets every command, to list them.
+    first = next((a for a in args_in if not a.startswith("-")), None)
+    parser = build_parser(COMMANDS.get(first))
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

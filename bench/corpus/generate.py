@@ -169,7 +169,7 @@ class _Here:
         return _chunk(self.index)
 
 
-def _chunks(pool, n_chunks: int, window: int) -> Iterator:
+def _chunks(pool: "mp.pool.Pool | None", n_chunks: int, window: int) -> Iterator:
     """Each chunk's pending result, in order, with at most `window` chunks asked for and not yet
     taken: a pool's workers otherwise run ahead of the parent that writes their output, and
     every chunk made and not yet written (about 4 MB of gzip) waits in the parent's memory (at

@@ -101,9 +101,6 @@ class Links:
     def of(self, i: int) -> list[int]:
         return self._items[self._off[i]:self._off[i + 1]].tolist()
 
-    def count(self, i: int) -> int:
-        return self._off[i + 1] - self._off[i]
-
     def counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 

@@ -14,10 +14,7 @@ so a reader costs O(relevant records), whatever the list's length."""
 from __future__ import annotations
 
 import math
-import typing
-from array import array
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,42 +104,6 @@ class Listed:
     n_relevant: int  # relevant records for the need in the corpus
     purpose: Purpose
     key: int  # the need's, for the reader's misses
-
-
-PURPOSES: tuple[str, ...] = typing.get_args(Purpose)
-
-
-class ListedColumns:
-    """One profile's Listed, need by need, kept as a few flat columns: the positions and record
-    numbers of the relevant records each list holds back to back (int32: no list or corpus holds
-    2^31 records), and four numbers a list. A run holds these for every (profile, need), so this
-    costs it 8 bytes a relevant record found and about 40 a list, where a Listed object with its
-    two int64 arrays cost about 400 and 16 a record. Iterating gives the Listed again (int64, as
-    measured), in the order they were added."""
-
-    def __init__(self) -> None:
-        self.hits, self.records, self.ends = array("i"), array("i"), array("q")
-        self.n, self.n_relevant, self.key, self.purpose = array("q"), array("q"), array("q"), array("b")
-
-    def append(self, x: Listed) -> None:
-        self.hits.frombytes(np.ascontiguousarray(x.hits, np.int32).tobytes())
-        self.records.frombytes(np.ascontiguousarray(x.records, np.int32).tobytes())
-        self.ends.append(len(self.hits))
-        self.n.append(x.n)
-        self.n_relevant.append(x.n_relevant)
-        self.key.append(x.key)
-        self.purpose.append(PURPOSES.index(x.purpose))
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def __getitem__(self, i: int) -> Listed:
-        a, b = (self.ends[i - 1] if i else 0), self.ends[i]
-        return Listed(np.asarray(self.hits[a:b], np.int64), np.asarray(self.records[a:b], np.int64), self.n[i],
-                      self.n_relevant[i], PURPOSES[self.purpose[i]], self.key[i])
-
-    def __iter__(self) -> Iterator[Listed]:
-        return (self[i] for i in range(len(self)))
 
 
 def _stop_page(hits: np.ndarray, s: int, k: int) -> int:

@@ -6,11 +6,16 @@ not hold a dict of thirty Python objects per (profile, need) (about 4 KB each)."
 from __future__ import annotations
 
 import csv
+import struct
 import sys
 from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
+
+from bench.metrics.aggregate import NUMERIC, Codes, NeedRows
 from bench.metrics.registry import PER_QUERY_COLUMNS, TEXT_COLUMNS
 
 # Read as the capabilities one by one, as the runner held them (the file joins them with ';').
@@ -78,3 +83,55 @@ def read_rows(path: Path) -> list[Row]:
         for raw in csv.DictReader(f):
             table.append(raw)
     return [Row(table, i) for i in range(table.n)]
+
+
+class RowFile:
+    """The run's per-need rows as the aggregation reads them: a file per profile of fixed-width
+    float64 records (the need's place in the query set, its kind, whether it failed, what it lost,
+    then every numeric column of per_query.csv), written as they are measured and read back a
+    column at a time (a bench.metrics.aggregate.RowTable). per_query.csv is the run's output; this
+    keeps the aggregation from holding every row of every profile at once (about 1 KB a need for
+    four profiles as a Table). The values are those the CSV gives back, to the bit: a float is
+    written as its shortest repr, which reads back as the same float."""
+
+    def __init__(self, dir: Path, index: Mapping[str, int], qids: list[str]):
+        self.dir, self.index, self.qids = dir, index, qids
+        self.codes = Codes()
+        self.kinds, self.lost_sets = self.codes.kinds, self.codes.lost_sets
+        self._files: dict[str, BinaryIO] = {}
+        self._paths: dict[str, Path] = {}
+
+    def add(self, row: Mapping) -> None:
+        """One row as written to per_query.csv (its lost capabilities joined by ';', or a list)."""
+        name = row["profile"]
+        if name not in self._files:
+            self._paths[name] = self.dir / f"rows.{len(self._paths)}.f8"
+            self._files[name] = open(self._paths[name], "wb")
+        values = (row.get(c) for c in NUMERIC)
+        self._files[name].write(_RECORD.pack(
+            self.index[row["qid"]], self.codes.kind(row["kind"]), bool(row.get("error")),
+            self.codes.lost(row.get("lost_capabilities")),
+            *(float("nan") if v is None or v == "" else float(v) for v in values)))
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+
+    def rows(self, profile: str) -> NeedRows:
+        """A profile's rows, mapped from its file (the page cache's, not the process's own memory):
+        a column is copied out when asked for."""
+        path = self._paths.get(profile)
+        m = np.memmap(path, np.float64, "r").reshape(-1, WIDTH) if path and path.stat().st_size \
+            else np.empty((0, WIDTH))
+        return NeedRows(m[:, 0].astype(np.int64), m[:, 1].astype(np.int64), m[:, 2] != 0, m[:, 3].astype(np.int64),
+                        lambda c: np.array(m[:, _COLUMN[c]]))
+
+    def remove(self) -> None:
+        self.close()
+        for path in self._paths.values():
+            path.unlink(missing_ok=True)
+
+
+WIDTH = 4 + len(NUMERIC)
+_COLUMN = {c: 4 + i for i, c in enumerate(NUMERIC)}
+_RECORD = struct.Struct(f"<{WIDTH}d")

@@ -24,12 +24,12 @@ import orjson
 
 import bench
 from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
-from bench.analyst.reader import ListedColumns, gain_curve, over_behaviours, wss
+from bench.analyst.reader import gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
 from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_writer, sha256_file, write_json_atomic
 from bench.errors import PolebenchError, Unreachable
-from bench.metrics.aggregate import aggregate
+from bench.metrics.aggregate import aggregate_table
 from bench.metrics.breakdown import Exclusions, breakdown, missed_by_kind
 from bench.metrics.measures import Judgements, inflation
 from bench.metrics.registry import PER_QUERY_COLUMNS
@@ -42,7 +42,8 @@ from bench.redact import redact
 from bench.run import audit
 from bench.run.excluded import excluded_by
 from bench.run.results import RUN_FILE, RunResults, read_results
-from bench.run.rows import read_rows
+from bench.run.listed import ListedFile
+from bench.run.rows import RowFile
 from bench.run.store import Lists, Outcomes, Partial, is_complete, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter
 
@@ -366,8 +367,9 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
                twins: dict[str, str], n_records: int, s: RunSettings, behaviour: Behaviour, per_query: Path,
                explain: Callable[[Mapping[str, Mapping[str, set[int]]]], Exclusions] | None = None
                ) -> tuple[dict, int, dict[str, float]]:
-    """The per-query rows written to `per_query` as they are measured, then the aggregates read
-    back from that file with the error breakdown; how many searches failed (the narrowing twins'
+    """The per-query rows written to `per_query` as they are measured (and to a fixed-width copy,
+    RowFile), then the aggregates read back from the copy a profile and a column at a time, with
+    the error breakdown; how many searches failed (the narrowing twins'
     too), and how long each step took. No step holds a row per (profile, need) in memory: a run's
     memory grows with its needs by what the statistics need of each (a few numbers), not by a
     dict each. `explain(found)`: which criterion excluded each relevant record missed (needs the
@@ -375,38 +377,46 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     order = profiles.order
     t1 = time.perf_counter()
     page_sizes = {n: p.page_size for n, p in profiles.by_name.items() if p.page_size}
-    listed, failed = _measure(outcomes, lists, Judgements({}, n_records), inst, order, list(twins.values()), s,
-                              behaviour, page_sizes, per_query)
-    # the narrowing twins too: the breakdown's collapses have always listed theirs
-    found = {name: _Found(listed[name]) for name in listed}
-    timings = {"measure_s": time.perf_counter() - t1}
-    agg = aggregate(read_rows(per_query), order, s.baseline, s.seed)
-    agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
-                        "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
-                        "samples": behaviour.samples, "sources": behaviour.sources,
-                        "narrow_above": behaviour.narrow_above, "reformulating": sorted(twins),
-                        "profiles": over_behaviours(listed, s.baseline, behaviour.sample(s.seed), twins,
-                                                    page_sizes)}
-    for name in order:
-        agg["profiles"][name]["gain_curve"] = {"budgets": list(GAIN_BUDGETS),
-                                               "recall": gain_curve(listed[name], GAIN_BUDGETS)}
-        w, unreached = wss(listed[name], n_records)
-        if _reads_entries(profiles[name]):
-            w = None  # its list is read in candidate entities, but the sampling it is set against is of records
-        agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
-    t_x = time.perf_counter()
-    excluded = explain(found) if explain else None
-    timings["excluded_s"] = time.perf_counter() - t_x
-    # the narrowing twins are read by sampled readers only: no breakdown, collapse or worst need of theirs
-    bd = breakdown(found={p: found[p] for p in order}, lists=lists, excluded=excluded,  # read only for needs in `found`
-                   details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,
-                   lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
-    for name in order:
-        agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
-        agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
-    agg["collapses"] = bd["collapses"]
-    timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"] - timings["excluded_s"]
-    return agg, failed, timings
+    # what the run keeps on disk while it measures and aggregates (the partial folder), gone after
+    table = RowFile(per_query.parent, inst.index, inst.ids)
+    listed = {name: _Listed(inst.index, per_query.with_name(f"listed.{i}"))
+              for i, name in enumerate([*order, *twins.values()])}
+    with contextlib.ExitStack() as tidy:
+        tidy.callback(table.remove)
+        for x in listed.values():
+            tidy.callback(x.columns.remove)
+        failed = _measure(outcomes, lists, Judgements({}, n_records), inst, order, list(twins.values()), s,
+                          behaviour, page_sizes, per_query, table, listed)
+        # the narrowing twins too: the breakdown's collapses have always listed theirs
+        found = {name: _Found(listed[name]) for name in listed}
+        timings = {"measure_s": time.perf_counter() - t1}
+        agg = aggregate_table(table, order, s.baseline, s.seed)
+        agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
+                            "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
+                            "samples": behaviour.samples, "sources": behaviour.sources,
+                            "narrow_above": behaviour.narrow_above, "reformulating": sorted(twins),
+                            "profiles": over_behaviours(listed, s.baseline, behaviour.sample(s.seed), twins,
+                                                        page_sizes)}
+        for name in order:
+            agg["profiles"][name]["gain_curve"] = {"budgets": list(GAIN_BUDGETS),
+                                                   "recall": gain_curve(listed[name], GAIN_BUDGETS)}
+            w, unreached = wss(listed[name], n_records)
+            if _reads_entries(profiles[name]):
+                w = None  # its list is read in candidate entities, but the sampling it is set against is of records
+            agg["profiles"][name]["wss_95"] = {"value": w, "never": unreached}
+        t_x = time.perf_counter()
+        excluded = explain(found) if explain else None
+        timings["excluded_s"] = time.perf_counter() - t_x
+        # the narrowing twins are read by sampled readers only: no breakdown, collapse or worst need of theirs
+        bd = breakdown(found={p: found[p] for p in order}, lists=lists, excluded=excluded,  # read only for needs in `found`
+                       details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,
+                       lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
+        for name in order:
+            agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
+            agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
+        agg["collapses"] = bd["collapses"]
+        timings["aggregate_s"] = time.perf_counter() - t1 - timings["measure_s"] - timings["excluded_s"]
+        return agg, failed, timings
 
 
 class _Found(Mapping):
@@ -433,12 +443,12 @@ class _Found(Mapping):
 
 
 class _Listed:
-    """One profile's lists as the reader model reads them (flat columns), and which entry is whose
-    (an array over the query set's needs, -1 where the search failed)."""
+    """One profile's lists as the reader model reads them (on disk, ListedFile), and which entry is
+    whose (an array over the query set's needs, -1 where the search failed)."""
 
-    def __init__(self, index: Mapping[str, int]):
-        self.index, self.columns = index, ListedColumns()
-        self._entry = np.full(len(index), -1, np.int64)
+    def __init__(self, index: Mapping[str, int], stem: Path):
+        self.index, self.columns = index, ListedFile(stem)
+        self._entry = np.full(len(index), -1, np.int32)
 
     def add(self, qid: str, x) -> None:
         self._entry[self.index[qid]] = len(self.columns)
@@ -498,16 +508,15 @@ def _search_one(backend: Backend, need: Need, plan: Plan,
 
 def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
              judgements: Judgements, inst: InstanceFiles, order: list[str],
-             twins: list[str], s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int], per_query: Path
-             ) -> tuple[dict[str, _Listed], int]:
-    """One row per (profile, need), written to `per_query` (per_query.csv) as it is measured; per
-    profile what the reader model needs of each list (the relevant records it returned among
-    them); and how many searches failed or were not run. The narrowing `twins` are measured for
+             twins: list[str], s: RunSettings, behaviour: Behaviour, page_sizes: dict[str, int], per_query: Path,
+             table: RowFile, listed: dict[str, _Listed]) -> int:
+    """One row per (profile, need), written to `per_query` (per_query.csv) and to `table` as it is
+    measured; into `listed`, per profile what the reader model needs of each list (the relevant
+    records it returned among them); returns how many searches failed or were not run. The narrowing `twins` are measured for
     the readers who reformulate and have no rows. A search recorded with entry starts is a list
     read one candidate entry at a time. The query set is read once, need by need, every profile
     measured on each need in turn; the rows go to a file per profile, joined in profile order at
     the end, so the file lists profile by profile as before."""
-    listed = {name: _Listed(inst.index) for name in [*order, *twins]}
     # The baseline's volume for a need is the length of its list, where its search succeeded.
     base_out = outcomes.get(s.baseline)
     base_lists = lists[s.baseline] if base_out else None
@@ -539,14 +548,17 @@ def _measure(outcomes: dict[str, Outcomes], lists: dict[str, Lists],
                                missed_by_kind=missed_by_kind(set(hit.tolist()), details))
                 failed += bool(row["error"])
                 if name in writers:
-                    writers[name].writerow({**row, "lost_capabilities": ";".join(row.get("lost_capabilities", ()))})
+                    written = {**row, "lost_capabilities": ";".join(row.get("lost_capabilities", ()))}
+                    writers[name].writerow(written)
+                    table.add(written)
     with open(per_query, "w", newline="") as f:
         csv.DictWriter(f, fieldnames=CSV_COLUMNS).writeheader()
         for path in parts.values():
             with open(path, newline="") as part:
                 shutil.copyfileobj(part, f)
             path.unlink()
-    return listed, failed
+    table.close()
+    return failed
 
 
 def _write(tmp: Path, outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: InstanceFiles, order: list[str],

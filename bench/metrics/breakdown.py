@@ -21,52 +21,64 @@ WORST = 5
 
 
 class _Cells:
-    """The relevant records of every need by cell (corruption kind, or source system), laid
-    out once as arrays so that each profile's recall per cell is a few vector operations."""
+    """Relevant records and those each profile found, counted per cell (corruption kind, or source
+    system) and need as the details go by, one entry a (need, cell) the need has records in: the
+    counts are all that recall per cell needs, not each record's cells (24 bytes a record and cell,
+    and as much again while laid out as arrays). An entry is 4 bytes a number, (3 + profiles)
+    numbers."""
 
-    def __init__(self, qids: list[str]):
-        self.qids, self.names = qids, {}
+    def __init__(self, qids: list[str], profiles: list[str]):
+        self.qids, self.profiles, self.names = qids, profiles, {}
         self._at = {q: i for i, q in enumerate(qids)}
-        self._cols = array("q"), array("q"), array("q")  # need, record number, cell
+        self.need, self.cell, self.total = array("i"), array("i"), array("i")
+        self.hits = {p: array("i") for p in profiles}
 
-    def add(self, q: str, rel: dict[str, dict], key) -> None:
-        i = self._at.get(q)
-        if i is None:
-            return
-        need, rnum, cell = self._cols
+    def add(self, i: int, rel: dict[str, dict], got: dict[str, set[int]], key) -> None:
+        """One need's relevant records (`i`: its place among the qids), and what each profile whose
+        search succeeded found of them (`got`)."""
+        total: dict[int, int] = {}
+        hits: dict[str, dict[int, int]] = {p: {} for p in got}
         for d in rel.values():
             for c in key(d):
-                need.append(i)
-                rnum.append(d["rnum"])
-                cell.append(self.names.setdefault(c, len(self.names)))
-
-    def done(self) -> "_Cells":
-        self.need, self.rnum, self.cell = (np.asarray(x, np.int64) for x in self._cols)
-        del self._cols, self._at
-        self.span = int(self.rnum.max()) + 1 if len(self.rnum) else 1
-        return self
+                j = self.names.setdefault(c, len(self.names))
+                total[j] = total.get(j, 0) + 1
+                for p, found in got.items():
+                    if d["rnum"] in found:
+                        hits[p][j] = hits[p].get(j, 0) + 1
+        for j, n in total.items():
+            self.need.append(i)
+            self.cell.append(j)
+            self.total.append(n)
+            for p in self.profiles:
+                self.hits[p].append(hits[p].get(j, 0) if p in hits else 0)
 
     @classmethod
-    def by_kind_and_source(cls, details: Details, qids: list[str]) -> tuple["_Cells", "_Cells"]:
-        """The cells by corruption kind and by source system, from one pass over the details."""
-        by_kind, by_source = cls(qids), cls(qids)
+    def by_kind_and_source(cls, details: Details, qids: list[str],
+                           found: Mapping[str, Mapping[str, set[int]]]) -> tuple["_Cells", "_Cells"]:
+        """The counts by corruption kind and by source system, from one pass over the details."""
+        by_kind, by_source = cls(qids, list(found)), cls(qids, list(found))
+        at = by_kind._at
         for q, rel in details.items():
-            by_kind.add(q, rel, corruption_cells)
-            by_source.add(q, rel, _source)
-        return by_kind.done(), by_source.done()
+            i = at.get(q)
+            if i is None:
+                continue
+            got = {p: f[q] for p, f in found.items() if q in f}
+            by_kind.add(i, rel, got, corruption_cells)
+            by_source.add(i, rel, got, _source)
+        return by_kind, by_source
 
-    def recall(self, found: dict[str, set[int]], ok: list[str]) -> dict[str, dict]:
+    def recall(self, profile: str, ok: list[str]) -> dict[str, dict]:
         """Recall (found / relevant, pooled over the needs in `ok`) per cell, CI by resampling needs."""
-        at = {q: i for i, q in enumerate(self.qids)}
-        got = [np.asarray(sorted(found[q]), np.int64) + at[q] * self.span for q in ok if found.get(q)]
-        hit = np.isin(self.need * self.span + self.rnum, np.concatenate(got)) if got else np.zeros(len(self.need), bool)
         cols = np.full(len(self.qids), -1)
-        cols[[at[q] for q in ok]] = np.arange(len(ok))
-        keep = cols[self.need] >= 0
-        flat = self.cell[keep] * len(ok) + cols[self.need[keep]]
-        size = len(self.names) * len(ok)
-        total = np.bincount(flat, minlength=size).reshape(len(self.names), len(ok))
-        hits = np.bincount(flat, weights=hit[keep], minlength=size).reshape(len(self.names), len(ok))
+        cols[[self._at[q] for q in ok]] = np.arange(len(ok))
+        need = cols[np.frombuffer(self.need, np.int32)]
+        keep = need >= 0
+        cell = np.frombuffer(self.cell, np.int32)[keep]
+        # as laid out before, a matrix of (cell, need): totals as counts, hits as floats
+        total = np.zeros((len(self.names), len(ok)), np.int64)
+        hits = np.zeros((len(self.names), len(ok)))
+        total[cell, need[keep]] = np.frombuffer(self.total, np.int32)[keep]
+        hits[cell, need[keep]] = np.frombuffer(self.hits[profile], np.int32)[keep]
         cells = sorted(c for c, j in self.names.items() if total[j].sum() > 0)
         rows = [self.names[c] for c in cells]
         estimates = ratios_ci(hits[rows], total[rows])
@@ -134,15 +146,15 @@ def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, M
     times whatever the number of profiles, never held whole."""
     qids = sorted(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
-    by_kind, by_source = _Cells.by_kind_and_source(details, qids)
+    by_kind, by_source = _Cells.by_kind_and_source(details, qids, found)
     oks = {p: [q for q in qids if q in found[p]] for p in found}
     worst = _worst(found, details, lost, _lowest_recall(found, details, oks))
     excluded = excluded or Exclusions()
     for p in found:
         ok = oks[p]
         block = {
-            "kind": _excluded(by_kind.recall(found[p], ok), excluded.cells(p, "kind")),
-            "source": _excluded(by_source.recall(found[p], ok), excluded.cells(p, "source")),
+            "kind": _excluded(by_kind.recall(p, ok), excluded.cells(p, "kind")),
+            "source": _excluded(by_source.recall(p, ok), excluded.cells(p, "source")),
             "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
             "worst": worst[p],
         }

@@ -150,7 +150,7 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
     t_prepare = time.perf_counter() - t0
 
     partial = Partial(s.results, run_id, s.resume, s.force)
-    runs = RunWriter(backend.rids, inst.ids)
+    runs = RunWriter(backend.rids, inst.ids, inst.index)
     behaviour = load_behaviour(s.behaviour)
     # Readers who reformulate read a free-text profile's narrowing twin: searched here, measured
     # only through the behaviour range, written nowhere else.

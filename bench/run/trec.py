@@ -11,6 +11,7 @@ import functools
 import queue
 import threading
 from pathlib import Path
+from collections.abc import Mapping
 from typing import BinaryIO, Iterable
 
 import numpy as np
@@ -46,16 +47,19 @@ class RunWriter:
     query ids, so a file written need by need as searches finish is byte-identical to one
     written at the end."""
 
-    def __init__(self, names: np.ndarray, qids: list[str]):
+    def __init__(self, names: np.ndarray, qids: list[str], index: Mapping[str, int] | None = None):
+        """index: need -> its place in `qids`, where the caller keeps one already (the query set's)."""
         self.names, self.qid_list = names, qids
+        self.index = index if index is not None else {q: i for i, q in enumerate(qids)}
 
     @functools.cached_property
     def docs(self) -> np.ndarray:  # laid out on first use: by the writer thread, during the searches
         return byte_table(self.names)  # record id by record number
 
     @functools.cached_property
-    def qids(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.qid_list, byte_table(self.qid_list)))
+    def qids(self) -> np.ndarray:
+        # one row a need, found by its place: a dict of rows held an array object a need (~200 bytes)
+        return byte_table(self.qid_list)
 
     @functools.cached_property
     def numbers(self) -> np.ndarray:
@@ -65,7 +69,7 @@ class RunWriter:
         n = len(rnums)
         if not n:
             return b""
-        q, d, w = self.qids[qid], self.docs.shape[1], self.numbers.shape[1]
+        q, d, w = self.qids[self.index[qid]], self.docs.shape[1], self.numbers.shape[1]
         head = np.concatenate([q, np.frombuffer(b" Q0 ", np.uint8)])
         tail = np.frombuffer(f" {tag}\n".encode(), np.uint8)
         out = np.empty((n, len(head) + d + 1 + w + 1 + w + len(tail)), np.uint8)

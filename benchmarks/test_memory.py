@@ -1,7 +1,9 @@
 """Memory against the number of needs (issue 21): a run writes its per-need rows to per_query.csv
-as it measures them and aggregates from that file, and the statistics lay their resamples out in
-blocks of at most stats.WORK_BYTES, so what the aggregation holds grows with the needs by a few
-numbers each, not by a dict of thirty Python objects (about 4 KB) and a 1,000-row block (8 KB).
+and to a fixed-width copy (bench.run.rows.RowFile) as it measures them and aggregates from the
+copy a profile and a column at a time, and the statistics lay their resamples out in blocks of at
+most stats.WORK_BYTES, so what the aggregation holds grows with the needs by the numbers of the
+statistic in hand, not by every row (a Table: about 1 KB a need for four profiles; a dict each
+before that, about 4 KB) and a 1,000-row block (8 KB).
 
 Measured with tracemalloc (Python's and numpy's allocations): the peak of reading the rows back
 and aggregating them, over N and 4N needs. The resample matrices kept for reuse have their own
@@ -22,16 +24,18 @@ import numpy as np
 from bench.backends.registry import open_backend
 from bench.corpus.store import Corpus
 from bench.metrics import stats
-from bench.metrics.aggregate import aggregate
+from bench.metrics.aggregate import aggregate_table
 from bench.metrics.registry import PER_QUERY_COLUMNS
 from bench.queries.instantiate import ensure_instance
-from bench.run.rows import read_rows
+from bench.run.rows import RowFile
 from bench.run.runner import RunSettings, run_benchmark
 
 N = 2500
-# What 3N more needs may add to the peak, per need (a row of numbers, and its share of the lists
-# the statistics are computed from; 1.3 KB measured): half of one dict row (~4 KB).
-PER_NEED_BYTES = 2048
+# What 3N more needs may add to the aggregation's peak, per need: the numbers of the statistic in
+# hand (the means' matrix: 13 measures, 8 bytes each), the rows' need, kind and lost columns and
+# where each row is (about 60 bytes), a column copied out now and then; 170 measured. Read back as
+# a Table, the rows took 1.3 KB a need here.
+PER_NEED_BYTES = 256
 KINDS = ("person", "vehicle", "location", "sar")
 
 
@@ -56,17 +60,33 @@ def _rows(path: Path, n: int, seed: int = 5) -> None:
 
 
 def _peak(path: Path) -> int:
+    """The traced peak of aggregating the rows from a RowFile (as a run writes it: the rows are
+    on disk before the aggregation starts)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    table = RowFile(path.parent, {r["qid"]: i for i, r in enumerate(rows)}, [r["qid"] for r in rows])
+    for r in rows:
+        table.add(r)
+    table.close()
+    del rows
+    gc.collect()
     tracemalloc.start()
     try:
-        aggregate(read_rows(path), ["crimint"], "crimint", seed=0)
+        aggregate_table(table, ["crimint"], "crimint", seed=0)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        table.remove()
 
 
 def test_aggregation_memory_does_not_grow_with_the_needs(tmp_path, monkeypatch):
+    # The working blocks are bounded by stats.WORK_BYTES, but capped at BLOCK rows below 2,500
+    # needs (19 MiB there, 20 at 10,000): set low, both sizes lay out the same bytes a block.
     monkeypatch.setattr(stats, "_CACHE", stats._Compact(budget=0))
-    small, large = tmp_path / "n.csv", tmp_path / "4n.csv"
+    monkeypatch.setattr(stats, "WORK_BYTES", 1 << 20)
+    (tmp_path / "n").mkdir()
+    (tmp_path / "4n").mkdir()
+    small, large = tmp_path / "n" / "rows.csv", tmp_path / "4n" / "rows.csv"
     _rows(small, N)
     _rows(large, 4 * N)
     a, b = _peak(small), _peak(large)
@@ -84,16 +104,16 @@ MIX = (("person_name_dob", "p", 40, {"with_dob": True}), ("person_name_dob", "pn
        ("vehicle_vrm", "v", 10, {}), ("phone_number", "t", 10, {}),
        ("location_window", "l", 10, {"radius_m": 400, "window_days": 14}), ("mo_terms", "m", 4, {}),
        ("associates", "a", 4, {}), ("subject_access", "s", 2, {}))
-# What 3N more needs may add to a run's traced peak, per need. A run still holds, per (profile,
-# need) searched (four profiles and the two narrowing twins the shipped behaviour adds), where its
-# recorded row and list are on disk (16 bytes each) and what the reader model needs of the list (a
-# few numbers and 8 bytes a relevant record found); the statistics read back a row of numbers per
-# (profile, need) (about 1 KB a need for four profiles, the aggregation test above); the breakdown
-# lays out each relevant record's cells (about 12 relevant records a need here, 2-3 cells each,
-# 24 bytes a cell, then copied into arrays). About 5 KB a need in all: 5.3 KB measured. The code
-# before, which held the query set whole, compiled every plan ahead, kept found records as sets and
-# what excluded each missed record, took 34.6 KB a need on the same test.
-RUN_PER_NEED_BYTES = 8 * 1024
+# What 3N more needs may add to a run's traced peak, per need. Held from the searches on: the query
+# set's need ids, kinds and places (about 200 bytes), where each (profile, need)'s recorded row and
+# list are on disk (16 bytes each; four profiles and the two narrowing twins the shipped behaviour
+# adds: 192) and which list on disk is whose (4 bytes each). At the peak, in the breakdown: the
+# relevant and found records counted per (need, cell) (4 bytes a number, 7 numbers an entry, about
+# 9 entries a need: ~250) and the (cell x need) matrices one profile's recall per cell is
+# bootstrapped from (16 bytes a cell and need, ~25 cells: ~400). 1.3 KB measured. The code before
+# (main at ebf732b: the rows read back as a Table, the reader's lists in memory, each relevant
+# record's cells kept) took OLD on this test.
+RUN_PER_NEED_BYTES = 2048
 
 
 def _query_set(path: Path, n: int, seed: int) -> Path:
@@ -131,7 +151,9 @@ def test_run_memory_does_not_grow_with_the_needs(tmp_path, corpus_of, monkeypatc
     open_backend("embedded", corpus).prepare()  # the index is built once, before anything is measured
     small = _query_set(tmp_path / "n.yaml", RUN_N, 31)
     large = _query_set(tmp_path / "4n.yaml", 4 * RUN_N, 37)
-    _run_peak(corpus, small, tmp_path / "warm")  # first-use caches (profiles, analyzers) out of the way
+    # First-use caches out of the way (profiles, analyzers), and the bounded ones filled (pydantic's
+    # strings, numpy's small blocks): by the larger set, so that a cache filling up is not growth.
+    _run_peak(corpus, large, tmp_path / "warm")
     (a, na), (b, nb) = _run_peak(corpus, small, tmp_path / "r"), _run_peak(corpus, large, tmp_path / "r")
     print(f"run peak: {a / 2**20:.1f} MB over {na} needs, {b / 2**20:.1f} MB over {nb}; "
           f"{(b - a) / (nb - na):.0f} bytes per added need")

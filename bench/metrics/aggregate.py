@@ -111,16 +111,13 @@ class _Base:
         ok = np.flatnonzero(~rows.failed)
         self.rows, self.at = rows, np.full(needs, -1, np.int64)
         self.at[rows.need[ok]] = ok
-        self._cols: dict[str, np.ndarray] = {}
 
     def has(self, needs: np.ndarray) -> np.ndarray:
         return self.at[needs] >= 0
 
     def value(self, m: str, needs: np.ndarray) -> np.ndarray:
         """m's value for each of these needs (all of which the baseline has)."""
-        if m not in self._cols:  # a handful of measures, each read once for every block
-            self._cols[m] = self.rows.value(m)
-        return self._cols[m][self.at[needs]]
+        return self.rows.value(m)[self.at[needs]]
 
 
 class _Part:
@@ -131,12 +128,11 @@ class _Part:
         self.rows, self.at = rows, at
         self.ok = at[~rows.failed[at]]
         self.paired = self.ok[base.has(rows.need[self.ok])]
-        self.base, self._cols = base, {}
+        self.base = base
 
     def column(self, m: str) -> np.ndarray:
-        if m not in self._cols:
-            self._cols[m] = self.rows.value(m)
-        return self._cols[m]
+        """Read anew each time (a copy from the file's mapping): only the columns in use are held."""
+        return self.rows.value(m)
 
     def pairs(self, m: str) -> tuple[np.ndarray, np.ndarray]:
         """m for the paired rows, and the baseline's m for the same needs."""

@@ -21,7 +21,8 @@ from bench.queries.records import RecordShelf
 from bench.queries.judge import judge, resolve_targets, unrecorded_targets
 from bench.queries.model import Need, QuerySet
 from bench.queries.templates import TEMPLATES, Context, TemplateError
-from bench.queries.truth import TruthIndex
+from bench.queries.compact import TruthStore
+from bench.queries.truth import Truth
 from bench.queries.vocabulary import Vocabulary
 from bench.specio import load_yaml, locate, validate
 
@@ -88,7 +89,7 @@ class Origin:
         return locate(self.path, self.pos, self.loc + sub)
 
 
-def _expand(loaded: Loaded, ctx_for, truth: TruthIndex) -> list[tuple[Need, Origin]]:
+def _expand(loaded: Loaded, ctx_for, truth: Truth) -> list[tuple[Need, Origin]]:
     out: list[tuple[Need, Origin]] = []
     for child in loaded.children:
         out += _expand(child, ctx_for, truth)
@@ -123,7 +124,7 @@ class Instantiated:
 
 def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     loaded = load_query_set(set_path)
-    truth = TruthIndex.load(corpus)
+    truth = TruthStore.load(corpus)
     records = RecordShelf(corpus)
     rnum_of = records.rnum_of
     ctx_for = lambda seed: Context(truth, records, random.Random(f"queries:{seed}"))  # noqa: E731
@@ -160,14 +161,9 @@ def instantiate(set_path: str | Path, corpus: Corpus) -> Instantiated:
     return Instantiated(needs, qrels, meta, details, subject_numbers(truth, rnum_of))
 
 
-def subject_numbers(truth: TruthIndex, rnum_of: dict[str, int]) -> np.ndarray:
-    """Per record number, a number for the true person the record is mainly about (-1: none).
-    Only equality matters: the entity view counts distinct people."""
-    out = np.full(len(rnum_of), -1, np.int32)
-    code: dict[str, int] = {}
-    for rid, ent in truth.subjects().items():
-        out[rnum_of[rid]] = code.setdefault(ent, len(code))
-    return out
+def subject_numbers(truth: Truth, rnum_of: Mapping[str, int]) -> np.ndarray:
+    """Per record number, a number for the true person the record is mainly about (-1: none)."""
+    return truth.subject_numbers(rnum_of)
 
 
 def _written(rec: dict, mid: str) -> str:
@@ -193,7 +189,7 @@ def _record_kinds_asked(need: Need) -> set[str]:
         {"offence_missing"} if e.types else set()) | ({"mo_not_recorded"} if e.terms else set())
 
 
-def describe(need: Need, rel: dict[str, int], truth: TruthIndex, records: Mapping[str, dict],
+def describe(need: Need, rel: dict[str, int], truth: Truth, records: Mapping[str, dict],
              rnum_of: Mapping[str, int]) -> dict[str, dict]:
     """For each relevant record: its record number, the corruption kinds on the mention that
     makes it relevant (and what the record as a whole lacks that the need asks for), its source

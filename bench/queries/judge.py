@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import re
 
 import numpy as np
 
 from bench.fields import days, words
 from bench.geo import distances_m, haversine_m
 from bench.queries.model import EventCriteria, LocationCriteria, Need, PersonCriteria
-from bench.queries.truth import TruthIndex
+from bench.queries.truth import Truth, norm_name as _norm
 
 REFERENCE_DATE = dt.date(2024, 7, 1)  # ages are computed as at this date, as the generator does
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", s.lower())
 
 
 def person_matches(p: dict, c: PersonCriteria) -> bool:
@@ -47,6 +42,11 @@ def person_matches(p: dict, c: PersonCriteria) -> bool:
     if (c.age_min is not None and age < c.age_min) or (c.age_max is not None and age > c.age_max):
         return False
     return not c.sex or c.sex == p["sex"]
+
+
+def people_matching(truth: Truth, c: PersonCriteria) -> list[str]:
+    """The ids of the true people who fit the criteria, in corpus order."""
+    return [e["id"] for e in truth.person_candidates(c.forename, c.surname) if person_matches(e, c)]
 
 
 def on_street(address: str, street: str) -> bool:
@@ -82,7 +82,7 @@ def _event_ok(ev: dict, addr: dict, loc: LocationCriteria | None, evc: EventCrit
     return True
 
 
-def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: EventCriteria | None) -> list[str]:
+def _candidate_events(truth: Truth, loc: LocationCriteria | None, evc: EventCriteria | None) -> list[str]:
     """The events that may pass _event_ok, by vector tests on place and day; each is then
     judged in full, so the radius test here only needs to keep every event it might pass."""
     t = truth.events
@@ -96,7 +96,7 @@ def _candidate_events(truth: TruthIndex, loc: LocationCriteria | None, evc: Even
     return [t.ids[i] for i in np.flatnonzero(keep)]
 
 
-def within_hops(truth: TruthIndex, people: list[str], hops: int) -> set[str]:
+def within_hops(truth: Truth, people: list[str], hops: int) -> set[str]:
     """The people up to `hops` true ties away from any of `people`, not those people."""
     seen, frontier = set(people), set(people)
     for _ in range(hops):
@@ -105,14 +105,14 @@ def within_hops(truth: TruthIndex, people: list[str], hops: int) -> set[str]:
     return seen - set(people)
 
 
-def unrecorded_targets(need: Need, truth: TruthIndex) -> set[str]:
+def unrecorded_targets(need: Need, truth: Truth) -> set[str]:
     """The targets of an association need that no chain of records links to the person within
     its hops: associates never written in a record with the chain before them, or objects none of
     whose holders is so linked. Their records are relevant, and no link search can reach them."""
     a = need.association
     if not a:
         return set()
-    people = [e["id"] for e in truth.of_kind("person") if person_matches(e, a.of)]
+    people = people_matching(truth, a.of)
     seen, frontier = set(people), set(people)
     for _ in range(a.hops):
         frontier = {b for p in frontier for b in truth.recorded_ties.get(p, ())} - seen
@@ -129,7 +129,7 @@ def unrecorded_targets(need: Need, truth: TruthIndex) -> set[str]:
     return targets - reached
 
 
-def association_targets(truth: TruthIndex, people: list[str], hops: int, include: str) -> tuple[str, ...]:
+def association_targets(truth: Truth, people: list[str], hops: int, include: str) -> tuple[str, ...]:
     """What an association need is about: the associates themselves, or their vehicles, phones or
     home addresses (never the person's own, unless an associate holds them too)."""
     near = sorted(within_hops(truth, people, hops))
@@ -142,17 +142,17 @@ def association_targets(truth: TruthIndex, people: list[str], hops: int, include
     return tuple(sorted(held))
 
 
-def resolve_targets(need: Need, truth: TruthIndex) -> tuple[str, ...]:
+def resolve_targets(need: Need, truth: Truth) -> tuple[str, ...]:
     """The true entities a need is about: named by a template, or every true entity that fits."""
     if need.targets:
         return need.targets
     if need.association:
         a = need.association
-        people = [e["id"] for e in truth.of_kind("person") if person_matches(e, a.of)]
+        people = people_matching(truth, a.of)
         return association_targets(truth, people, a.hops, a.include)
     out: list[str] = []
     if need.person:
-        out += [e["id"] for e in truth.of_kind("person") if person_matches(e, need.person)]
+        out += people_matching(truth, need.person)
     if need.vehicle:
         v = need.vehicle
         out += [e["id"] for e in truth.of_kind("vehicle")
@@ -165,7 +165,7 @@ def resolve_targets(need: Need, truth: TruthIndex) -> tuple[str, ...]:
     return tuple(out)
 
 
-def judge(need: Need, truth: TruthIndex) -> dict[str, int]:
+def judge(need: Need, truth: Truth) -> dict[str, int]:
     """rid -> grade (1 relevant, 2 the target is the record's main subject) for one need."""
     entity_need = any((need.person, need.vehicle, need.phone, need.association))
     rel: dict[str, int] = {}

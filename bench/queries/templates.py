@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
+from collections.abc import Mapping
 from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from bench.queries.model import (AssociationCriteria, EventCriteria, LocationCri
 from bench.corpus.corrupt import nicknames_of
 from bench.fields import swapped
 from bench.queries.judge import REFERENCE_DATE
-from bench.queries.truth import TruthIndex
+from bench.queries.truth import Truth
 
 
 class TemplateError(ValueError):
@@ -44,14 +44,9 @@ class Context:
     """What a template may use: the truth (to sample targets) and the written records (to
     phrase a need as one record wrote it)."""
 
-    def __init__(self, truth: TruthIndex, records: dict[str, dict], rng: random.Random):
+    def __init__(self, truth: Truth, records: Mapping[str, dict], rng: random.Random):
         self.truth, self.records, self.rng = truth, records, rng
-        people = truth.of_kind("person")
-        freq = Counter(p["surname"] for p in people)
-        ranked = sorted(people, key=lambda p: (-freq[p["surname"]], p["id"]))
-        third = max(1, len(ranked) // 3)
-        self.stratum = {p["id"]: ("common" if i < third else "middling" if i < 2 * third else "rare")
-                        for i, p in enumerate(ranked)}
+        self.stratum = truth.strata
 
     def written_person(self, pid: str) -> dict:
         """How one of the person's records wrote them: one that gives a name where any does (a
@@ -71,13 +66,12 @@ class Context:
 
 
 def _recorded_events(ctx: Context) -> list[dict]:
-    return [e for e in ctx.truth.of_kind("event") if ctx.truth.event_records.get(e["id"])]
+    return ctx.truth.recorded_events()
 
 
 def _eligible_people(ctx: Context, min_records: int) -> list[dict]:
     """People with enough records and a name to ask for them by (an imported person may have none)."""
-    return [p for p in ctx.truth.of_kind("person")
-            if ctx.truth.record_count(p["id"]) >= min_records and (p["forename"] or p["surname"])]
+    return ctx.truth.eligible_people(min_records)
 
 
 def _true_dob(p: dict) -> dt.date | None:
@@ -230,7 +224,7 @@ class VehicleParams(Params):
 
 def vehicle_vrm(ctx: Context, n: int, prm: VehicleParams, prefix: str) -> list[Need]:
     """Vehicles by registration mark, in full or as a witness's partial mark."""
-    pool = [v for v in ctx.truth.of_kind("vehicle") if ctx.truth.record_count(v["id"]) >= prm.min_records]
+    pool = ctx.truth.with_records("vehicle", prm.min_records)
     out = []
     for i, v in enumerate(ctx.pick(pool, n, "vehicles with enough records")):
         form = ctx.weighted_pick(prm.partial)
@@ -254,7 +248,7 @@ LOOK_ALIKE = {"0": "O", "O": "0", "1": "I", "I": "1", "8": "B", "B": "8", "5": "
 def vehicle_misread(ctx: Context, n: int, prm: MisreadParams, prefix: str) -> list[Need]:
     """A witness's mark with the middle unread ("LK?? ?BC") and, for some, one character read as
     its look-alike (an O for a 0), with the make and colour."""
-    pool = [v for v in ctx.truth.of_kind("vehicle") if ctx.truth.record_count(v["id"]) >= prm.min_records]
+    pool = ctx.truth.with_records("vehicle", prm.min_records)
     out = []
     for i, v in enumerate(ctx.pick(pool, n, "vehicles with enough records")):
         chars = list(v["vrm"])
@@ -280,7 +274,7 @@ class PhoneParams(Params):
 
 def phone_number(ctx: Context, n: int, prm: PhoneParams, prefix: str) -> list[Need]:
     """Phones by number, in full or only the last six digits (as read off a screen)."""
-    pool = [t for t in ctx.truth.of_kind("phone") if ctx.truth.record_count(t["id"])]
+    pool = ctx.truth.with_records("phone", 1)
     out = []
     for i, t in enumerate(ctx.pick(pool, n, "phones with records")):
         form = ctx.weighted_pick(prm.partial)
@@ -364,7 +358,7 @@ def associates(ctx: Context, n: int, prm: AssocParams, prefix: str) -> list[Need
     def targets(p: dict) -> tuple[str, ...]:
         return association_targets(ctx.truth, [p["id"]], prm.hops, prm.include)
     pool = [p for p in _eligible_people(ctx, 2) if p["associates"]
-            and any(ctx.truth.mentions.get(t) for t in targets(p))]
+            and any(ctx.truth.record_count(t) for t in targets(p))]
     what = "people" if prm.include == "people" else f"{prm.include} of the people"
     out = []
     for i, p in enumerate(ctx.pick(pool, n, f"people whose associates' {prm.include} are recorded")):
@@ -380,7 +374,7 @@ class SarParams(Params):
     strata: dict[Literal["common", "middling", "rare"], float] = {"common": 1, "middling": 1, "rare": 1}
 
 
-def sar_need(p: dict, truth: TruthIndex, need_id: str, why: str = "") -> Need:
+def sar_need(p: dict, truth: Truth, need_id: str, why: str = "") -> Need:
     """A subject access request for a true person, from what a requester supplies: full name,
     any alias, date of birth and address."""
     alias = " ".join(p["alias"]) if p.get("alias") else None

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from bench.queries.model import Need
-from bench.queries.truth import TruthIndex
+from bench.queries.truth import Truth
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Vocabulary:
     """The values of each closed field as the truth holds them, compared case-insensitively as
     the judge compares them."""
 
-    def __init__(self, truth: TruthIndex):
+    def __init__(self, truth: Truth):
         self.truth = truth
 
     @functools.cached_property

@@ -1,0 +1,777 @@
+"""The corpus truth in numpy columns, for the query stage on a large corpus.
+
+Held as dicts (TruthIndex) the truth cost about 1.7 GB a million records: a dict per true entity
+(a million at 1M) and an object per mention (four million). Here each field of a kind of entity
+is a column (strings as codes into the field's distinct values, lists as offsets into one array,
+numbers as arrays), each mention is four small integers, and ids are fixed-width bytes found by
+binary search. An entity is read as a read-only Mapping view over its columns, and a list of
+mentions or records is made when asked for, so only what a need's sampling and judging touch is
+ever a Python object. The walks over every entity that templates and judge make (who has enough
+records, surname strata, people by name) are vector operations on the columns instead.
+
+TruthStore answers exactly as TruthIndex does (tests/queries/test_compact.py holds the two to each
+other on generated corpora), so an instance folder is the same, byte for byte."""
+
+from __future__ import annotations
+
+import functools
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpus.store import Corpus, gc_paused
+from bench.errors import PolebenchError
+from bench.fields import days
+from bench.queries.truth import EventTable, Mention, Truth, norm_name
+
+CHUNK = 1 << 16  # values of a field held as Python objects before they are packed into arrays
+FEW = 1 << 16  # a field with at most this many distinct strings keeps them as str objects (faster to read)
+
+
+def _packed(values: list[str]) -> np.ndarray | None:
+    """Strings as UTF-8 in a fixed-width bytes array, or None where one ends in NUL (numpy would
+    drop it)."""
+    enc = [v.encode() for v in values]
+    if any(b.endswith(b"\0") for b in enc):
+        return None
+    return np.array(enc, dtype="S") if enc else np.zeros(0, "S1")
+
+
+class _Strings:
+    """Distinct strings by code: as str objects when few, else as a bytes array decoded on read."""
+
+    def __init__(self, uniq: np.ndarray):
+        self.few = [b.decode() for b in uniq.tolist()] if len(uniq) <= FEW else None
+        self.uniq = None if self.few is not None else uniq
+
+    def __getitem__(self, code: int) -> str:
+        return self.few[code] if self.few is not None else self.uniq[code].decode()
+
+    def all(self) -> list[str]:
+        return self.few if self.few is not None else [b.decode() for b in self.uniq.tolist()]
+
+
+class _Column:
+    """One field of one kind of entity, for every row."""
+
+    def get(self, row: int) -> object:
+        raise NotImplementedError
+
+
+class _NoneColumn(_Column):
+    def get(self, row: int) -> None:
+        return None
+
+
+class _ObjColumn(_Column):
+    """Values of no single simple type, kept as they were read (not met in generated corpora)."""
+
+    def __init__(self, values: list):
+        self.values = values
+
+    def get(self, row: int) -> object:
+        return self.values[row]
+
+
+class _StrColumn(_Column):
+    def __init__(self, codes: np.ndarray, strings: _Strings):
+        self.codes, self.strings = codes, strings  # code -1: None
+
+    def get(self, row: int) -> str | None:
+        c = int(self.codes[row])
+        return None if c < 0 else self.strings[c]
+
+
+class _ListColumn(_Column):
+    """Lists of strings: row i's are codes[starts[i]:starts[i + 1]]; None where `none`."""
+
+    def __init__(self, starts: np.ndarray, codes: np.ndarray, strings: _Strings, none: np.ndarray | None):
+        self.starts, self.codes, self.strings, self.none = starts, codes, strings, none
+
+    def get(self, row: int) -> list[str] | None:
+        if self.none is not None and self.none[row]:
+            return None
+        s = self.strings
+        return [s[c] for c in self.codes[self.starts[row]:self.starts[row + 1]].tolist()]
+
+
+class _NumColumn(_Column):
+    def __init__(self, values: np.ndarray, none: np.ndarray | None):
+        self.values, self.none = values, none
+
+    def get(self, row: int) -> int | float | None:
+        if self.none is not None and self.none[row]:
+            return None
+        return self.values[row].item()  # a Python int or float, the value as read
+
+
+def _none_mask(values: list) -> np.ndarray:
+    return np.fromiter((v is None for v in values), bool, len(values))
+
+
+class _ColumnBuilder:
+    """Collects one field's values row by row, packing each CHUNK of them into arrays; the
+    column's type is what all its values are (str, list of str, int, float), else objects."""
+
+    def __init__(self) -> None:
+        self.pending: list = []
+        self.pieces: list[tuple] = []
+        self.count = 0
+
+    def put(self, row: int, value: object) -> None:
+        while self.count < row:  # rows before this field was first met lack it
+            self._add(None)
+        self._add(value)
+
+    def _add(self, value: object) -> None:
+        self.pending.append(value)
+        self.count += 1
+        if len(self.pending) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.pieces.append(self._piece(self.pending))
+            self.pending = []
+
+    @staticmethod
+    def _piece(values: list) -> tuple:
+        types = {type(v) for v in values} - {type(None)}
+        if not types:
+            return ("none", len(values))
+        none = _none_mask(values) if None in values else None
+        if types == {str}:
+            packed = _packed([v or "" for v in values])
+            if packed is not None:
+                return ("str", packed, none)
+        elif types == {list}:
+            flat = [x for v in values if v is not None for x in v]
+            if all(type(x) is str for x in flat):
+                packed = _packed(flat)
+                if packed is not None:
+                    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int64, len(values))
+                    return ("list", lengths, packed, none)
+        elif types == {int} or types == {float}:
+            try:
+                arr = np.array([0 if v is None else v for v in values], np.int64 if types == {int} else np.float64)
+                return ("int" if types == {int} else "float", arr, none)
+            except OverflowError:
+                pass
+        return ("obj", list(values))
+
+    def finish(self, n: int) -> _Column:
+        while self.count < n:
+            self._add(None)
+        self._flush()
+        kinds = {p[0] for p in self.pieces} - {"none"}
+        if not kinds:
+            return _NoneColumn()
+        if len(kinds) > 1 or kinds == {"obj"}:
+            return _ObjColumn([v for p in self.pieces for v in _unpack(p)])
+        (kind,) = kinds
+        pieces = [_as_kind(p, kind) for p in self.pieces]
+        self.pieces = []
+        none = _joined_mask([p[-1] for p in pieces], [_piece_len(p) for p in pieces])
+        if kind == "str":
+            uniq, codes = np.unique(np.concatenate([p[1] for p in pieces]), return_inverse=True)
+            codes = codes.astype(np.int32).reshape(-1)
+            if none is not None:
+                codes[none] = -1
+            return _StrColumn(codes, _Strings(uniq))
+        if kind == "list":
+            lengths = np.concatenate([p[1] for p in pieces])
+            starts = np.zeros(len(lengths) + 1, np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            uniq, codes = np.unique(np.concatenate([p[2] for p in pieces]), return_inverse=True)
+            return _ListColumn(starts, codes.astype(np.int32).reshape(-1), _Strings(uniq), none)
+        return _NumColumn(np.concatenate([p[1] for p in pieces]), none)
+
+
+def _piece_len(p: tuple) -> int:
+    return p[1] if p[0] == "none" else len(p[1])
+
+
+def _joined_mask(masks: list, lengths: list[int]) -> np.ndarray | None:
+    if all(m is None for m in masks):
+        return None
+    return np.concatenate([np.zeros(n, bool) if m is None else m for m, n in zip(masks, lengths)])
+
+
+def _as_kind(p: tuple, kind: str) -> tuple:
+    """A piece of all None as a piece of the column's type."""
+    if p[0] != "none":
+        return p
+    n = p[1]
+    if kind == "str":
+        return ("str", np.zeros(n, "S1"), np.ones(n, bool))
+    if kind == "list":
+        return ("list", np.zeros(n, np.int64), np.zeros(0, "S1"), np.ones(n, bool))
+    return (kind, np.zeros(n, np.int64 if kind == "int" else np.float64), np.ones(n, bool))
+
+
+def _unpack(p: tuple) -> list:
+    """A piece's values as they were read."""
+    kind = p[0]
+    if kind == "none":
+        return [None] * p[1]
+    if kind == "obj":
+        return p[1]
+    none = p[-1]
+    if kind == "str":
+        out = [b.decode() for b in p[1].tolist()]
+    elif kind == "list":
+        flat, out, i = [b.decode() for b in p[2].tolist()], [], 0
+        for n in p[1].tolist():
+            out.append(flat[i:i + n])
+            i += n
+    else:
+        out = p[1].tolist()
+    return out if none is None else [None if z else v for v, z in zip(out, none.tolist())]
+
+
+class _Block:
+    """Every entity of one kind: a column per field, rows in corpus order."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.builders: dict[str, _ColumnBuilder] = {}
+        self.schemas: dict[tuple[str, ...], int] = {}  # the keys of a row, in their order
+        self.schema_of = array("i")
+        self.gidx = array("q")  # row -> index of the entity among all ids
+        self.n = 0
+
+    def add(self, g: int, e: dict) -> None:
+        row = self.n
+        keys = tuple(e)
+        self.schema_of.append(self.schemas.setdefault(keys, len(self.schemas)))
+        self.gidx.append(g)
+        for k, v in e.items():
+            if k != "id" and k != "kind":  # the id is in the id table; the kind is the block's
+                b = self.builders.get(k)
+                if b is None:
+                    b = self.builders[k] = _ColumnBuilder()
+                b.put(row, v)
+        self.n += 1
+
+    def finish(self) -> None:
+        self.cols: dict[str, _Column] = {k: b.finish(self.n) for k, b in self.builders.items()}
+        del self.builders
+        self.keys = list(self.schemas)
+        self.keysets = [frozenset(k) for k in self.keys]
+        # one set of keys for every row (as the generator writes them): no per-row check
+        self.rows_schema = np.frombuffer(self.schema_of, np.int32).copy() if len(self.keys) > 1 else None
+        del self.schema_of
+        self.gidx = np.frombuffer(self.gidx, np.int64).copy()
+
+
+class Entity(Mapping):
+    """One true entity, read from its kind's columns: a read-only mapping equal to the dict the
+    corpus holds for it."""
+
+    __slots__ = ("_store", "_block", "_row")
+
+    def __init__(self, store: "TruthStore", block: _Block, row: int):
+        self._store, self._block, self._row = store, block, row
+
+    def _keys(self) -> list | frozenset:
+        b = self._block
+        return b.keys[0 if b.rows_schema is None else int(b.rows_schema[self._row])]
+
+    def __getitem__(self, key: str) -> object:
+        b = self._block
+        if b.rows_schema is not None and key not in b.keysets[int(b.rows_schema[self._row])]:
+            raise KeyError(key)
+        col = b.cols.get(key)
+        if col is not None:
+            return col.get(self._row)
+        if key == "id":
+            return self._store.id_at(int(b.gidx[self._row]))
+        if key == "kind":
+            return b.kind
+        raise KeyError(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __repr__(self) -> str:
+        return f"Entity({dict(self)!r})"
+
+
+class _Rows(Sequence):
+    """Entities of one kind, in corpus order, made as views when read."""
+
+    def __init__(self, store: "TruthStore", block: _Block, rows: Sequence[int] | None = None):
+        self.store, self.block = store, block
+        self.rows = range(block.n) if rows is None else rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return _Rows(self.store, self.block, self.rows[i])
+        return Entity(self.store, self.block, int(self.rows[i]))
+
+    def __iter__(self) -> Iterator[Entity]:
+        s, b = self.store, self.block
+        for r in self.rows:
+            yield Entity(s, b, int(r))
+
+
+class _Lazy(Mapping):
+    """A mapping computed by a function of the key; iteration over the keys it holds."""
+
+    def __init__(self, find, keys):
+        self._find, self._iter_keys = find, keys
+
+    def __getitem__(self, key: str) -> object:
+        return self._find(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._iter_keys()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._iter_keys())
+
+
+class _Grouped(_Lazy):
+    """key -> the list of things filed under it; an empty list for a key with none (as a
+    defaultdict(list) reads), and `get` gives the default there."""
+
+    def get(self, key: str, default: object = None) -> object:
+        out = self._find(key)
+        return out if out else default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self._find(key))
+
+
+class _Decoded(Sequence):
+    """A bytes array read as a sequence of str."""
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.arr[i].decode()
+
+
+def _find_all(sorted_ids: np.ndarray, order: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each key among the ids (sorted_ids = ids[order]); -1 where absent."""
+    width = max(sorted_ids.dtype.itemsize, keys.dtype.itemsize)  # never cut a key short: it would match
+    sorted_ids, keys = sorted_ids.astype(f"S{width}", copy=False), keys.astype(f"S{width}", copy=False)
+    j = np.searchsorted(sorted_ids, keys)
+    j[j >= len(sorted_ids)] = 0
+    found = sorted_ids[j] == keys if len(sorted_ids) else np.zeros(len(keys), bool)
+    return np.where(found, order[j] if len(order) else -1, -1)
+
+
+def _find_one(sorted_ids: np.ndarray, order: np.ndarray, key: object) -> int:
+    """Index of one id (sorted_ids = ids[order]); -1 where absent or not a string."""
+    if not isinstance(key, str):
+        return -1
+    b = key.encode()
+    j = int(sorted_ids.searchsorted(b))
+    return int(order[j]) if j < len(sorted_ids) and sorted_ids[j] == b else -1
+
+
+def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable sort of positions by key, and where each key 0..n-1 starts in it."""
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(keys[order], np.arange(n + 1))
+
+
+class TruthStore(Truth):
+    """The truth of a corpus as columns (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, _Block] = {}
+
+    # ---- loading
+
+    @classmethod
+    def load(cls, corpus: Corpus) -> "TruthStore":
+        corpus.verify()  # what relevance is judged from is the corpus's own (queries, sar, erase)
+        return cls.from_rows(corpus.truth_entities(), corpus.truth_mentions(), corpus.root / "truth")
+
+    @classmethod
+    def from_rows(cls, entities: Iterable[dict], mentions: Iterable[dict], where: Path) -> "TruthStore":
+        """From the rows of truth/entities.jsonl.gz and truth/mentions.jsonl.gz (`where`: their
+        folder, named in errors)."""
+        t = cls()
+        with gc_paused():
+            t._load_entities(entities, where)
+            t._load_mentions(mentions, where)
+        return t
+
+    def _load_entities(self, entities: Iterable[dict], where: Path) -> None:
+        kinds: list[str] = []
+        kind_of, row_of = array("b"), array("q")
+        ids: list[np.ndarray] = []
+        pending: list[str] = []
+        for g, e in enumerate(entities):
+            kind, eid = e.get("kind"), e.get("id")
+            if type(kind) is not str or type(eid) is not str:
+                raise PolebenchError(f"{where}: entity {g + 1} has no string id and kind")
+            b = self.blocks.get(kind)
+            if b is None:
+                b = self.blocks[kind] = _Block(kind)
+                kinds.append(kind)
+            if len(kinds) > 127:
+                raise PolebenchError(f"{where}: more than 127 kinds of entity")
+            kind_of.append(kinds.index(kind))
+            row_of.append(b.n)
+            b.add(g, e)
+            pending.append(eid)
+            if len(pending) >= CHUNK:
+                ids.append(self._packed_ids(pending, where))
+                pending = []
+        ids.append(self._packed_ids(pending, where))
+        for b in self.blocks.values():
+            b.finish()
+        self.kinds = kinds
+        self.n_entities = len(kind_of)
+        self.kind_of = np.frombuffer(kind_of, np.int8).copy()
+        self.row_of = np.frombuffer(row_of, np.int64).copy()
+        self._set_ids(np.concatenate(ids))
+        if len(np.unique(self.ids)) != len(self.ids):
+            raise PolebenchError(f"{where}: the same entity id is given twice")
+
+    @staticmethod
+    def _packed_ids(ids: list[str], where: Path) -> np.ndarray:
+        packed = _packed(ids)
+        if packed is None:
+            raise PolebenchError(f"{where}: an entity id ends in a NUL character")
+        return packed
+
+    def _set_ids(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted = ids[self._order]
+
+    def _indices(self, keys: np.ndarray) -> np.ndarray:
+        """Index of each id among all ids; an id the entities do not hold (a mention of an entity
+        the truth does not list) is added as a bare id, as the dict form keeps it by name."""
+        g = _find_all(self._sorted, self._order, keys)
+        missing = g < 0
+        if missing.any():
+            extra = np.unique(keys[missing])
+            self._set_ids(np.concatenate([self.ids, extra]))
+            g = _find_all(self._sorted, self._order, keys)
+        return g
+
+    def _load_mentions(self, rows: Iterable[dict], where: Path) -> None:
+        rids: list[str] = []
+        events: list[str] = []
+        rk_code: dict[tuple[str, ...], int] = {(): 0}
+        rkinds = array("i")
+        m_ent: list[str] = []
+        m_rec = array("q")
+        m_mid, m_kinds = array("i"), array("i")
+        mids: dict[str, int] = {}
+        kinds: dict[tuple[str, ...], int] = {}
+        rid_pieces, event_pieces, ent_pieces = [], [], []
+
+        def flush(final: bool = False) -> None:
+            for src, dst in ((rids, rid_pieces), (events, event_pieces), (m_ent, ent_pieces)):
+                if src or final:
+                    packed = _packed(src)
+                    if packed is None:
+                        raise PolebenchError(f"{where}: an id ends in a NUL character")
+                    dst.append(packed)
+                    src.clear()
+
+        for r, row in enumerate(rows):
+            rids.append(row["rid"])
+            events.append(row["event"])
+            rkinds.append(rk_code.setdefault(tuple(row.get("record_kinds") or ()), len(rk_code)))
+            for m in row["mentions"]:
+                m_ent.append(m["entity"])
+                m_rec.append(r)
+                m_mid.append(mids.setdefault(m["mid"], len(mids)))
+                m_kinds.append(kinds.setdefault(tuple(m["kinds"]), len(kinds)))
+            if len(rids) >= CHUNK:
+                flush()
+        flush(final=True)
+        rid_arr = np.concatenate(rid_pieces)
+        self.n_records = len(rid_arr)
+        self.rids = rid_arr
+        self._rorder = np.argsort(rid_arr, kind="stable")
+        self._rsorted = rid_arr[self._rorder]
+        if self.n_records and (self._rsorted[1:] == self._rsorted[:-1]).any():
+            raise PolebenchError(f"{where}: the same record id is given twice")
+        self.record_kind_tuples = list(rk_code)
+        self.rec_kinds = np.frombuffer(rkinds, np.int32).copy()
+        self.rec_event = self._indices(np.concatenate(event_pieces))
+        ent = self._indices(np.concatenate(ent_pieces))
+        n = len(self.ids)
+        self.mids = list(mids)
+        self.kind_tuples = list(kinds)
+        # mentions by entity, each entity's in file order (as the dict form appends them)
+        order, self.m_start = _csr(ent, n)
+        self.m_ent = ent[order].astype(np.int32)
+        self.m_rec = np.frombuffer(m_rec, np.int64)[order].astype(np.int32)
+        self.m_mid = np.frombuffer(m_mid, np.int32)[order].astype(np.int16 if len(mids) < 1 << 15 else np.int32)
+        self.m_kinds = np.frombuffer(m_kinds, np.int32)[order].astype(np.int32)
+        self.m_pos = order.astype(np.int64)  # each mention's place in the file
+        # records by event, in file order
+        self.er_order, self.er_start = _csr(self.rec_event, n)
+        self.er_order = self.er_order.astype(np.int32)
+
+    # ---- lookups
+
+    def id_at(self, g: int) -> str:
+        return self.ids[g].decode()
+
+    def index_of(self, eid: str) -> int:
+        """An id's index among all ids, -1 if absent."""
+        return _find_one(self._sorted, self._order, eid)
+
+    def record_index(self, rid: str) -> int:
+        """A record id's row in truth/mentions.jsonl.gz, -1 if absent."""
+        return _find_one(self._rsorted, self._rorder, rid)
+
+    def entity_at(self, g: int) -> Entity | None:
+        k = int(self.kind_of[g]) if g < self.n_entities else -1
+        if k < 0:
+            return None
+        return Entity(self, self.blocks[self.kinds[k]], int(self.row_of[g]))
+
+    def _entity(self, eid: str) -> Entity:
+        e = self.entity_at(self.index_of(eid)) if isinstance(eid, str) else None
+        if e is None:
+            raise KeyError(eid)
+        return e
+
+    def _entity_ids(self) -> Iterator[str]:
+        return (b.decode() for b in self.ids[:self.n_entities].tolist())
+
+    def _mentions_at(self, g: int) -> list[Mention]:
+        s, e = int(self.m_start[g]), int(self.m_start[g + 1])
+        mids, kinds, rids = self.mids, self.kind_tuples, self.rids
+        return [Mention(rids[r].decode(), mids[m], kinds[k]) for r, m, k in
+                zip(self.m_rec[s:e].tolist(), self.m_mid[s:e].tolist(), self.m_kinds[s:e].tolist())]
+
+    def _mentions(self, eid: str) -> list[Mention]:
+        g = self.index_of(eid)
+        return [] if g < 0 else self._mentions_at(g)
+
+    def _mentioned_in_order(self) -> np.ndarray:
+        """The entities with mentions, by their first mention in the file (the dict form's order)."""
+        has = np.flatnonzero(np.diff(self.m_start) > 0)
+        first = self.m_pos[self.m_start[has]]
+        return has[np.argsort(first, kind="stable")]
+
+    def _mentioned_ids(self) -> Iterator[str]:
+        return (self.ids[g].decode() for g in self._mentioned_in_order().tolist())
+
+    def _record_event(self, rid: str) -> str:
+        r = self.record_index(rid)
+        if r < 0:
+            raise KeyError(rid)
+        return self.ids[self.rec_event[r]].decode()
+
+    def _event_records(self, eid: str) -> list[str]:
+        g = self.index_of(eid)
+        if g < 0:
+            return []
+        s, e = int(self.er_start[g]), int(self.er_start[g + 1])
+        return [b.decode() for b in self.rids[self.er_order[s:e]].tolist()]
+
+    @functools.cached_property
+    def entities(self) -> Mapping[str, Entity]:  # type: ignore[override]
+        return _Lazy(self._entity, self._entity_ids)
+
+    @functools.cached_property
+    def mentions(self) -> Mapping[str, list[Mention]]:  # type: ignore[override]
+        return _Grouped(self._mentions, self._mentioned_ids)
+
+    @functools.cached_property
+    def record_event(self) -> Mapping[str, str]:  # type: ignore[override]
+        return _Lazy(self._record_event, lambda: (b.decode() for b in self.rids.tolist()))
+
+    @functools.cached_property
+    def event_records(self) -> Mapping[str, list[str]]:  # type: ignore[override]
+        return _Grouped(self._event_records, lambda: (self.ids[g].decode() for g in
+                                                      np.flatnonzero(np.diff(self.er_start) > 0).tolist()))
+
+    @functools.cached_property
+    def record_kinds(self) -> Mapping[str, tuple[str, ...]]:  # type: ignore[override]
+        # only records with any, as the dict form holds them
+        return _Grouped(self._record_kinds_or_none, lambda: (self.rids[r].decode() for r in
+                                                              np.flatnonzero(self.rec_kinds > 0).tolist()))
+
+    def _record_kinds_or_none(self, rid: str) -> tuple[str, ...]:
+        r = self.record_index(rid)
+        return self.record_kind_tuples[self.rec_kinds[r]] if r >= 0 else ()
+
+    # ---- what Truth derives, as vector operations
+
+    def of_kind(self, kind: str) -> Sequence[Entity]:
+        b = self.blocks.get(kind)
+        return _Rows(self, b) if b is not None else ()
+
+    @functools.cached_property
+    def _counts(self) -> np.ndarray:
+        """Per id, how many distinct records mention it."""
+        n = len(self.ids)
+        if not len(self.m_ent):
+            return np.zeros(n, np.int64)
+        pairs = np.unique(self.m_ent.astype(np.int64) * max(self.n_records, 1) + self.m_rec)
+        return np.bincount(pairs // max(self.n_records, 1), minlength=n)
+
+    def record_count(self, entity: str) -> int:
+        g = self.index_of(entity)
+        return int(self._counts[g]) if g >= 0 else 0
+
+    def with_records(self, kind: str, min_records: int) -> list[Entity]:
+        b = self.blocks.get(kind)
+        if b is None:
+            return []
+        rows = np.flatnonzero(self._counts[b.gidx] >= min_records)
+        return list(_Rows(self, b, rows.tolist()))
+
+    def _nonempty(self, b: _Block, key: str) -> np.ndarray | None:
+        """Per row, whether a string field is truthy; None where it is not a string column."""
+        col = b.cols.get(key)
+        if isinstance(col, _NoneColumn):
+            return np.zeros(b.n, bool)
+        if not isinstance(col, _StrColumn):
+            return None
+        full = np.array([bool(s) for s in col.strings.all()] + [False], bool)  # code -1: None
+        return full[col.codes]
+
+    def eligible_people(self, min_records: int) -> list[Entity]:
+        b = self.blocks.get("person")
+        if b is None:
+            return []
+        fore, sur = self._nonempty(b, "forename"), self._nonempty(b, "surname")
+        if fore is None or sur is None or b.rows_schema is not None:
+            return super().eligible_people(min_records)
+        rows = np.flatnonzero((self._counts[b.gidx] >= min_records) & (fore | sur))
+        return list(_Rows(self, b, rows.tolist()))
+
+    def recorded_events(self) -> list[Entity]:
+        b = self.blocks.get("event")
+        if b is None:
+            return []
+        rows = np.flatnonzero(np.diff(self.er_start)[b.gidx] > 0)
+        return list(_Rows(self, b, rows.tolist()))
+
+    @functools.cached_property
+    def strata(self) -> Mapping[str, str]:  # type: ignore[override]
+        b = self.blocks.get("person")
+        col = b.cols.get("surname") if b is not None else None
+        if b is None or not isinstance(col, _StrColumn) or b.rows_schema is not None:
+            return super().strata
+        code = col.codes.astype(np.int64) + 1  # None counted as one surname, as Counter counts it
+        freq = np.bincount(code)[code]
+        ranked = np.lexsort((self.ids[b.gidx], -freq))
+        third = max(1, b.n // 3)
+        level = np.empty(b.n, np.int8)
+        level[ranked] = np.minimum(np.arange(b.n) // third, 2)
+        names = ("common", "middling", "rare")
+
+        def find(pid: str) -> str:
+            g = self.index_of(pid)
+            if g < 0 or g >= self.n_entities or self.kinds[self.kind_of[g]] != "person":
+                raise KeyError(pid)
+            return names[level[self.row_of[g]]]
+        return _Lazy(find, lambda: (self.ids[g].decode() for g in b.gidx[ranked].tolist()))
+
+    def person_candidates(self, forename: str | None, surname: str | None) -> Iterable[Entity]:
+        b = self.blocks.get("person")
+        if b is None:
+            return ()
+        want, key = (surname, "surname") if surname else (forename, "forename")
+        col, alias = b.cols.get(key), b.cols.get("alias")
+        if not want or not isinstance(col, _StrColumn) or not isinstance(alias, (_ListColumn, _NoneColumn)):
+            return self.of_kind("person")
+        # every person whose true name or any word of an alias compares equal: a superset of
+        # those person_matches keeps, which it then judges in full
+        w = norm_name(want)
+        hit = np.array([norm_name(s) == w for s in col.strings.all()] + [False], bool)[col.codes]
+        if isinstance(alias, _ListColumn):
+            ahit = np.array([norm_name(s) == w for s in alias.strings.all()] + [False], bool)[alias.codes]
+            rows_of = np.repeat(np.arange(b.n), np.diff(alias.starts))
+            hit[rows_of[ahit]] = True
+        return _Rows(self, b, np.flatnonzero(hit).tolist())
+
+    @functools.cached_property
+    def recorded_ties(self) -> Mapping[str, set[str]]:  # type: ignore[override]
+        # mentions by record, for the people written beside a person
+        order, start = _csr(self.m_rec, self.n_records)
+        by_rec_ent = self.m_ent[order]
+        person = self.kinds.index("person") if "person" in self.kinds else -2
+        is_person = np.zeros(len(self.ids), bool)
+        is_person[:self.n_entities] = self.kind_of == person
+
+        def find(pid: str) -> set[str]:
+            g = self.index_of(pid)
+            if g < 0 or not is_person[g]:
+                return set()
+            recs = np.unique(self.m_rec[self.m_start[g]:self.m_start[g + 1]])
+            near = np.unique(np.concatenate([by_rec_ent[start[r]:start[r + 1]] for r in recs.tolist()] or
+                                            [np.zeros(0, np.int32)]))
+            return {self.ids[x].decode() for x in near.tolist() if is_person[x] and x != g}
+        return _Grouped(find, lambda: (p for p in self._mentioned_ids() if find(p)))
+
+    def subject_numbers(self, rnum_of: Mapping[str, int]) -> np.ndarray:
+        out = np.full(len(rnum_of), -1, np.int32)
+        person = self.kinds.index("person") if "person" in self.kinds else -2
+        is_person = np.zeros(len(self.ids), bool)
+        is_person[:self.n_entities] = self.kind_of == person
+        p0 = self.mids.index("p0") if "p0" in self.mids else -1
+        sel = np.flatnonzero((self.m_mid == p0) & is_person[self.m_ent])
+        if len(np.unique(self.m_rec[sel])) != len(sel):  # a record with two main subjects
+            return super().subject_numbers(rnum_of)
+        ent, rec = self.m_ent[sel], self.m_rec[sel]
+        # the dict form numbers people as it meets them: by their first mention of any kind in the
+        # file, and within a person by the file order of the records
+        first = np.full(len(self.ids), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(first, self.m_ent, self.m_pos)
+        order = np.lexsort((self.m_pos[sel], first[ent]))
+        ent, rec = ent[order], rec[order]
+        new = np.ones(len(ent), bool)
+        new[1:] = ent[1:] != ent[:-1]
+        code = np.cumsum(new) - 1
+        many = getattr(rnum_of, "many", None)  # the record shelf's numbers, found by vector search
+        rnums = many(self.rids[rec]) if many else np.array([rnum_of[b.decode()] for b in self.rids[rec].tolist()], np.int64)
+        out[rnums] = code
+        return out
+
+    @functools.cached_property
+    def events(self) -> EventTable:  # type: ignore[override]
+        b, a = self.blocks.get("event"), self.blocks.get("address")
+        ok = (b is not None and a is not None and b.rows_schema is None and a.rows_schema is None
+              and isinstance(b.cols.get("address"), _StrColumn) and isinstance(b.cols.get("date"), _StrColumn)
+              and all(isinstance(a.cols.get(k), _NumColumn) and a.cols[k].none is None for k in ("lat", "lon"))
+              and (b.cols["address"].codes >= 0).all() and (b.cols["date"].codes >= 0).all())
+        if not ok:
+            return EventTable.build(self)
+        where = b.cols["address"]
+        uniq = np.array([s.encode() for s in where.strings.all()], dtype="S") if where.strings.few is not None \
+            else where.strings.uniq
+        g = _find_all(self._sorted, self._order, uniq)
+        addr_kind = self.kinds.index("address")
+        if ((g < 0) | (g >= self.n_entities)).any() or (self.kind_of[g] != addr_kind).any():
+            return EventTable.build(self)  # an event at no known address: the dict form raises the error
+        rows = self.row_of[g][where.codes]
+        date = b.cols["date"]
+        day = np.array([days(s) for s in date.strings.all()], np.int64)[date.codes]
+        return EventTable(_Decoded(self.ids[b.gidx]), a.cols["lat"].values[rows].astype(float),
+                          a.cols["lon"].values[rows].astype(float), day)

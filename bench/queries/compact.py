@@ -26,7 +26,7 @@ from bench.errors import PolebenchError
 from bench.fields import days
 from bench.queries.truth import EventTable, Mention, Truth, norm_name
 
-CHUNK = 1 << 16  # values of a field held as Python objects before they are packed into arrays
+CHUNK = 1 << 13  # values of a field held as Python objects before they are packed into arrays
 FEW = 1 << 16  # a field with at most this many distinct strings keeps them as str objects (faster to read)
 
 
@@ -138,6 +138,8 @@ class _ColumnBuilder:
 
     @staticmethod
     def _piece(values: list) -> tuple:
+        """A chunk of values packed: strings as codes into the chunk's distinct values (a chunk of
+        dates or offence types is a few hundred strings and an int32 a row)."""
         types = {type(v) for v in values} - {type(None)}
         if not types:
             return ("none", len(values))
@@ -145,14 +147,14 @@ class _ColumnBuilder:
         if types == {str}:
             packed = _packed([v or "" for v in values])
             if packed is not None:
-                return ("str", packed, none)
+                return ("str", *_distinct(packed), none)
         elif types == {list}:
             flat = [x for v in values if v is not None for x in v]
             if all(type(x) is str for x in flat):
                 packed = _packed(flat)
                 if packed is not None:
-                    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int64, len(values))
-                    return ("list", lengths, packed, none)
+                    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int32, len(values))
+                    return ("list", lengths, *_distinct(packed), none)
         elif types == {int} or types == {float}:
             try:
                 arr = np.array([0 if v is None else v for v in values], np.int64 if types == {int} else np.float64)
@@ -175,8 +177,7 @@ class _ColumnBuilder:
         self.pieces = []
         none = _joined_mask([p[-1] for p in pieces], [_piece_len(p) for p in pieces])
         if kind == "str":
-            uniq, codes = np.unique(np.concatenate([p[1] for p in pieces]), return_inverse=True)
-            codes = codes.astype(np.int32).reshape(-1)
+            uniq, codes = _merged([(p[1], p[2]) for p in pieces])
             if none is not None:
                 codes[none] = -1
             return _StrColumn(codes, _Strings(uniq))
@@ -184,13 +185,28 @@ class _ColumnBuilder:
             lengths = np.concatenate([p[1] for p in pieces])
             starts = np.zeros(len(lengths) + 1, np.int64)
             np.cumsum(lengths, out=starts[1:])
-            uniq, codes = np.unique(np.concatenate([p[2] for p in pieces]), return_inverse=True)
-            return _ListColumn(starts, codes.astype(np.int32).reshape(-1), _Strings(uniq), none)
+            uniq, codes = _merged([(p[2], p[3]) for p in pieces])
+            return _ListColumn(_narrow(starts), codes, _Strings(uniq), none)
         return _NumColumn(np.concatenate([p[1] for p in pieces]), none)
 
 
+def _distinct(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inv = np.unique(packed, return_inverse=True)
+    return uniq, inv.astype(np.int32).reshape(-1)
+
+
+def _merged(coded: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into each piece's own distinct values, as codes into the distinct values of all."""
+    uniq, inv = _distinct(np.concatenate([u for u, _ in coded]))
+    out, at = [], 0
+    for u, c in coded:
+        out.append(inv[at:at + len(u)][c] if len(u) else np.full(len(c), -1, np.int32))
+        at += len(u)
+    return uniq, np.concatenate(out)
+
+
 def _piece_len(p: tuple) -> int:
-    return p[1] if p[0] == "none" else len(p[1])
+    return p[1] if p[0] == "none" else len(p[2] if p[0] == "str" else p[1])
 
 
 def _joined_mask(masks: list, lengths: list[int]) -> np.ndarray | None:
@@ -203,11 +219,11 @@ def _as_kind(p: tuple, kind: str) -> tuple:
     """A piece of all None as a piece of the column's type."""
     if p[0] != "none":
         return p
-    n = p[1]
+    n, nothing = p[1], np.zeros(0, "S1")
     if kind == "str":
-        return ("str", np.zeros(n, "S1"), np.ones(n, bool))
+        return ("str", nothing, np.full(n, -1, np.int32), np.ones(n, bool))
     if kind == "list":
-        return ("list", np.zeros(n, np.int64), np.zeros(0, "S1"), np.ones(n, bool))
+        return ("list", np.zeros(n, np.int32), nothing, np.zeros(0, np.int32), np.ones(n, bool))
     return (kind, np.zeros(n, np.int64 if kind == "int" else np.float64), np.ones(n, bool))
 
 
@@ -220,9 +236,9 @@ def _unpack(p: tuple) -> list:
         return p[1]
     none = p[-1]
     if kind == "str":
-        out = [b.decode() for b in p[1].tolist()]
+        out = [b.decode() for b in p[1][p[2]].tolist()]
     elif kind == "list":
-        flat, out, i = [b.decode() for b in p[2].tolist()], [], 0
+        flat, out, i = [b.decode() for b in p[2][p[3]].tolist()], [], 0
         for n in p[1].tolist():
             out.append(flat[i:i + n])
             i += n
@@ -263,7 +279,7 @@ class _Block:
         # one set of keys for every row (as the generator writes them): no per-row check
         self.rows_schema = np.frombuffer(self.schema_of, np.int32).copy() if len(self.keys) > 1 else None
         del self.schema_of
-        self.gidx = np.frombuffer(self.gidx, np.int64).copy()
+        self.gidx = _narrow(np.frombuffer(self.gidx, np.int64))
 
 
 class Entity(Mapping):
@@ -380,6 +396,14 @@ def _find_all(sorted_ids: np.ndarray, order: np.ndarray, keys: np.ndarray) -> np
     return np.where(found, order[j] if len(order) else -1, -1)
 
 
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """Integers as int32 where they fit (positions and counts below 2**31, as in any corpus this
+    machine holds): half the memory of int64."""
+    if a.dtype != np.int32 and (not len(a) or (int(a.min()) >= -2**31 and int(a.max()) < 2**31)):
+        return a.astype(np.int32)
+    return a
+
+
 def _find_one(sorted_ids: np.ndarray, order: np.ndarray, key: object) -> int:
     """Index of one id (sorted_ids = ids[order]); -1 where absent or not a string."""
     if not isinstance(key, str):
@@ -446,7 +470,7 @@ class TruthStore(Truth):
         self.kinds = kinds
         self.n_entities = len(kind_of)
         self.kind_of = np.frombuffer(kind_of, np.int8).copy()
-        self.row_of = np.frombuffer(row_of, np.int64).copy()
+        self.row_of = _narrow(np.frombuffer(row_of, np.int64))
         self._set_ids(np.concatenate(ids))
         if len(np.unique(self.ids)) != len(self.ids):
             raise PolebenchError(f"{where}: the same entity id is given twice")
@@ -460,19 +484,20 @@ class TruthStore(Truth):
 
     def _set_ids(self, ids: np.ndarray) -> None:
         self.ids = ids
-        self._order = np.argsort(ids, kind="stable")
+        self._order = _narrow(np.argsort(ids, kind="stable"))
         self._sorted = ids[self._order]
 
-    def _indices(self, keys: np.ndarray) -> np.ndarray:
-        """Index of each id among all ids; an id the entities do not hold (a mention of an entity
-        the truth does not list) is added as a bare id, as the dict form keeps it by name."""
-        g = _find_all(self._sorted, self._order, keys)
-        missing = g < 0
-        if missing.any():
-            extra = np.unique(keys[missing])
-            self._set_ids(np.concatenate([self.ids, extra]))
-            g = _find_all(self._sorted, self._order, keys)
-        return g
+    def _resolve(self, ids: list[str], extra: dict[str, int], where: Path) -> np.ndarray:
+        """Index of each id among all ids, a chunk at a time (no array of every mention's id is
+        made); an id no entity has (a mention of an entity the truth does not list) gets an index
+        past the entities', as the dict form keeps it by name."""
+        packed = _packed(ids)
+        if packed is None:
+            raise PolebenchError(f"{where}: an id ends in a NUL character")
+        g = _find_all(self._sorted, self._order, packed)
+        for i in np.flatnonzero(g < 0).tolist():
+            g[i] = extra.setdefault(ids[i], self.n_entities + len(extra))
+        return g.astype(np.int32 if self.n_entities + len(extra) < 2**31 else np.int64)
 
     def _load_mentions(self, rows: Iterable[dict], where: Path) -> None:
         rids: list[str] = []
@@ -480,22 +505,27 @@ class TruthStore(Truth):
         rk_code: dict[tuple[str, ...], int] = {(): 0}
         rkinds = array("i")
         m_ent: list[str] = []
-        m_rec = array("q")
-        m_mid, m_kinds = array("i"), array("i")
+        m_rec = array("i")  # int32: below 2**31 records
+        m_mid, m_kinds = array("h"), array("h")  # int16: a few dozen distinct of each in a corpus
         mids: dict[str, int] = {}
         kinds: dict[tuple[str, ...], int] = {}
+        extra: dict[str, int] = {}
         rid_pieces, event_pieces, ent_pieces = [], [], []
 
-        def flush(final: bool = False) -> None:
-            for src, dst in ((rids, rid_pieces), (events, event_pieces), (m_ent, ent_pieces)):
-                if src or final:
-                    packed = _packed(src)
-                    if packed is None:
-                        raise PolebenchError(f"{where}: an id ends in a NUL character")
-                    dst.append(packed)
-                    src.clear()
+        def flush() -> None:
+            packed = _packed(rids)
+            if packed is None:
+                raise PolebenchError(f"{where}: a record id ends in a NUL character")
+            rid_pieces.append(packed)
+            event_pieces.append(self._resolve(events, extra, where))
+            ent_pieces.append(self._resolve(m_ent, extra, where))
+            for src in (rids, events, m_ent):
+                src.clear()
 
         for r, row in enumerate(rows):
+            if r >= 2**31 - 1 or len(mids) >= 1 << 15 or len(kinds) >= 1 << 15:
+                raise PolebenchError(f"{where}: more than 2**31 records, or 32767 distinct mention ids or "
+                                     f"lists of kinds: more than the truth's arrays hold")
             rids.append(row["rid"])
             events.append(row["event"])
             rkinds.append(rk_code.setdefault(tuple(row.get("record_kinds") or ()), len(rk_code)))
@@ -506,31 +536,37 @@ class TruthStore(Truth):
                 m_kinds.append(kinds.setdefault(tuple(m["kinds"]), len(kinds)))
             if len(rids) >= CHUNK:
                 flush()
-        flush(final=True)
+        flush()
+        if extra:
+            self._set_ids(np.concatenate([self.ids, _packed(list(extra))]))
         rid_arr = np.concatenate(rid_pieces)
         self.n_records = len(rid_arr)
         self.rids = rid_arr
-        self._rorder = np.argsort(rid_arr, kind="stable")
+        self._rorder = _narrow(np.argsort(rid_arr, kind="stable"))
         self._rsorted = rid_arr[self._rorder]
         if self.n_records and (self._rsorted[1:] == self._rsorted[:-1]).any():
             raise PolebenchError(f"{where}: the same record id is given twice")
         self.record_kind_tuples = list(rk_code)
-        self.rec_kinds = np.frombuffer(rkinds, np.int32).copy()
-        self.rec_event = self._indices(np.concatenate(event_pieces))
-        ent = self._indices(np.concatenate(ent_pieces))
+        self.rec_kinds = _narrow(np.frombuffer(rkinds, np.int32))
+        self.rec_event = np.concatenate(event_pieces)
+        ent = np.concatenate(ent_pieces)
+        del ent_pieces[:]
         n = len(self.ids)
         self.mids = list(mids)
         self.kind_tuples = list(kinds)
         # mentions by entity, each entity's in file order (as the dict form appends them)
-        order, self.m_start = _csr(ent, n)
-        self.m_ent = ent[order].astype(np.int32)
-        self.m_rec = np.frombuffer(m_rec, np.int64)[order].astype(np.int32)
-        self.m_mid = np.frombuffer(m_mid, np.int32)[order].astype(np.int16 if len(mids) < 1 << 15 else np.int32)
-        self.m_kinds = np.frombuffer(m_kinds, np.int32)[order].astype(np.int32)
-        self.m_pos = order.astype(np.int64)  # each mention's place in the file
+        order, m_start = _csr(ent, n)
+        self.m_start = _narrow(m_start)
+        self.m_ent = ent[order]
+        del ent
+        self.m_rec = np.frombuffer(m_rec, np.int32)[order]
+        del m_rec
+        self.m_mid = np.frombuffer(m_mid, np.int16)[order]
+        self.m_kinds = np.frombuffer(m_kinds, np.int16)[order]
+        self.m_pos = _narrow(order)  # each mention's place in the file
         # records by event, in file order
         self.er_order, self.er_start = _csr(self.rec_event, n)
-        self.er_order = self.er_order.astype(np.int32)
+        self.er_order, self.er_start = _narrow(self.er_order), _narrow(self.er_start)
 
     # ---- lookups
 
@@ -632,7 +668,7 @@ class TruthStore(Truth):
         if not len(self.m_ent):
             return np.zeros(n, np.int64)
         pairs = np.unique(self.m_ent.astype(np.int64) * max(self.n_records, 1) + self.m_rec)
-        return np.bincount(pairs // max(self.n_records, 1), minlength=n)
+        return _narrow(np.bincount(pairs // max(self.n_records, 1), minlength=n))
 
     def record_count(self, entity: str) -> int:
         g = self.index_of(entity)

@@ -35,7 +35,7 @@ class RecordNumbers(Mapping):
 
     def __init__(self, rids: np.ndarray):
         self.rids = rids
-        self._order = np.argsort(rids, kind="stable")
+        self._order = np.argsort(rids, kind="stable").astype(np.int32 if len(rids) < 2**31 else np.int64)
         self._sorted = rids[self._order]
 
     def __getitem__(self, rid: str) -> int:

@@ -667,8 +667,11 @@ class TruthStore(Truth):
         n = len(self.ids)
         if not len(self.m_ent):
             return np.zeros(n, np.int64)
-        pairs = np.unique(self.m_ent.astype(np.int64) * max(self.n_records, 1) + self.m_rec)
-        return _narrow(np.bincount(pairs // max(self.n_records, 1), minlength=n))
+        # each entity's mentions are in file order, so its mentions in one record are adjacent:
+        # a record counts where the entity or the record changes
+        new = np.ones(len(self.m_ent), bool)
+        new[1:] = (self.m_ent[1:] != self.m_ent[:-1]) | (self.m_rec[1:] != self.m_rec[:-1])
+        return _narrow(np.bincount(self.m_ent[new], minlength=n))
 
     def record_count(self, entity: str) -> int:
         g = self.index_of(entity)
@@ -751,7 +754,8 @@ class TruthStore(Truth):
     def recorded_ties(self) -> Mapping[str, set[str]]:  # type: ignore[override]
         # mentions by record, for the people written beside a person
         order, start = _csr(self.m_rec, self.n_records)
-        by_rec_ent = self.m_ent[order]
+        by_rec_ent, start = self.m_ent[order], _narrow(start)
+        del order
         person = self.kinds.index("person") if "person" in self.kinds else -2
         is_person = np.zeros(len(self.ids), bool)
         is_person[:self.n_entities] = self.kind_of == person
@@ -778,9 +782,8 @@ class TruthStore(Truth):
         ent, rec = self.m_ent[sel], self.m_rec[sel]
         # the dict form numbers people as it meets them: by their first mention of any kind in the
         # file, and within a person by the file order of the records
-        first = np.full(len(self.ids), np.iinfo(np.int64).max, np.int64)
-        np.minimum.at(first, self.m_ent, self.m_pos)
-        order = np.lexsort((self.m_pos[sel], first[ent]))
+        first = self.m_pos[self.m_start[ent]]  # an entity's first mention leads its slice (file order)
+        order = np.lexsort((self.m_pos[sel], first))
         ent, rec = ent[order], rec[order]
         new = np.ones(len(ent), bool)
         new[1:] = ent[1:] != ent[:-1]

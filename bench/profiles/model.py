@@ -121,6 +121,9 @@ class Profile(Strict):
     audit_s62: tuple[str, ...] = ()
     assumptions: dict[str, str] = Field(default_factory=dict,
                                         description="property -> why it is assumed (no source says)")
+    colour: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description=(
+        "the profile's colour in every chart (#rrggbb); without one it takes a colour of the palette "
+        "that no other profile of the run or sweep has. Presentation only: not part of the run's key"))
 
     @field_validator("fields")
     @classmethod

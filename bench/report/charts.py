@@ -4,7 +4,9 @@ closed network. Each function takes the report data and returns an <svg> element
 from __future__ import annotations
 
 import io
+import itertools
 import re
+from collections.abc import Mapping
 
 import matplotlib
 
@@ -20,27 +22,37 @@ plt.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.
 # Okabe & Ito (2008), "Color Universal Design": told apart under every common colour-vision
 # deficiency. One colour and one marker per profile in every chart of the report and the sweep.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#F0E442"]
-SHIPPED = {"crimint": 0, "connect": 1, "iip": 2, "connect+iip": 3, "iip-naive": 4, "connect+iip-naive": 5,
-           "reference": 6}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 BAND = "#bbbbbb"  # the board's estimate: grey, so that it is no profile's colour
 
 
-def _slot(name: str) -> int:
-    """A profile's place in the palette: the shipped ones fixed, any other the last (the same in
-    every chart, run and sweep)."""
-    base = name.split("/")[-1].removesuffix(".yaml")
-    if base in SHIPPED:
-        return SHIPPED[base]
-    return 7  # every other profile: the one colour no shipped profile has
+class Palette:
+    """Each profile's colour and marker, the same in every chart of one report or sweep: the colour
+    its profile file declares (`colour:`), else the first colour of the palette that no profile of
+    the set declares or was given before it. A marker goes with its palette place, so two profiles
+    never share both; past the palette's eight, colours repeat with the markers shifted."""
+
+    def __init__(self, declared: Mapping[str, str | None]):
+        """`declared`: each profile's name (as the charts are given it) and its colour, if any, in order."""
+        taken = {c.lower() for c in declared.values() if c}
+        free = (i for i in itertools.count() if i >= len(OKABE_ITO) or OKABE_ITO[i].lower() not in taken)
+        places = [c.lower() for c in OKABE_ITO]
+        spare = iter(range(len(OKABE_ITO), 10**6))  # places for colours from outside the palette
+        self._style: dict[str, tuple[str, str]] = {}
+        for name, c in declared.items():
+            i = places.index(c.lower()) if c and c.lower() in places else next(spare) if c else next(free)
+            self._style[name] = (c or OKABE_ITO[i % len(OKABE_ITO)],
+                                        MARKERS[(i + i // len(MARKERS)) % len(MARKERS)])
+
+    def colour(self, name: str) -> str:
+        return self._style[name][0]
+
+    def marker(self, name: str) -> str:
+        return self._style[name][1]
 
 
-def colour(name: str) -> str:
-    return OKABE_ITO[_slot(name)]
-
-
-def marker(name: str) -> str:
-    return MARKERS[_slot(name)]
+def palette(rep: Report) -> Palette:
+    return Palette({n: rep.run.profiles[n].colour for n in rep.profiles})
 
 
 def _svg(fig) -> str:
@@ -92,12 +104,13 @@ def _bars(rep: Report, get, title: str, ylabel: str, log: bool = False, band: bo
     vals = [get(rep.agg.profiles[n]) for n in names]
     if not any(_ok(v) for v in vals):
         return cannot_draw(title, why or "no profile has a value (see the headline findings)")
+    pal = palette(rep)
     fig, ax = plt.subplots(figsize=(6.2, 2.8))
     labels = [_short(rep, n) for n in names]
     for i, (n, v) in enumerate(zip(names, vals)):
         if _ok(v):
             ax.bar(i, max(v.value, 1e-3) if log else v.value, yerr=np.array([_err(v)]).T, capsize=4,
-                   color=colour(n))
+                   color=pal.colour(n))
         else:
             ax.text(i, 0.5, "n/a", ha="center", va="center", transform=ax.get_xaxis_transform(), color="#555")
     ax.set_xticks(range(len(names)), labels)
@@ -137,13 +150,14 @@ def precision_recall(rep: Report) -> str:
     pts = [(n, m) for n, m in pts if _ok(m["recall"]) and _ok(m["precision"])]
     if not pts:
         return cannot_draw(title, "no profile returned anything for a need that was measured")
+    pal = palette(rep)
     fig, ax = plt.subplots(figsize=(4.4, 3.4))
     # Hollow markers of different shapes, the larger drawn first: points that coincide (a union
     # that returns what one member returns) stay visible one inside the other.
     for k, (n, m) in enumerate(pts):
         ax.errorbar(m["recall"].value, m["precision"].value,
                     xerr=np.array([_err(m["recall"])]).T, yerr=np.array([_err(m["precision"])]).T,
-                    fmt=marker(n), color=colour(n), capsize=3, label=rep.label(n), mfc="none", mew=1.6,
+                    fmt=pal.marker(n), color=pal.colour(n), capsize=3, label=rep.label(n), mfc="none", mew=1.6,
                     ms=13 - 9 * k / max(1, len(pts) - 1), zorder=2 + k)
     # a little room past 0 and 1, so that a point on the edge (2% precision, all found) shows whole
     ax.set_xlim(-0.04, 1.04)
@@ -163,13 +177,14 @@ def inflation_by_kind(rep: Report) -> str:
             for k in kinds}
     if not any(_ok(v) for v in vals.values()):
         return cannot_draw(title, "the baseline returned nothing for any need of any kind, or no search was measured")
+    pal = palette(rep)
     fig, ax = plt.subplots(figsize=(7.0, 3.0))
     width = 0.8 / max(1, len(names))
     for i, n in enumerate(names):
         for j, k in enumerate(kinds):
             v, xpos = vals[(n, k)], j + i * width
             if _ok(v) and v.value > 0:
-                ax.bar(xpos, v.value, width, yerr=np.array([_err(v)]).T, capsize=2, color=colour(n),
+                ax.bar(xpos, v.value, width, yerr=np.array([_err(v)]).T, capsize=2, color=pal.colour(n),
                        label=rep.label(n) if j == min(jj for jj, kk in enumerate(kinds) if _ok(vals[(n, kk)])
                                                         and vals[(n, kk)].value > 0) else None)
             else:
@@ -197,11 +212,12 @@ def gain_curve(rep: Report) -> str:
     curves = [(n, c) for n, c in curves if c.budgets and any(r is not None for r in c.recall)]
     if not curves:
         return cannot_draw(title, "this run holds no gain curve (no measured need, or a run made before curves)")
+    pal = palette(rep)
     fig, ax = plt.subplots(figsize=(6.2, 3.0))
     for n, c in curves:
         xs = [b for b, r in zip(c.budgets, c.recall) if r is not None]
         ys = [r for r in c.recall if r is not None]
-        ax.plot(xs, ys, marker=marker(n), ms=4, color=colour(n), ls="--" if rep.upper_bound(n) else "-",
+        ax.plot(xs, ys, marker=pal.marker(n), ms=4, color=pal.colour(n), ls="--" if rep.upper_bound(n) else "-",
                 label=rep.label(n) + (" (upper bound)" if rep.upper_bound(n) and "upper bound" not in rep.label(n) else ""))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)

@@ -284,6 +284,7 @@ class ProfileInfo(_Model):
     audit_s62: list[str]
     upper_bound: bool
     upper_bound_of: str | None = None  # the profile whose volume this one bounds from above
+    colour: str | None = None  # as its profile file declares it (charts)
 
 
 class Inputs(_Model):

@@ -97,7 +97,8 @@ def _versions() -> dict[str, str]:
 def _profile_checksum(profiles: ProfileSet, name: str) -> str:
     p = profiles[name]
     members = "".join(_profile_checksum(profiles, m) for m in p.union_of)
-    return hashlib.sha256((p.model_dump_json() + members).encode()).hexdigest()
+    # the colour is how charts draw the profile, not what is measured: a new colour reuses the run
+    return hashlib.sha256((p.model_dump_json(exclude={"colour"}) + members).encode()).hexdigest()
 
 
 def plan_inputs(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: ProfileSet) -> dict:
@@ -184,7 +185,8 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
                              "union_of": list(profiles[n].union_of), "deletion": profiles[n].deletion,
                              "audit_s62": list(profiles[n].audit_s62),
                              "upper_bound": profiles.upper_bound(n),
-                             **({"upper_bound_of": profiles[n].upper_bound_of} if profiles[n].upper_bound_of else {})}
+                             **({"upper_bound_of": profiles[n].upper_bound_of} if profiles[n].upper_bound_of else {}),
+                             **({"colour": profiles[n].colour} if profiles[n].colour else {})}
                          for n in profiles.order},
             "profile_order": profiles.order,
             "backend": s.backend, "baseline": s.baseline, "seconds_per_record": s.seconds_per_record,

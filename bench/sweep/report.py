@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.report.charts import BAND, _svg, colour, marker  # noqa: E402
+from bench.report.charts import BAND, Palette, _svg  # noqa: E402
 from bench.profiles.model import ProfileSet  # noqa: E402
 from bench.report.model import BOARD_ESTIMATE, band_position  # noqa: E402
 from bench.sweep.model import Sweep  # noqa: E402
@@ -27,7 +27,7 @@ def _series(rows: list[dict], axis: str) -> dict[str, list[tuple[float, dict]]]:
     return {k: sorted(v, key=lambda t: t[0]) for k, v in out.items()}
 
 
-def line_chart(rows: list[dict], axis: str, xlabel: str, logx: bool = False) -> str:
+def line_chart(rows: list[dict], axis: str, xlabel: str, pal: Palette, logx: bool = False) -> str:
     series = _series(rows, axis)
     fig, ax = plt.subplots(figsize=(6.0, 3.0))
     for prof, pts in sorted(series.items()):
@@ -35,9 +35,9 @@ def line_chart(rows: list[dict], axis: str, xlabel: str, logx: bool = False) -> 
         if not pts:
             continue
         xs = [x for x, _ in pts]
-        ax.plot(xs, [r["ratio"] for _, r in pts], marker=marker(prof), color=colour(prof), label=prof)
+        ax.plot(xs, [r["ratio"] for _, r in pts], marker=pal.marker(prof), color=pal.colour(prof), label=prof)
         ax.fill_between(xs, [r["ratio_lo"] for _, r in pts], [r["ratio_hi"] for _, r in pts],
-                        color=colour(prof), alpha=0.15)
+                        color=pal.colour(prof), alpha=0.15)
     ax.axhspan(*BOARD_ESTIMATE, color=BAND, alpha=0.35, label="board estimate 4–6×")
     ax.set_yscale("log")
     if logx:
@@ -55,7 +55,7 @@ TORNADO_TITLES = {"ratio": ("Which assumption moves {}'s inflation most",
                                      "records read on {} × baseline, over the axis's values")}
 
 
-def tornado(rows: list[dict], union: str | None, label: str, measure: str = "ratio") -> tuple[str, list[tuple[str, float, float]]]:
+def tornado(rows: list[dict], union: str | None, label: str, pal: Palette, measure: str = "ratio") -> tuple[str, list[tuple[str, float, float]]]:
     """Which factor moves the union's figure most (its volume ratio, or its ratio of records
     read): its range over each axis's values, against the base cell."""
     base = next((r[measure] for r in rows if r["axis"] == "base" and r["profile"] == union), None)
@@ -67,10 +67,11 @@ def tornado(rows: list[dict], union: str | None, label: str, measure: str = "rat
                 spans[r["axis"]].append(base)
     bars = sorted(((a, min(v), max(v)) for a, v in spans.items()), key=lambda t: t[2] - t[1])
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(1, len(bars)) + 1.0))
+    fill = pal.colour(union) if union else "black"
     for i, (a, lo, hi) in enumerate(bars):
-        ax.barh(i, hi - lo, left=lo, color=colour(union or ""))
+        ax.barh(i, hi - lo, left=lo, color=fill)
         if hi <= lo * 1.02:  # an axis that barely moves the ratio: a bar too thin to see, so a mark
-            ax.plot([lo], [i], marker="|", ms=14, mew=2.5, color=colour(union or ""))
+            ax.plot([lo], [i], marker="|", ms=14, mew=2.5, color=fill)
     ax.set_yticks(range(len(bars)), [a for a, _, _ in bars], fontsize=7)
     if base:
         ax.axvline(base, color="black", lw=0.8, label=f"base {base:.1f}×")
@@ -107,15 +108,22 @@ def compared(sweep: Sweep) -> tuple[str | None, str]:
     return entry, profiles[union].label if union else "the union"
 
 
+def palette(sweep: Sweep) -> Palette:
+    """The sweep's profiles as its rows name them, each with the colour its file declares."""
+    profiles = ProfileSet(list(sweep.profiles))
+    return Palette({given: profiles[name].colour for given, name in zip(sweep.profiles, profiles.order)})
+
+
 def write_sweep_report(d: Path, sweep: Sweep, rows: list[dict]) -> None:
     charts = {}
+    pal = palette(sweep)
     if sweep.axes.corruption_scale:
-        charts["corruption_scale"] = line_chart(rows, "corruption_scale", "corruption scale (× every rate)")
+        charts["corruption_scale"] = line_chart(rows, "corruption_scale", "corruption scale (× every rate)", pal)
     if sweep.axes.size:
-        charts["size"] = line_chart(rows, "size", "corpus size (records)", logx=True)
+        charts["size"] = line_chart(rows, "size", "corpus size (records)", pal, logx=True)
     union, label = compared(sweep)
-    charts["tornado"], bars = tornado(rows, union, label)
-    charts["tornado_effort"], _ = tornado(rows, union, label, "examined_ratio")
+    charts["tornado"], bars = tornado(rows, union, label, pal)
+    charts["tornado_effort"], _ = tornado(rows, union, label, pal, "examined_ratio")
     for k, svg in charts.items():
         (d / f"{k}.svg").write_text(svg)
     words = sentences(rows, union, label)

@@ -197,6 +197,7 @@ NOT_PLAN = {
     "assumptions": "the report's list of assumptions",
     "page_size": "the modelled reader's pages (bench/analyst/reader.py over_behaviours, the run's measures)",
     "upper_bound_of": "the report's lead: the volume of the profile an upper bound bounds (RunResults.bound_of)",
+    "colour": "the charts of a report or sweep (bench.report.charts.Palette)",
 }
 
 # Needs that between them exercise every criterion and every capability.

@@ -187,24 +187,52 @@ def test_any_estimate_undefined_still_renders(plain, tmp_path, rnd):
 
 
 def test_one_colour_per_profile_in_every_chart(plain):
-    from bench.sweep.report import line_chart, tornado
+    from bench.profiles.model import ProfileSet
+    from bench.sweep.report import line_chart
     rep = build(plain)
-    shipped = ["crimint", "connect", "iip", "connect+iip", "iip-naive", "connect+iip-naive"]
-    assert len({charts.colour(n) for n in shipped}) == len(shipped)
-    assert charts.colour("connect") == charts.colour("/tmp/x/connect.yaml")  # a sweep's variant keeps its colour
+    shipped = ProfileSet(["crimint", "connect", "iip", "connect+iip", "iip-naive", "connect+iip-naive", "reference"])
+    pal = charts.Palette({n: shipped[n].colour for n in shipped.order})
+    assert [pal.colour(n) for n in shipped.order] == [shipped[n].colour for n in shipped.order]
+    assert len({pal.colour(n) for n in shipped.order}) == len(shipped.order)
+    assert all(rep.run.profiles[n].colour == shipped[n].colour for n in PROFILES)  # run.json keeps them
     for chart in (charts.volume, charts.precision_recall, charts.gain_curve):
         svg = chart(rep).lower()
-        assert all(charts.colour(n).lower() in svg for n in PROFILES)
+        assert all(shipped[n].colour.lower() in svg for n in PROFILES)
     rows = [{"axis": "size", "value": v, "profile": p, "ratio": r, "ratio_lo": r / 2, "ratio_hi": r * 2}
             for p, r in (("crimint", 1.0), ("connect+iip", 5.0)) for v in (1000, 2000)]
-    svg = line_chart(rows, "size", "size").lower()
-    assert charts.colour("crimint").lower() in svg and charts.colour("connect+iip").lower() in svg
+    svg = line_chart(rows, "size", "size", pal).lower()
+    assert pal.colour("crimint").lower() in svg and pal.colour("connect+iip").lower() in svg
+
+
+def test_profiles_without_a_colour_get_ones_nobody_else_has():
+    """Two profiles of a user's beside the shipped ones were drawn alike (both took the one colour
+    no shipped profile has): each now takes the next palette colour no profile declares."""
+    declared = {"crimint": "#0072B2", "mine": None, "connect": "#D55E00", "theirs": None, "odd": "#123456"}
+    pal = charts.Palette(declared)
+    assert pal.colour("mine") == "#009E73" and pal.marker("mine") == "^"  # the third palette place, first free
+    assert pal.colour("theirs") == "#CC79A7" and pal.marker("theirs") == "D"
+    assert pal.colour("odd") == "#123456" and pal.colour("crimint") == "#0072B2" and pal.marker("crimint") == "o"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(charts.OKABE_ITO), st.from_regex(r"\A#[0-9a-f]{6}\Z")),
+                max_size=30).filter(lambda cs: len({c.lower() for c in cs if c}) == sum(1 for c in cs if c)))
+def test_no_two_profiles_are_drawn_alike(colours):
+    pal = charts.Palette({f"p{i}": c for i, c in enumerate(colours)})
+    styles = [(pal.colour(f"p{i}").lower(), pal.marker(f"p{i}")) for i in range(len(colours))]
+    assert len(set(styles)) == len(styles)
+    assert all(pal.colour(f"p{i}") == c for i, c in enumerate(colours) if c)
+
+
+def test_a_sweep_draws_the_union_in_its_colour():
+    from bench.sweep.report import tornado
+    pal = charts.Palette({"crimint": "#0072B2", "connect+iip": "#CC79A7"})
     # an axis that does not move the ratio still shows (a zero-width bar was invisible)
     flat = [{"axis": a, "value": 1, "profile": "connect+iip", "ratio": r} for a, r in (("flat", 3.0), ("flat", 3.0),
                                                                                        ("wide", 2.0), ("wide", 9.0))]
-    svg, bars = tornado(flat, "connect+iip", "CONNECT+IIP")
-    assert [b[0] for b in bars] == ["flat", "wide"]
-    assert svg.count("<use") > tornado(flat[2:], "connect+iip", "CONNECT+IIP")[0].count("<use")  # the flat axis is drawn as a mark
+    svg, bars = tornado(flat, "connect+iip", "CONNECT+IIP", pal)
+    assert [b[0] for b in bars] == ["flat", "wide"] and "#cc79a7" in svg.lower()
+    assert svg.count("<use") > tornado(flat[2:], "connect+iip", "CONNECT+IIP", pal)[0].count("<use")  # the flat axis is drawn as a mark
 
 
 def test_tables_scroll_on_screen_and_print_with_page_numbers_and_marking(plain, tmp_path):

@@ -413,6 +413,14 @@ def _find_one(sorted_ids: np.ndarray, order: np.ndarray, key: object) -> int:
     return int(order[j]) if j < len(sorted_ids) and sorted_ids[j] == b else -1
 
 
+def _by_first(start: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The keys with anything filed under them (key k's things are pos[start[k]:start[k + 1]],
+    places in the file, in file order), ordered by where their first thing is in the file: the
+    order in which the dict form, appending as it reads, first met them."""
+    has = np.flatnonzero(np.diff(start) > 0)
+    return has[np.argsort(pos[start[has]])]  # places in the file are distinct: no ties to break
+
+
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """A stable sort of positions by key, and where each key 0..n-1 starts in it."""
     order = np.argsort(keys, kind="stable")
@@ -582,10 +590,10 @@ class TruthStore(Truth):
         return _find_one(self._rsorted, self._rorder, rid)
 
     def entity_at(self, g: int) -> Entity | None:
-        k = int(self.kind_of[g]) if g < self.n_entities else -1
-        if k < 0:
+        """The entity at index g; None for -1 (an id not found) and for ids only mentions give."""
+        if not 0 <= g < self.n_entities:
             return None
-        return Entity(self, self.blocks[self.kinds[k]], int(self.row_of[g]))
+        return Entity(self, self.blocks[self.kinds[self.kind_of[g]]], int(self.row_of[g]))
 
     def _entity(self, eid: str) -> Entity:
         e = self.entity_at(self.index_of(eid)) if isinstance(eid, str) else None
@@ -606,14 +614,8 @@ class TruthStore(Truth):
         g = self.index_of(eid)
         return [] if g < 0 else self._mentions_at(g)
 
-    def _mentioned_in_order(self) -> np.ndarray:
-        """The entities with mentions, by their first mention in the file (the dict form's order)."""
-        has = np.flatnonzero(np.diff(self.m_start) > 0)
-        first = self.m_pos[self.m_start[has]]
-        return has[np.argsort(first, kind="stable")]
-
     def _mentioned_ids(self) -> Iterator[str]:
-        return (self.ids[g].decode() for g in self._mentioned_in_order().tolist())
+        return (self.ids[g].decode() for g in _by_first(self.m_start, self.m_pos).tolist())
 
     def _record_event(self, rid: str) -> str:
         r = self.record_index(rid)

@@ -39,6 +39,10 @@ def _same(store: TruthStore, ref: TruthIndex, rnum_of=None) -> None:
         assert store.mentions[eid] == ms and store.mentions.get(eid) == ms
         assert store.records_of(eid) == ref.records_of(eid)
     assert store.mentions.get("no such id") is None and store.mentions["no such id"] == []
+    for absent in ("no such id", ""):  # an id no entity has is not the last entity (index -1)
+        assert absent not in store.entities and store.entities.get(absent) is None
+        with pytest.raises(KeyError):
+            store.entities[absent]
     for rid, ev in ref.record_event.items():
         assert store.record_event[rid] == ev
         assert store.record_kinds.get(rid, ()) == ref.record_kinds.get(rid, ())
@@ -171,3 +175,49 @@ def test_record_numbers_are_found_one_by_one_and_many_at_once():
             nums[missing]
     with pytest.raises(KeyError):
         nums.many(np.array([b"R1000"], "S"))
+
+
+def _outcome(f):
+    """What a call gives, or the error it raises (its type and arguments)."""
+    try:
+        return "gives", f()
+    except (KeyError, TypeError, ValueError) as e:
+        return "raises", type(e), e.args
+
+
+@st.composite
+def _places_and_events(draw):
+    """Addresses with a place (numbers of either type, or none) and events at them, at an address
+    the truth does not list, or at none, in any order of ids."""
+    n_addr = draw(st.integers(1, 4))
+    coord = st.one_of(st.floats(-90, 90), st.integers(-90, 90))
+    addresses = [{"kind": "address", "id": f"L{i}", "lat": draw(coord), "lon": draw(st.one_of(coord, st.none()))}
+                 for i in draw(st.permutations(range(n_addr)))]
+    where = st.sampled_from([a["id"] for a in addresses] + ["L-missing"])
+    events = [{"kind": "event", "id": f"E{i}", "date": draw(st.sampled_from(["2020-01-31", "2024-02-29", "1999-12-31"])),
+               "address": draw(where)} for i in range(draw(st.integers(0, 5)))]
+    entities = draw(st.permutations(addresses + events))
+    return entities, [{"rid": f"R{i}", "event": e["id"], "mentions": []} for i, e in enumerate(events)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_places_and_events())
+def test_the_events_table_reads_as_the_dict_forms_or_fails_as_it_does(rows):
+    entities, mentions = rows
+    ref, store = TruthIndex.from_rows(entities, mentions), TruthStore.from_rows(entities, mentions, HERE)
+
+    def table(t):
+        ev = t.events
+        return list(ev.ids), ev.lat.tobytes(), ev.lon.tobytes(), ev.day.tobytes()
+    assert _outcome(lambda: table(store)) == _outcome(lambda: table(ref))
+
+
+def test_a_subject_access_request_for_a_person_with_no_address_names_none():
+    """An imported person may have no address: the request names none, not the last entity's."""
+    from bench.queries.templates import sar_need
+    entities = [{"kind": "person", "id": "P1", "forename": "Ann", "surname": "Lee", "alias": None, "dob": None,
+                 "address": None},
+                {"kind": "address", "id": "L1", "address": "1 High Street", "postcode": "N1 1AA"}]
+    for truth in (TruthIndex.from_rows(entities, []), TruthStore.from_rows(entities, [], HERE)):
+        need = sar_need(dict(truth.entities["P1"]), truth, "sar-001")
+        assert need.addresses == ()

@@ -645,7 +645,7 @@ class TruthStore(Truth):
     @functools.cached_property
     def event_records(self) -> Mapping[str, list[str]]:  # type: ignore[override]
         return _Grouped(self._event_records, lambda: (self.ids[g].decode() for g in
-                                                      np.flatnonzero(np.diff(self.er_start) > 0).tolist()))
+                                                      _by_first(self.er_start, self.er_order).tolist()))
 
     @functools.cached_property
     def record_kinds(self) -> Mapping[str, tuple[str, ...]]:  # type: ignore[override]

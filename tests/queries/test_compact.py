@@ -48,6 +48,10 @@ def _same(store: TruthStore, ref: TruthIndex, rnum_of=None) -> None:
         assert store.record_kinds.get(rid, ()) == ref.record_kinds.get(rid, ())
     for ev, rids in ref.event_records.items():
         assert store.event_records[ev] == rids
+    # the keys in the dict form's order: records in file order, events by their first record
+    assert list(store.record_event) == list(ref.record_event)
+    assert list(store.record_kinds) == list(ref.record_kinds)
+    assert list(store.event_records) == [ev for ev, rids in ref.event_records.items() if rids]
     for k in (1, 2, 3):
         assert [dict(p) for p in store.eligible_people(k)] == [dict(p) for p in ref.eligible_people(k)]
     assert [dict(e) for e in store.recorded_events()] == [dict(e) for e in ref.recorded_events()]

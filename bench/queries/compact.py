@@ -24,6 +24,7 @@ import numpy as np
 from bench.corpus.store import Corpus, gc_paused
 from bench.errors import PolebenchError
 from bench.fields import days
+from bench.queries.ids import SortedIds, narrow
 from bench.queries.truth import EventTable, Mention, Truth, norm_name
 
 CHUNK = 1 << 13  # values of a field held as Python objects before they are packed into arrays
@@ -186,7 +187,7 @@ class _ColumnBuilder:
             starts = np.zeros(len(lengths) + 1, np.int64)
             np.cumsum(lengths, out=starts[1:])
             uniq, codes = _merged([(p[2], p[3]) for p in pieces])
-            return _ListColumn(_narrow(starts), codes, _Strings(uniq), none)
+            return _ListColumn(narrow(starts), codes, _Strings(uniq), none)
         return _NumColumn(np.concatenate([p[1] for p in pieces]), none)
 
 
@@ -279,7 +280,7 @@ class _Block:
         # one set of keys for every row (as the generator writes them): no per-row check
         self.rows_schema = np.frombuffer(self.schema_of, np.int32).copy() if len(self.keys) > 1 else None
         del self.schema_of
-        self.gidx = _narrow(np.frombuffer(self.gidx, np.int64))
+        self.gidx = narrow(np.frombuffer(self.gidx, np.int64))
 
 
 class Entity(Mapping):
@@ -386,33 +387,6 @@ class _Decoded(Sequence):
         return self.arr[i].decode()
 
 
-def _find_all(sorted_ids: np.ndarray, order: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Index of each key among the ids (sorted_ids = ids[order]); -1 where absent."""
-    width = max(sorted_ids.dtype.itemsize, keys.dtype.itemsize)  # never cut a key short: it would match
-    sorted_ids, keys = sorted_ids.astype(f"S{width}", copy=False), keys.astype(f"S{width}", copy=False)
-    j = np.searchsorted(sorted_ids, keys)
-    j[j >= len(sorted_ids)] = 0
-    found = sorted_ids[j] == keys if len(sorted_ids) else np.zeros(len(keys), bool)
-    return np.where(found, order[j] if len(order) else -1, -1)
-
-
-def _narrow(a: np.ndarray) -> np.ndarray:
-    """Integers as int32 where they fit (positions and counts below 2**31, as in any corpus this
-    machine holds): half the memory of int64."""
-    if a.dtype != np.int32 and (not len(a) or (int(a.min()) >= -2**31 and int(a.max()) < 2**31)):
-        return a.astype(np.int32)
-    return a
-
-
-def _find_one(sorted_ids: np.ndarray, order: np.ndarray, key: object) -> int:
-    """Index of one id (sorted_ids = ids[order]); -1 where absent or not a string."""
-    if not isinstance(key, str):
-        return -1
-    b = key.encode()
-    j = int(sorted_ids.searchsorted(b))
-    return int(order[j]) if j < len(sorted_ids) and sorted_ids[j] == b else -1
-
-
 def _by_first(start: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """The keys with anything filed under them (key k's things are pos[start[k]:start[k + 1]],
     places in the file, in file order), ordered by where their first thing is in the file: the
@@ -478,9 +452,9 @@ class TruthStore(Truth):
         self.kinds = kinds
         self.n_entities = len(kind_of)
         self.kind_of = np.frombuffer(kind_of, np.int8).copy()
-        self.row_of = _narrow(np.frombuffer(row_of, np.int64))
+        self.row_of = narrow(np.frombuffer(row_of, np.int64))
         self._set_ids(np.concatenate(ids))
-        if len(np.unique(self.ids)) != len(self.ids):
+        if self._ids.duplicated():
             raise PolebenchError(f"{where}: the same entity id is given twice")
 
     @staticmethod
@@ -492,8 +466,7 @@ class TruthStore(Truth):
 
     def _set_ids(self, ids: np.ndarray) -> None:
         self.ids = ids
-        self._order = _narrow(np.argsort(ids, kind="stable"))
-        self._sorted = ids[self._order]
+        self._ids = SortedIds(ids)
 
     def _resolve(self, ids: list[str], extra: dict[str, int], where: Path) -> np.ndarray:
         """Index of each id among all ids, a chunk at a time (no array of every mention's id is
@@ -502,7 +475,7 @@ class TruthStore(Truth):
         packed = _packed(ids)
         if packed is None:
             raise PolebenchError(f"{where}: an id ends in a NUL character")
-        g = _find_all(self._sorted, self._order, packed)
+        g = self._ids.find_all(packed)
         for i in np.flatnonzero(g < 0).tolist():
             g[i] = extra.setdefault(ids[i], self.n_entities + len(extra))
         return g.astype(np.int32 if self.n_entities + len(extra) < 2**31 else np.int64)
@@ -550,12 +523,11 @@ class TruthStore(Truth):
         rid_arr = np.concatenate(rid_pieces)
         self.n_records = len(rid_arr)
         self.rids = rid_arr
-        self._rorder = _narrow(np.argsort(rid_arr, kind="stable"))
-        self._rsorted = rid_arr[self._rorder]
-        if self.n_records and (self._rsorted[1:] == self._rsorted[:-1]).any():
+        self._rids = SortedIds(rid_arr)
+        if self._rids.duplicated():
             raise PolebenchError(f"{where}: the same record id is given twice")
         self.record_kind_tuples = list(rk_code)
-        self.rec_kinds = _narrow(np.frombuffer(rkinds, np.int32))
+        self.rec_kinds = narrow(np.frombuffer(rkinds, np.int32))
         self.rec_event = np.concatenate(event_pieces)
         ent = np.concatenate(ent_pieces)
         del ent_pieces[:]
@@ -564,17 +536,17 @@ class TruthStore(Truth):
         self.kind_tuples = list(kinds)
         # mentions by entity, each entity's in file order (as the dict form appends them)
         order, m_start = _csr(ent, n)
-        self.m_start = _narrow(m_start)
+        self.m_start = narrow(m_start)
         self.m_ent = ent[order]
         del ent
         self.m_rec = np.frombuffer(m_rec, np.int32)[order]
         del m_rec
         self.m_mid = np.frombuffer(m_mid, np.int16)[order]
         self.m_kinds = np.frombuffer(m_kinds, np.int16)[order]
-        self.m_pos = _narrow(order)  # each mention's place in the file
+        self.m_pos = narrow(order)  # each mention's place in the file
         # records by event, in file order
         self.er_order, self.er_start = _csr(self.rec_event, n)
-        self.er_order, self.er_start = _narrow(self.er_order), _narrow(self.er_start)
+        self.er_order, self.er_start = narrow(self.er_order), narrow(self.er_start)
 
     # ---- lookups
 
@@ -583,11 +555,11 @@ class TruthStore(Truth):
 
     def index_of(self, eid: str) -> int:
         """An id's index among all ids, -1 if absent."""
-        return _find_one(self._sorted, self._order, eid)
+        return self._ids.find(eid)
 
     def record_index(self, rid: str) -> int:
         """A record id's row in truth/mentions.jsonl.gz, -1 if absent."""
-        return _find_one(self._rsorted, self._rorder, rid)
+        return self._rids.find(rid)
 
     def entity_at(self, g: int) -> Entity | None:
         """The entity at index g; None for -1 (an id not found) and for ids only mentions give."""
@@ -673,7 +645,7 @@ class TruthStore(Truth):
         # a record counts where the entity or the record changes
         new = np.ones(len(self.m_ent), bool)
         new[1:] = (self.m_ent[1:] != self.m_ent[:-1]) | (self.m_rec[1:] != self.m_rec[:-1])
-        return _narrow(np.bincount(self.m_ent[new], minlength=n))
+        return narrow(np.bincount(self.m_ent[new], minlength=n))
 
     def record_count(self, entity: str) -> int:
         g = self.index_of(entity)
@@ -756,7 +728,7 @@ class TruthStore(Truth):
     def recorded_ties(self) -> Mapping[str, set[str]]:  # type: ignore[override]
         # mentions by record, for the people written beside a person
         order, start = _csr(self.m_rec, self.n_records)
-        by_rec_ent, start = self.m_ent[order], _narrow(start)
+        by_rec_ent, start = self.m_ent[order], narrow(start)
         del order
         person = self.kinds.index("person") if "person" in self.kinds else -2
         is_person = np.zeros(len(self.ids), bool)
@@ -807,7 +779,7 @@ class TruthStore(Truth):
         where = b.cols["address"]
         uniq = np.array([s.encode() for s in where.strings.all()], dtype="S") if where.strings.few is not None \
             else where.strings.uniq
-        g = _find_all(self._sorted, self._order, uniq)
+        g = self._ids.find_all(uniq)
         addr_kind = self.kinds.index("address")
         if ((g < 0) | (g >= self.n_entities)).any() or (self.kind_of[g] != addr_kind).any():
             return EventTable.build(self)  # an event at no known address: the dict form raises the error

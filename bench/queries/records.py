@@ -19,6 +19,7 @@ import orjson
 
 from bench.corpus.store import RECORDS, Corpus, gc_paused
 from bench.errors import PolebenchError
+from bench.queries.ids import SortedIds
 
 KEPT = ("people", "vehicles", "phones", "locations")  # the mentions; with the record's source system
 
@@ -35,24 +36,23 @@ class RecordNumbers(Mapping):
 
     def __init__(self, rids: np.ndarray):
         self.rids = rids
-        self._order = np.argsort(rids, kind="stable").astype(np.int32 if len(rids) < 2**31 else np.int64)
-        self._sorted = rids[self._order]
+        self._ids = SortedIds(rids)
 
     def __getitem__(self, rid: str) -> int:
-        key = rid.encode() if isinstance(rid, str) else None
-        j = int(self._sorted.searchsorted(key)) if key is not None else len(self._sorted)
-        if j >= len(self._sorted) or self._sorted[j] != key:
+        i = self._ids.find(rid)
+        if i < 0:
             raise KeyError(rid)
-        return int(self._order[j])
+        return i
 
     def many(self, rids: np.ndarray) -> np.ndarray:
         """The numbers of many ids (bytes) at once; KeyError if one is not a record."""
-        width = max(self._sorted.dtype.itemsize, rids.dtype.itemsize)
-        srt, keys = self._sorted.astype(f"S{width}", copy=False), rids.astype(f"S{width}", copy=False)
-        j = np.minimum(np.searchsorted(srt, keys), max(len(srt) - 1, 0))
-        if len(keys) and (not len(srt) or (srt[j] != keys).any()):
+        out = self._ids.find_all(rids)
+        if (out < 0).any():
             raise KeyError("a record id the corpus does not hold")
-        return self._order[j].astype(np.int64)
+        return out.astype(np.int64)
+
+    def duplicated(self) -> bool:
+        return self._ids.duplicated()
 
     def __iter__(self) -> Iterator[str]:
         return (b.decode() for b in self.rids.tolist())
@@ -88,7 +88,7 @@ class RecordShelf(Mapping):
         self._file.write(b"".join(chunk))
         self._file.flush()
         self.rnum_of = RecordNumbers(np.concatenate(packed + [_packed(rids, corpus)]))
-        if len(np.unique(self.rnum_of.rids)) != len(self.rnum_of.rids):
+        if self.rnum_of.duplicated():
             raise PolebenchError(f"{corpus.root / RECORDS}: the same record id is given twice")
 
     def __getitem__(self, rid: str) -> dict:

@@ -368,3 +368,39 @@ def test_a_gzip_member_written_in_batches_is_gzip_compress_of_all_the_lines(batc
         member.write(rows)
     lines = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for rows in batches for r in rows)
     assert member.close() == gzip.compress(lines, compresslevel=1, mtime=0)
+
+
+
+def _ties_as_a_set_drew_them(members, block, want, rng):
+    """The ties across groups as the generator drew them before they were keys in arrays (a set
+    of pairs, filled draw by draw): the reference the array form is held to."""
+    import numpy as np
+    n, got = len(members), set()
+    while len(got) < want:
+        a = members[rng.integers(n, size=2 * (want - len(got)) + 8)]
+        b = members[rng.integers(n, size=len(a))]
+        for x, y in zip(a.tolist(), b.tolist()):
+            if block[x] != block[y] and len(got) < want:
+                got.add((min(x, y), max(x, y)))
+    return np.array(sorted(got), np.int64).reshape(-1, 2)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 60), st.integers(1, 8), st.floats(0, 1), st.integers(0, 2**32))
+def test_ties_across_groups_are_the_ones_a_set_drew(people, in_groups, groups, share, seed):
+    """Same ties and the random stream left where it was, for any group sizes (one person a
+    group, nobody in a group) and any number of ties, up to every pair across groups."""
+    import numpy as np
+
+    from bench.corpus.world import _distinct_ties
+    setup = np.random.default_rng(seed)
+    members = setup.permutation(people)[:in_groups]
+    block = np.full(people, -1, np.int32)
+    block[members] = setup.integers(groups, size=len(members))
+    across = sum(block[x] != block[y] for i, x in enumerate(members.tolist()) for y in members.tolist()[i + 1:])
+    want = int(share * across)
+    a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    expect = _ties_as_a_set_drew_them(members, block, want, a)
+    got = _distinct_ties(members, block, want, b)
+    assert got.dtype == expect.dtype and got.shape == expect.shape == (want, 2) and got.tolist() == expect.tolist()
+    assert a.random() == b.random()

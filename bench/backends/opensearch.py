@@ -574,6 +574,18 @@ class OpenSearchBackend(Backend):
     def _scoped(self, node: Scoped) -> Hits:
         return self._scoped_many([node])[0]
 
+    def matches(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
+        """A criterion asked only about `within` (the need's relevant records) with an `rnum`
+        filter: fetched whole and cut down, a date window or a sex matched millions of records
+        at 10M, and saying why a profile missed took longer than the run's searches."""
+        if within is None or not isinstance(node, Scoped) or len(within) > MAX_TERMS:
+            return super().matches(node, within)
+        if len(within) == 0:
+            return np.empty(0, np.int64)
+        ask = self._ask(node, within)
+        (page,) = self._fetch([ask])
+        return self._to_hits(ask, page).rnums
+
     def _parts(self, parts: tuple[Node, ...], intersect: bool) -> list[Hits]:
         """The scoped parts in one request (and one more for what is left of large ones). For an
         Intersect, a large part is fetched only within the records the complete parts share

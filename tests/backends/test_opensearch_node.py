@@ -7,11 +7,12 @@ import csv
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import opensearch_node as node
 from bench.backends.registry import open_backend
-from bench.plans import Scoped, Text
+from bench.plans import Range, Scoped, Term, Text
 from bench.queries.instantiate import Instance, instance_dir, instantiate, write_instance
 from bench.run.runner import RunSettings, run_benchmark
 
@@ -133,6 +134,26 @@ def test_plan_nodes_agree_with_the_embedded_backend(engines, ci_corpus, name):
     a, b = (e.search(plan) for e in engines)
     assert a.total == b.total and a.rnums.tolist() == b.rnums.tolist()
     assert name == "intersect_empty" or a.total > 0  # a case that matches nothing proves little
+
+
+def test_a_criterion_asked_about_a_few_records_reads_only_those(engines, ci_corpus, monkeypatch):
+    """Saying why a profile missed asks each criterion about the need's relevant records only: a
+    date window over every record was fetched whole (millions of hits at 10M) and cut down after."""
+    emb, osb = engines
+    window, sex = Scoped("record", Range("date", 0, 40_000)), Scoped("person", Term("sex", "F"))
+    whole = {node: osb.matches(node) for node in (window, sex)}
+    assert len(whole[window]) == ci_corpus.manifest.counts["records"]  # the window is every record
+    assert 1_000 < len(whole[sex]) < len(whole[window])
+    within = np.array([3, 17, 17, 250, 4_000, 10**9], np.int64)  # a duplicate, a number no record has
+    totals = []
+    real = osb._msearch
+    monkeypatch.setattr(osb, "_msearch", lambda pairs: [totals.append(pg.total) or pg for pg in real(pairs)])
+    for node in (window, sex):
+        got = osb.matches(node, within).tolist()
+        assert len(got) == len(set(got)) and set(got) == set(emb.matches(node, within).tolist()) \
+            == set(whole[node][np.isin(whole[node], within)].tolist())
+    assert sorted(osb.matches(window, within).tolist()) == [3, 17, 250, 4_000]
+    assert totals and max(totals) <= 50  # the asked records' documents, never the window's 20,000 records
 
 
 def test_index_is_reused(ci_corpus, opensearch_url, runs):

@@ -9,7 +9,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable, Mapping, final
+from typing import Callable, ClassVar, Iterable, Mapping, Sequence, final
 
 import numpy as np
 
@@ -264,7 +264,7 @@ class Backend(ABC):
     # ---- hooks
 
     @abstractmethod
-    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+    def _prepare(self, progress: Callable[[int], None] | None) -> Sequence[str] | np.ndarray:
         """Build or reuse the index; return record ids in record-number order."""
 
     @abstractmethod
@@ -286,14 +286,29 @@ def save_record_table(d: Path, rids: list[str], dates: list[int]) -> None:
     np.save(d / "dates.npy", np.asarray(dates, np.int64))
 
 
-def load_record_table(d: Path) -> tuple[list[str], np.ndarray]:
-    return (d / "rids.txt").read_text().split(), np.load(d / "dates.npy")
+def load_record_table(d: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Record ids (a string array) and dates by record number. Ids of one width (as the generator
+    writes them) are read straight into the array: a list of 10 million str objects first took
+    1.18 GB and 13 s at 10M records, the array alone 0.36 GB."""
+    data = (d / "rids.txt").read_bytes()
+    return _rids(data), np.load(d / "dates.npy")
+
+
+def _rids(data: bytes) -> np.ndarray:
+    lines = np.frombuffer(data, np.uint8)
+    width = int(np.argmax(lines == 10)) if len(lines) else 0  # the first line's, newline excluded
+    # one width, and ids of printable ASCII only: what str.split() would read the same way
+    if width and len(data) % (width + 1) == 0 and (lines[width::width + 1] == 10).all() and \
+            ((ids := lines.reshape(-1, width + 1)[:, :width]) > 32).all() and (ids < 127).all():
+        rows = np.frombuffer(data, np.dtype([("rid", f"S{width}"), ("nl", "S1")]))
+        return rows["rid"].astype(f"U{width}")
+    return np.asarray(data.decode().split())
 
 
 RECORD_TABLE_VERSION = 1
 
 
-def corpus_record_table(corpus: Corpus, progress: Callable[[int], None] | None = None) -> tuple[list[str], np.ndarray]:
+def corpus_record_table(corpus: Corpus, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The record table of a backend that keeps no index of its own (a service holds the
     records): read from the corpus once, kept in corpus/index/records-v1/ and read from there
     while the corpus's checksum matches, rather than every record parsed again at each run."""

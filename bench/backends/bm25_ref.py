@@ -6,7 +6,7 @@ not different formulas. Document lengths are exact here and quantised in tantivy
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -31,7 +31,7 @@ class Bm25RefBackend(Backend):
     NAME = "bm25-ref"
     SUPPORTS = frozenset({"Scoped", "Text", "All", "Any", "Sequence"})
 
-    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+    def _prepare(self, progress: Callable[[int], None] | None) -> Sequence[str] | np.ndarray:
         rids, docs, dates = [], [], []
         for rec in self.corpus.records():
             if len(rids) >= MAX_RECORDS:

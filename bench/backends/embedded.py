@@ -12,7 +12,7 @@ import shutil
 import time
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import tantivy
@@ -123,7 +123,7 @@ class EmbeddedBackend(Backend):
         self.indexes = {k: tantivy.Index(self.schemas[k], path=str(d / k)) for k in self.schemas}
         self.reopen()
 
-    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+    def _prepare(self, progress: Callable[[int], None] | None) -> Sequence[str] | np.ndarray:
         d = self._index_dir()
         meta = d / "meta.json"
         fresh = meta.is_file() and json.loads(meta.read_text()).get("corpus_checksum") == self.corpus.checksum

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -155,7 +155,7 @@ class HttpBackend(Backend):
 
     # ---- index: the service holds the records; polebench needs their ids and dates
 
-    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+    def _prepare(self, progress: Callable[[int], None] | None) -> Sequence[str] | np.ndarray:
         rids, self.dates = corpus_record_table(self.corpus, progress)
         return rids
 

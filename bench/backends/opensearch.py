@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import orjson
@@ -331,7 +331,7 @@ class OpenSearchBackend(Backend):
         return (self._cache_dir() / "meta.json").is_file() and json.loads(
             (self._cache_dir() / "meta.json").read_text()).get("corpus_checksum") == self.corpus.checksum
 
-    def _prepare(self, progress: Callable[[int], None] | None) -> list[str]:
+    def _prepare(self, progress: Callable[[int], None] | None) -> Sequence[str] | np.ndarray:
         if not self._fresh():
             self._build(progress)
         rids, self.dates = load_record_table(self._cache_dir())

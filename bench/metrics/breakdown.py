@@ -8,12 +8,14 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from bench.metrics.stats import means_ci, ratios_ci
+from bench.queries.instance import NeedIds
 
 COLLAPSE_DROP = 0.10  # a cell collapses when recall falls by >= 0.10 and the CIs do not overlap
 PERSON_KINDS = ("person", "sar")
@@ -24,18 +26,25 @@ class _Cells:
     """Relevant records and those each profile found, counted per cell (corruption kind, or source
     system) and need as the details go by, one entry a (need, cell) the need has records in: the
     counts are all that recall per cell needs, not each record's cells (24 bytes a record and cell,
-    and as much again while laid out as arrays). An entry is 4 bytes a number, (3 + profiles)
-    numbers."""
+    and as much again while laid out as arrays). An entry is (3 + profiles) int32 numbers: the
+    need's column (its place among the needs in id order), the cell, the relevant records, and
+    what each profile found. With a `work` folder the entries go to a file there as they come, and
+    the (cell x need) matrices recall is bootstrapped from are mapped from files there (pages the
+    kernel writes back and reclaims): nothing of them is held a need on the heap. The arithmetic
+    is the same either way."""
 
-    def __init__(self, qids: list[str], profiles: list[str]):
-        self.qids, self.profiles, self.names = qids, profiles, {}
-        self._at = {q: i for i, q in enumerate(qids)}
-        self.need, self.cell, self.total = array("i"), array("i"), array("i")
-        self.hits = {p: array("i") for p in profiles}
+    FLUSH = 1 << 14  # entries kept before they are written out
+
+    def __init__(self, n: int, profiles: list[str], work: Path | None = None, name: str = "cells"):
+        self.n, self.profiles, self.names = n, profiles, {}
+        self.width = 3 + len(profiles)
+        self.rows = array("i")
+        self.path = work / f"{name}.i4" if work is not None else None
+        self._file = open(self.path, "wb") if self.path is not None else None
 
     def add(self, i: int, rel: dict[str, dict], got: dict[str, set[int]], key) -> None:
-        """One need's relevant records (`i`: its place among the qids), and what each profile whose
-        search succeeded found of them (`got`)."""
+        """One need's relevant records (`i`: its column), and what each profile whose search
+        succeeded found of them (`got`)."""
         total: dict[int, int] = {}
         hits: dict[str, dict[int, int]] = {p: {} for p in got}
         for d in rel.values():
@@ -46,48 +55,136 @@ class _Cells:
                     if d["rnum"] in found:
                         hits[p][j] = hits[p].get(j, 0) + 1
         for j, n in total.items():
-            self.need.append(i)
-            self.cell.append(j)
-            self.total.append(n)
-            for p in self.profiles:
-                self.hits[p].append(hits[p].get(j, 0) if p in hits else 0)
+            self.rows.extend((i, j, n))
+            self.rows.extend(hits[p].get(j, 0) if p in hits else 0 for p in self.profiles)
+        if self._file is not None and len(self.rows) >= self.FLUSH * self.width:
+            self.rows.tofile(self._file)
+            self.rows = array("i")
+
+    def entries(self) -> np.ndarray:
+        """Every entry, an (entries x width) int32 matrix (mapped from the file, if there is one)."""
+        if self._file is not None:
+            self.rows.tofile(self._file)
+            self.rows = array("i")
+            self._file.close()
+            self._file = None
+        if self.path is not None:
+            size = self.path.stat().st_size
+            return np.memmap(self.path, np.int32, "r").reshape(-1, self.width) if size \
+                else np.zeros((0, self.width), np.int32)
+        return np.frombuffer(self.rows, np.int32).reshape(-1, self.width) if len(self.rows) \
+            else np.zeros((0, self.width), np.int32)
 
     @classmethod
-    def by_kind_and_source(cls, details: Details, qids: list[str],
-                           found: Mapping[str, Mapping[str, set[int]]]) -> tuple["_Cells", "_Cells"]:
+    def by_kind_and_source(cls, details: Details, needs: "_Needs", found: Mapping[str, Mapping[str, set[int]]],
+                           work: Path | None = None) -> tuple["_Cells", "_Cells"]:
         """The counts by corruption kind and by source system, from one pass over the details."""
-        by_kind, by_source = cls(qids, list(found)), cls(qids, list(found))
-        at = by_kind._at
+        by_kind = cls(len(needs), list(found), work, "cells-kind")
+        by_source = cls(len(needs), list(found), work, "cells-source")
         for q, rel in details.items():
-            i = at.get(q)
-            if i is None:
+            i = needs.column(q)
+            if i < 0:
                 continue
             got = {p: f[q] for p, f in found.items() if q in f}
             by_kind.add(i, rel, got, corruption_cells)
             by_source.add(i, rel, got, _source)
         return by_kind, by_source
 
-    def recall(self, profile: str, ok: list[str]) -> dict[str, dict]:
-        """Recall (found / relevant, pooled over the needs in `ok`) per cell, CI by resampling needs.
-        The (cell x need) matrices of found and relevant records are what the bootstrap reads, 16
-        bytes a cell and need while it does; laid out only for the cells these needs have records
-        in, and as the floats it reads (not copied from counts)."""
-        cols = np.full(len(self.qids), -1)
-        cols[[self._at[q] for q in ok]] = np.arange(len(ok))
-        need = cols[np.frombuffer(self.need, np.int32)]
-        keep = need >= 0
-        need, cell = need[keep], np.frombuffer(self.cell, np.int32)[keep]
-        names = sorted((c, j) for c, j in self.names.items())
+    def recall(self, profile: str, ok: np.ndarray) -> dict[str, dict]:
+        """Recall (found / relevant, pooled over the needs whose columns are `ok`, ascending) per
+        cell, CI by resampling needs. The (cell x need) matrices of found and relevant records are
+        what the bootstrap reads, 16 bytes a cell and need while it does; laid out only for the
+        cells these needs have records in, and as the floats it reads (not copied from counts),
+        the entries gone through a block at a time."""
+        entries = self.entries()
+        p = 3 + self.profiles.index(profile)
+        cols = np.full(self.n, -1, np.int32)
+        cols[ok] = np.arange(len(ok), dtype=np.int32)
+        present = np.zeros(len(self.names), bool)
+        for b in range(0, len(entries), _ENTRY_BLOCK):
+            e = entries[b: b + _ENTRY_BLOCK]
+            present[e[cols[e[:, 0]] >= 0, 1]] = True
+        cells = [(c, j) for c, j in sorted(self.names.items()) if present[j]]
         row = np.full(len(self.names), -1)
-        present = np.bincount(cell, minlength=len(self.names)) > 0
-        cells = [(c, j) for c, j in names if present[j]]
         row[[j for _, j in cells]] = np.arange(len(cells))
-        total, hits = np.zeros((len(cells), len(ok))), np.zeros((len(cells), len(ok)))
-        total[row[cell], need] = np.frombuffer(self.total, np.int32)[keep]
-        hits[row[cell], need] = np.frombuffer(self.hits[profile], np.int32)[keep]
+        total, hits = _matrix(self.path, "total", len(cells), len(ok)), _matrix(self.path, "hits", len(cells), len(ok))
+        for b in range(0, len(entries), _ENTRY_BLOCK):
+            e = entries[b: b + _ENTRY_BLOCK]
+            need = cols[e[:, 0]]
+            keep = need >= 0
+            r, c = row[e[keep, 1]], need[keep]
+            total[r, c] = e[keep, 2]
+            hits[r, c] = e[keep, p]
+        del cols, entries
         estimates = ratios_ci(hits, total)
-        return {c: {**e.as_dict(), "relevant": int(total[i].sum()), "found": int(hits[i].sum())}
-                for i, ((c, _), e) in enumerate(zip(cells, estimates))}
+        out = {c: {**e.as_dict(), "relevant": int(total[i].sum()), "found": int(hits[i].sum())}
+               for i, ((c, _), e) in enumerate(zip(cells, estimates))}
+        for m in (total, hits):
+            if isinstance(m, np.memmap):
+                Path(m.filename).unlink(missing_ok=True)
+        return out
+
+    def remove(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+_ENTRY_BLOCK = 1 << 16  # entries laid out at a time while the matrices are filled
+
+
+def _matrix(beside: Path | None, name: str, rows: int, cols: int) -> np.ndarray:
+    """A (rows x cols) float64 matrix of zeros: mapped from a new file beside `beside` if given."""
+    if beside is None or not rows * cols:
+        return np.zeros((rows, cols))
+    return np.memmap(beside.with_name(f"{beside.stem}.{name}.f8"), np.float64, "w+", shape=(rows, cols))
+
+
+class _Needs:
+    """The needs a breakdown is over, in id order (the order of the bootstrap's columns and of the
+    entity view): a column per need, found by its id. Over a query set's NeedIds the columns are
+    an int32 array a need; a dict of needs is laid out as NeedIds first."""
+
+    def __init__(self, kinds_of: Mapping[str, str]):
+        self.kinds_of = kinds_of
+        ids = getattr(kinds_of, "ids", None)
+        self.ids: NeedIds = ids if isinstance(ids, NeedIds) else NeedIds(kinds_of)
+        self.by_column = self.ids.sorted_places()  # column -> place
+        self.columns = np.empty(len(self.ids), np.int32)  # place -> column
+        self.columns[self.by_column] = np.arange(len(self.ids), dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def column(self, q: str) -> int:
+        i = self.ids.place(q)
+        return -1 if i < 0 else int(self.columns[i])
+
+    def qid(self, column: int) -> str:
+        return self.ids[int(self.by_column[column])]
+
+    def ok(self, found: Mapping[str, set[int]]) -> np.ndarray:
+        """The columns, ascending, of the needs whose search succeeded (that are in `found`)."""
+        return np.flatnonzero(np.fromiter((self.qid(c) in found for c in range(len(self))), bool, len(self))
+                              ).astype(np.int32)
+
+
+class _Qids(Sequence):
+    """The ids of some needs, given by their columns (read from the ids when asked for)."""
+
+    def __init__(self, needs: _Needs, columns: np.ndarray):
+        self.needs, self.columns = needs, columns
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return self.needs.qid(int(self.columns[k]))
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.needs.qid(c) for c in self.columns.tolist())
 
 
 def corruption_cells(d: dict) -> list[str]:
@@ -142,27 +239,36 @@ class Exclusions:
 
 
 def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, Mapping[str, np.ndarray]],
-              details: Details, subjects: np.ndarray, kinds_of: dict[str, str],
-              lost: dict[str, dict[str, list[dict]]], baseline: str, excluded: Exclusions | None = None) -> dict:
+              details: Details, subjects: np.ndarray, kinds_of: Mapping[str, str],
+              lost: dict[str, dict[str, list[dict]]], baseline: str, excluded: Exclusions | None = None,
+              work: Path | None = None) -> dict:
     """found[profile][qid] = record numbers of the relevant records returned; lists[profile][qid]
     = the ranked record numbers; subjects = a true person's number per record number (-1: none);
-    excluded: what excluded the missed records, counted. The details are gone through three
+    kinds_of: need -> its kind (a dict, or a query set's bench.queries.instance.Kinds);
+    excluded: what excluded the missed records, counted; work: a folder for the counts and the
+    bootstrap's matrices (removed after), instead of memory. The details are gone through three
     times whatever the number of profiles, never held whole."""
-    qids = sorted(kinds_of)
+    needs = _Needs(kinds_of)
     out: dict = {"profiles": {}, "collapses": []}
-    by_kind, by_source = _Cells.by_kind_and_source(details, qids, found)
-    oks = {p: [q for q in qids if q in found[p]] for p in found}
-    worst = _worst(found, details, lost, _lowest_recall(found, details, oks))
-    excluded = excluded or Exclusions()
-    for p in found:
-        ok = oks[p]
-        block = {
-            "kind": _excluded(by_kind.recall(p, ok), excluded.cells(p, "kind")),
-            "source": _excluded(by_source.recall(p, ok), excluded.cells(p, "source")),
-            "entity": _entity_view(lists[p], found[p], subjects, [q for q in ok if kinds_of[q] in PERSON_KINDS]),
-            "worst": worst[p],
-        }
-        out["profiles"][p] = block
+    by_kind, by_source = _Cells.by_kind_and_source(details, needs, found, work)
+    try:
+        oks = {p: needs.ok(found[p]) for p in found}
+        worst = _worst(found, details, lost, _lowest_recall(found, details, needs))
+        excluded = excluded or Exclusions()
+        person = np.fromiter((needs.kinds_of[needs.qid(c)] in PERSON_KINDS for c in range(len(needs))), bool,
+                             len(needs))
+        for p in found:
+            ok = oks[p]
+            block = {
+                "kind": _excluded(by_kind.recall(p, ok), excluded.cells(p, "kind")),
+                "source": _excluded(by_source.recall(p, ok), excluded.cells(p, "source")),
+                "entity": _entity_view(lists[p], found[p], subjects, _Qids(needs, ok[person[ok]])),
+                "worst": worst[p],
+            }
+            out["profiles"][p] = block
+    finally:
+        by_kind.remove()
+        by_source.remove()
     base = out["profiles"].get(baseline, {}).get("kind", {})
     for p, block in out["profiles"].items():
         if p == baseline:
@@ -176,16 +282,15 @@ def breakdown(found: Mapping[str, Mapping[str, set[int]]], lists: Mapping[str, M
 
 
 def _lowest_recall(found: Mapping[str, Mapping[str, set[int]]], details: Details,
-                   oks: dict[str, list[str]]) -> dict[str, list[tuple[float, str]]]:
+                   needs: _Needs) -> dict[str, list[tuple[float, str]]]:
     """Per profile, the WORST needs of lowest recall (ties by need id), with their recall, in one
     pass over the details for every profile, keeping no more than those."""
     scored: dict[str, list[tuple[float, str]]] = {p: [] for p in found}
-    okset = {p: set(ok) for p, ok in oks.items()}
     for q, rel in details.items():
-        if not rel:
+        if not rel or needs.column(q) < 0:
             continue
         for p in found:
-            if q in okset[p]:
+            if q in found[p]:
                 got = found[p][q]
                 heap = scored[p]  # the kept needs as a max-heap of (-recall, need)
                 item = (-(sum(d["rnum"] in got for d in rel.values()) / len(rel)), _Desc(q))
@@ -226,19 +331,20 @@ def _excluded(cells: dict[str, dict], counts: dict[str, dict[str, int]] | None) 
     return cells
 
 
-def _entity_view(lists: Mapping[str, np.ndarray], found: dict[str, set[int]], subjects: np.ndarray,
-                 qids: list[str]) -> dict:
+def _entity_view(lists: Mapping[str, np.ndarray], found: Mapping[str, set[int]], subjects: np.ndarray,
+                 qids: Sequence[str]) -> dict:
     """Person needs: is the person found at all; how many different true people head the
-    returned records (the John Smiths to tell apart); records returned per true person."""
-    found_person, people, per_person = [], [], []
-    for q in qids:
+    returned records (the John Smiths to tell apart); records returned per true person. The
+    three numbers of each need go straight into the matrix the bootstrap reads."""
+    m = np.empty((3, len(qids)))
+    for k, q in enumerate(qids):
         rnums = lists.get(q, np.empty(0, np.int64))
-        found_person.append(float(bool(found.get(q))))
+        m[0, k] = float(bool(found.get(q)))
         heads = subjects[rnums]
         distinct = int(np.count_nonzero(np.bincount(heads[heads >= 0]))) if len(heads) else 0
-        people.append(distinct)
-        per_person.append(len(rnums) / distinct if distinct else 0.0)
-    person, distinct, per = means_ci([found_person, people, per_person])
+        m[1, k] = distinct
+        m[2, k] = len(rnums) / distinct if distinct else 0.0
+    person, distinct, per = means_ci(m)
     return {"needs": len(qids), "person_found": person.as_dict(),
             "distinct_people": distinct.as_dict(), "records_per_person": per.as_dict()}
 

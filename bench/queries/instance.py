@@ -9,9 +9,9 @@ every relevant record). A line that does not fit names its file, line and field.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing_extensions import TypedDict
@@ -119,41 +119,163 @@ def _qrels(path: Path) -> Iterator[tuple[int, str, dict[str, int]]]:
         yield first, qid, rel
 
 
+class NeedIds(Sequence):
+    """A query set's need ids in the set's order, and each one's place: the ids' UTF-8 bytes back to
+    back with where each ends, and an open-addressing table of places by the id's hash (4 bytes a
+    slot, at least two slots a need). About len(id) + 12 bytes a need, where a list of the ids, a
+    dict of their places and one of their kinds held about 200: a run keeps these from its first
+    search to its last file."""
+
+    def __init__(self, ids: Iterable[str]):
+        blob, ends = bytearray(), array("q")
+        for q in ids:
+            blob += q.encode()
+            ends.append(len(blob))
+        self._blob, self._ends = bytes(blob), ends
+        n = len(ends)
+        self._mask = (1 << max(1, (2 * n).bit_length())) - 1  # more than 2n slots: short probes
+        self._slots = array("i", [-1]) * (self._mask + 1)
+        for i in range(n):
+            q = self[i]
+            h = hash(q) & self._mask
+            while self._slots[h] >= 0:
+                if self._slots[h] == i or self[self._slots[h]] == q:
+                    raise ValueError(f"need {q!r} appears twice")
+                h = (h + 1) & self._mask
+            self._slots[h] = i
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        return self.raw(i).decode()
+
+    def raw(self, i: int) -> bytes:
+        """The i-th id's UTF-8 bytes."""
+        return self._blob[self._ends[i - 1] if i else 0: self._ends[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        start, blob = 0, self._blob
+        for end in self._ends:
+            yield blob[start:end].decode()
+            start = end
+
+    def place(self, q: object) -> int:
+        """q's place in the set, or -1."""
+        if not isinstance(q, str):
+            return -1
+        b, h = q.encode(), hash(q) & self._mask
+        while (i := self._slots[h]) >= 0:
+            if self.raw(i) == b:
+                return i
+            h = (h + 1) & self._mask
+        return -1
+
+    def __contains__(self, q: object) -> bool:
+        return self.place(q) >= 0
+
+    def sorted_places(self) -> np.ndarray:
+        """The places (int32) in the order of the ids sorted as strings: their UTF-8 bytes, which
+        sort as the code points do, laid out fixed-width a block at a time and sorted by numpy
+        (no list of the ids)."""
+        n = len(self)
+        width = max(1, int(np.diff(np.frombuffer(self._ends, np.int64), prepend=0).max())) if n else 1
+        keys = np.zeros(n, f"S{width}")
+        for b in range(0, n, _SORT_BLOCK):
+            keys[b: b + _SORT_BLOCK] = [self.raw(i) for i in range(b, min(n, b + _SORT_BLOCK))]
+        return np.argsort(keys, kind="stable").astype(np.int32)
+
+
+_SORT_BLOCK = 4096
+
+
+class Places(Mapping):
+    """need -> its place in the set, over NeedIds (what keeps something per need in arrays shares it)."""
+
+    def __init__(self, ids: NeedIds):
+        self.ids = ids
+
+    def _value(self, i: int):
+        return i
+
+    def __getitem__(self, q: str):
+        i = self.ids.place(q)
+        if i < 0:
+            raise KeyError(q)
+        return self._value(i)
+
+    def get(self, q, default=None):  # type: ignore[override]
+        i = self.ids.place(q)
+        return default if i < 0 else self._value(i)
+
+    def __contains__(self, q: object) -> bool:
+        return self.ids.place(q) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Kinds(Places):
+    """need -> its kind (person, vehicle, ..., sar): a byte a need, coded against the kinds seen."""
+
+    def __init__(self, ids: NeedIds, codes: bytes, names: list[str]):
+        super().__init__(ids)
+        self.codes, self.names = codes, names
+
+    def _value(self, i: int) -> str:
+        return self.names[self.codes[i]]
+
+    def values(self):  # type: ignore[override]
+        return [self.names[c] for c in self.codes]
+
+
 @dataclass
 class InstanceFiles:
     """An instantiated query set, read need by need from its folder (see the module's docstring).
-    Holds the needs' ids and kinds, the meta data and each record's true subject (a number per
-    record of the corpus), never the needs' judgements."""
+    Holds the needs' ids and kinds (compactly: NeedIds), the meta data and each record's true
+    subject (a number per record of the corpus), never the needs' judgements."""
 
     dir: Path
     meta: dict
-    ids: list[str]
-    kinds: dict[str, str]  # need -> its kind (person, vehicle, ..., sar)
+    ids: NeedIds
+    kinds: Kinds  # need -> its kind (person, vehicle, ..., sar)
     subjects: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
     @classmethod
     def open(cls, d: Path) -> "InstanceFiles":
         ids: list[str] = []
-        kinds: dict[str, str] = {}
+        seen: set[str] = set()
+        names: dict[str, int] = {}
+        codes = bytearray()
         for need in read_needs(d / NEEDS):
-            if need.id in kinds:
+            if need.id in seen:
                 raise SpecError.single(d / NEEDS, "id", f"need {need.id!r} appears twice", line=len(ids) + 1)
+            seen.add(need.id)
             ids.append(need.id)
-            kinds[need.id] = need.derived_kind()
+            codes.append(names.setdefault(need.derived_kind(), len(names)))
+        del seen
         try:
             meta = json.loads((d / META).read_text())
             subjects = np.load(d / SUBJECTS)
         except (OSError, ValueError) as e:
             raise PolebenchError(f"{d}: {type(e).__name__}: {e}; run `polebench queries` again") from None
-        return cls(d, meta, ids, kinds, subjects)
+        compact = NeedIds(ids)
+        return cls(d, meta, compact, Kinds(compact, bytes(codes), list(names)), subjects)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    @functools.cached_property
-    def index(self) -> dict[str, int]:
+    @property
+    def index(self) -> Places:
         """need -> its place in the set (shared by whatever keeps something per need in arrays)."""
-        return {q: i for i, q in enumerate(self.ids)}
+        return Places(self.ids)
 
     def needs(self) -> Iterator[Need]:
         return read_needs(self.dir / NEEDS)

@@ -386,7 +386,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
     with contextlib.ExitStack() as tidy:
         tidy.callback(table.remove)
         for x in listed.values():
-            tidy.callback(x.columns.remove)
+            tidy.callback(x.remove)
         failed = _measure(outcomes, lists, Judgements({}, n_records), inst, order, list(twins.values()), s,
                           behaviour, page_sizes, per_query, table, listed)
         # the narrowing twins too: the breakdown's collapses have always listed theirs
@@ -412,7 +412,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
         # the narrowing twins are read by sampled readers only: no breakdown, collapse or worst need of theirs
         bd = breakdown(found={p: found[p] for p in order}, lists=lists, excluded=excluded,  # read only for needs in `found`
                        details=inst.details(), subjects=inst.subjects, kinds_of=inst.kinds,
-                       lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline)
+                       lost={p: _Lost(outcomes[p]) for p in order}, baseline=s.baseline, work=per_query.parent)
         for name in order:
             agg["profiles"][name]["breakdown"] = {k: v for k, v in bd["profiles"][name].items() if k != "worst"}
             agg["profiles"][name]["worst"] = bd["profiles"][name]["worst"]
@@ -446,19 +446,25 @@ class _Found(Mapping):
 
 class _Listed:
     """One profile's lists as the reader model reads them (on disk, ListedFile), and which entry is
-    whose (an array over the query set's needs, -1 where the search failed)."""
+    whose (an array over the query set's needs, mapped from a file beside the lists: the entry + 1,
+    0 where the search failed)."""
 
     def __init__(self, index: Mapping[str, int], stem: Path):
-        self.index, self.columns = index, ListedFile(stem)
-        self._entry = np.full(len(index), -1, np.int32)
+        self.index, self.columns, self._path = index, ListedFile(stem), stem.with_name(stem.name + ".at")
+        self._entry = np.memmap(self._path, np.int32, "w+", shape=len(index)) if len(index) else np.zeros(0, np.int32)
 
     def add(self, qid: str, x) -> None:
-        self._entry[self.index[qid]] = len(self.columns)
+        self._entry[self.index[qid]] = len(self.columns) + 1
         self.columns.append(x)
 
     def entry(self, qid: str) -> int:
         i = self.index.get(qid)
-        return -1 if i is None else int(self._entry[i])
+        return -1 if i is None else int(self._entry[i]) - 1
+
+    def remove(self) -> None:
+        self.columns.remove()
+        self._entry = np.zeros(0, np.int32)
+        self._path.unlink(missing_ok=True)
 
     def __iter__(self) -> Iterator:
         return iter(self.columns)

@@ -153,11 +153,13 @@ class Partial:
     def load(self, profile: str, known: Mapping[str, int] | None = None) -> tuple["Outcomes", "Lists"]:
         """The latest outcome per need and its ranked record numbers, both read from disk when
         asked for, checked (see _scan); `known`: the needs of the run's query set, each with its
-        place in it (where each need's row and list are is then kept in two arrays over them)."""
+        place in it (where each need's row and list are is then kept in two arrays over them, mapped
+        from files beside the rows: Spans)."""
         scanned = _scan(self._rows(profile), self._lists(profile), known)
         outcomes, lists = Outcomes(self._rows(profile)), Lists(self._lists(profile))
         if known is not None:
-            outcomes.at, lists.at = Spans(known), Spans(known)
+            outcomes.at = Spans(known, self.dir / f"{profile}.rows-at")
+            lists.at = Spans(known, self.dir / f"{profile}.lists-at")
             outcomes.at.update(scanned.lines)
             lists.at.update(scanned.at)
         else:
@@ -170,37 +172,51 @@ class Partial:
 
 
 class Spans(MutableMapping):
-    """Need -> (start, length), for the needs of one query set, as two arrays over the set: a run
-    keeps one of these per profile for its rows and one for its lists, so it costs 16 bytes a
-    (profile, need) rather than a dict entry and a tuple (about 160). Iterates in the set's order."""
+    """Need -> (start, length), for the needs of one query set, as a (needs x 2) int64 array over
+    the set: a run keeps one of these per profile for its rows and one for its lists. With a `file`
+    the array is mapped from it (the run's partial folder): pages the kernel writes back and
+    reclaims, not the process's heap, so that where every search's row and list are (16 bytes a
+    (profile, need) each, 192 a need for six profiles) does not grow a run's memory with its
+    needs. Held as start + 1, so that a page never written reads as absent. Iterates in the set's
+    order."""
 
-    def __init__(self, index: Mapping[str, int]):
+    def __init__(self, index: Mapping[str, int], file: Path | None = None):
         self.index = index  # need -> its place in the set, shared by every profile's spans
-        self.ids = list(index)
-        self.spans = np.full((len(index), 2), -1, np.int64)
+        n = len(index)
+        self.spans = np.memmap(file, np.int64, "w+", shape=(n, 2)) if file is not None and n \
+            else np.zeros((n, 2), np.int64)
 
     def __getitem__(self, qid: str) -> tuple[int, int]:
-        start, n = self.spans[self.index[qid]]
-        if start < 0:
+        start, n = self.spans[self.index[qid]].tolist()
+        if not start:
             raise KeyError(qid)
-        return int(start), int(n)
+        return start - 1, n
 
     def __setitem__(self, qid: str, span: tuple[int, int]) -> None:
-        self.spans[self.index[qid]] = span
+        self.spans[self.index[qid]] = (span[0] + 1, span[1])
 
     def __delitem__(self, qid: str) -> None:
         self[qid]  # KeyError if absent
-        self.spans[self.index[qid]] = -1
+        self.spans[self.index[qid]] = 0
 
     def __contains__(self, qid: object) -> bool:
         i = self.index.get(qid)  # type: ignore[call-overload]
-        return i is not None and self.spans[i, 0] >= 0
+        return i is not None and bool(self.spans[i, 0])
 
     def __iter__(self) -> Iterator[str]:
-        return (q for q, start in zip(self.ids, self.spans[:, 0].tolist()) if start >= 0)
+        at = 0
+        for q in self.index:  # the set's order; the starts read a block at a time
+            if at % _ITER_BLOCK == 0:
+                block = self.spans[at: at + _ITER_BLOCK, 0].tolist()
+            if block[at % _ITER_BLOCK]:
+                yield q
+            at += 1
 
     def __len__(self) -> int:
-        return int(np.count_nonzero(self.spans[:, 0] >= 0))
+        return int(np.count_nonzero(self.spans[:, 0]))
+
+
+_ITER_BLOCK = 4096
 
 
 class Outcomes(Mapping):

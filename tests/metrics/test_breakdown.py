@@ -129,11 +129,11 @@ def test_gate_cells_parse():
 
 def test_lowest_recall_keeps_the_worst_needs_as_sorting_them_all_would():
     """The worst needs kept a few at a time, ties in recall broken by need id as sorting does."""
-    from bench.metrics.breakdown import WORST, _lowest_recall
+    from bench.metrics.breakdown import WORST, _Needs, _lowest_recall
     rng = np.random.default_rng(3)
     rec = lambda n: {"rnum": n, "kinds": [], "source": "intel", "written": ""}  # noqa: E731
     details = {f"q{i:03d}": {f"R{i}-{j}": rec(10 * i + j) for j in range(4)} for i in range(60)}
     found = {"p": {q: {d["rnum"] for d in rel.values() if rng.random() < 0.5} for q, rel in details.items()}}
-    got = _lowest_recall(found, details, {"p": sorted(details)})["p"]
+    got = _lowest_recall(found, details, _Needs(dict.fromkeys(details, "person")))["p"]
     every = sorted((sum(d["rnum"] in found["p"][q] for d in rel.values()) / 4, q) for q, rel in details.items())
     assert got == every[:WORST] and len({r for r, _ in every[:WORST + 3]}) < WORST + 3  # ties were there

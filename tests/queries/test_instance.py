@@ -9,10 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.cli.main import main
 from bench.errors import PolebenchError, SpecError
-from bench.queries.instance import InstanceFiles
+from bench.queries.instance import InstanceFiles, NeedIds, Places
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +37,7 @@ def test_read_need_by_need_as_written(person_set):
     needs = [line for line in (person_set / "needs.jsonl").read_text().splitlines()]
     qrels = (person_set / "qrels.txt").read_text().splitlines()
     judged = list(inst)
-    assert [j.need.id for j in judged] == inst.ids and len(inst) == len(needs) > 20
+    assert [j.need.id for j in judged] == list(inst.ids) and len(inst) == len(needs) > 20
     assert sum(len(j.qrels) for j in judged) == len(qrels)
     first = qrels[0].split()
     assert judged[0].qrels[first[2]] == int(first[3]) and judged[0].need.id == first[0]
@@ -129,3 +131,33 @@ def test_instantiation_writes_what_it_wrote_before_it_streamed(ci_corpus, tmp_pa
         data = (tmp_path / "standard" / name).read_bytes()
         got[name] = hashlib.sha256(gzip.decompress(data) if name.endswith(".gz") else data).hexdigest()
     assert got == STANDARD_ON_CI
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), min_size=1,
+                        max_size=12), unique=True, max_size=80),
+       st.text(max_size=12))
+def test_need_ids_give_each_id_its_place_and_the_sorted_order(ids, other):
+    """NeedIds (the run's compact form of the set's ids) against the list and dicts it replaced:
+    the same ids in order, each one's place, -1 for an id not in the set, and the places in the
+    order sorting the ids as strings gives, for any ids (any code points, any lengths)."""
+    compact = NeedIds(ids)
+    assert list(compact) == ids and len(compact) == len(ids) and compact[-1:] == ids[-1:]
+    assert [compact.place(q) for q in ids] == list(range(len(ids)))
+    assert compact.place(other) == (ids.index(other) if other in ids else -1) and compact.place(3) == -1
+    assert [ids[i] for i in compact.sorted_places()] == sorted(ids)
+    places = Places(compact)
+    assert dict(places) == {q: i for i, q in enumerate(ids)} and places.get(other, -7) == ids.index(other) \
+        if other in ids else places.get(other, -7) == -7
+
+
+def test_need_ids_refuse_an_id_twice():
+    with pytest.raises(ValueError, match="twice"):
+        NeedIds(["a", "b", "a"])
+
+
+def test_kinds_read_as_the_dict_they_replaced(person_set):
+    inst = InstanceFiles.open(person_set)
+    want = {n.id: n.derived_kind() for n in inst.needs()}
+    assert dict(inst.kinds) == want and sorted(set(inst.kinds.values())) == sorted(set(want.values()))
+    assert inst.kinds.get("nobody") is None and dict(inst.index) == {q: i for i, q in enumerate(want)}

@@ -389,14 +389,19 @@ def compile_plans(need: Need, names: Iterable[str], profiles: ProfileSet) -> dic
     are the very plans compiled for those profiles (a run searches them, then merges their lists
     into the union's), not compiled again for every union that holds them."""
     plans: dict[str, Plan] = {}
+    return {name: _compiled(name, need, profiles, plans) for name in names}
 
-    def one(name: str) -> Plan:
-        if name not in plans:
-            p = profiles[name]
-            plans[name] = _merged(p, [one(m) for m in p.union_of]) if p.kind == "union" \
-                else compile_need(need, p, profiles)
-        return plans[name]
-    return {name: one(name) for name in names}
+
+def _compiled(name: str, need: Need, profiles: ProfileSet, plans: dict[str, Plan]) -> Plan:
+    """A profile's plan for the need, kept in `plans` with its members'. A function of its own, not
+    a closure calling itself: that closure would be a reference cycle holding the need and its
+    plans, which only the cyclic collector frees, and a run paused it while measuring (a few KB a
+    need kept until the run's end, for the plans compiled to say what excluded a missed record)."""
+    if name not in plans:
+        p = profiles[name]
+        plans[name] = _merged(p, [_compiled(m, need, profiles, plans) for m in p.union_of]) if p.kind == "union" \
+            else compile_need(need, p, profiles)
+    return plans[name]
 
 
 def _union(need: Need, profile: Profile, profiles: ProfileSet | None) -> Plan:

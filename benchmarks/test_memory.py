@@ -72,7 +72,7 @@ def _peak(path: Path) -> int:
     gc.collect()
     tracemalloc.start()
     try:
-        aggregate_table(table, ["crimint"], "crimint", seed=0)
+        aggregate_table(table, ["crimint"], "crimint", seed=0, work=path.parent)  # as a run aggregates
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

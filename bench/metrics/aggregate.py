@@ -14,6 +14,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -36,10 +37,10 @@ NUMERIC = tuple(c for c in PER_QUERY_COLUMNS if c not in TEXT_COLUMNS)  # the co
 class NeedRows:
     """One profile's per-need rows (per_query.csv's) as columns, in the rows' order."""
 
-    need: np.ndarray  # int64: the row's need, as its place in the table's qids
-    kind: np.ndarray  # int64: the need's kind, as its place in the table's kinds
+    need: np.ndarray  # int32 or int64: the row's need, as its place in the table's qids
+    kind: np.ndarray  # the need's kind, as its place in the table's kinds
     failed: np.ndarray  # bool: the search failed or was not run (the row has no measures)
-    lost: np.ndarray  # int64: the capabilities lost, as a place in the table's lost sets
+    lost: np.ndarray  # the capabilities lost, as a place in the table's lost sets
     value: Callable[[str], np.ndarray]  # a numeric column, float64, NaN where undefined (None in a row)
 
 
@@ -109,7 +110,7 @@ class _Base:
 
     def __init__(self, rows: NeedRows, needs: int):
         ok = np.flatnonzero(~rows.failed)
-        self.rows, self.at = rows, np.full(needs, -1, np.int64)
+        self.rows, self.at = rows, np.full(needs, -1, np.int32)
         self.at[rows.need[ok]] = ok
 
     def has(self, needs: np.ndarray) -> np.ndarray:
@@ -193,7 +194,7 @@ def _effort(part: _Part, seed: int) -> dict:
     return out
 
 
-def _block(part: _Part, table: RowTable, seed: int) -> dict:
+def _block(part: _Part, table: RowTable, seed: int, work: Path | None = None) -> dict:
     ok = part.ok
     lost: Counter = Counter()
     with_lost = 0  # rows that lost some capability
@@ -203,11 +204,16 @@ def _block(part: _Part, table: RowTable, seed: int) -> dict:
         with_lost += n if table.lost_sets[code] else 0
     lat = part.column("latency_ms")[ok]
     everywhere = [m for m in MEAN_MEASURES if m not in DEFINED_ONLY]
-    matrix = np.empty((len(everywhere), len(ok)))  # one statistic's numbers at a time: a row each
+    # one statistic's numbers at a time, a row each: 8 bytes a measure and need, the most the
+    # aggregation holds a need, so mapped from a file in `work` where given (the same numbers)
+    matrix = np.memmap(work / "means.f8", np.float64, "w+", shape=(len(everywhere), len(ok))) \
+        if work is not None and len(ok) else np.empty((len(everywhere), len(ok)))
     for i, m in enumerate(everywhere):
         matrix[i] = part.column(m)[ok]
     means = dict(zip(everywhere, (e.as_dict() for e in means_ci(matrix, seed))))
     del matrix
+    if work is not None:
+        (work / "means.f8").unlink(missing_ok=True)
     for m in DEFINED_ONLY:  # over the needs where the measure is defined; n says how many
         means[m] = mean_ci(_defined(part.column(m)[ok]), seed).as_dict()
     volume = part.column("volume")[ok]
@@ -234,20 +240,24 @@ def _block(part: _Part, table: RowTable, seed: int) -> dict:
     return out
 
 
-def aggregate_table(table: RowTable, profiles: list[str], baseline: str, seed: int = 0) -> dict:
-    """Every profile's aggregates from its rows, read one profile at a time (and the baseline's)."""
+def aggregate_table(table: RowTable, profiles: list[str], baseline: str, seed: int = 0,
+                    work: Path | None = None) -> dict:
+    """Every profile's aggregates from its rows, read one profile at a time (and the baseline's);
+    `work`: a folder for the means' matrix (removed after), instead of memory. Rows are numbered
+    int32 (no run has 2^31 needs)."""
     base = _Base(table.rows(baseline), len(table.qids))
     result: dict = {"baseline": baseline, "profiles": {}, "comparisons": []}
     tests = []
     for name in profiles:
         rows = base.rows if name == baseline else table.rows(name)
-        block = _block(_Part(rows, np.arange(len(rows.need)), base), table, seed)
-        block["by_kind"] = {table.kinds[k]: _block(_Part(rows, np.flatnonzero(rows.kind == k), base), table, seed)
+        block = _block(_Part(rows, np.arange(len(rows.need), dtype=np.int32), base), table, seed, work)
+        block["by_kind"] = {table.kinds[k]: _block(_Part(rows, np.flatnonzero(rows.kind == k).astype(np.int32), base),
+                                                   table, seed, work)
                             for k in sorted(set(rows.kind.tolist()), key=lambda k: table.kinds[k])}
         result["profiles"][name] = block
         if name == baseline:
             continue
-        part = _Part(rows, np.arange(len(rows.need)), base)
+        part = _Part(rows, np.arange(len(rows.need), dtype=np.int32), base)
         for m in COMPARED:
             a, b = part.pairs(m)
             both = ~np.isnan(a) & ~np.isnan(b)

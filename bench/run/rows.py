@@ -123,7 +123,7 @@ class RowFile:
         path = self._paths.get(profile)
         m = np.memmap(path, np.float64, "r").reshape(-1, WIDTH) if path and path.stat().st_size \
             else np.empty((0, WIDTH))
-        return NeedRows(m[:, 0].astype(np.int64), m[:, 1].astype(np.int64), m[:, 2] != 0, m[:, 3].astype(np.int64),
+        return NeedRows(m[:, 0].astype(np.int32), m[:, 1].astype(np.int32), m[:, 2] != 0, m[:, 3].astype(np.int32),
                         lambda c: np.array(m[:, _COLUMN[c]]))
 
     def remove(self) -> None:

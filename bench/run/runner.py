@@ -392,7 +392,7 @@ def _summarise(outcomes: dict[str, Outcomes], lists: dict[str, Lists], inst: Ins
         # the narrowing twins too: the breakdown's collapses have always listed theirs
         found = {name: _Found(listed[name]) for name in listed}
         timings = {"measure_s": time.perf_counter() - t1}
-        agg = aggregate_table(table, order, s.baseline, s.seed)
+        agg = aggregate_table(table, order, s.baseline, s.seed, work=per_query.parent)
         agg["behaviour"] = {"central": behaviour.central.model_dump(), "purpose_by_kind": behaviour.purpose_by_kind,
                             "ranges": {k: v.model_dump(exclude_none=True) for k, v in behaviour.ranges.items()},
                             "samples": behaviour.samples, "sources": behaviour.sources,

@@ -178,19 +178,23 @@ class NeedIds(Sequence):
     def __contains__(self, q: object) -> bool:
         return self.place(q) >= 0
 
-    def sorted_places(self) -> np.ndarray:
-        """The places (int32) in the order of the ids sorted as strings: their UTF-8 bytes, which
-        sort as the code points do, laid out fixed-width a block at a time and sorted by numpy
-        (no list of the ids)."""
+    def fixed(self) -> np.ndarray:
+        """The ids' UTF-8 bytes as one fixed-width bytes array, laid out a block at a time (no list
+        of the ids)."""
         n = len(self)
         width = max(1, int(np.diff(np.frombuffer(self._ends, np.int64), prepend=0).max())) if n else 1
-        keys = np.zeros(n, f"S{width}")
-        for b in range(0, n, _SORT_BLOCK):
-            keys[b: b + _SORT_BLOCK] = [self.raw(i) for i in range(b, min(n, b + _SORT_BLOCK))]
-        return np.argsort(keys, kind="stable").astype(np.int32)
+        out = np.zeros(n, f"S{width}")
+        for b in range(0, n, _BLOCK_IDS):
+            out[b: b + _BLOCK_IDS] = [self.raw(i) for i in range(b, min(n, b + _BLOCK_IDS))]
+        return out
+
+    def sorted_places(self) -> np.ndarray:
+        """The places (int32) in the order of the ids sorted as strings: their UTF-8 bytes sort as
+        the code points do."""
+        return np.argsort(self.fixed(), kind="stable").astype(np.int32)
 
 
-_SORT_BLOCK = 4096
+_BLOCK_IDS = 4096
 
 
 class Places(Mapping):

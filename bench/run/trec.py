@@ -58,8 +58,10 @@ class RunWriter:
 
     @functools.cached_property
     def qids(self) -> np.ndarray:
-        # one row a need, found by its place: a dict of rows held an array object a need (~200 bytes)
-        return byte_table(self.qid_list)
+        # one row a need, found by its place: a dict of rows held an array object a need (~200 bytes);
+        # a query set's NeedIds is laid out without a list of its ids
+        fixed = getattr(self.qid_list, "fixed", None)
+        return byte_table(fixed() if fixed is not None else self.qid_list)
 
     @functools.cached_property
     def numbers(self) -> np.ndarray:

@@ -8,6 +8,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from bench.cli.main import main
 from bench.errors import PolebenchError, SpecError
 from bench.queries.instance import InstanceFiles, NeedIds, Places
 from bench.queries.instantiate import instance_dir, instantiate, write_instance
+from bench.run.trec import byte_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,6 +148,8 @@ def test_need_ids_give_each_id_its_place_and_the_sorted_order(ids, other):
     assert [compact.place(q) for q in ids] == list(range(len(ids)))
     assert compact.place(other) == (ids.index(other) if other in ids else -1) and compact.place(3) == -1
     assert [ids[i] for i in compact.sorted_places()] == sorted(ids)
+    if ids:  # the TREC writer's need ids, laid out from NeedIds as from the list
+        assert np.array_equal(byte_table(compact.fixed()), byte_table(ids))
     places = Places(compact)
     assert dict(places) == {q: i for i, q in enumerate(ids)} and places.get(other, -7) == ids.index(other) \
         if other in ids else places.get(other, -7) == -7

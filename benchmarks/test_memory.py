@@ -31,11 +31,13 @@ from bench.run.rows import RowFile
 from bench.run.runner import RunSettings, run_benchmark
 
 N = 2500
-# What 3N more needs may add to the aggregation's peak, per need: the numbers of the statistic in
-# hand (the means' matrix: 13 measures, 8 bytes each), the rows' need, kind and lost columns and
-# where each row is (about 60 bytes), a column copied out now and then; 170 measured. Read back as
-# a Table, the rows took 1.3 KB a need here.
-PER_NEED_BYTES = 256
+# What 3N more needs may add to the aggregation's peak, per need: the columns of the statistic in
+# hand (8 bytes a need each, a few at a time: a pair of measures, their products, the baseline's),
+# the rows' need, kind and lost columns and where each row is (int32: about 30 bytes); the means'
+# matrix (13 measures, 8 bytes each) is mapped from a file in the run's folder, as a run gives it.
+# 125 measured (170 with the matrix in memory and the columns int64; read back as a Table, the rows
+# took 1.3 KB a need here).
+PER_NEED_BYTES = 160
 KINDS = ("person", "vehicle", "location", "sar")
 
 
@@ -105,15 +107,21 @@ MIX = (("person_name_dob", "p", 40, {"with_dob": True}), ("person_name_dob", "pn
        ("location_window", "l", 10, {"radius_m": 400, "window_days": 14}), ("mo_terms", "m", 4, {}),
        ("associates", "a", 4, {}), ("subject_access", "s", 2, {}))
 # What 3N more needs may add to a run's traced peak, per need. Held from the searches on: the query
-# set's need ids, kinds and places (about 200 bytes), where each (profile, need)'s recorded row and
-# list are on disk (16 bytes each; four profiles and the two narrowing twins the shipped behaviour
-# adds: 192) and which list on disk is whose (4 bytes each). At the peak, in the breakdown: the
-# relevant and found records counted per (need, cell) (4 bytes a number, 7 numbers an entry, about
-# 9 entries a need: ~250) and the (cell x need) matrices one profile's recall per cell is
-# bootstrapped from (16 bytes a cell and need, ~25 cells: ~400). 1.3 KB measured. The code before
-# (main at ebf732b: the rows read back as a Table, the reader's lists in memory, each relevant
-# record's cells kept) took 3.8 KB a need on this test; before the streaming, 34.6 KB (warmed on the smaller set).
-RUN_PER_NEED_BYTES = 2048
+# set's need ids, places and kinds (bench.queries.instance.NeedIds: the ids' bytes, 8 bytes where
+# each ends, a 4-byte slot or two of a table of places, a byte for the kind: about 40 bytes) and the
+# TREC writer's row of each id (its width); where each (profile, need)'s row and list are on disk,
+# and which reader list is whose, are mapped from files in the run's folder. At the peak, in the
+# aggregation or the breakdown, a few numbers a need for the statistic in hand (the aggregation
+# alone: 125 bytes, see above) and the breakdown's per-(need, cell) counts until they are written
+# out (bounded: 16,384 entries, 28 bytes each for four profiles, held until then; all of them in this
+# test's 800 needs); the (cell x need) matrices recall per cell is bootstrapped from are mapped from
+# files. 536 bytes measured. On main at 58d259f this test gave about 7 KB a need: a run compiled
+# every need's plans again to say what excluded a missed record, the plans were a reference cycle
+# (compile_plans' closure) and the cyclic collector was paused, so every need's Need and plans
+# stayed to the end. Before that, 1.3 KB with the ids in lists and dicts, the places on disk in
+# arrays and the breakdown's matrices in memory; 3.8 KB before the rows, lists and cells went to
+# disk; 34.6 KB before the streaming (warmed on the smaller set).
+RUN_PER_NEED_BYTES = 768
 
 
 def _query_set(path: Path, n: int, seed: int) -> Path:

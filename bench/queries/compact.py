@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -108,8 +109,77 @@ class _NumColumn(_Column):
         return self.values[row].item()  # a Python int or float, the value as read
 
 
-def _none_mask(values: list) -> np.ndarray:
-    return np.fromiter((v is None for v in values), bool, len(values))
+@dataclass
+class _Piece:
+    """A chunk of one field's values, packed. `kind` is what every value is: "str", "list" (of
+    str), "int" or "float"; "none" (all None); or "obj" (no single simple type, kept as read).
+    Strings are codes into the chunk's own distinct strings (a chunk of dates or offence types is
+    a few hundred strings and an int32 a row)."""
+
+    kind: str
+    n: int  # rows
+    none: np.ndarray | None = None  # per row, whether the value is None (None: no row is)
+    values: np.ndarray | list | None = None  # "int", "float": the numbers; "obj": the values as read
+    uniq: np.ndarray | None = None  # "str", "list": the distinct strings, as bytes
+    codes: np.ndarray | None = None  # "str": a code a row; "list": a code an item
+    lengths: np.ndarray | None = None  # "list": items a row
+
+    @classmethod
+    def of(cls, values: list) -> "_Piece":
+        n = len(values)
+        types = {type(v) for v in values} - {type(None)}
+        if not types:
+            return cls("none", n)
+        none = np.fromiter((v is None for v in values), bool, n) if None in values else None
+        if types == {str}:
+            packed = _packed([v or "" for v in values])
+            if packed is not None:
+                uniq, codes = _distinct(packed)
+                return cls("str", n, none, uniq=uniq, codes=codes)
+        elif types == {list}:
+            flat = [x for v in values if v is not None for x in v]
+            if all(type(x) is str for x in flat):
+                packed = _packed(flat)
+                if packed is not None:
+                    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int32, n)
+                    uniq, codes = _distinct(packed)
+                    return cls("list", n, none, uniq=uniq, codes=codes, lengths=lengths)
+        elif types == {int} or types == {float}:
+            kind = "int" if types == {int} else "float"
+            try:
+                arr = np.array([0 if v is None else v for v in values], np.int64 if kind == "int" else np.float64)
+                return cls(kind, n, none, values=arr)
+            except OverflowError:  # an int past int64
+                pass
+        return cls("obj", n, values=list(values))
+
+    def as_kind(self, kind: str) -> "_Piece":
+        """A piece of all None as a piece of the column's kind."""
+        if self.kind != "none":
+            return self
+        n, nothing, every = self.n, np.zeros(0, "S1"), np.ones(self.n, bool)
+        if kind == "str":
+            return _Piece("str", n, every, uniq=nothing, codes=np.full(n, -1, np.int32))
+        if kind == "list":
+            return _Piece("list", n, every, uniq=nothing, codes=np.zeros(0, np.int32), lengths=np.zeros(n, np.int32))
+        return _Piece(kind, n, every, values=np.zeros(n, np.int64 if kind == "int" else np.float64))
+
+    def unpacked(self) -> list:
+        """The values as they were read."""
+        if self.kind == "none":
+            return [None] * self.n
+        if self.kind == "obj":
+            return self.values
+        if self.kind == "str":
+            out = [b.decode() for b in self.uniq[self.codes].tolist()]
+        elif self.kind == "list":
+            flat, out, i = [b.decode() for b in self.uniq[self.codes].tolist()], [], 0
+            for k in self.lengths.tolist():
+                out.append(flat[i:i + k])
+                i += k
+        else:
+            out = self.values.tolist()
+        return out if self.none is None else [None if z else v for v, z in zip(out, self.none.tolist())]
 
 
 class _ColumnBuilder:
@@ -118,7 +188,7 @@ class _ColumnBuilder:
 
     def __init__(self) -> None:
         self.pending: list = []
-        self.pieces: list[tuple] = []
+        self.pieces: list[_Piece] = []
         self.count = 0
 
     def put(self, row: int, value: object) -> None:
@@ -134,61 +204,36 @@ class _ColumnBuilder:
 
     def _flush(self) -> None:
         if self.pending:
-            self.pieces.append(self._piece(self.pending))
+            self.pieces.append(_Piece.of(self.pending))
             self.pending = []
-
-    @staticmethod
-    def _piece(values: list) -> tuple:
-        """A chunk of values packed: strings as codes into the chunk's distinct values (a chunk of
-        dates or offence types is a few hundred strings and an int32 a row)."""
-        types = {type(v) for v in values} - {type(None)}
-        if not types:
-            return ("none", len(values))
-        none = _none_mask(values) if None in values else None
-        if types == {str}:
-            packed = _packed([v or "" for v in values])
-            if packed is not None:
-                return ("str", *_distinct(packed), none)
-        elif types == {list}:
-            flat = [x for v in values if v is not None for x in v]
-            if all(type(x) is str for x in flat):
-                packed = _packed(flat)
-                if packed is not None:
-                    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int32, len(values))
-                    return ("list", lengths, *_distinct(packed), none)
-        elif types == {int} or types == {float}:
-            try:
-                arr = np.array([0 if v is None else v for v in values], np.int64 if types == {int} else np.float64)
-                return ("int" if types == {int} else "float", arr, none)
-            except OverflowError:
-                pass
-        return ("obj", list(values))
 
     def finish(self, n: int) -> _Column:
         while self.count < n:
             self._add(None)
         self._flush()
-        kinds = {p[0] for p in self.pieces} - {"none"}
+        kinds = {p.kind for p in self.pieces} - {"none"}
         if not kinds:
             return _NoneColumn()
         if len(kinds) > 1 or kinds == {"obj"}:
-            return _ObjColumn([v for p in self.pieces for v in _unpack(p)])
+            return _ObjColumn([v for p in self.pieces for v in p.unpacked()])
         (kind,) = kinds
-        pieces = [_as_kind(p, kind) for p in self.pieces]
+        pieces = [p.as_kind(kind) for p in self.pieces]
         self.pieces = []
-        none = _joined_mask([p[-1] for p in pieces], [_piece_len(p) for p in pieces])
+        none = None
+        if any(p.none is not None for p in pieces):
+            none = np.concatenate([np.zeros(p.n, bool) if p.none is None else p.none for p in pieces])
         if kind == "str":
-            uniq, codes = _merged([(p[1], p[2]) for p in pieces])
+            uniq, codes = _merged(pieces)
             if none is not None:
                 codes[none] = -1
             return _StrColumn(codes, _Strings(uniq))
         if kind == "list":
-            lengths = np.concatenate([p[1] for p in pieces])
+            lengths = np.concatenate([p.lengths for p in pieces])
             starts = np.zeros(len(lengths) + 1, np.int64)
             np.cumsum(lengths, out=starts[1:])
-            uniq, codes = _merged([(p[2], p[3]) for p in pieces])
+            uniq, codes = _merged(pieces)
             return _ListColumn(narrow(starts), codes, _Strings(uniq), none)
-        return _NumColumn(np.concatenate([p[1] for p in pieces]), none)
+        return _NumColumn(np.concatenate([p.values for p in pieces]), none)
 
 
 def _distinct(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,56 +241,14 @@ def _distinct(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inv.astype(np.int32).reshape(-1)
 
 
-def _merged(coded: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Codes into each piece's own distinct values, as codes into the distinct values of all."""
-    uniq, inv = _distinct(np.concatenate([u for u, _ in coded]))
+def _merged(pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into each piece's own distinct strings, as codes into the distinct strings of all."""
+    uniq, inv = _distinct(np.concatenate([p.uniq for p in pieces]))
     out, at = [], 0
-    for u, c in coded:
-        out.append(inv[at:at + len(u)][c] if len(u) else np.full(len(c), -1, np.int32))
-        at += len(u)
+    for p in pieces:
+        out.append(inv[at:at + len(p.uniq)][p.codes] if len(p.uniq) else np.full(len(p.codes), -1, np.int32))
+        at += len(p.uniq)
     return uniq, np.concatenate(out)
-
-
-def _piece_len(p: tuple) -> int:
-    return p[1] if p[0] == "none" else len(p[2] if p[0] == "str" else p[1])
-
-
-def _joined_mask(masks: list, lengths: list[int]) -> np.ndarray | None:
-    if all(m is None for m in masks):
-        return None
-    return np.concatenate([np.zeros(n, bool) if m is None else m for m, n in zip(masks, lengths)])
-
-
-def _as_kind(p: tuple, kind: str) -> tuple:
-    """A piece of all None as a piece of the column's type."""
-    if p[0] != "none":
-        return p
-    n, nothing = p[1], np.zeros(0, "S1")
-    if kind == "str":
-        return ("str", nothing, np.full(n, -1, np.int32), np.ones(n, bool))
-    if kind == "list":
-        return ("list", np.zeros(n, np.int32), nothing, np.zeros(0, np.int32), np.ones(n, bool))
-    return (kind, np.zeros(n, np.int64 if kind == "int" else np.float64), np.ones(n, bool))
-
-
-def _unpack(p: tuple) -> list:
-    """A piece's values as they were read."""
-    kind = p[0]
-    if kind == "none":
-        return [None] * p[1]
-    if kind == "obj":
-        return p[1]
-    none = p[-1]
-    if kind == "str":
-        out = [b.decode() for b in p[1][p[2]].tolist()]
-    elif kind == "list":
-        flat, out, i = [b.decode() for b in p[2][p[3]].tolist()], [], 0
-        for n in p[1].tolist():
-            out.append(flat[i:i + n])
-            i += n
-    else:
-        out = p[1].tolist()
-    return out if none is None else [None if z else v for v, z in zip(out, none.tolist())]
 
 
 class _Block:

@@ -704,7 +704,7 @@ class TruthStore(Truth):
 
         def find(pid: str) -> str:
             g = self.index_of(pid)
-            if g < 0 or g >= self.n_entities or self.kinds[self.kind_of[g]] != "person":
+            if g < 0 or not self._is_person[g]:
                 raise KeyError(pid)
             return names[level[self.row_of[g]]]
         return _Lazy(find, lambda: (self.ids[g].decode() for g in b.gidx[ranked].tolist()))
@@ -728,14 +728,20 @@ class TruthStore(Truth):
         return _Rows(self, b, np.flatnonzero(hit).tolist())
 
     @functools.cached_property
+    def _is_person(self) -> np.ndarray:
+        """Per id, whether it is a true person's (ids only mentions give are no one's)."""
+        out = np.zeros(len(self.ids), bool)
+        if "person" in self.kinds:
+            out[:self.n_entities] = self.kind_of == self.kinds.index("person")
+        return out
+
+    @functools.cached_property
     def recorded_ties(self) -> Mapping[str, set[str]]:  # type: ignore[override]
         # mentions by record, for the people written beside a person
         order, start = _csr(self.m_rec, self.n_records)
         by_rec_ent, start = self.m_ent[order], narrow(start)
         del order
-        person = self.kinds.index("person") if "person" in self.kinds else -2
-        is_person = np.zeros(len(self.ids), bool)
-        is_person[:self.n_entities] = self.kind_of == person
+        is_person = self._is_person
 
         def find(pid: str) -> set[str]:
             g = self.index_of(pid)
@@ -749,9 +755,7 @@ class TruthStore(Truth):
 
     def subject_numbers(self, rnum_of: Mapping[str, int]) -> np.ndarray:
         out = np.full(len(rnum_of), -1, np.int32)
-        person = self.kinds.index("person") if "person" in self.kinds else -2
-        is_person = np.zeros(len(self.ids), bool)
-        is_person[:self.n_entities] = self.kind_of == person
+        is_person = self._is_person
         p0 = self.mids.index("p0") if "p0" in self.mids else -1
         sel = np.flatnonzero((self.m_mid == p0) & is_person[self.m_ent])
         if len(np.unique(self.m_rec[sel])) != len(sel):  # a record with two main subjects

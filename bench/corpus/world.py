@@ -342,12 +342,16 @@ def _communities(spec: CorpusSpec, people: dict[str, np.ndarray], rng: np.random
     members = rng.permutation(n)[: int(n * c.share_in_community)]
     block, address = people["community"], people["address"]
     start, cid, edges = 0, 0, []
-    pairs_of = {k: np.triu_indices(k, 1) for k in range(2, c.size_max + 1)}
+    # The pairs of a group of each size drawn, made when first drawn: made for every size up to
+    # size_max they were size_max**3 / 6 pairs whatever the groups (2.7 GB at size_max 1000).
+    pairs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     while start < len(members):
         size = int(rng.integers(c.size_min, c.size_max + 1))
         group = members[start:start + size]
         block[group] = cid
         if len(group) > 1:
+            if len(group) not in pairs_of:
+                pairs_of[len(group)] = np.triu_indices(len(group), 1)
             i, j = pairs_of[len(group)]
             tie = rng.random(len(i)) < c.p_within
             edges.append(np.stack([group[i[tie]], group[j[tie]]], 1))

@@ -404,3 +404,23 @@ def test_ties_across_groups_are_the_ones_a_set_drew(people, in_groups, groups, s
     got = _distinct_ties(members, block, want, b)
     assert got.dtype == expect.dtype and got.shape == expect.shape == (want, 2) and got.tolist() == expect.tolist()
     assert a.random() == b.random()
+
+
+def test_large_groups_allowed_by_the_spec_take_memory_only_for_the_groups_drawn():
+    """A spec may allow groups of hundreds: the pairs of a group are laid out for the sizes
+    drawn, not for every size up to size_max (300: 72 MB before a single group was drawn)."""
+    import tracemalloc
+
+    import numpy as np
+
+    from bench.corpus.spec import Communities
+    from bench.corpus.world import _communities
+
+    class Spec:
+        communities = Communities(size_min=2, size_max=300, share_in_community=0.5)
+    people = {"dob": np.zeros(40, np.int32), "community": np.full(40, -1, np.int32), "address": np.arange(40, dtype=np.int32)}
+    tracemalloc.start()
+    groups, ties = _communities(Spec(), people, np.random.default_rng(7))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert groups >= 1 and (people["community"] >= 0).sum() == 20 and peak < 5_000_000, peak

@@ -387,6 +387,8 @@ class _Decoded(Sequence):
         return len(self.arr)
 
     def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [b.decode() for b in self.arr[i].tolist()]
         return self.arr[i].decode()
 
 

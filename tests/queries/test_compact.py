@@ -223,7 +223,7 @@ def test_the_events_table_reads_as_the_dict_forms_or_fails_as_it_does(rows):
 
     def table(t):
         ev = t.events
-        return list(ev.ids), ev.lat.tobytes(), ev.lon.tobytes(), ev.day.tobytes()
+        return list(ev.ids), list(ev.ids[1:3]), list(ev.ids[::-1]), ev.lat.tobytes(), ev.lon.tobytes(), ev.day.tobytes()
     assert _outcome(lambda: table(store)) == _outcome(lambda: table(ref))
 
 

@@ -121,3 +121,20 @@ def failing_search(monkeypatch):
         monkeypatch.setattr(base.Backend, "search", search)
         return calls
     return install
+
+
+@pytest.fixture(scope="session")
+def traced_peak():
+    """traced_peak(f): the most memory Python and numpy held at once while f ran (tracemalloc)."""
+    import gc
+    import tracemalloc
+
+    def peak(f) -> int:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            f()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return peak

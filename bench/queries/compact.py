@@ -26,7 +26,7 @@ from bench.corpus.store import Corpus, gc_paused
 from bench.errors import PolebenchError
 from bench.fields import days
 from bench.queries.ids import SortedIds, narrow
-from bench.queries.truth import EventTable, Mention, Truth, norm_name
+from bench.queries.truth import EventTable, Mention, NamedPeople, Truth, norm_name
 
 CHUNK = 1 << 13  # values of a field held as Python objects before they are packed into arrays
 FEW = 1 << 16  # a field with at most this many distinct strings keeps them as str objects (faster to read)
@@ -682,6 +682,45 @@ class TruthStore(Truth):
             return super().eligible_people(min_records)
         rows = np.flatnonzero((self._counts[b.gidx] >= min_records) & (fore | sur))
         return list(_Rows(self, b, rows.tolist()))
+
+    def named_people(self) -> NamedPeople:
+        b = self.blocks.get("person")
+        if b is None:
+            return NamedPeople((), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64))
+        fore, sur = self._nonempty(b, "forename"), self._nonempty(b, "surname")
+        alias = b.cols.get("alias")
+        if isinstance(alias, _ListColumn):
+            has_alias = np.diff(alias.starts) > 0
+            if alias.none is not None:
+                has_alias &= ~alias.none
+        else:
+            has_alias = self._nonempty(b, "alias") if alias is not None else np.zeros(b.n, bool)
+        if fore is None or sur is None or has_alias is None or b.rows_schema is not None:
+            return super().named_people()
+        counts = self._counts[b.gidx]
+        rows = np.flatnonzero((counts >= 1) & (fore | sur))
+        col = b.cols["surname"]
+        surname = col.codes[rows] if isinstance(col, _StrColumn) else np.full(len(rows), -1)  # -1: None
+        return NamedPeople(_Rows(self, b, rows), surname.astype(np.int64), has_alias[rows],
+                           counts[rows].astype(np.int64))
+
+    def distinct(self, kind: str, key: str) -> set:
+        b = self.blocks.get(kind)
+        if b is None:
+            return set()
+        col = b.cols.get(key)
+        if b.rows_schema is not None or key in ("id", "kind"):
+            return super().distinct(kind, key)
+        if col is None or isinstance(col, _NoneColumn):  # no entity of the kind holds it, or all hold None
+            return {None} if b.n else set()
+        if not isinstance(col, (_StrColumn, _ListColumn)):
+            return super().distinct(kind, key)
+        codes = np.unique(col.codes)
+        out: set = {col.strings[c] for c in codes[codes >= 0].tolist()}
+        none = col.codes < 0 if isinstance(col, _StrColumn) else col.none  # a list column's items are never None
+        if none is not None and none.any():
+            out.add(None)
+        return out
 
     def recorded_events(self) -> list[Entity]:
         b = self.blocks.get("event")

@@ -134,6 +134,37 @@ class Truth:
         corpus order: every person here; a store may narrow them down first."""
         return self.of_kind("person")
 
+    def named_people(self) -> "NamedPeople":
+        """The people some record mentions and a requester could name (eligible_people(1)), with
+        what subject sampling reads of each as arrays."""
+        people = self.eligible_people(1)
+        codes: dict[object, int] = {}
+        return NamedPeople(people, np.array([codes.setdefault(p["surname"], len(codes)) for p in people], np.int64),
+                           np.array([bool(p.get("alias")) for p in people], bool),
+                           np.array([self.record_count(p["id"]) for p in people], np.int64))
+
+    def distinct(self, kind: str, key: str) -> set:
+        """The values a field takes over every entity of a kind (None for an entity without it),
+        and where it holds lists, their items (a list adds none of its own)."""
+        out: set = set()
+        for e in self.of_kind(kind):
+            v = e.get(key)
+            if isinstance(v, list):
+                out.update(v)
+            else:
+                out.add(v)
+        return out
+
+
+@dataclass(frozen=True)
+class NamedPeople:
+    """Truth.named_people: people in corpus order and, row for row, arrays to draw strata from."""
+
+    people: Sequence[Mapping]
+    surname: np.ndarray  # a number per surname: equal numbers, equal surnames (None is one surname)
+    alias: np.ndarray  # bool: has an alias
+    records: np.ndarray  # how many records mention them
+
 
 @dataclass
 class TruthIndex(Truth):

@@ -40,15 +40,13 @@ class Vocabulary:
 
     @functools.cached_property
     def values(self) -> dict[str, tuple[str, ...]]:
-        events = self.truth.of_kind("event")
-        vehicles = self.truth.of_kind("vehicle")
-        addresses = self.truth.of_kind("address")
-        return {"event type": _sorted(e["type"] for e in events),
-                "MO term": _sorted(t.lower() for e in events for t in e.get("mo", ())),
-                "vehicle make": _sorted(v["make"].lower() for v in vehicles if v.get("make")),
-                "vehicle colour": _sorted(v["colour"].lower() for v in vehicles if v.get("colour")),
-                "postcode district": _sorted(a["postcode"].split()[0].upper() for a in addresses
-                                             if a.get("postcode"))}
+        # from each field's distinct values, not a walk over every event, vehicle and address
+        t = self.truth
+        return {"event type": _sorted(v for v in t.distinct("event", "type") if v is not None),
+                "MO term": _sorted(v.lower() for v in t.distinct("event", "mo") if v is not None),
+                "vehicle make": _sorted(v.lower() for v in t.distinct("vehicle", "make") if v),
+                "vehicle colour": _sorted(v.lower() for v in t.distinct("vehicle", "colour") if v),
+                "postcode district": _sorted(v.split()[0].upper() for v in t.distinct("address", "postcode") if v)}
 
     def unknown(self, need: Need) -> list[Unknown]:
         out: list[Unknown] = []

@@ -60,6 +60,25 @@ def _same(store: TruthStore, ref: TruthIndex, rnum_of=None) -> None:
         assert set(store.recorded_ties.get(p["id"], ())) == set(ref.recorded_ties.get(p["id"], ()))
     if rnum_of is not None:
         assert store.subject_numbers(rnum_of).tobytes() == ref.subject_numbers(rnum_of).tobytes()
+    for kind in {e["kind"] for e in ref.entities.values()} | {"no such kind"}:
+        for key in {k for e in ref.of_kind(kind) for k in e} | {"no such key"}:
+            _same_distinct(store, ref, kind, key)
+    a, b = store.named_people(), ref.named_people()
+    assert [dict(p) for p in a.people] == [dict(p) for p in b.people]
+    assert a.alias.tolist() == b.alias.tolist() and a.records.tolist() == b.records.tolist()
+    # surnames numbered differently, but equal where the surnames are
+    assert [[x == y for y in a.surname.tolist()] for x in a.surname.tolist()] == \
+        [[x == y for y in b.surname.tolist()] for x in b.surname.tolist()]
+
+
+def _same_distinct(store: TruthStore, ref: TruthIndex, kind: str, key: str) -> None:
+    try:
+        want = ref.distinct(kind, key)
+    except TypeError:  # a value that cannot be in a set (a dict): the store's walk fails alike
+        with pytest.raises(TypeError):
+            store.distinct(kind, key)
+        return
+    assert store.distinct(kind, key) == want
 
 
 def _same_events(store: TruthStore, ref: TruthIndex) -> None:

@@ -12,12 +12,14 @@ import base64
 import gzip
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from bench.corpus.store import Corpus, iter_jsonl
+from bench.queries.compact import TruthStore
 from bench.report.model import load_run
 from bench.report.templating import render as render_template
 from bench.run.results import RunResults
@@ -88,7 +90,7 @@ def _qrels(run_dir: Path) -> dict[str, set[str]]:
     return rel
 
 
-def _name(e: dict | None) -> str:
+def _name(e: Mapping | None) -> str:
     if not e:
         return "unknown"
     kind = e.get("kind")
@@ -199,7 +201,9 @@ def _table(corpus: Corpus | None, ids: list[str], at: dict[str, int]) -> dict:
         if i is not None:
             cols["s"][i] = sources.setdefault(r.get("source", ""), len(sources))
             cols["d"][i], cols["t"][i], cols["found"][i] = r.get("date", "") or "", r.get("text", ""), 1
-    entities = {e["id"]: e for e in corpus.truth_entities()}
+    # the entities in columns, read as views where a shown record names one (as dicts, every
+    # entity of the corpus: about 1 GB a million records)
+    entities = TruthStore.from_rows(corpus.truth_entities(), (), corpus.root / "truth").entities
     names: dict[str, int] = {}
     kinds: dict[str, int] = {}
     for m in corpus.truth_mentions():

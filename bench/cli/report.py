@@ -56,17 +56,15 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
     if sweep is not None:
         rep.robustness = sweep_section(rep, sweep, allow_different)
     lists = explorer.run_bytes(run_dir)
-    rep.explorer = lists <= explorer.RUN_BYTES_LIMIT
-    if not rep.explorer:
-        console.print(f"explorer.html not written: the run's lists (runs/*.run) hold {lists / 2**20:,.0f} MB, more "
-                      f"than one page can hold ({explorer.RUN_BYTES_LIMIT / 2**20:,.0f} MB); each profile's whole "
-                      f"list is in {run_dir / 'runs'}/<profile>.run (TREC format)")
+    rep.explorer_cap = None if lists <= explorer.RUN_BYTES_LIMIT else explorer.CAP
+    if rep.explorer_cap is not None:
+        console.print(f"explorer.html capped: the run's lists (runs/*.run) hold {lists / 2**20:,.0f} MB, more "
+                      f"than one page can hold ({explorer.RUN_BYTES_LIMIT / 2**20:,.0f} MB), so each list is shown "
+                      f"up to its first {rep.explorer_cap:,} records; each profile's whole list is in "
+                      f"{run_dir / 'runs'}/<profile>.run (TREC format)")
     out = []
-    pages = [("report.html", html.render(rep)), ("report.md", markdown.render(rep))]
-    if rep.explorer:
-        pages.append(("explorer.html", explorer.render(explorer.explorer_data(run_dir))))
-    else:  # an earlier report's page would show lists this report no longer stands behind
-        (run_dir / "explorer.html").unlink(missing_ok=True)
+    pages = [("report.html", html.render(rep)), ("report.md", markdown.render(rep)),
+             ("explorer.html", explorer.render(explorer.explorer_data(run_dir, rep.explorer_cap)))]
     for name, text in pages:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=run_dir)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -2,7 +2,8 @@
 each profile's list side by side in the order it presented them, each record as written, relevant
 ones marked and the others named for whom they are really about, the relevant records each
 profile missed with the errors that hid them, what its search could not express, and where the
-modelled reader stopped. Every list is whole, in a page of 50 at a time. Only the records the lists
+modelled reader stopped. Every list is whole, in a page of 50 at a time (cut to its first CAP
+records, saying so, when the run's lists are too large for one page). Only the records the lists
 and the needs touch are embedded (all of a corpus only where some list holds all of it), gzip-
 compressed and unpacked by the browser; the page fetches nothing, so it opens from a closed share."""
 
@@ -14,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -25,11 +27,18 @@ from bench.report.templating import render as render_template
 from bench.run.results import RunResults
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
-# The page holds every list whole, so its size (and the memory of making it, about 4-5 times the
-# run files' bytes) grows with every hit of every list: the `default` corpus's standard run has 247
-# MB of run files; a 10M-record corpus's 5 GB took more than 21 GB of memory and was killed. Above
-# this, no explorer is written (the lists stay in runs/*.run). Assumed: what a browser opens.
+# Every list is embedded whole while the run files stay under RUN_BYTES_LIMIT: the page's size (and
+# the memory of making it, about 4-5 times the run files' bytes) grows with every hit of every list.
+# The `default` corpus's standard run has 247 MB of run files; a 10M-record corpus's 5 GB took more
+# than 21 GB of memory and was killed. Above the limit each list is embedded only up to its first
+# CAP records, read from the run files a line at a time. Assumed: what a browser opens.
 RUN_BYTES_LIMIT = 512 * 2**20
+# 1,000 records: 20 pages of 50, and past where the modelled reader stops: on the `default`
+# corpus's standard run (460 needs, 4 profiles) 151 of the 1,840 lists are longer than 1,000 and the
+# reader stopped within the first 1,000 records in every one of them (at 200 at most). The page then
+# holds at most needs x profiles x CAP records (1.84M for that query set at any corpus size), not
+# every hit. Where a reader does read further the page says so; every list is whole in the run files.
+CAP = 1000
 
 
 def run_bytes(run_dir: Path) -> int:
@@ -47,18 +56,38 @@ def _corpus(run_dir: Path, run: RunResults) -> Corpus | None:
     return None
 
 
-def _lists(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, list[str]]]:
-    """Each profile's list per need, in presented order, from its TREC run file."""
-    out: dict[str, dict[str, list[str]]] = {}
+class Lists(NamedTuple):
+    """Each profile's list per need as embedded, in presented order; how long each is in its run
+    file, and the relevant records it holds (beyond what is embedded too)."""
+    lists: dict[str, dict[str, list[str]]]
+    totals: dict[str, dict[str, int]]
+    relevant: dict[str, dict[str, set[str]]]
+
+
+def _lists(run_dir: Path, profiles: list[str], rel: dict[str, set[str]], cap: int | None = None) -> Lists:
+    """Each profile's lists from its TREC run file, a line at a time: with a cap, only the records
+    ranked up to it are kept and the rest only counted (and checked against the need's relevant
+    set), so that memory holds at most cap records a list, however long the file."""
+    lists: dict[str, dict[str, list[str]]] = {}
+    totals: dict[str, dict[str, int]] = {}
+    found: dict[str, dict[str, set[str]]] = {}
     for p in profiles:
         rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        count: dict[str, int] = defaultdict(int)
+        hits: dict[str, set[str]] = defaultdict(set)
         f = run_dir / "runs" / f"{p}.run"
         if f.is_file():
-            for line in f.read_text().splitlines():
-                qid, _, rid, rank, *_ = line.split()
-                rows[qid].append((int(rank), rid))
-        out[p] = {q: [r for _, r in sorted(v)] for q, v in rows.items()}
-    return out
+            with open(f, encoding="utf-8") as lines:
+                for line in lines:
+                    qid, _, rid, rank, *_ = line.split()
+                    count[qid] += 1
+                    if rid in rel.get(qid, ()):
+                        hits[qid].add(rid)
+                    if cap is None or int(rank) <= cap:
+                        rows[qid].append((int(rank), rid))
+        lists[p] = {q: [r for _, r in sorted(v)] for q, v in rows.items()}
+        totals[p], found[p] = dict(count), dict(hits)
+    return Lists(lists, totals, found)
 
 
 def _entry_starts(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, list[int]]]:
@@ -130,13 +159,18 @@ def merged(members: list[list[int]]) -> list[int]:
     return out
 
 
-def explorer_data(run_dir: Path) -> dict:
+def explorer_data(run_dir: Path, cap: int | None = None) -> dict:
     """Everything the page shows, as one JSON-able dict: `meta` (profiles, needs and their counts),
     `records` (a table of every record a list or a need's relevant set holds, as columns), and per
-    need `lists`: its relevant records and each profile's complete list, as indices into the table."""
+    need `lists`: its relevant records and each profile's complete list, as indices into the table.
+    With a cap, each list only up to its first `cap` records: a list cut has `shown` (how many are
+    embedded) beside its `total`, and the need's `beyond` holds, per profile, the relevant records
+    its list holds past them (not missed, only not shown)."""
     run, rows = load_run(run_dir)
     profiles = list(run.profile_order)
-    lists, rel = _lists(run_dir, profiles), _qrels(run_dir)
+    rel = _qrels(run_dir)
+    read = _lists(run_dir, profiles, rel, cap)
+    lists = read.lists
     starts = _entry_starts(run_dir, profiles)
     corpus = _corpus(run_dir, run)
     descriptions: dict[str, str] = {}
@@ -160,26 +194,33 @@ def explorer_data(run_dir: Path) -> dict:
         out = {"id": qid, "kind": first.get("kind", ""), "description": descriptions.get(qid, ""),
                "relevant": len(relevant), "profiles": {}}
         idx = {p: [at[r] for r in lists[p].get(qid, [])] for p in profiles}
-        packed = {}
+        packed, beyond = {}, {}
         for p in profiles:
             r = per.get(p, {})
-            full = lists[p].get(qid, [])
+            shown = lists[p].get(qid, [])
+            total = read.totals[p].get(qid, 0)
+            rel_in = read.relevant[p].get(qid, set())
             out["profiles"][p] = {
-                "total": len(full), "rel_total": len(set(full) & relevant),
+                "total": total, "rel_total": len(rel_in),
                 "examined": int(r["examined"]) if r.get("examined") is not None else None,
                 # a list read one entry per candidate: where the reader stopped, in records
-                **_stop(r, starts.get(p, {}).get(qid), len(full)),
+                **_stop(r, starts.get(p, {}).get(qid), total),
                 "lost": list(r.get("lost_capabilities") or ()),
                 "error": r.get("error") or ""}
+            if len(shown) < total:  # cut: only its first records are embedded
+                out["profiles"][p]["shown"] = len(shown)
+                beyond[p] = _deltas(sorted(at[x] for x in rel_in - set(shown)))
             members = union_of[p]
             if members and all(m in idx for m in members) and merged([idx[m] for m in members]) == idx[p]:
                 packed[p] = {"of": members}  # rebuilt by the page: its members' lists are embedded anyway
             else:
                 packed[p] = _deltas(idx[p])
         needs_out.append(out)
-        need_lists.append({"rel": _deltas(sorted(at[r] for r in relevant)), "lists": packed})
+        need_lists.append({"rel": _deltas(sorted(at[r] for r in relevant)), "lists": packed,
+                           **({"beyond": beyond} if beyond else {})})
     prov = run.corpus.provenance
     meta = {"run": run.run_id, "tag": prov.tag, "sentence": prov.sentence, "page": PAGE,
+            **({"cap": cap} if cap is not None else {}),
             "profiles": [{"id": p, "label": run.label(p), "upper_bound": run.upper_bound(p)} for p in profiles],
             "needs": needs_out,
             "missing_corpus": None if corpus is not None else f"corpus folder {run.corpus.path} not found"}

@@ -28,7 +28,9 @@ class Report:
     worst: list[dict] = field(default_factory=list)
     robustness: str = ""  # a sweep's section (trusted HTML made by bench.sweep.report), if given
     incomplete: str = ""  # said before any figure when searches failed (a report asked for with --partial)
-    explorer: bool = True  # explorer.html written beside the report (not when the lists are too large)
+    # explorer.html's lists cut to their first this many records (the run files are too large for
+    # one page to hold them whole); None: every list whole
+    explorer_cap: int | None = None
 
     @property
     def agg(self) -> Aggregates:

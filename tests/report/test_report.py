@@ -470,11 +470,11 @@ def test_a_users_own_union_and_its_upper_bound_are_reported_as_the_shipped_ones_
     assert rep.run.profiles["wide"].upper_bound_of == "mine" and rep.run.bound_of("mine") == "wide"
 
 
-def test_lists_too_large_for_a_page_get_the_report_without_an_explorer(run_dir, tmp_path, monkeypatch, capsys):
+def test_lists_too_large_for_a_page_get_a_capped_explorer(run_dir, tmp_path, monkeypatch, capsys):
     """A 10M-record run's lists (5 GB of run files) made the explorer take more than 21 GB and be
-    killed, so that no report was written at all. Above the limit the report and its Markdown are
-    written, the page says where the lists are, and an older explorer of the run is not left
-    standing beside a report it no longer matches."""
+    killed, so that no report was written at all. Above the limit the report, its Markdown and an
+    explorer whose lists are cut are written, the command and the report saying it is capped and
+    where the whole lists are; within the limit the page is whole again."""
     import shutil
     from bench.cli.main import main
     from bench.report import explorer
@@ -484,14 +484,15 @@ def test_lists_too_large_for_a_page_get_the_report_without_an_explorer(run_dir, 
     size = explorer.run_bytes(saved)
     assert size == sum(f.stat().st_size for f in (saved / "runs").iterdir() if f.suffix == ".run") > 0
     monkeypatch.setattr(explorer, "RUN_BYTES_LIMIT", size - 1)
-    monkeypatch.setattr(explorer, "explorer_data", lambda d: pytest.fail("the lists were read for a page"))
     assert main(["report", str(saved)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "explorer.html not written" in out and "wrote" in out and "(pick a need" not in out
-    assert not (saved / "explorer.html").exists()
+    assert "explorer.html capped" in out and f"first {explorer.CAP:,} records" in out and "(pick a need" in out
+    assert "not written" not in out
+    assert explorer.read_page((saved / "explorer.html").read_text())["meta"]["cap"] == explorer.CAP
     page = (saved / "report.html").read_text()
-    assert "runs/&lt;profile&gt;.run" in page and "<b>explorer.html</b>" not in page
+    assert "runs/&lt;profile&gt;.run" in page and "<b>explorer.html</b>" in page and "capped" in page
     assert (saved / "report.md").is_file()
-    monkeypatch.undo()  # within the limit the page is made again
+    monkeypatch.undo()  # within the limit the page is made whole again
     write_reports(saved)
-    assert (saved / "explorer.html").is_file() and "<b>explorer.html</b>" in (saved / "report.html").read_text()
+    assert "cap" not in explorer.read_page((saved / "explorer.html").read_text())["meta"]
+    assert "capped" not in (saved / "report.html").read_text()

@@ -1,4 +1,4 @@
-(async function () {
+{# The parts about a list cut to its first records are in a capped page only (if 'cap' in meta): a page of whole lists stays as it was, byte for byte. #}(async function () {
   // Each blob is gzip-compressed JSON in base64, unpacked by the browser's own DecompressionStream.
   async function unpack(id) {
     const raw = Uint8Array.from(atob(document.getElementById(id).textContent), c => c.charCodeAt(0));
@@ -19,7 +19,9 @@
     for (const p of parts) for (const i of p) if (!seen[i]) { seen[i] = 1; out.push(i); } return Int32Array.from(out); }
   async function lists(index) {
     if (cache[index]) return cache[index];
-    const L = await unpack('need-' + index), out = {rel: new Set(undelta(L.rel)), lists: {}};
+    const L = await unpack('need-' + index), out = {rel: new Set(undelta(L.rel)), lists: {}};{% if 'cap' in meta %}
+    // a list cut to its first records: the relevant ones it holds past them are not missed
+    out.beyond = {}; for (const [p, v] of Object.entries(L.beyond || {})) out.beyond[p] = new Set(undelta(v));{% endif %}
     for (const [p, v] of Object.entries(L.lists)) if (Array.isArray(v)) out.lists[p] = undelta(v);
     for (const [p, v] of Object.entries(L.lists)) if (!Array.isArray(v)) out.lists[p] = merged(v.of.map(m => out.lists[m]));
     return (cache[index] = out);
@@ -47,7 +49,9 @@
       const col = el('section', {class: 'col', 'data-profile': p.id});
       col.append(el('h2', {}, p.label + (p.upper_bound ? ' (upper bound)' : '')));
       col.append(el('div', {class: 'meta'}, v.total + ' returned, ' + v.rel_total + ' relevant' +
-        (v.examined !== null ? '; the modelled analyst read ' + v.examined + ' ' + v.unit : '') + (v.error ? '; search failed: ' + v.error : '')));
+        (v.examined !== null ? '; the modelled analyst read ' + v.examined + ' ' + v.unit : '') + (v.error ? '; search failed: ' + v.error : '')));{% if 'cap' in meta %}
+      if (v.shown !== undefined) col.append(el('div', {class: 'lost cut'}, 'first ' + v.shown + ' of ' + v.total +
+        ' records shown; the whole list is in runs/' + p.id + '.run'));{% endif %}
       if (v.lost.length) col.append(el('div', {class: 'lost'}, 'Could not express: ' + v.lost.join(', ').replaceAll('_', ' ')));
       const start = page * D.page, ol = el('ol', {start: String(start + 1)});
       for (let i = start; i < Math.min(list.length, start + D.page); i++) {
@@ -56,14 +60,18 @@
           el('span', {class: 'why'}, ok ? 'relevant' : 'not relevant: about ' + (r.a.join('; ') || 'no one named'))));
         if (v.stop !== null && i + 1 === v.stop)
           ol.append(el('li', {class: 'stop'}, 'the modelled analyst stopped here, after ' + v.examined + ' ' + v.unit));
-      }
+      }{% if 'cap' in meta %}
+      // the reader stopped past the records embedded: said at the end of them, not marked on one
+      if (v.stop !== null && v.stop > list.length && start + D.page >= list.length)
+        ol.append(el('li', {class: 'stop beyond'}, 'the modelled analyst read on past the ' + list.length +
+          ' records shown, stopping after record ' + v.stop + ' (' + v.examined + ' ' + v.unit + ')'));{% endif %}
       col.append(ol);
       const last = Math.max(0, Math.ceil(list.length / D.page) - 1);
       const prev = el('button', {type: 'button', class: 'prev'}, '< previous'), next = el('button', {type: 'button', class: 'next'}, 'next >');
       prev.disabled = page === 0; next.disabled = page >= last;
       prev.onclick = () => { pages[key] = page - 1; show(); }; next.onclick = () => { pages[key] = page + 1; show(); };
       col.append(el('div', {class: 'pager'}, prev, ' page ' + (page + 1) + ' of ' + (last + 1) + ' ', next));
-      const listed = new Set(list), missed = [...L.rel].filter(i => !listed.has(i)).sort((a, b) => a - b);
+      const listed = new Set(list), missed = [...L.rel].filter(i => !listed.has(i){% if 'cap' in meta %} && !(L.beyond[p.id] && L.beyond[p.id].has(i)){% endif %}).sort((a, b) => a - b);
       if (missed.length) {
         const ul = el('ul', {class: 'missed'});
         for (const i of missed.slice(0, D.page)) { const r = record(i);

@@ -210,8 +210,18 @@ class Backend(ABC):
         """The record numbers matching one plan node, unordered and uncapped: what a single
         criterion of a plan lets through (the run uses it to say which criterion excluded a record).
         `within`: only these record numbers are asked about (an engine may then search less)."""
+        if within is not None and isinstance(node, Scoped):
+            asked = self._scoped_within(node, within)
+            if asked is not None:
+                return asked
         rnums = self._execute(node).rnums
         return rnums if within is None else rnums[np.isin(rnums, within)]
+
+    def _scoped_within(self, node: Scoped, within: np.ndarray) -> np.ndarray | None:
+        """The records among `within` one criterion matches, asked of the engine itself (a
+        criterion alone can match half the corpus: a sex, a date window over every record); None
+        where this backend cannot, and the criterion is then fetched whole and cut down."""
+        return None
 
     def _execute(self, node: Node) -> Hits:
         if isinstance(node, Scoped):

@@ -25,7 +25,7 @@ from bench.corpus.store import Corpus, atomic_dir
 from bench.errors import BackendError
 from bench.backends.resolver import index as resolver_index
 from bench.backends.resolver import match as resolver_match
-from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Node, Plan, Range, Regex, Resolve, Scoped, Term, Terms,
+from bench.plans import (All, Any, Clause, Fuzzy, GeoRadius, Plan, Range, Regex, Resolve, Scoped, Term, Terms,
                          Text, geo_of, has_text, nodes_of)
 
 INDEX_VERSION = 4  # bump when the index layout changes: old indexes are then rebuilt
@@ -203,9 +203,7 @@ class EmbeddedBackend(Backend):
     def _hits(self, s: tantivy.Searcher, query: tantivy.Query, **kw) -> list:
         return s.search(query, limit=max(1, s.num_docs), count=False, **kw).hits
 
-    def matches(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
-        if within is None or not isinstance(node, Scoped):
-            return super().matches(node, within)
+    def _scoped_within(self, node: Scoped, within: np.ndarray) -> np.ndarray | None:
         return self._scoped(node, within).rnums
 
     def _scoped(self, node: Scoped, within: np.ndarray | None = None) -> Hits:

@@ -574,12 +574,11 @@ class OpenSearchBackend(Backend):
     def _scoped(self, node: Scoped) -> Hits:
         return self._scoped_many([node])[0]
 
-    def matches(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
-        """A criterion asked only about `within` (the need's relevant records) with an `rnum`
-        filter: fetched whole and cut down, a date window or a sex matched millions of records
-        at 10M, and saying why a profile missed took longer than the run's searches."""
-        if within is None or not isinstance(node, Scoped) or len(within) > MAX_TERMS:
-            return super().matches(node, within)
+    def _scoped_within(self, node: Scoped, within: np.ndarray) -> np.ndarray | None:
+        """With an `rnum` filter: fetched whole and cut down, a date window or a sex matched
+        millions of records at 10M, and saying why a profile missed took longer than the searches."""
+        if len(within) > MAX_TERMS:
+            return None
         if len(within) == 0:
             return np.empty(0, np.int64)
         ask = self._ask(node, within)

@@ -77,7 +77,6 @@ def write_reports(run_dir: Path, sweep: Path | None = None, partial: bool = Fals
 
 def run(args: argparse.Namespace) -> int:
     html_path, md_path = write_reports(args.run_dir, args.sweep, args.partial, args.allow_different_inputs)
-    explorer_path = html_path.with_name("explorer.html")
-    console.print(f"wrote {html_path}\nwrote {md_path}" + (f"\nwrote {explorer_path} (pick a need, see each profile's list)"
-                                                          if explorer_path.is_file() else ""))
+    console.print(f"wrote {html_path}\nwrote {md_path}\nwrote {html_path.with_name('explorer.html')} "
+                  "(pick a need, see each profile's list)")
     return 0

@@ -37,7 +37,7 @@ class Palette:
         taken = {c.lower() for c in declared.values() if c}
         free = (i for i in itertools.count() if i >= len(OKABE_ITO) or OKABE_ITO[i].lower() not in taken)
         places = [c.lower() for c in OKABE_ITO]
-        spare = iter(range(len(OKABE_ITO), 10**6))  # places for colours from outside the palette
+        spare = itertools.count(len(OKABE_ITO))  # places for colours from outside the palette
         self._style: dict[str, tuple[str, str]] = {}
         for name, c in declared.items():
             i = places.index(c.lower()) if c and c.lower() in places else next(spare) if c else next(free)

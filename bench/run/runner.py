@@ -44,7 +44,7 @@ from bench.run.excluded import excluded_by
 from bench.run.results import RUN_FILE, RunResults, read_results
 from bench.run.listed import ListedFile
 from bench.run.rows import RowFile
-from bench.run.store import Lists, Outcomes, Partial, is_complete, run_key, run_lock
+from bench.run.store import Lists, Outcomes, Partial, is_complete, partial_dir, run_key, run_lock
 from bench.run.trec import RunStream, RunWriter
 
 CSV_COLUMNS = PER_QUERY_COLUMNS
@@ -141,6 +141,8 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
         previous = read_results(out_dir)
+        if not previous.failed:  # a run killed after its results were written, before it tidied up
+            shutil.rmtree(partial_dir(s.results, run_id), ignore_errors=True)
         if not (s.resume and previous.failed):
             return RunResult(out_dir, previous, True, previous.failed)
 
@@ -300,14 +302,17 @@ def _search_all(backend: Backend, inst: InstanceFiles, profiles: ProfileSet, ord
                 rnums = res.rnums if res is not None else np.empty(0, np.int64)
                 if res is not None:
                     known[plan], took[plan] = res, row["latency_ms"]
+                # Logged before it is recorded: a search recorded is never searched again on
+                # --resume, so a kill between the two must cost a second audit line (the search
+                # was issued twice), never a search issued without one.
+                log.write(orjson.dumps(audit.search_entry(name, backend_name, need, row)) + b"\n")
+                log.flush()
                 start, line = writers[name].add(row, rnums)
                 out.outcomes[name].record(need.id, line, bool(row["error"]))
                 out.lists[name].at[need.id] = (start, len(rnums))
                 out.engine_s += row["search_ms"] / 1000
                 if name in out.streamed and not row["error"]:
                     stream.add(partial.dir / f"{name}.run", name, need.id, rnums)
-                log.write(orjson.dumps(audit.search_entry(name, backend_name, need, row)) + b"\n")
-                log.flush()
                 advance[name](1)
                 down = down + 1 if isinstance(err, Unreachable) else 0
                 if down >= BREAKER_FAILURES:

@@ -36,6 +36,11 @@ def run_key(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def partial_dir(results_root: Path, run_id: str) -> Path:
+    """Where a run's work in progress lives until its results are written."""
+    return results_root / f"{PARTIAL_PREFIX}{run_id}"
+
+
 def is_complete(d: Path) -> bool:
     return (d / "run.json").is_file()
 
@@ -135,7 +140,7 @@ class Partial:
     """Append-only record of finished searches for one run."""
 
     def __init__(self, results_root: Path, run_id: str, resume: bool, force: bool):
-        self.dir = results_root / f"{PARTIAL_PREFIX}{run_id}"
+        self.dir = partial_dir(results_root, run_id)
         if self.dir.exists() and not (resume or force):
             raise PolebenchError(f"an interrupted run exists at {self.dir}; "
                                  f"continue it with --resume or start again with --force")

@@ -109,6 +109,56 @@ def test_resume_after_interruption_gives_the_same_results(ci_corpus, instance, f
     assert _comparable(resumed.dir) == _comparable(finished.dir)
 
 
+def test_a_run_killed_between_recording_a_search_and_logging_it_still_audits_it(ci_corpus, instance, finished,
+                                                                                  tmp_path, monkeypatch):
+    """A search recorded is not searched again on --resume, so its audit line must be written
+    before it is recorded: killed in between, the audit log lost that search for good (seen as a
+    flaky `test_two_runs_at_once`)."""
+    from bench.run import store
+    real = store.PartialWriter.add
+    calls = {"n": 0}
+
+    def killed_after(self, row, rnums):
+        out = real(self, row, rnums)
+        calls["n"] += 1
+        if calls["n"] == 100:
+            raise KeyboardInterrupt
+        return out
+    monkeypatch.setattr(store.PartialWriter, "add", killed_after)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    monkeypatch.setattr(store.PartialWriter, "add", real)
+    resumed = run_benchmark(settings(ci_corpus, instance, tmp_path, resume=True))
+    audited = {(e["profile"], e["need"]) for e in map(json.loads, (resumed.dir / "audit.jsonl").read_text().splitlines())
+               if e.get("event") == "search"}
+    want = {(e["profile"], e["need"]) for e in map(json.loads, (finished.dir / "audit.jsonl").read_text().splitlines())
+            if e.get("event") == "search"}
+    assert len(want) > 100 and audited == want
+
+
+def test_a_run_killed_after_writing_its_results_leaves_nothing_once_run_again(ci_corpus, instance, finished,
+                                                                               tmp_path, monkeypatch):
+    """Killed between writing the results and removing its work in progress, a run left a hidden
+    partial folder that the next run (which finds the results and reuses them) never removed."""
+    import shutil
+
+    from bench.run import runner
+    real = shutil.rmtree
+
+    def killed(path, *a, **kw):
+        if Path(path).name.startswith(".partial-"):
+            raise KeyboardInterrupt
+        return real(path, *a, **kw)
+    monkeypatch.setattr(runner.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    monkeypatch.setattr(runner.shutil, "rmtree", real)
+    assert list(tmp_path.glob(".partial-*"))  # the kill landed where it was meant to
+    again = run_benchmark(settings(ci_corpus, instance, tmp_path))
+    assert again.reused and _comparable(again.dir) == _comparable(finished.dir)
+    assert not list(tmp_path.glob(".partial-*"))
+
+
 # The first need's searches: crimint, connect, iip, connect+iip, then the narrowing twins
 # iip~narrows and connect+iip~narrows.
 @pytest.mark.parametrize("nth, rows_with_errors", [(3, 1), (5, 0)], ids=["a profile's", "a twin's"])

@@ -84,6 +84,13 @@ CASES = [
     Case("import --out over a folder of the user's",
          lambda d: _user_folder(d) and _import(d, "--name", "t", "--out", str(d / "mine")), 2, ("mine", "did not write"),
          lambda d: (d / "mine" / "thesis.txt").is_file()),
+    Case("import --name over a generated corpus of that name",
+         lambda d: _import(d, "--name", "tiny", "--out", str(d / "tiny")), 2, ("tiny", "generated", "--force"),
+         lambda d: json.loads((d / "tiny" / "manifest.json").read_text())["counts"]["records"] == 2000),
+    Case("generate --out over an imported corpus of that name",
+         lambda d: main(_import(d, "--name", "tiny", "--out", str(d / "imp"))) == 0 and
+         ["generate", str(d / "tiny.yaml"), "--out", str(d / "imp")], 2, ("imp", "imported (", "--force"),
+         lambda d: json.loads((d / "imp" / "manifest.json").read_text())["generator"] == "polebench import"),
     Case("a manifest name with path separators", lambda d: _manifest_name(d, "../../escaped"), 2,
          ("manifest.json", "name", "pattern"), lambda d: not (d.parent / "escaped").exists()),
 ]

@@ -20,8 +20,8 @@ import bench
 from bench.corpus.pools import build_pools
 from bench.corpus.records import Clerk, RecordWriter, Tally
 from bench.corpus.spec import CORRUPTION_KINDS, CorpusSpec
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Corpus, GzMember, Manifest, atomic_dir, check_replaceable,
-                                gc_paused, release_free_memory, sha256_file, write_json_atomic)
+from bench.corpus.store import (ENTITIES, GENERATED, MENTIONS, RECORDS, Corpus, GzMember, Manifest, atomic_dir,
+                                check_replaceable, gc_paused, release_free_memory, sha256_file, write_json_atomic)
 from bench.errors import PolebenchError
 from bench.corpus.world import World, build_world, weighted_choice
 from bench.specio import load_model
@@ -189,8 +189,8 @@ def _chunks(pool: "mp.pool.Pool | None", n_chunks: int, window: int) -> Iterator
 def generate(spec: CorpusSpec, out_dir: Path, workers: int | None = None,
              progress: Callable[[int], None] | None = None, force: bool = False) -> Manifest:
     """Write the corpus folder for `spec` at `out_dir` atomically and return its manifest. What
-    `out_dir` holds is replaced only if it is a corpus of the same name (or `force`)."""
-    check_replaceable(out_dir, spec.name, force)
+    `out_dir` holds is replaced only if it is a generated corpus of the same name (or `force`)."""
+    check_replaceable(out_dir, spec.name, GENERATED, force)
     with gc_paused():  # the forked workers inherit the pause
         return _generate(spec, out_dir, workers, progress)
 
@@ -242,7 +242,7 @@ def _manifest(spec: CorpusSpec, world: World, tally: Tally, counts: Counter, tmp
             for k in CORRUPTION_KINDS if tally.eligible[(s, k)]}
         for s in sorted(spec.sources)}
     return Manifest(
-        name=spec.name, synthetic=True, generator="polebench", generator_version=generator_version(),
+        name=spec.name, synthetic=True, generator=GENERATED, generator_version=generator_version(),
         seed=spec.seed, spec=spec.model_dump(mode="json"), spec_checksum=spec_checksum(spec),
         counts={"records": spec.records,
                 "per_source": {k: v for (t, k), v in sorted(counts.items()) if t == "source"},

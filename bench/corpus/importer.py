@@ -32,8 +32,8 @@ import bench
 from bench.corpus import jsontext as jt
 from bench.corpus.mapping import DateColumn, Mapping, load_mapping
 from bench.corpus.spec import SOURCE_SYSTEMS
-from bench.corpus.store import (ENTITIES, MENTIONS, RECORDS, Manifest, atomic_dir, check_name, check_replaceable,
-                                sha256_file, write_json_atomic)
+from bench.corpus.store import (ENTITIES, IMPORTED, MENTIONS, RECORDS, Manifest, atomic_dir, check_name,
+                                check_replaceable, sha256_file, write_json_atomic)
 from bench.errors import PolebenchError, SpecError
 from bench.specio import locate
 
@@ -48,9 +48,9 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                    force: bool = False) -> tuple[Manifest, int, list[str]]:
     """Write the corpus folder; return its manifest, rows skipped, and the first few rows skipped
     or fields left blank, with why (the manifest counts both: skipped_rows, blanked_fields).
-    What `out` holds is replaced only if it is a corpus of the same name (or `force`)."""
+    What `out` holds is replaced only if it is an imported corpus of the same name (or `force`)."""
     check_name(name, "--name")
-    check_replaceable(out, name, force)
+    check_replaceable(out, name, IMPORTED, force)
     m, pos = load_mapping(mapping_path)
     if not src.is_file():
         raise PolebenchError(f"{src}: file not found")
@@ -72,7 +72,7 @@ def import_records(src: Path, mapping_path: Path, name: str, out: Path,
             plain.unlink()
         spec = m.model_dump(mode="json")
         manifest = Manifest(
-            name=name, synthetic=m.synthetic, generator="polebench import", generator_version=bench.__version__,
+            name=name, synthetic=m.synthetic, generator=IMPORTED, generator_version=bench.__version__,
             origin=m.origin, seed=None, licence=m.licence, spec={**spec, "source_file": src.name},
             spec_checksum=hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest(),
             counts={"records": acc.records, "skipped_rows": acc.skipped, "blanked_fields": acc.blanked,

@@ -42,6 +42,9 @@ class KindCount(BaseModel):
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 # What polebench writes into a corpus folder: the corpus, then indexes and query instances.
 CORPUS_ENTRIES = frozenset({MANIFEST, RECORDS, TRUTH_DIR, "index", "queries"})
+# manifest.json's `generator`: what wrote the corpus (an imported one may be the only copy left of
+# the user's records, so neither kind replaces the other without --force)
+GENERATED, IMPORTED = "polebench", "polebench import"
 
 
 class Manifest(BaseModel):
@@ -135,10 +138,11 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") -> None:
+def check_replaceable(out: Path, name: str, generator: str, force: bool, option: str = "--out") -> None:
     """Before a corpus is written to `out`: refuse to replace a file, or a folder holding anything
-    but a polebench corpus of the same name (with --force, a folder of anything), so that no
-    command deletes what polebench did not write."""
+    but a polebench corpus of the same name written the same way (generated, or imported), with
+    --force a folder of anything, so that no command deletes what polebench did not write or what
+    only an import could write again."""
     entries = entries_to_check(out, force, option)
     if entries is None:
         return
@@ -149,6 +153,10 @@ def check_replaceable(out: Path, name: str, force: bool, option: str = "--out") 
     if ours.name != name:
         raise PolebenchError(f"{option} {out}: holds the corpus {ours.name!r}, not {name!r}; refusing to replace "
                              f"it (choose another folder, or add --force to replace it)")
+    if ours.generator != generator:
+        kind = {GENERATED: "generated", IMPORTED: f"imported ({ours.origin})"}.get(ours.generator, ours.generator)
+        raise PolebenchError(f"{option} {out}: holds the corpus {name!r} {kind}, which this command did not write; "
+                             f"refusing to replace it (choose another name or folder, or add --force to replace it)")
 
 
 def our_corpus(folder: Path) -> Manifest | None:

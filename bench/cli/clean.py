@@ -14,6 +14,7 @@ from bench.cli.common import console
 from bench.corpus.store import clean_abandoned, our_corpus
 from bench.errors import PolebenchError
 from bench.run.results import read_results
+from bench.run.store import clean_runs
 
 HELP = "remove the corpora and run folders polebench wrote (keeping the audit log and anything else)"
 
@@ -27,8 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("clean", help=HELP, description=HELP + (
         ". A corpus folder is removed when its manifest says polebench wrote it and it holds only what "
         "polebench writes there; a results folder when it holds a run.json polebench wrote and only what a "
-        "run and its report write. What killed commands left half-written goes too. Everything else is "
-        "kept and listed: the audit log of searches (results/audit.jsonl), sweeps, bench outputs, and "
+        "run and its report write. What killed commands left half-written goes too, a killed run's partial "
+        "folder (which --resume would have continued) among it, unless a process still holds that run. "
+        "Everything else is kept and listed: the audit log of searches (results/audit.jsonl), sweeps, bench outputs, and "
         "any file or folder of yours."))
     p.add_argument("--corpora", type=Path, default=Path("corpora"), help="corpora root (default: %(default)s)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results root (default: %(default)s)")
@@ -70,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(folder)
         console.print(f"{'would remove' if args.dry_run else 'removed'} {folder}")
     if not args.dry_run:
-        for root in (args.corpora, args.results):
-            for left in clean_abandoned(root):
-                console.print(f"removed {left} (left by a killed command)")
+        for left in [*clean_abandoned(args.corpora), *clean_abandoned(args.results), *clean_runs(args.results)]:
+            console.print(f"removed {left} (left by a killed command, or a run's lock)")
     for entry in kept:
         console.print(f"kept {entry} (not a corpus or run folder polebench wrote; delete it yourself if you mean to)")
     return 0

@@ -17,11 +17,12 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Container, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, TextIO
 
 import numpy as np
 import orjson
@@ -51,21 +52,45 @@ class RunBusy(PolebenchError):
     exit_code = 5
 
 
-@contextmanager
-def run_lock(results_root: Path, run_id: str) -> Iterator[None]:
-    """Hold one run for this process: an OS lock on `.lock-<run id>` in the results root, which
-    the OS releases when the process ends, however it ends. The file stays (removing a lock
-    file that another process may just have opened would let two hold it)."""
-    results_root.mkdir(parents=True, exist_ok=True)
-    f = open(results_root / f".lock-{run_id}", "a+", encoding="utf-8")
-    try:
+LOCK_PREFIX = ".lock-"
+
+
+def _lock_path(results_root: Path, run_id: str) -> Path:
+    return results_root / f"{LOCK_PREFIX}{run_id}"
+
+
+def _hold(path: Path) -> TextIO | None:
+    """`path` opened and locked by this process, or None if another process holds it. A lock
+    taken on a file that `clean_runs` removed meanwhile is dropped and the file opened again, so
+    that two processes never hold one run through two files of the same name."""
+    while True:
+        f = open(path, "a+", encoding="utf-8")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip()
-            raise RunBusy(f"{results_root / run_id}: another polebench process{f' (pid {holder})' if holder else ''} "
-                          f"is running this run; wait for it to end, then run again (or --resume)") from None
+            f.close()
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                return f
+        except FileNotFoundError:
+            pass
+        f.close()
+
+
+@contextmanager
+def run_lock(results_root: Path, run_id: str) -> Iterator[None]:
+    """Hold one run for this process: an OS lock on `.lock-<run id>` in the results root, which
+    the OS releases when the process ends, however it ends. The file stays (only `clean_runs`
+    removes it, while holding the lock itself)."""
+    results_root.mkdir(parents=True, exist_ok=True)
+    path = _lock_path(results_root, run_id)
+    f = _hold(path)
+    if f is None:
+        holder = path.read_text(encoding="utf-8", errors="replace").strip() if path.is_file() else ""
+        raise RunBusy(f"{results_root / run_id}: another polebench process{f' (pid {holder})' if holder else ''} "
+                      f"is running this run; wait for it to end, then run again (or --resume)")
+    try:
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))
@@ -73,6 +98,30 @@ def run_lock(results_root: Path, run_id: str) -> Iterator[None]:
         yield
     finally:
         f.close()
+
+
+def clean_runs(results_root: Path) -> list[Path]:
+    """What runs left in a results root that no process holds: the partial folder of a run killed
+    and never resumed (work a --resume would have continued), and each run's lock file; for
+    `polebench clean`. A partial folder is taken as polebench's only beside its run's lock file,
+    which a run writes before it; one of a run still going is left alone."""
+    removed: list[Path] = []
+    for lock in sorted(results_root.glob(f"{LOCK_PREFIX}*")) if results_root.is_dir() else []:
+        if not lock.is_file() or lock.is_symlink():
+            continue
+        f = _hold(lock)
+        if f is None:  # a run in progress
+            continue
+        try:
+            partial = partial_dir(results_root, lock.name[len(LOCK_PREFIX):])
+            if partial.is_dir() and not partial.is_symlink():
+                shutil.rmtree(partial)
+                removed.append(partial)
+            lock.unlink()
+            removed.append(lock)
+        finally:
+            f.close()
+    return removed
 
 
 @dataclass

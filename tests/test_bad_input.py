@@ -120,6 +120,20 @@ def _truncate(d: Path, name: str) -> list[str]:
     return ["queries", str(ROOT / "queries" / "example-written.yaml"), "--corpus", str(d / "tiny")]
 
 
+def _mention_ids_past_int16(d: Path) -> list[str]:
+    """The corpus's first truth row given 32,769 distinct mention ids, as a truth written by another
+    tool could be (generate and import write a few), its checksum in the manifest made to match."""
+    from bench.corpus.store import gz_lines, iter_jsonl, sha256_file
+    f = d / "tiny" / "truth" / "mentions.jsonl.gz"
+    rows = list(iter_jsonl(f))
+    rows[0]["mentions"] = [{**rows[0]["mentions"][0], "mid": f"m{i}"} for i in range((1 << 15) + 1)]
+    f.write_bytes(gz_lines(rows))
+    m = json.loads((d / "tiny" / "manifest.json").read_text())
+    m["files"]["truth/mentions.jsonl.gz"] = sha256_file(f)
+    (d / "tiny" / "manifest.json").write_text(json.dumps(m))
+    return ["queries", str(ROOT / "queries" / "example-written.yaml"), "--corpus", str(d / "tiny")]
+
+
 CASES += [
     Case("a truncated records.jsonl.gz", lambda d: _truncate(d, "records.jsonl.gz"), 2,
          ("manifest.json", "files.records.jsonl.gz", "changed after it was written")),
@@ -135,6 +149,8 @@ CASES += [
          ("manifest.json", "files.truth/mentions.jsonl.gz", "missing")),
     Case("records changed after they were written", _edit_records, 2, ("manifest.json", "files.records.jsonl.gz",
                                                                         "changed after it was written")),
+    Case("a truth row past 32,768 distinct mention ids", _mention_ids_past_int16, 2,
+         ("truth/mentions.jsonl.gz: row 1 (record 'R00000000'): mentions[32768].mid 'm32768'", "at most 32,768")),
 ]
 
 

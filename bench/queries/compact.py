@@ -29,6 +29,14 @@ from bench.queries.ids import SortedIds, narrow
 from bench.queries.truth import EventTable, Mention, NamedPeople, Truth, norm_name
 
 CHUNK = 1 << 13  # values of a field held as Python objects before they are packed into arrays
+# Distinct mention ids, and distinct lists of a mention's kinds, are each coded in an int16 (codes 0
+# to 2**15 - 1). A mention id names a mention within its record and kinds come from a fixed set of
+# labels, so what polebench writes needs few codes: generate's mention ids are p0-p4 (an event's
+# lead, up to three associates and a victim), v0, t0 and l0, and its lists of kinds are subsets,
+# in a fixed order, of the at most eleven labels that apply to one kind of mention (2,048 at most);
+# import writes p0 and l0, each ["unlabelled"]. Only a truth written some other way can pass this.
+MAX_CODES = 1 << 15
+MENTIONS_FILE = "mentions.jsonl.gz"  # in the truth's folder
 FEW = 1 << 16  # a field with at most this many distinct strings keeps them as str objects (faster to read)
 
 
@@ -39,6 +47,22 @@ def _packed(values: list[str]) -> np.ndarray | None:
     if any(b.endswith(b"\0") for b in enc):
         return None
     return np.array(enc, dtype="S") if enc else np.zeros(0, "S1")
+
+
+def _past_max_codes(where: Path, r: int, row: dict, j: int, mid: bool) -> PolebenchError:
+    """The error for mention j of row r, whose mention id (mid) or list of kinds was the first
+    past MAX_CODES distinct ones."""
+    head = f"{where / MENTIONS_FILE}: row {r + 1} (record {row['rid']!r}): mentions[{j}]"
+    m = row["mentions"][j]
+    if mid:
+        return PolebenchError(
+            f"{head}.mid {m['mid']!r} is distinct mention id {MAX_CODES + 1:,}; the truth holds at most "
+            f"{MAX_CODES:,} (a 16-bit code each). A mention id names a mention within its record (polebench "
+            f"writes p0, p1, v0, t0, l0): number each record's mentions afresh, not across the corpus")
+    return PolebenchError(
+        f"{head}.kinds {m['kinds']!r} is distinct list of kinds {MAX_CODES + 1:,}; the truth holds at most "
+        f"{MAX_CODES:,} (a 16-bit code each). Kinds label how a mention was written (typo, alias, ...): "
+        f"take them from a small fixed set of labels")
 
 
 class _Strings:
@@ -492,7 +516,7 @@ class TruthStore(Truth):
         rkinds = array("i")
         m_ent: list[str] = []
         m_rec = array("i")  # int32: below 2**31 records
-        m_mid, m_kinds = array("h"), array("h")  # int16: a few dozen distinct of each in a corpus
+        m_mid, m_kinds = array("h"), array("h")  # int16 codes: see MAX_CODES
         mids: dict[str, int] = {}
         kinds: dict[tuple[str, ...], int] = {}
         extra: dict[str, int] = {}
@@ -509,17 +533,21 @@ class TruthStore(Truth):
                 src.clear()
 
         for r, row in enumerate(rows):
-            if r >= 2**31 - 1 or len(mids) >= 1 << 15 or len(kinds) >= 1 << 15:
-                raise PolebenchError(f"{where}: more than 2**31 records, or 32767 distinct mention ids or "
-                                     f"lists of kinds: more than the truth's arrays hold")
+            if r >= 2**31 - 1:
+                raise PolebenchError(f"{where / MENTIONS_FILE}: more than 2**31 - 1 records: more than the truth's "
+                                     f"arrays hold")
             rids.append(row["rid"])
             events.append(row["event"])
             rkinds.append(rk_code.setdefault(tuple(row.get("record_kinds") or ()), len(rk_code)))
-            for m in row["mentions"]:
-                m_ent.append(m["entity"])
-                m_rec.append(r)
-                m_mid.append(mids.setdefault(m["mid"], len(mids)))
-                m_kinds.append(kinds.setdefault(tuple(m["kinds"]), len(kinds)))
+            first = len(m_rec)
+            try:
+                for m in row["mentions"]:
+                    m_ent.append(m["entity"])
+                    m_rec.append(r)
+                    m_mid.append(mids.setdefault(m["mid"], len(mids)))
+                    m_kinds.append(kinds.setdefault(tuple(m["kinds"]), len(kinds)))
+            except OverflowError:  # a code past int16: the mention that made it is the last one begun
+                raise _past_max_codes(where, r, row, len(m_rec) - first - 1, len(m_mid) < len(m_rec)) from None
             if len(rids) >= CHUNK:
                 flush()
         flush()

@@ -199,6 +199,45 @@ def test_a_truth_giving_an_id_twice_is_refused_by_name():
         TruthStore.from_rows(rows[:1], [{"rid": "R1", "event": "P1", "mentions": []}] * 2, HERE)
 
 
+def _mentions(n: int, mid=lambda i: "p0", kinds=lambda i: []) -> list[dict]:
+    return [{"entity": "P1", "mid": mid(i), "kinds": kinds(i)} for i in range(n)]
+
+
+MAX = compact.MAX_CODES
+
+
+@pytest.mark.parametrize("field, mentions", [
+    ("mid", _mentions(MAX + 1, mid=lambda i: f"m{i}")),
+    ("kinds", _mentions(MAX + 1, kinds=lambda i: [f"k{i}"])),
+], ids=["mention ids", "lists of kinds"])
+def test_one_row_past_the_int16_codes_is_refused_naming_file_row_and_field(field, mentions):
+    """The smallest truth past the limit: one record whose mentions give 32,769 distinct mention
+    ids (or lists of kinds). The codes are int16, so this was an OverflowError traceback: the old
+    check, made before each row, never saw a row cross the limit."""
+    rows = [{"rid": "R1", "event": "E1", "mentions": mentions}]
+    with pytest.raises(PolebenchError) as e:
+        TruthStore.from_rows([{"kind": "person", "id": "P1"}], rows, HERE)
+    msg = str(e.value)
+    assert msg.startswith(f"{HERE / 'mentions.jsonl.gz'}: row 1 (record 'R1'): mentions[{MAX}].{field} ")
+    assert f"distinct {'mention id' if field == 'mid' else 'list of kinds'} 32,769" in msg
+    assert "at most 32,768" in msg
+
+
+def test_the_int16_codes_are_all_used_and_the_first_past_them_named_on_its_row():
+    """32,768 distinct mention ids fit (codes 0 to 32,767): a later row reusing one loads (the old
+    check refused every row after the 32,768th id), and the first new one is named on its row."""
+    first = {"rid": "R1", "event": "E1", "mentions": _mentions(MAX, mid=lambda i: f"m{i}")}
+    again = {"rid": "R2", "event": "E1", "mentions": _mentions(2, mid=lambda i: f"m{MAX - 1 - i}")}
+    ents = [{"kind": "person", "id": "P1"}]
+    store = TruthStore.from_rows(ents, [first, again], HERE)
+    ref = TruthIndex.from_rows(ents, [first, again])
+    assert store.mentions["P1"] == ref.mentions["P1"] and len(store.mids) == MAX
+    new = {"rid": "R3", "event": "E1", "mentions": _mentions(1, mid=lambda i: "m0") + _mentions(1, mid=lambda i: "new")}
+    with pytest.raises(PolebenchError, match=r"row 3 \(record 'R3'\): mentions\[1\]\.mid 'new' is distinct "
+                                             r"mention id 32,769"):
+        TruthStore.from_rows(ents, [first, again, new], HERE)
+
+
 def test_record_numbers_are_found_one_by_one_and_many_at_once():
     rids = ["R10", "R2", "R1", "R100"]
     nums = RecordNumbers(np.array([r.encode() for r in rids], "S"))

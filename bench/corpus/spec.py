@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Rate = float
 # Each kind of data-entry error and what it garbles: an entity's details (a person's name or date
@@ -26,6 +27,14 @@ AREAS = ("greater_london",)
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _invalid(model: str, field: str, message: str, value: object) -> ValidationError:
+    """An error at one field, from a validator of the model that holds it (whose own errors would
+    name only the model): a file's line then points at the field."""
+    return ValidationError.from_exception_data(model, [InitErrorDetails(
+        type=PydanticCustomError("value_error", message.replace("{", "{{").replace("}", "}}")), loc=(field,),
+        input=value)])
 
 
 class Corruption(Strict):
@@ -57,6 +66,21 @@ class Source(Strict):
     corruption: Corruption = Corruption()
 
 
+# The generator draws a coin for every pair of people in a group (world._communities): 10-25 ns a
+# pair (measured on 200k people in groups of 100, 300 and 1,000 with p_within 0.01 and 0.001, where
+# the coins are nearly all the cost). At MAX_GROUP_SIZE with MAX_ENTITIES people all in groups that
+# is 5 * 10^9 coins, one to two CPU-minutes: groups larger still would make the coins alone a large
+# share of generating such a world, for groups far past the small ones the model stands for.
+MAX_GROUP_SIZE = 1_000
+# Ties held while the network is built: about 150-190 bytes and 3.5 CPU-us a tie at peak (the pairs
+# drawn, both directions as sorted keys, each person's offsets; measured with 1.4M-18M ties on 200k
+# people). MAX_TIES is about twice the 10.3M ties the shipped communities (groups of 3-8, p_within
+# 0.6, ties_between 0.4, 60% in groups) make at MAX_ENTITIES people, so that they pass at every
+# size; it is 3-4 GB and about 70 CPU-s. Without it, groups of 3-1,000 at MAX_ENTITIES people asked
+# for 1.2 * 10^9 ties (about 200 GB), and ties_between 20 for 69M (about 12 GB).
+MAX_TIES = 20_000_000
+
+
 class Communities(Strict):
     """Who offends with whom: a stochastic block model (Holland, Laskey & Leinhardt 1983,
     'Stochastic blockmodels: first steps', Social Networks 5:109-137) with planted groups
@@ -65,8 +89,8 @@ class Communities(Strict):
     Every number here is assumed; co-offending studies (Reiss 1988; Sarnecki 2001) describe
     small dense groups joined by few ties, without giving these parameters."""
 
-    size_min: int = Field(3, ge=2)
-    size_max: int = Field(8, ge=2)
+    size_min: int = Field(3, ge=2, le=MAX_GROUP_SIZE)
+    size_max: int = Field(8, ge=2, le=MAX_GROUP_SIZE)
     share_in_community: float = Field(0.6, ge=0, le=1)
     p_within: float = Field(0.6, gt=0, le=1, description="probability of a tie between two members of a group")
     ties_between: float = Field(0.4, ge=0, le=20, description="mean ties a group member has outside the group")
@@ -77,6 +101,25 @@ class Communities(Strict):
             raise ValueError("size_max must be >= size_min")
         return self
 
+    def expected_ties(self, people: int) -> float:
+        """Ties the generator is expected to make among `people`: groups drawn of sizes uniform in
+        size_min..size_max (the last cut to the members left) until every member has one, each pair
+        in a group tied with p_within, and ties_between per member across groups (a tie joins two)."""
+        members = int(people * self.share_in_community)
+        if members < 2:
+            return 0.0
+        sizes = [min(s, members) for s in range(self.size_min, self.size_max + 1)]
+        groups = members * len(sizes) / sum(sizes)
+        within = groups * self.p_within * sum(g * (g - 1) / 2 for g in sizes) / len(sizes)
+        return within + members * self.ties_between / 2
+
+
+# The generator writes dates either side of the spec's range: an event's date up to
+# corrupt.EVENT_DATE_SHIFT_DAYS out, a record's date up to the longest of records.LAG_DAYS after its
+# event (tests hold the margin to both). Python's dates stop at years 1 and 9999: a range nearer
+# than this failed deep inside the generator (OverflowError, ValueError).
+DATE_MARGIN_DAYS = 31
+
 
 class DateRange(Strict):
     start: dt.date
@@ -86,6 +129,14 @@ class DateRange(Strict):
     def _order(self) -> "DateRange":
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        first, last = dt.date.min + dt.timedelta(DATE_MARGIN_DAYS), dt.date.max - dt.timedelta(DATE_MARGIN_DAYS)
+        why = f"records are written with dates up to {DATE_MARGIN_DAYS} days either side of the range"
+        if self.start < first:
+            raise _invalid("DateRange", "start", f"must be on or after {first}: {why}, and none before year 1",
+                           self.start)
+        if self.end > last:
+            raise _invalid("DateRange", "end", f"must be on or before {last}: {why}, and none after year 9999",
+                           self.end)
         return self
 
 
@@ -101,7 +152,9 @@ class CorpusSpec(Strict):
     schema_version: Literal[1] = 1
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     description: str = ""
-    seed: int = Field(ge=0)
+    # The manifest keeps the spec as JSON written by orjson, whose integers are 64 bits: a larger
+    # seed failed as the manifest was written, after the whole corpus.
+    seed: int = Field(ge=0, le=2**64 - 1)
     area: str = "greater_london"
     people: int = Field(gt=0, le=MAX_ENTITIES)
     vehicles: int = Field(ge=0, le=MAX_ENTITIES)
@@ -116,6 +169,19 @@ class CorpusSpec(Strict):
     communities: Communities = Communities()
     dates: DateRange
     sources: dict[str, Source]
+
+    @field_validator("communities")
+    @classmethod
+    def _ties(cls, v: Communities, info: ValidationInfo) -> Communities:
+        people = info.data.get("people")  # absent when people itself is invalid (named on its own)
+        ties = v.expected_ties(people) if people else 0.0
+        if ties > MAX_TIES:
+            raise ValueError(
+                f"about {ties:,.0f} ties expected among {int(people * v.share_in_community):,} people in groups "
+                f"(people x share_in_community), more than the {MAX_TIES:,} the generator may hold (150-190 bytes "
+                f"each while it builds them): lower p_within, the group sizes, ties_between, share_in_community "
+                f"or people")
+        return v
 
     @field_validator("area")
     @classmethod

@@ -32,6 +32,7 @@ NATIONALITY_NAMES = tuple(x for x, _ in vocab.NATIONALITIES)
 EVENT_TYPE_NAMES = tuple(vocab.EVENT_TYPES)
 VRM_BYTES = 8  # every format's mark is 7 characters and a space
 NONE = -1  # in an index column: no such entity or value
+KEPT_PAIRS_SIZE = 64  # the pairs of groups up to this size are kept once made: 0.7 MB for all sizes
 
 
 @dataclass(slots=True)
@@ -342,17 +343,22 @@ def _communities(spec: CorpusSpec, people: dict[str, np.ndarray], rng: np.random
     members = rng.permutation(n)[: int(n * c.share_in_community)]
     block, address = people["community"], people["address"]
     start, cid, edges = 0, 0, []
-    # The pairs of a group of each size drawn, made when first drawn: made for every size up to
-    # size_max they were size_max**3 / 6 pairs whatever the groups (2.7 GB at size_max 1000).
+    # The pairs of a group of each small size, made when first drawn and kept, as small groups
+    # are many. Made for every size up to size_max they were size_max**3 / 6 pairs whatever the
+    # groups (2.7 GB at size_max 1000), and kept for every size drawn they grew as much once most
+    # sizes had been drawn; a larger group's are made for it alone, at about the cost of its coins.
     pairs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     while start < len(members):
         size = int(rng.integers(c.size_min, c.size_max + 1))
         group = members[start:start + size]
         block[group] = cid
         if len(group) > 1:
-            if len(group) not in pairs_of:
-                pairs_of[len(group)] = np.triu_indices(len(group), 1)
-            i, j = pairs_of[len(group)]
+            pairs = pairs_of.get(len(group))
+            if pairs is None:
+                pairs = np.triu_indices(len(group), 1)
+                if len(group) <= KEPT_PAIRS_SIZE:
+                    pairs_of[len(group)] = pairs
+            i, j = pairs
             tie = rng.random(len(i)) < c.p_within
             edges.append(np.stack([group[i[tie]], group[j[tie]]], 1))
             if rng.random() < 0.5:

@@ -115,6 +115,19 @@ def test_bad_axes_are_located_before_any_cell_runs(sweep_file, tmp_path, axes, f
     assert not (tmp_path / "results" / "sweep-cache").exists()
 
 
+def test_a_size_past_the_base_specs_bounds_is_located_before_any_cell_runs(sweep_file, tmp_path):
+    """Groups of 1,000, all tied, are valid among the base's 1,200 people (one group of 720) but
+    not at 5M records (1.5M people: about 450M ties): named at the axis value, not a traceback."""
+    (tmp_path / "base.yaml").write_text(SPEC.replace("size_min: 3, size_max: 8", "size_min: 1000, size_max: 1000")
+                                        .replace("p_within: 0.6", "p_within: 1"))
+    sweep_file.write_text(SWEEP[: SWEEP.index("axes:")] + "axes:\n  size: [4000, 5000000]\n")
+    with pytest.raises(SpecError) as e:
+        run_sweep(sweep_file, tmp_path / "results")
+    assert str(e.value).startswith(f"{sweep_file}:7:") and "axes.size[1]: 5,000,000 records make an invalid " \
+        "spec of base.yaml: communities: " in str(e.value) and "ties expected" in str(e.value), str(e.value)
+    assert len(str(e.value).splitlines()) == 1 and not (tmp_path / "results" / "sweep-cache").exists()
+
+
 def test_a_cell_whose_searches_did_not_all_succeed_is_not_drawn(ci_corpus, tmp_path, failing_search):
     from bench.errors import BackendError
     from bench.queries.instantiate import ensure_instance

@@ -125,6 +125,22 @@ def check(sweep: Sweep, path: Path, pos: dict) -> None:
         raise SpecError(problems)
 
 
+def check_sizes(sweep: Sweep, base: CorpusSpec, path: Path, pos: dict) -> None:
+    """Every size must make a valid spec of the base corpus (its entities scale with the records, and
+    a spec's bounds, such as the ties its communities make, may then be passed), before any cell runs."""
+    problems = []
+    for i, size in enumerate(sweep.axes.size):
+        try:
+            scaled_spec(base, {"size": size})
+        except ValidationError as e:
+            err = e.errors()[0]
+            problems.append((locate(path, pos, ("axes", "size", i)),
+                             f"{size:,} records make an invalid spec of {sweep.base_corpus}: "
+                             f"{'.'.join(map(str, err['loc']))}: {err['msg']}"))
+    if problems:
+        raise SpecError(problems)
+
+
 BEHAVIOUR = "behaviour."  # axis-name prefix of a reader parameter
 
 

@@ -26,7 +26,7 @@ from bench.run.incomplete import incomplete_note
 from bench.run.runner import RunSettings, run_benchmark
 from bench.run.results import RunResults, run_inputs
 from bench.specio import load_yaml, validate
-from bench.sweep.cells import Cell, behaviour_variant, check, plan_cells, variant
+from bench.sweep.cells import Cell, behaviour_variant, check, check_sizes, plan_cells, variant
 from bench.sweep.model import Sweep
 
 COLUMNS = ("cell", "axis", "value", "profile", "ratio", "ratio_lo", "ratio_hi", "median", "median_lo", "median_hi",
@@ -78,6 +78,7 @@ def run_sweep(path: Path, results_root: Path, workers: int | None = None,
     sweep = validate(Sweep, data, path, pos)
     check(sweep, path, pos)
     base = load_spec(_resolve(sweep.base_corpus, path))
+    check_sizes(sweep, base, path, pos)
     queries = _resolve(sweep.queries, path)
     cells = plan_cells(sweep, base)
     key = hashlib.sha256(path.read_bytes() + spec_checksum(base).encode()

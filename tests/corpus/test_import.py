@@ -68,6 +68,15 @@ def test_import_then_queries_run_report(tmp_path):
     assert crimint >= connect  # phonetic and nickname matching see through the typed-in errors
 
 
+def test_an_imported_truth_uses_two_mention_ids_and_one_list_of_kinds(tmp_path):
+    """Whatever the file, import writes mention ids p0 and l0, each ["unlabelled"]: far inside the
+    32,768 of each that the truth in columns codes (bench.queries.compact.MAX_CODES)."""
+    from bench.queries.compact import TruthStore
+    import_records(_csv(tmp_path), MAPPING, "imported", tmp_path / "imported")
+    truth = TruthStore.load(Corpus(tmp_path / "imported"))
+    assert sorted(truth.mids) == ["l0", "p0"] and truth.kind_tuples == [("unlabelled",)]
+
+
 @pytest.mark.parametrize("case, rows, header, expect", [
     ("bad date", "rec-1-org,a,b,19851304,1,x,,y,E8 1AB,,\n", HEADER, "row 2: column date_of_birth"),
     ("duplicate id", "rec-1-org,a,b,,1,x,,y,,,\nrec-1-org,a,b,,1,x,,y,,,\n", HEADER, "row 3: column rec_id: duplicate"),

@@ -73,8 +73,8 @@ class Source(Strict):
 # share of generating such a world, for groups far past the small ones the model stands for. It
 # also bounds the slowest draw of ties across groups: when one group holds nearly every member and
 # ties_between asks for every pair across, the last pairs are found by uniform draws of all pairs
-# (world._distinct_ties), about size**2 / 20 rounds: 47 CPU-s at 1,001 people, a group of 1,000 and
-# one person alone, with ties_between 20.
+# (world._distinct_ties), rounds growing with the group's pairs: 188,000 rounds and 47 CPU-s at
+# 1,001 people, a group of 1,000 and one person alone, with ties_between 20 (measured).
 MAX_GROUP_SIZE = 1_000
 # Ties held while the network is built: about 150-190 bytes and 3.5 CPU-us a tie at peak (the pairs
 # drawn, both directions as sorted keys, each person's offsets; measured with 1.4M-18M ties on 200k

@@ -27,7 +27,7 @@ from bench.analyst.model import Behaviour, behaviour_checksum, load_behaviour
 from bench.analyst.reader import gain_curve, over_behaviours, wss
 from bench.backends.base import Backend, Result
 from bench.backends.registry import backend_class, open_backend
-from bench.corpus.store import Corpus, atomic_dir, gc_paused, gz_writer, sha256_file, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, clean_abandoned, gc_paused, gz_writer, sha256_file, write_json_atomic
 from bench.errors import PolebenchError, Unreachable
 from bench.metrics.aggregate import aggregate_table
 from bench.metrics.breakdown import Exclusions, breakdown, missed_by_kind
@@ -141,7 +141,11 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
     out_dir = s.results / run_id
     if is_complete(out_dir) and not s.force:
         previous = read_results(out_dir)
-        if not previous.failed:  # a run killed after its results were written, before it tidied up
+        # A run killed after its results were moved in, before it tidied up, left what this one,
+        # reusing them, would otherwise never write past to remove: the claim on the folder they
+        # were written in, the failed results a resume set aside, and its work in progress.
+        clean_abandoned(s.results, run_id)
+        if not previous.failed:
             shutil.rmtree(partial_dir(s.results, run_id), ignore_errors=True)
         if not (s.resume and previous.failed):
             return RunResult(out_dir, previous, True, previous.failed)

@@ -159,6 +159,29 @@ def test_a_run_killed_after_writing_its_results_leaves_nothing_once_run_again(ci
     assert not list(tmp_path.glob(".partial-*"))
 
 
+def test_a_run_killed_before_releasing_its_results_folder_leaves_nothing_once_run_again(ci_corpus, instance, finished,
+                                                                                         tmp_path, monkeypatch):
+    """Killed after its results folder was moved in, before the claim it was written under was
+    released: the claim's owner file stayed for good, since the next run reuses the results and
+    never writes a folder there (what clears a dead writer's leftovers)."""
+    import os
+
+    from bench.corpus import store
+    real = store.release
+
+    def killed(folder, fd):
+        os.close(fd)  # a killed process's lock goes with it; the owner file stays
+        raise KeyboardInterrupt
+    monkeypatch.setattr(store, "release", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(settings(ci_corpus, instance, tmp_path))
+    monkeypatch.setattr(store, "release", real)
+    assert list(tmp_path.glob(".*.owner"))  # the kill landed where it was meant to
+    again = run_benchmark(settings(ci_corpus, instance, tmp_path))
+    assert again.reused and _comparable(again.dir) == _comparable(finished.dir)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock-")) == [again.dir.name]
+
+
 # The first need's searches: crimint, connect, iip, connect+iip, then the narrowing twins
 # iip~narrows and connect+iip~narrows.
 @pytest.mark.parametrize("nth, rows_with_errors", [(3, 1), (5, 0)], ids=["a profile's", "a twin's"])

@@ -221,11 +221,14 @@ def test_the_rate_limit_spaces_request_starts_across_threads():
 def test_requests_are_started_no_faster_than_the_rate_limit(ci_corpus, service, tmp_path):
     b, _ = backend(ci_corpus, adapter(tmp_path, service.url, rate_per_s=10, paging={"size": 1}))
     service.ids = list(b.rids[:6])
+    asked = time.monotonic()
     b.search(SURNAME)
     at = [s["at"] for s in service.seen]
-    # 6 starts at most 10 a second span 0.5 s (without the limit, a few ms); arrivals are seen
-    # at the service, so one gap is allowed for the first request's own connection
-    assert len(at) == 6 and at[-1] - at[0] >= 0.4
+    # 6 starts at most 10 a second: the last starts 0.5 s after the first (without the limit, a
+    # few ms), and the first not before the search was asked for. Measured from there, not from
+    # the first request's arrival: that arrival lags its start by the connection's set-up, up to
+    # 0.07 s seen on two loaded cores, which ate the 0.1 s a bound of 0.4 s between arrivals left.
+    assert len(at) == 6 and at[-1] - asked >= 0.5 - 1e-3  # (the clocks' rounding)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])

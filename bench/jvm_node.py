@@ -5,6 +5,7 @@ own on loopback, and stopped with SIGTERM (SIGKILL only after a grace period).""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -56,9 +57,19 @@ def launch(classpath: list[str], main: str, args: list[str], log: Path, jvm: lis
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` ports free on loopback, all different: each is held until all are chosen, since a port
+    let go is one the next bind may be given again (about 1 in 14,000 on Linux, which draws them
+    at random from the odd half of its ephemeral range): two nodes given the same port, the
+    second cannot start."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
 
 
 def alive(pid: int) -> bool:

@@ -95,8 +95,9 @@ def start(port: int | None = None, timeout: float = 180.0, state: Path = STATE, 
         raise PolebenchError(f"--nodes {nodes}: at least one node")
     cp = build()
     home = Path(tempfile.mkdtemp(prefix="polebench-opensearch-"))
-    http = [port or free_port()] + [free_port() for _ in range(nodes - 1)]
-    transport = [free_port() for _ in range(nodes)] if nodes > 1 else []
+    ports = jvm.free_ports(2 * nodes if nodes > 1 else 1)  # a cluster's nodes find each other by transport port
+    http = [port or ports[0], *ports[1:nodes]]
+    transport = ports[nodes:]
     names = [f"polebench-{i + 1}" for i in range(nodes)]
     procs, infos = [], []
     for i in range(nodes):

@@ -283,10 +283,9 @@ def test_generate_killed_then_run_again(lab):
     out = d / "gen"
     for _ in range(TRIALS):
         argv = ("generate", str(d / "tiny.yaml"), "--out", str(out / "tiny"), "--workers", "1")
-        killed(z, rng, lab["took"]["generate"], *argv, cwd=d)
+        first = killed(z, rng, lab["took"]["generate"], *argv, cwd=d)
         code, _, p = z.run(*argv, cwd=d)
-        tally("generate", code == 0 and corpus_files(out / "tiny") == want and leftovers(out, {"tiny"}) == [],
-              p.stderr + str(leftovers(out, {"tiny"})))
+        tally("generate", *_corpus_as_uninterrupted(out, "tiny", want, first, code, p))
 
 
 def test_import_killed_then_run_again(lab):
@@ -297,12 +296,22 @@ def test_import_killed_then_run_again(lab):
     for _ in range(TRIALS):
         argv = ("import", str(d / "people.csv"), "--map", str(ROOT / "corpora" / "import-example.yaml"),
                 "--name", "people", "--out", str(out / "people"))
-        killed(z, rng, lab["took"]["import"], *argv, cwd=d)
+        first = killed(z, rng, lab["took"]["import"], *argv, cwd=d)
         code, _, p = z.run(*argv, cwd=d)
         if code != 0 and refused_cleanly(p, code) and "--force" in p.stderr:  # killed after it was complete
             code, _, p = z.run(*argv, "--force", cwd=d)
-        tally("import", code == 0 and corpus_files(out / "people") == want and leftovers(out, {"people"}) == [],
-              p.stderr + str(leftovers(out, {"people"})))
+        tally("import", *_corpus_as_uninterrupted(out, "people", want, first, code, p))
+
+
+def _corpus_as_uninterrupted(out: Path, name: str, want: dict, first: int | None, code: int,
+                             p: Proc) -> tuple[bool, str]:
+    """Is out/name the uninterrupted command's corpus, with nothing else left in out? Saying, if
+    not, how the killed command ended (None: killed), which files differ and what is left."""
+    got = corpus_files(out / name) if (out / name).is_dir() else {}
+    differ = sorted(k for k in {*want, *got} if want.get(k) != got.get(k))
+    left = leftovers(out, {name})
+    return (code == 0 and not differ and not left,
+            f"killed command: {first}; again: {code} {p.stderr}; differ: {differ}; left: {left}")
 
 
 def _run_argv(d: Path, results: Path) -> tuple[str, ...]:

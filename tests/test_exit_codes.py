@@ -75,3 +75,11 @@ def test_a_reader_that_leaves_the_pipe_is_not_a_crash(monkeypatch, capsys):
     monkeypatch.setattr(bench.cli.gate, "run", closed)
     assert main(["gate", "x", "--gates", "y"]) == 141
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_an_option_argparse_refuses_never_echoes_credentials(capsys):
+    with pytest.raises(SystemExit) as e:  # sar takes no --opensearch-url: argparse quotes what it was given
+        main(["sar", "--corpus", "x", "--opensearch-url", "http://admin:s3cret@h:9200"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "s3cret" not in err
+    assert "unrecognized arguments: --opensearch-url http://***@h:9200" in err

@@ -38,13 +38,23 @@ CRASH_EXIT = 4
 COMMANDS = {("import" if m == "importer" else m.replace("_", "-")): m for m in SUBCOMMANDS}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors quote what was given (`unrecognized arguments: --opensearch-url
+    http://user:pass@host`): redacted like every other message. Subcommands' parsers are of this
+    class too (add_subparsers makes them of the parent's)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, redact(f"{self.prog}: error: {message}\n"))
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or with `only` (a module of SUBCOMMANDS) that command's alone:
     each module imports what its command needs, and all of them together held about 150 MB
     (polars, tantivy, the run and report stacks) in every process, `generate`'s forked
     workers included."""
-    parser = argparse.ArgumentParser(prog="polebench", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="polebench", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"polebench {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in SUBCOMMANDS:
@@ -76,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polebench: error: {redact(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("polebench: interrupted; nothing half-written was kept", file=sys.stderr)
+        print("polebench: interrupted; nothing half-written was kept (a run's searches so far are, "
+              "for --resume)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `polebench ... | head`: the reader left; nothing more to say to it
         try:  # so that flushing stdout at exit does not raise again
@@ -87,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if isinstance(e, OSError) and e.filename is not None:
             # the machine refused a file (a missing folder, no permission, a full disk): the user's to fix
-            print(redact(f"polebench: error: {e.filename}: {e.strerror or e}"), file=sys.stderr)
+            in_the_way = isinstance(e, (FileExistsError, NotADirectoryError)) and Path(e.filename).is_file()
+            why = "a file is in the way of a folder of that name" if in_the_way else e.strerror or e
+            print(redact(f"polebench: error: {e.filename}: {why}"), file=sys.stderr)
             return 2
         # a fault of ours: one line here, the whole traceback in a file
         where = write_traceback()

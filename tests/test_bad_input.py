@@ -272,6 +272,85 @@ CASES += [
 ]
 
 
+FEW = ("schema_version: 1\nname: few\nseed: 1\ntemplates:\n  - template: person_name_dob\n    id_prefix: p\n"
+       "    count: 3\n    params: {with_dob: true, dob_tolerance_days: 0}\n")
+
+
+def _run_of_tiny(d: Path, *extra: str) -> list[str]:
+    (d / "few.yaml").write_text(FEW)
+    return ["run", "--corpus", str(d / "tiny"), "--queries", str(d / "few.yaml"), "--profiles", "crimint",
+            "--results", str(d / "results"), *extra]
+
+
+def _damaged_run(d: Path, name: str, damage: Callable[[bytes], bytes], *then: str) -> list[str]:
+    """A finished run on the case's tiny corpus (crimint on three needs) with one file damaged;
+    then `report` on it, or the same run again with `then`'s options."""
+    assert main(_run_of_tiny(d)) == 0
+    [run_dir] = [p.parent for p in (d / "results").glob("*/run.json")]
+    f = run_dir / name
+    f.write_bytes(damage(f.read_bytes()))
+    return ["report", str(run_dir)] if then == ("report",) else _run_of_tiny(d, *then[1:])
+
+
+def _half(b: bytes) -> bytes:
+    return b[: len(b) // 2]
+
+
+def _no_last_line(b: bytes) -> bytes:
+    return b"".join(b.splitlines(keepends=True)[:-1])
+
+
+def _no_report(d: Path) -> bool:
+    """No report was presented from the damaged run folder."""
+    [run_dir] = [p.parent for p in (d / "results").glob("*/run.json")]
+    return not (run_dir / "report.md").exists() and not (run_dir / "explorer.html").exists()
+
+
+def _gone(d: Path) -> list[str]:
+    argv = _damaged_run(d, "runs/crimint.run", bytes, "report")
+    (Path(argv[1]) / "runs" / "crimint.run").unlink()
+    return argv
+
+
+def _no_records_subject(d: Path) -> str:
+    import gzip
+    people = {json.loads(line)["id"] for line in gzip.open(d / "tiny" / "truth" / "entities.jsonl.gz")
+              if json.loads(line)["id"].startswith("P")}
+    named = {m["entity"] for line in gzip.open(d / "tiny" / "truth" / "mentions.jsonl.gz")
+             for m in json.loads(line)["mentions"]}
+    return min(people - named)
+
+
+CASES += [
+    Case("run --resume on a run whose run.json is cut short", lambda d: _damaged_run(d, "run.json", _half, "run",
+                                                                                      "--resume"), 2,
+         ("run.json", "not valid JSON", "--force")),
+    Case("report on a run whose run.json is cut short", lambda d: _damaged_run(d, "run.json", _half, "report"), 2,
+         ("run.json", "not valid JSON", "--force")),
+    Case("report on a run whose per_query.csv is cut mid-row", lambda d: _damaged_run(d, "per_query.csv", _half,
+                                                                                       "report"), 2,
+         ("per_query.csv:", "a row cut short", "--force"), _no_report),
+    Case("report on a run whose per_query.csv lost its last row",
+         lambda d: _damaged_run(d, "per_query.csv", _no_last_line, "report"), 2,
+         ("per_query.csv", "2 rows, where the run's needs and profiles make 3", "--force"),
+         _no_report),
+    Case("report on a run whose run file is cut mid-line", lambda d: _damaged_run(d, "runs/crimint.run", _half,
+                                                                                   "report"), 2,
+         ("runs/crimint.run:", "not a TREC run line", "--force"), _no_report),
+    Case("report on a run whose run file lost its last line",
+         lambda d: _damaged_run(d, "runs/crimint.run", _no_last_line, "report"), 2,
+         ("runs/crimint.run", "where per_query.csv says the search returned", "--force"),
+         _no_report),
+    Case("report on a run whose run file is gone", _gone, 2, ("runs/crimint.run", "missing", "--force"), _no_report),
+    Case("erase a subject with no records", lambda d: ["erase", "--corpus", str(d / "tiny"), "--subject",
+                                                       _no_records_subject(d), "--profile", "connect"], 2,
+         ("has no records", "nothing to")),
+    Case("generate --out under a file", lambda d: (d / "some.yaml").write_text("keep: me\n") and
+         ["generate", str(d / "tiny.yaml"), "--out", str(d / "some.yaml" / "ci")], 2,
+         ("some.yaml", "a file is in the way"), lambda d: (d / "some.yaml").read_text() == "keep: me\n"),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_there(case, tiny, tmp_path, monkeypatch, capsys):
     d = tmp_path / "case"

@@ -24,7 +24,7 @@ from bench.corpus.store import Corpus, iter_jsonl
 from bench.queries.compact import TruthStore
 from bench.report.model import load_run
 from bench.report.templating import render as render_template
-from bench.run.results import RunResults
+from bench.run.results import RunResults, damaged
 
 PAGE = 50  # records per page of a list: the default corpus's 13,000-record lists stay quick to show
 # Every list is embedded whole while the run files stay under RUN_BYTES_LIMIT: the page's size (and
@@ -76,15 +76,20 @@ def _lists(run_dir: Path, profiles: list[str], rel: dict[str, set[str]], cap: in
         count: dict[str, int] = defaultdict(int)
         hits: dict[str, set[str]] = defaultdict(set)
         f = run_dir / "runs" / f"{p}.run"
-        if f.is_file():
-            with open(f, encoding="utf-8") as lines:
-                for line in lines:
-                    qid, _, rid, rank, *_ = line.split()
-                    count[qid] += 1
-                    if rid in rel.get(qid, ()):
-                        hits[qid].add(rid)
-                    if cap is None or int(rank) <= cap:
-                        rows[qid].append((int(rank), rid))
+        if not f.is_file():
+            raise damaged(f, "", "missing")
+        with open(f, encoding="utf-8") as lines:
+            for n, line in enumerate(lines, 1):
+                try:
+                    qid, _, rid, rank, _, _ = line.split()
+                    int(rank)
+                except ValueError:
+                    raise damaged(f, "", "not a TREC run line (need Q0 record rank score tag)", n) from None
+                count[qid] += 1
+                if rid in rel.get(qid, ()):
+                    hits[qid].add(rid)
+                if cap is None or int(rank) <= cap:
+                    rows[qid].append((int(rank), rid))
         lists[p] = {q: [r for _, r in sorted(v)] for q, v in rows.items()}
         totals[p], found[p] = dict(count), dict(hits)
     return Lists(lists, totals, found)
@@ -199,6 +204,9 @@ def explorer_data(run_dir: Path, cap: int | None = None) -> dict:
             r = per.get(p, {})
             shown = lists[p].get(qid, [])
             total = read.totals[p].get(qid, 0)
+            if total != (r.get("volume") or 0):  # a run file cut at a line's end, or edited
+                raise damaged(run_dir / "runs" / f"{p}.run", qid, f"{total} records, where per_query.csv says "
+                              f"the search returned {int(r.get('volume') or 0)}")
             rel_in = read.relevant[p].get(qid, set())
             out["profiles"][p] = {
                 "total": total, "rel_total": len(rel_in),

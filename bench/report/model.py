@@ -54,7 +54,8 @@ class Report:
 def load_run(run_dir: Path) -> tuple[RunResults, list[Row]]:
     """run.json, and per_query.csv as the aggregation reads it (bench.run.rows): numbers as floats
     (None where empty), lost capabilities as a tuple, a few numbers a row rather than a dict."""
-    return read_results(run_dir), read_rows(run_dir / "per_query.csv")
+    run = read_results(run_dir)
+    return run, read_rows(run_dir / "per_query.csv", run.query_set.queries * len(run.profile_order))
 
 
 def ratio(v: float | None) -> str:

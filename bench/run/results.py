@@ -374,6 +374,11 @@ _AGAIN = ("; the run folder is damaged or was written by another version of pole
           "with --force to start the run again")
 
 
+def damaged(path: Path, field: str, message: str, line: int | None = None) -> SpecError:
+    """A file of a finished run folder that is not as the run wrote it."""
+    return SpecError.single(path, field, message + _AGAIN, line=line)
+
+
 def read_results(run_dir: Path) -> RunResults:
     """A finished run's run.json, checked whole: a folder without one, or a file cut short, edited
     or from another version, is refused naming the file and the field, with how to start again."""

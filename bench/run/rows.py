@@ -17,6 +17,7 @@ import numpy as np
 
 from bench.metrics.aggregate import NUMERIC, Codes, NeedRows
 from bench.metrics.registry import PER_QUERY_COLUMNS, TEXT_COLUMNS
+from bench.run.results import damaged
 
 # Read as the capabilities one by one, as the runner held them (the file joins them with ';').
 LISTED = "lost_capabilities"
@@ -76,12 +77,23 @@ class Row(Mapping):
         return len(PER_QUERY_COLUMNS)
 
 
-def read_rows(path: Path) -> list[Row]:
-    """Every row of a per_query.csv, in the file's order (profile by profile, need by need)."""
+def read_rows(path: Path, expect: int | None = None) -> list[Row]:
+    """Every row of a per_query.csv, in the file's order (profile by profile, need by need);
+    refused, naming the file and line, if a row is cut short or not numbers where numbers belong,
+    or if it holds other than `expect` rows (a file cut at a line's end)."""
     table = Table()
-    with open(path, newline="") as f:
-        for raw in csv.DictReader(f):
-            table.append(raw)
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for raw in reader:
+            if None in raw or None in raw.values():
+                raise damaged(path, "", f"a row cut short, or with cells beyond the header's "
+                              f"{len(reader.fieldnames or ())}", reader.line_num)
+            try:
+                table.append(raw)
+            except ValueError as e:
+                raise damaged(path, "", str(e), reader.line_num) from None
+    if expect is not None and table.n != expect:
+        raise damaged(path, "", f"{table.n} rows, where the run's needs and profiles make {expect}")
     return [Row(table, i) for i in range(table.n)]
 
 

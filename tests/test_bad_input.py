@@ -306,9 +306,9 @@ def _no_report(d: Path) -> bool:
     return not (run_dir / "report.md").exists() and not (run_dir / "explorer.html").exists()
 
 
-def _gone(d: Path) -> list[str]:
-    argv = _damaged_run(d, "runs/crimint.run", bytes, "report")
-    (Path(argv[1]) / "runs" / "crimint.run").unlink()
+def _gone(d: Path, name: str = "runs/crimint.run") -> list[str]:
+    argv = _damaged_run(d, name, bytes, "report")
+    (Path(argv[1]) / name).unlink()
     return argv
 
 
@@ -342,6 +342,11 @@ CASES += [
          ("runs/crimint.run", "where per_query.csv says the search returned", "--force"),
          _no_report),
     Case("report on a run whose run file is gone", _gone, 2, ("runs/crimint.run", "missing", "--force"), _no_report),
+    Case("report on a run whose outcomes file is gone", lambda d: _gone(d, "outcomes/crimint.jsonl.gz"), 2,
+         ("outcomes/crimint.jsonl.gz", "missing", "--force"), _no_report),
+    Case("report on a run whose outcomes file is cut short",
+         lambda d: _damaged_run(d, "outcomes/crimint.jsonl.gz", _half, "report"), 2,
+         ("outcomes/crimint.jsonl.gz", "damaged"), _no_report),
     Case("erase a subject with no records", lambda d: ["erase", "--corpus", str(d / "tiny"), "--subject",
                                                        _no_records_subject(d), "--profile", "connect"], 2,
          ("has no records", "nothing to")),

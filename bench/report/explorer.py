@@ -100,8 +100,9 @@ def _entry_starts(run_dir: Path, profiles: list[str]) -> dict[str, dict[str, lis
     out: dict[str, dict[str, list[int]]] = {}
     for p in profiles:
         f = run_dir / "outcomes" / f"{p}.jsonl.gz"
-        if f.is_file():
-            out[p] = {r["qid"]: r["entry_starts"] for r in iter_jsonl(f) if r.get("entry_starts") is not None}
+        if not f.is_file():  # without it the page would put a reader's stop in records, not entries
+            raise damaged(f, "", "missing")
+        out[p] = {r["qid"]: r["entry_starts"] for r in iter_jsonl(f) if r.get("entry_starts") is not None}
     return out
 
 

@@ -312,6 +312,14 @@ def _gone(d: Path, name: str = "runs/crimint.run") -> list[str]:
     return argv
 
 
+def _cut_instance(d: Path) -> list[str]:
+    argv = _run_of_tiny(d)
+    assert main(["queries", str(d / "few.yaml"), "--corpus", str(d / "tiny")]) == 0
+    needs = d / "tiny" / "queries" / "few" / "needs.jsonl"
+    needs.write_bytes(_no_last_line(needs.read_bytes()))
+    return argv
+
+
 def _no_records_subject(d: Path) -> str:
     import gzip
     people = {json.loads(line)["id"] for line in gzip.open(d / "tiny" / "truth" / "entities.jsonl.gz")
@@ -347,6 +355,8 @@ CASES += [
     Case("report on a run whose outcomes file is cut short",
          lambda d: _damaged_run(d, "outcomes/crimint.jsonl.gz", _half, "report"), 2,
          ("outcomes/crimint.jsonl.gz", "damaged"), _no_report),
+    Case("run on an instantiated set whose needs.jsonl lost its last need", _cut_instance, 2,
+         ("few/meta.json", "needs_sha256", "polebench queries"), lambda d: not list((d / "results").glob("*/run.json"))),
     Case("erase a subject with no records", lambda d: ["erase", "--corpus", str(d / "tiny"), "--subject",
                                                        _no_records_subject(d), "--profile", "connect"], 2,
          ("has no records", "nothing to")),

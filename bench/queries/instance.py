@@ -21,11 +21,15 @@ from isal import igzip
 from isal import isal_zlib
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
-from bench.corpus.store import block_lines
+from bench.corpus.store import block_lines, sha256_file
 from bench.errors import Location, PolebenchError, SpecError
 from bench.queries.model import Need
 
 NEEDS, QRELS, JUDGEMENTS, SUBJECTS, META = "needs.jsonl", "qrels.txt", "judgements.jsonl.gz", "subjects.npy", "meta.json"
+# meta.json's checksum of needs.jsonl: qrels and judgements are checked need by need against the
+# needs, but a need edited, or needs cut off the end, would leave a set that reads whole and is not
+# the one judged (a run measured 450 of the standard set's 460 needs and exited 0)
+NEEDS_SHA256 = "needs_sha256"
 # Read a block at a time, the three files side by side (and the judgements again for the breakdown):
 # each block is held with its lines split out, so 1 MB blocks held several MB while a run read its
 # needs (most of what a set of a few hundred needs then added a need); 64 KB reads as fast.
@@ -270,6 +274,10 @@ class InstanceFiles:
             subjects = np.load(d / SUBJECTS)
         except (OSError, ValueError) as e:
             raise PolebenchError(f"{d}: {type(e).__name__}: {e}; run `polebench queries` again") from None
+        claimed = meta.pop(NEEDS_SHA256, None) if isinstance(meta, dict) else None
+        if claimed != sha256_file(d / NEEDS):
+            raise SpecError.single(d / META, NEEDS_SHA256, f"{'missing' if claimed is None else 'does not match'}: "
+                                   f"{NEEDS} was changed after it was written: run `polebench queries` again")
         compact = NeedIds(ids)
         return cls(d, meta, compact, Kinds(compact, bytes(codes), list(names)), subjects)
 

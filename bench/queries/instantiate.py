@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from bench.corpus.store import Corpus, atomic_dir, gz_lines, write_json_atomic
+from bench.corpus.store import Corpus, atomic_dir, gz_lines, sha256_file, write_json_atomic
 from bench.errors import Location, SpecError
-from bench.queries.instance import InstanceFiles
+from bench.queries.instance import NEEDS_SHA256, InstanceFiles
 from bench.queries.records import RecordShelf
 from bench.queries.judge import judge, resolve_targets, unrecorded_targets
 from bench.queries.model import Need, QuerySet
@@ -27,7 +27,7 @@ from bench.queries.vocabulary import Vocabulary
 from bench.specio import load_yaml, locate, validate
 
 
-INSTANCE_FORMAT = 4  # bump when the instance folder's files change: old ones are made again
+INSTANCE_FORMAT = 5  # bump when the instance folder's files change: old ones are made again
 
 
 @dataclass
@@ -257,7 +257,7 @@ def write_instance(out: Path, inst: Instantiated) -> None:
         (tmp / "judgements.jsonl.gz").write_bytes(
             gz_lines([{"qid": qid, "records": d} for qid, d in inst.details.items()]))
         np.save(tmp / "subjects.npy", inst.subjects)
-        write_json_atomic(tmp / "meta.json", inst.meta)
+        write_json_atomic(tmp / "meta.json", {**inst.meta, NEEDS_SHA256: sha256_file(tmp / "needs.jsonl")})
 
 
 def summary(inst: "Instantiated | Instance") -> dict[str, dict]:

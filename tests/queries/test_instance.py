@@ -165,3 +165,15 @@ def test_kinds_read_as_the_dict_they_replaced(person_set):
     want = {n.id: n.derived_kind() for n in inst.needs()}
     assert dict(inst.kinds) == want and sorted(set(inst.kinds.values())) == sorted(set(want.values()))
     assert inst.kinds.get("nobody") is None and dict(inst.index) == {q: i for i, q in enumerate(want)}
+
+
+@pytest.mark.parametrize("change", [lambda lines: lines[:-3],
+                                    lambda lines: [lines[0].replace('"surname":"', '"surname":"x', 1), *lines[1:]]],
+                         ids=["needs cut off the end", "a need edited"])
+def test_needs_changed_after_they_were_written_are_refused(person_set, change):
+    lines = (person_set / "needs.jsonl").read_text().splitlines(keepends=True)
+    changed = change(lines)
+    assert changed != lines
+    (person_set / "needs.jsonl").write_text("".join(changed))
+    with pytest.raises(SpecError, match=r"meta\.json: needs_sha256: does not match: needs\.jsonl was changed after"):
+        InstanceFiles.open(person_set)

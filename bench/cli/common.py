@@ -124,6 +124,19 @@ def positive_float(text: str) -> float:
     return v
 
 
+# No analyst reads one record for a day (assumed): an amount above it is a slip, and near the largest
+# float every sift-hours figure overflowed to undefined, with numpy's warnings and exit 0.
+MAX_SECONDS_PER_RECORD = 86_400.0
+
+
+def seconds_per_record(text: str) -> float:
+    v = positive_float(text)
+    if v > MAX_SECONDS_PER_RECORD:
+        raise argparse.ArgumentTypeError(f"{text} is more than a day ({MAX_SECONDS_PER_RECORD:,.0f} seconds) "
+                                         f"to read one record")
+    return v
+
+
 def corpus_dir_for(spec_path: Path) -> Path:
     """corpora/<name>.yaml -> corpora/<name>/"""
     return spec_path.with_suffix("")

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.analyst.model import load_behaviour
-from bench.cli.common import console, positive_float, progress_bar, seed_int
+from bench.cli.common import console, progress_bar, seconds_per_record, seed_int
 from bench.backends.registry import backend_class
 from bench.corpus.store import Corpus
 from bench.errors import BackendError, PolebenchError
@@ -59,7 +59,7 @@ def add_run_arguments(p: argparse.ArgumentParser, corpus_required: bool = True,
                    help="--backend http: the adapter YAML saying how needs become requests to the search service "
                         "and how its answers map back to record ids (examples in adapters/)")
     p.add_argument("--baseline", default="crimint", help="profile that inflation is measured against (default: %(default)s)")
-    p.add_argument("--seconds-per-record", type=positive_float, default=30.0,
+    p.add_argument("--seconds-per-record", type=seconds_per_record, default=30.0,
                    help="analyst seconds to read one record, for sift hours (default: %(default)s; an assumption)")
     p.add_argument("--behaviour", type=Path, default=None,
                    help="how the modelled analyst reads a result list: a YAML like bench/analyst/behaviour.yaml "

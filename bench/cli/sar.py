@@ -9,7 +9,7 @@ from rich.table import Table
 
 from bench.access.sar import sar_instance, sar_summary
 from bench.backends.registry import backend_class
-from bench.cli.common import console, positive_float, positive_int, seed_int
+from bench.cli.common import console, positive_int, seconds_per_record, seed_int
 from bench.cli.report import write_reports
 from bench.cli.run import complete, execute
 from bench.corpus.store import Corpus
@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--backend", default="embedded")
     p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--seconds-per-record", type=positive_float, default=30.0)
+    p.add_argument("--seconds-per-record", type=seconds_per_record, default=30.0)
     p.set_defaults(func=run)
 
 

@@ -205,6 +205,12 @@ def _profile(d: Path) -> list[str]:
     return RUN + ["--profiles", f"crimint,{d / 'p.yaml'}"]
 
 
+def _union(d: Path, name: str, members: str) -> Path:
+    (d / f"{name}.yaml").write_text(f"schema_version: 1\nname: {name}\nlabel: {name}\nkind: union\n"
+                                   f"union_of: {members}\n")
+    return d / f"{name}.yaml"
+
+
 def _behaviour(d: Path) -> list[str]:
     text = (ROOT / "bench" / "analyst" / "behaviour.yaml").read_text().replace("  page_size: 20", "  page_sise: 20")
     (d / "b.yaml").write_text(text)
@@ -271,6 +277,9 @@ CASES += [
     # a profile's mistake is named before the query set is instantiated (minutes on a large corpus)
     Case("a misspelt key in a profile", lambda d: _profile(d) + ["--corpus", str(d / "tiny")], 2,
          ("p.yaml:5:1: result_cpa", "did you mean 'result_cap'"), lambda d: not (d / "tiny" / "queries").exists()),
+    Case("a union profile that holds itself", lambda d: RUN + ["--corpus", str(d / "tiny"), "--profiles", "crimint,iip,"
+                                                              + str(_union(d, "loop", "[loop, iip]"))], 2,
+         ("--profiles: loop: union_of: loop -> loop", "cannot hold itself")),
     Case("a misspelt key in a behaviour file", lambda d: _behaviour(d) + ["--corpus", str(d / "tiny")], 2,
          ("b.yaml", "central.page_sise", "did you mean 'page_size'"), lambda d: not (d / "tiny" / "queries").exists()),
 ]

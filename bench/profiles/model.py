@@ -207,14 +207,26 @@ class ProfileSet:
                 raise SpecError.single("--profiles", n, f"profile {p.name!r} given twice")
             self.by_name[p.name] = p
             self.order.append(p.name)
-        for p in list(self.by_name.values()):
-            for member in p.union_of:
+        pending = list(self.by_name.values())
+        while pending:  # a member may be a union too: its members are loaded as well
+            for member in pending.pop().union_of:
                 if member not in self.by_name:
                     self.by_name[member] = load_profile(member)
+                    pending.append(self.by_name[member])
+        for name in self.order:
+            self._no_cycle(name, ())
         for p in self.selected():
             if p.upper_bound_of is not None and not self.upper_bound(p.name):
                 raise SpecError.single("--profiles", p.name, f"upper_bound_of: {p.upper_bound_of}: profile {p.name!r} "
                                        f"searches no free text every word ORed (strategy naive), so it bounds nothing")
+
+    def _no_cycle(self, name: str, within: tuple[str, ...]) -> None:
+        """A union that holds itself, through its members or theirs, would be compiled forever."""
+        if name in within:
+            raise SpecError.single("--profiles", within[0], f"union_of: {' -> '.join((*within, name))}: a union "
+                                   f"cannot hold itself")
+        for member in self.by_name[name].union_of:
+            self._no_cycle(member, (*within, name))
 
     def __getitem__(self, name: str) -> Profile:
         return self.by_name[name]

@@ -200,3 +200,16 @@ def test_compile_plans_leaves_nothing_for_the_cyclic_collector():
     finally:
         if was:
             gc.enable()
+
+
+def test_a_union_that_holds_itself_is_refused_and_a_union_of_a_union_compiles(write):
+    from bench.profiles.compile import compile_plans
+    loop = write("loop.yaml", "schema_version: 1\nname: loop\nlabel: Loop\nkind: union\nunion_of: [loop, iip]\n")
+    with pytest.raises(SpecError, match=r"--profiles: loop: union_of: loop -> loop: a union cannot hold itself"):
+        ProfileSet([str(loop)])
+    nested = write("nested.yaml", "schema_version: 1\nname: nested\nlabel: Nested\nkind: union\n"
+                                  "union_of: [connect+iip, crimint]\n")
+    ps = ProfileSet([str(nested)])  # connect and iip, connect+iip's members, are loaded too
+    need = Need(id="x", description="d", person={"surname": "Smith", "forename": "Jo"})
+    plan = compile_plans(need, ["nested"], ps)["nested"]
+    assert plan.root.plans[0] == compile_need(need, ps["connect+iip"], ps)

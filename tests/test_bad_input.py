@@ -333,6 +333,13 @@ def _cut_instance(d: Path) -> list[str]:
     return argv
 
 
+def _nan_gate(d: Path) -> list[str]:
+    argv = _damaged_run(d, "run.json", lambda b: b, "report")  # a whole run, nothing damaged
+    (d / "g.yaml").write_text("schema_version: 1\ngates:\n  - name: recall\n    profile: crimint\n"
+                              "    metric: recall\n    op: \">=\"\n    value: .nan\n")
+    return ["gate", argv[1], "--gates", str(d / "g.yaml")]
+
+
 def _no_records_subject(d: Path) -> str:
     import gzip
     people = {json.loads(line)["id"] for line in gzip.open(d / "tiny" / "truth" / "entities.jsonl.gz")
@@ -370,6 +377,7 @@ CASES += [
          ("outcomes/crimint.jsonl.gz", "damaged"), _no_report),
     Case("run on an instantiated set whose needs.jsonl lost its last need", _cut_instance, 2,
          ("few/meta.json", "needs_sha256", "polebench queries"), lambda d: not list((d / "results").glob("*/run.json"))),
+    Case("a gate threshold of .nan", _nan_gate, 2, ("g.yaml:7:5: gates[0].value", "finite number")),
     Case("erase a subject with no records", lambda d: ["erase", "--corpus", str(d / "tiny"), "--subject",
                                                        _no_records_subject(d), "--profile", "connect"], 2,
          ("has no records", "nothing to")),

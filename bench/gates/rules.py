@@ -61,7 +61,7 @@ class Gate(BaseModel):
     kind: str | None = Field(None, description="restrict to one kind of need")
     bound: Literal["value", "lo", "hi"] = Field("value", description="which end of the 95% CI to compare")
     op: Literal[">=", "<=", ">", "<"] | None = None
-    value: float | None = None
+    value: float | None = Field(None, allow_inf_nan=False)  # a threshold of nan failed every gate, with exit 1
     max_increase: float | None = Field(None, ge=0, description="largest allowed relative rise over --previous")
     max_decrease: float | None = Field(None, ge=0, description="largest allowed relative fall below --previous")
 

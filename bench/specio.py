@@ -23,6 +23,11 @@ Positions = dict[tuple, tuple[int, int]]
 # billions of values ("billion laughs") stop at the cap instead of exhausting memory.
 MAX_YAML_BYTES = 1 << 20
 MAX_VALUES = 200_000
+# Names of corpora, query sets, profiles and sweeps name files and folders, joined: a run's folder is
+# `<set>-<corpus>-<backend>-<key>` and its work in progress `.<run>.partial-<random>.owner`, and a
+# file name has at most 255 bytes. At 64 each, the longest is under 200; a corpus named with 240
+# characters failed only at `run` ("File name too long"), naming no field.
+NAME_MAX = 64
 
 
 class _TooMany(Exception):

@@ -238,6 +238,18 @@ CASES += [
          (f"tiny.yaml:{(ROOT / 'corpora' / 'ci.yaml').read_text().splitlines().index('records: 20000') + 1}",
           "records", "less than or equal")),
     Case("an empty queries: []", lambda d: _written(d, "queries: []\n"), 2, ("set.yaml", "queries", "no needs")),
+    # names name files joined with others: refused at the field, not as "File name too long" at `run`
+    Case("a corpus spec's name of 240 characters", lambda d: _spec(d, "name: tiny", "name: " + "a" * 240), 2,
+         (f"tiny.yaml:{(ROOT / 'corpora' / 'ci.yaml').read_text().splitlines().index('name: ci') + 1}:1: name",
+          "at most 64 characters")),
+    Case("import --name of 240 characters", lambda d: _import(d, "--name", "a" * 240), 2,
+         ("--name", "at most 64 characters")),
+    Case("a query set's name of 240 characters", lambda d: _written(d, "queries: []\n") and (d / "set.yaml").write_text(
+        (d / "set.yaml").read_text().replace("name: mine", "name: " + "a" * 240)) and
+        ["queries", str(d / "set.yaml"), "--corpus", str(d / "tiny")], 2, ("set.yaml:2:1: name", "at most 64 characters")),
+    Case("a profile's name of 240 characters", lambda d: RUN + ["--corpus", str(d / "tiny"), "--profiles", "crimint,"
+                                                               + str(_union(d, "a" * 240, "[crimint, iip]"))], 2,
+         ("name", "at most 64 characters")),
     Case("sar --subjects -3", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subjects", "-3"], 2,
          ("--subjects", "at least 1")),
     Case("sar --subjects 0", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subjects", "0"], 2,

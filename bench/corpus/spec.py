@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from bench.specio import NAME_MAX
+
 Rate = float
 # Each kind of data-entry error and what it garbles: an entity's details (a person's name or date
 # of birth, a plate, a phone number: what an entity search works on), a place's, an event's, or
@@ -154,7 +156,7 @@ class CorpusSpec(Strict):
     """A corpus spec. Example: corpora/ci.yaml (loaded by the tests)."""
 
     schema_version: Literal[1] = 1
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=NAME_MAX)
     description: str = ""
     # The manifest keeps the spec as JSON written by orjson, whose integers are 64 bits: a larger
     # seed failed as the manifest was written, after the whole corpus.

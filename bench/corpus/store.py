@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.errors import PolebenchError, SpecError
 from bench.provenance import Provenance
+from bench.specio import NAME_MAX
 
 RECORDS = "records.jsonl.gz"
 TRUTH_DIR = "truth"
@@ -52,7 +53,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     schema_version: int = 1
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     synthetic: bool
     generator: str
     generator_version: str
@@ -132,6 +133,9 @@ def gz_writer(path: Path) -> Iterator[_GzLines]:
 
 def check_name(name: str, what: str) -> str:
     """A name that will name a folder: refused, saying why, if it could leave its root."""
+    if len(name) > NAME_MAX:
+        raise PolebenchError(f"{what} {name[:NAME_MAX]!r}...: a name has at most {NAME_MAX} characters (it names "
+                             f"files and folders joined with others, and a file name has at most 255 bytes)")
     if not re.fullmatch(NAME_PATTERN, name):
         raise PolebenchError(f"{what} {name!r}: a name is letters, digits, '.', '_', '+' and '-', starting "
                              f"with a letter or digit (it names a folder, and may not lead out of it)")

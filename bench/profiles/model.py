@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bench.errors import SpecError
 from bench.profiles.reference import ReferenceRules
-from bench.specio import load_yaml, locate, validate
+from bench.specio import NAME_MAX, load_yaml, locate, validate
 
 # Which match modes make sense for which searchable field: capabilities as data.
 FIELD_MODES: dict[str, frozenset[str]] = {
@@ -100,7 +100,7 @@ class Profile(Strict):
     """A profile file. Example: bench/profiles/crimint.yaml (loaded by the tests)."""
 
     schema_version: Literal[1] = 1
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_+-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_+-]*$", max_length=NAME_MAX)
     label: str
     description: str = ""
     kind: Literal["structured", "free_text", "union", "reference"]

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bench.specio import NAME_MAX
+
 NEED_KINDS = ("person", "vehicle", "phone", "location", "event", "association", "combined", "sar")
 
 
@@ -170,7 +172,7 @@ class QuerySet(Strict):
     """queries/<set>.yaml. Example: queries/person.yaml (loaded by the tests)."""
 
     schema_version: Literal[1] = 1
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=NAME_MAX)
     description: str = ""
     seed: int = Field(0, ge=0)
     include: tuple[str, ...] = Field((), description="other query-set files, relative to this one")

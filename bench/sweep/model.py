@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.corpus.spec import CORRUPTION_KINDS
+from bench.specio import NAME_MAX
 
 
 class Strict(BaseModel):
@@ -70,7 +71,7 @@ class Axes(Strict):
 
 class Sweep(Strict):
     schema_version: Literal[1] = 1
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=NAME_MAX)
     description: str = ""
     base_corpus: str
     queries: str

@@ -256,6 +256,9 @@ CASES += [
          ("--subjects", "at least 1")),
     Case("sar on a corpus changed after it was written", lambda d: _edit_records(d) and
          ["sar", "--corpus", str(d / "tiny"), "--subjects", "2"], 2, ("manifest.json", "files.records.jsonl.gz")),
+    Case("vocab on a corpus whose truth changed after it was written",
+         lambda d: _corrupt_manifest(d, "truth/entities.jsonl.gz", "0" * 64) and ["vocab", "--corpus", str(d / "tiny")],
+         2, ("manifest.json", "files.truth/entities.jsonl.gz")),
     Case("sar --subject ../../x", lambda d: ["sar", "--corpus", str(d / "tiny"), "--subject", "../../x"], 2,
          ("unknown subject", "../../x")),
     Case("--seconds-per-record -5", lambda d: RUN + ["--corpus", str(d / "tiny"), "--seconds-per-record", "-5"], 2,

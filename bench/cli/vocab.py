@@ -51,6 +51,7 @@ def vocabulary(corpus: Corpus, examples: int = 5, seed: int = 0) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
+    corpus.verify()  # the values the query set will be checked against are the corpus's own, as at `queries`
     v = vocabulary(corpus, args.examples, args.seed)
     tag = corpus.manifest.provenance.short
     if args.json:

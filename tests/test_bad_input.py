@@ -395,7 +395,7 @@ CASES += [
     Case("a gate threshold of .nan", _nan_gate, 2, ("g.yaml:7:5: gates[0].value", "finite number")),
     Case("erase a subject with no records", lambda d: ["erase", "--corpus", str(d / "tiny"), "--subject",
                                                        _no_records_subject(d), "--profile", "connect"], 2,
-         ("has no records", "nothing to")),
+         ("has no records", "nothing to disclose or erase")),
     Case("generate --out under a file", lambda d: (d / "some.yaml").write_text("keep: me\n") and
          ["generate", str(d / "tiny.yaml"), "--out", str(d / "some.yaml" / "ci")], 2,
          ("some.yaml", "a file is in the way"), lambda d: (d / "some.yaml").read_text() == "keep: me\n"),

@@ -65,7 +65,7 @@ def sar_subjects(corpus: Corpus, subjects: int | None = None, subject: str | Non
     if not p or p["kind"] != "person":
         raise PolebenchError(f"unknown subject {subject!r}: not a person in corpus {corpus.name}")
     if not truth.mentions.get(subject):
-        raise PolebenchError(f"subject {subject} has no records in corpus {corpus.name}: nothing to disclose")
+        raise PolebenchError(f"subject {subject} has no records in corpus {corpus.name}: nothing to disclose or erase")
     if not (p["forename"] or p["surname"]):
         raise PolebenchError(f"subject {subject} has no name in corpus {corpus.name} (no row of the imported "
                              f"file names them): a subject access request is made by name")

@@ -194,11 +194,16 @@ def evaluate(gates: GatesFile, run: RunResults, previous: RunResults | None, cav
             out.append(Outcome(g, "skipped", actual, f"{caveat}the previous run has no profile {g.profile!r}"))
             continue
         before = _lookup(previous, g)
-        change = (actual - before) / before if before else float("inf") if actual else 0.0
-        ok = (g.max_increase is None or change <= g.max_increase) and \
-             (g.max_decrease is None or -change <= g.max_decrease)
+        if before != before or actual != actual:  # undefined (nan) in either run: no change can be shown to hold
+            ok, said = False, "undefined in " + ("both runs" if before != before and actual != actual else
+                                                 "the previous run" if before != before else "this run")
+        else:
+            change = (actual - before) / before if before else float("inf") if actual else 0.0
+            ok = (g.max_increase is None or change <= g.max_increase) and \
+                 (g.max_decrease is None or -change <= g.max_decrease)
+            said = f"{change:+.1%}"
         out.append(Outcome(g, "passed" if ok else "failed", actual,
-                           f"{caveat}{g.metric}[{g.profile}] {before:.4g} -> {actual:.4g} ({change:+.1%}); allowed "
+                           f"{caveat}{g.metric}[{g.profile}] {before:.4g} -> {actual:.4g} ({said}); allowed "
                            f"rise {g.max_increase if g.max_increase is not None else '-'}, "
                            f"fall {g.max_decrease if g.max_decrease is not None else '-'}"))
     return out

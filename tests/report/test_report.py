@@ -274,6 +274,23 @@ def test_a_gate_on_an_undefined_measure_fails_saying_nan(run_dir, write):
     assert o.status == "failed" and "= nan" in o.message
 
 
+@pytest.mark.parametrize("undefined, says", [("now", "undefined in this run"), ("before", "undefined in the previous run"),
+                                             ("both", "undefined in both runs")])
+def test_a_relative_gate_on_an_undefined_measure_fails_saying_where(run_dir, write, undefined, says):
+    """It said '0 -> nan (+inf%)' or '(+nan%)': a change that was not there."""
+    data = json.loads((run_dir / "run.json").read_text())
+    nan = {"value": None, "lo": None, "hi": None, "n": 0}
+    now, before = json.loads(json.dumps(data)), json.loads(json.dumps(data))
+    for which, run in (("now", now), ("before", before)):
+        if undefined in (which, "both"):
+            run["aggregates"]["profiles"]["iip"]["mean"]["precision"] = nan
+    now, before = RunResults.model_validate(now), RunResults.model_validate(before)
+    gates = load_gates(write("g.yaml", "schema_version: 1\ngates:\n  - {name: p, profile: iip, metric: precision, "
+                                       "max_decrease: 0.5}\n"), now)
+    (o,) = evaluate(gates, now, before)
+    assert o.status == "failed" and f"({says})" in o.message and "%" not in o.message.split(";")[0]
+
+
 def test_a_truncated_run_json_is_named_by_report_and_gate(run_dir, tmp_path, capsys):
     import shutil
     saved = tmp_path / "run"

@@ -87,6 +87,11 @@ CASES = [
     Case("import --name over a generated corpus of that name",
          lambda d: _import(d, "--name", "tiny", "--out", str(d / "tiny")), 2, ("tiny", "generated", "--force"),
          lambda d: json.loads((d / "tiny" / "manifest.json").read_text())["counts"]["records"] == 2000),
+    # with no --out the folder is corpora/<name>: the message names the option the user gave
+    Case("import --name over a generated corpus in corpora/",
+         lambda d: (d / "corpora").mkdir() or shutil.copytree(d / "tiny", d / "corpora" / "tiny") and
+         _import(d, "--name", "tiny"), 2, ("--name corpora/tiny", "generated", "--force"),
+         lambda d: json.loads((d / "corpora" / "tiny" / "manifest.json").read_text())["counts"]["records"] == 2000),
     Case("generate --out over an imported corpus of that name",
          lambda d: main(_import(d, "--name", "tiny", "--out", str(d / "imp"))) == 0 and
          ["generate", str(d / "tiny.yaml"), "--out", str(d / "imp")], 2, ("imp", "imported (", "--force"),

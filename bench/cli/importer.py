@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("corpora") / args.name
     with progress_bar(f"importing {args.source.name}", None) as advance:
         manifest, skipped, reasons = import_records(args.source, args.mapping, args.name, out, advance,
-                                                    force=args.force)
+                                                    force=args.force, option="--out" if args.out else "--name")
     print_summary(manifest, out)
     blanked = manifest.counts.get("blanked_fields", 0)
     if skipped or blanked:

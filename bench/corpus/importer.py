@@ -45,12 +45,13 @@ PERSON_FIELDS = ("forename", "middle", "surname", "dob", "sex", "address")
 
 def import_records(src: Path, mapping_path: Path, name: str, out: Path,
                    progress: Callable[[int], None] | None = None,
-                   force: bool = False) -> tuple[Manifest, int, list[str]]:
+                   force: bool = False, option: str = "--out") -> tuple[Manifest, int, list[str]]:
     """Write the corpus folder; return its manifest, rows skipped, and the first few rows skipped
     or fields left blank, with why (the manifest counts both: skipped_rows, blanked_fields).
-    What `out` holds is replaced only if it is an imported corpus of the same name (or `force`)."""
+    What `out` holds is replaced only if it is an imported corpus of the same name (or `force`);
+    `option`: what the user gave that chose `out`, named when it is refused."""
     check_name(name, "--name")
-    check_replaceable(out, name, IMPORTED, force)
+    check_replaceable(out, name, IMPORTED, force, option)
     m, pos = load_mapping(mapping_path)
     if not src.is_file():
         raise PolebenchError(f"{src}: file not found")

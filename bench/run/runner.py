@@ -199,6 +199,12 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
             "bootstrap_seed": s.seed, "failed": failed,
             "aggregates": agg,
         }
+        # Logged before the results are moved in: a run that finds them written reuses them and logs
+        # nothing, so a kill after they were moved in must not be the end of the run's line.
+        audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
+                     corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
+                     set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
+                     searches=len(inst) * (len(profiles.order) + len(twins)), failed=failed)
         with atomic_dir(out_dir) as tmp:
             t2 = time.perf_counter()
             os.replace(per_query, tmp / "per_query.csv")
@@ -219,10 +225,6 @@ def _run_locked(s: RunSettings, corpus: Corpus, inst: InstanceFiles, profiles: P
             write_json_atomic(tmp / RUN_FILE, results.dump())
     if not failed:  # kept while searches failed, so that --resume can retry just those
         shutil.rmtree(partial.dir, ignore_errors=True)
-    audit.append(s.results / "audit.jsonl", "run", run_id=run_id, corpus=corpus.name,
-                 corpus_checksum=corpus.checksum, query_set=inst.meta["query_set"],
-                 set_checksum=inst.meta["set_checksum"], profiles=profiles.order, backend=s.backend,
-                 searches=len(inst) * (len(profiles.order) + len(twins)), failed=failed)
     return RunResult(out_dir, results, False, failed)
 
 

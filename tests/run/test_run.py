@@ -157,6 +157,9 @@ def test_a_run_killed_after_writing_its_results_leaves_nothing_once_run_again(ci
     again = run_benchmark(settings(ci_corpus, instance, tmp_path))
     assert again.reused and _comparable(again.dir) == _comparable(finished.dir)
     assert not list(tmp_path.glob(".partial-*"))
+    # and the run's line in the results folder's audit log was written before the kill, not lost with it
+    logged = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [e["run_id"] for e in logged if e["event"] == "run"] == [again.dir.name]
 
 
 def test_a_run_killed_before_releasing_its_results_folder_leaves_nothing_once_run_again(ci_corpus, instance, finished,
@@ -179,7 +182,9 @@ def test_a_run_killed_before_releasing_its_results_folder_leaves_nothing_once_ru
     assert list(tmp_path.glob(".*.owner"))  # the kill landed where it was meant to
     again = run_benchmark(settings(ci_corpus, instance, tmp_path))
     assert again.reused and _comparable(again.dir) == _comparable(finished.dir)
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock-")) == [again.dir.name]
+    # the run's line in the audit log, written before its results were moved in
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock-")) == ["audit.jsonl",
+                                                                                                again.dir.name]
 
 
 # The first need's searches: crimint, connect, iip, connect+iip, then the narrowing twins

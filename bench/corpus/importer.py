@@ -540,9 +540,48 @@ def _modes(rows: pl.LazyFrame, fields: list[str]) -> pl.LazyFrame:
     return out.with_columns(*missing, pl.col("ent").cast(pl.String))
 
 
-def _gzip(sink: "io.RawIOBase | _HashedSink") -> igzip.IGzipFile:
-    """ISA-L gzip at level 1 with mtime 0, so that the same rows make the same bytes."""
-    return igzip.IGzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0)
+class _Gzip:
+    """ISA-L gzip at level 1 with mtime 0, fed in blocks of GZIP_BLOCK bytes whatever the sizes of
+    the writes, so that the same rows make the same bytes: ISA-L's output depends on how its input
+    is cut (the same 5 MB fed in one piece, in 64 KiB and in 1 MiB pieces gave three different
+    files), and the writes here are polars' batches, whose sizes are polars' to choose (a killed
+    and repeated import once gave other bytes for the same file)."""
+
+    def __init__(self, sink: "io.RawIOBase | _HashedSink"):
+        self.gz = igzip.IGzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0)
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.buf += data
+        if len(self.buf) >= GZIP_BLOCK:
+            whole = len(self.buf) - len(self.buf) % GZIP_BLOCK
+            with memoryview(self.buf) as view:
+                for at in range(0, whole, GZIP_BLOCK):
+                    self.gz.write(view[at:at + GZIP_BLOCK])
+            del self.buf[:whole]
+        return len(data)
+
+    def flush(self) -> None:  # what is written is only ever the whole blocks; close writes the rest
+        pass
+
+    def close(self) -> None:
+        if self.buf:
+            self.gz.write(self.buf)
+            self.buf = bytearray()
+        self.gz.close()
+
+    def __enter__(self) -> "_Gzip":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+GZIP_BLOCK = 1 << 20
+
+
+def _gzip(sink: "io.RawIOBase | _HashedSink") -> _Gzip:
+    return _Gzip(sink)
 
 
 def _gzip_member(df: pl.DataFrame) -> bytes:

@@ -81,15 +81,15 @@ def _lists(run_dir: Path, profiles: list[str], rel: dict[str, set[str]], cap: in
         with open(f, encoding="utf-8") as lines:
             for n, line in enumerate(lines, 1):
                 try:
-                    qid, _, rid, rank, _, _ = line.split()
-                    int(rank)
+                    qid, _, rid, rank_text, _, _ = line.split()
+                    rank = int(rank_text)
                 except ValueError:
                     raise damaged(f, "", "not a TREC run line (need Q0 record rank score tag)", n) from None
                 count[qid] += 1
                 if rid in rel.get(qid, ()):
                     hits[qid].add(rid)
-                if cap is None or int(rank) <= cap:
-                    rows[qid].append((int(rank), rid))
+                if cap is None or rank <= cap:
+                    rows[qid].append((rank, rid))
         lists[p] = {q: [r for _, r in sorted(v)] for q, v in rows.items()}
         totals[p], found[p] = dict(count), dict(hits)
     return Lists(lists, totals, found)
